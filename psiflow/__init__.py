@@ -1,0 +1,107 @@
+"""PsiFlow: run the course of psychedelic-assisted therapy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from psiflow.config import Defaults, check_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: defaults < instance/config.py < PSIFLOW_* environment < `config`."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, config)
+    register_extensions(app)
+    register_catalog(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def load_config(app: Flask, config: dict | None) -> None:
+    app.config.from_object(Defaults)
+    if config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("PSIFLOW")
+    else:
+        app.config.update(config)
+    check_config(app.config)
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{Path(app.instance_path) / 'psiflow.sqlite3'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+
+
+def register_extensions(app: Flask) -> None:
+    from psiflow import models  # noqa: F401  (every model must be mapped before use)
+    from psiflow.database import configure_engine
+    from psiflow.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    with app.app_context():
+        configure_engine(db.engine)
+
+    from psiflow.auth.sessions import load_user
+
+    login_manager.user_loader(load_user)
+
+
+def register_catalog(app: Flask) -> None:
+    from psiflow.domain.instruments import default_instrument_dir, load_instruments
+    from psiflow.domain.protocols import default_protocol_dir, load_protocols
+
+    protocol_dir = app.config["PROTOCOL_DIR"] or default_protocol_dir()
+    instrument_dir = app.config["INSTRUMENT_DIR"] or default_instrument_dir()
+    app.extensions["psiflow"] = {
+        "protocols": load_protocols(Path(protocol_dir)),
+        "instruments": load_instruments(Path(instrument_dir)),
+    }
+
+
+def register_blueprints(app: Flask) -> None:
+    from psiflow.admin.views import bp as admin_bp
+    from psiflow.auth.views import bp as auth_bp
+    from psiflow.patients.views import bp as patients_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(patients_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from psiflow import guard, security_headers
+
+    guard.init_app(app)
+    security_headers.init_app(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from psiflow import errors
+
+    errors.init_app(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from psiflow import presentation
+
+    presentation.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from psiflow import cli
+
+    cli.init_app(app)

@@ -1,0 +1,158 @@
+"""Who may do what: the one place PsiFlow decides access.
+
+Pure functions over duck-typed users and patients (no Flask, no database), plus the table of
+every endpoint's required role and patient relationship. `psiflow.guard` enforces the table on
+each request and denies any endpoint that is not listed in it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Role(enum.StrEnum):
+    CLINICIAN = "clinician"
+    SUPERVISOR = "supervisor"
+    TRAINEE = "trainee"
+    ADMIN = "admin"
+
+
+class Relationship(enum.StrEnum):
+    LEAD = "lead"
+    CO_FACILITATOR = "co_facilitator"
+    SUPERVISOR = "supervisor"  # supervises the lead clinician or the co-facilitator
+    NONE = "none"
+
+
+class Action(enum.StrEnum):
+    VIEW = "view"
+    EDIT = "edit"  # write clinical records
+    ADVANCE = "advance"  # move the course through an open gate
+    HOLD = "hold"  # put on hold, resume, withdraw
+    OVERRIDE_GATE = "override_gate"
+    CLEAR_FLAG = "clear_flag"
+    REVIEW = "review"  # co-sign or return a supervisee's note
+    VIEW_AUDIT = "view_audit"
+    EXPORT = "export"
+
+
+CARE_TEAM = frozenset({Relationship.LEAD, Relationship.CO_FACILITATOR})
+_CARE = frozenset({Action.VIEW, Action.EDIT, Action.ADVANCE, Action.HOLD})
+_SUPERVISE = frozenset(
+    {
+        Action.VIEW,
+        Action.ADVANCE,
+        Action.HOLD,
+        Action.OVERRIDE_GATE,
+        Action.CLEAR_FLAG,
+        Action.REVIEW,
+        Action.VIEW_AUDIT,
+    }
+)
+
+# (role, relationship) -> what that pair may do. Anything not listed is denied.
+_GRANTS: dict[tuple[Role, Relationship], frozenset[Action]] = {
+    (Role.CLINICIAN, Relationship.LEAD): _CARE | {Action.EXPORT},
+    (Role.CLINICIAN, Relationship.CO_FACILITATOR): _CARE | {Action.EXPORT},
+    (Role.TRAINEE, Relationship.LEAD): _CARE,
+    (Role.TRAINEE, Relationship.CO_FACILITATOR): _CARE,
+    (Role.SUPERVISOR, Relationship.LEAD): _CARE | _SUPERVISE | {Action.EXPORT},
+    (Role.SUPERVISOR, Relationship.CO_FACILITATOR): _CARE | _SUPERVISE | {Action.EXPORT},
+    (Role.SUPERVISOR, Relationship.SUPERVISOR): _SUPERVISE | {Action.EXPORT},
+}
+
+# Practice (fictional) patients belong to training: only trainees and their supervisors see
+# them, and they never leave the app in an export.
+_PRACTICE_ROLES = frozenset({Role.TRAINEE, Role.SUPERVISOR})
+_REAL_ROLES = frozenset({Role.CLINICIAN, Role.SUPERVISOR})
+_NEVER_ON_PRACTICE = frozenset({Action.EXPORT})
+
+
+def relationship(user, patient) -> Relationship:
+    """How `user` stands to `patient`'s care. Patients expose `care_team_supervisor_ids`."""
+    if patient.lead_clinician_id == user.id:
+        return Relationship.LEAD
+    if patient.co_facilitator_id is not None and patient.co_facilitator_id == user.id:
+        return Relationship.CO_FACILITATOR
+    if user.id in patient.care_team_supervisor_ids:
+        return Relationship.SUPERVISOR
+    return Relationship.NONE
+
+
+def can(user, action: Action, patient) -> bool:
+    if user is None or not getattr(user, "is_active", False):
+        return False
+    role = Role(user.role)
+    if role == Role.ADMIN:
+        # Admins hold accounts, not care; they may read the audit trail of their own clinic.
+        return action == Action.VIEW_AUDIT and user.clinic_id == patient.clinic_id
+    if patient.is_practice and role not in _PRACTICE_ROLES:
+        return False
+    if not patient.is_practice and role not in _REAL_ROLES:
+        return False
+    if patient.is_practice and action in _NEVER_ON_PRACTICE:
+        return False
+    return action in _GRANTS.get((role, relationship(user, patient)), frozenset())
+
+
+def sees_practice_patients(role: Role) -> bool:
+    return Role(role) in _PRACTICE_ROLES
+
+
+def sees_real_patients(role: Role) -> bool:
+    return Role(role) in _REAL_ROLES
+
+
+def sees_supervisees_patients(role: Role) -> bool:
+    return Role(role) == Role.SUPERVISOR
+
+
+# --- The endpoint table --------------------------------------------------------------------
+
+ANY_ROLE = frozenset(Role)
+CARE_ROLES = frozenset({Role.CLINICIAN, Role.SUPERVISOR, Role.TRAINEE})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What an endpoint needs: login, one of `roles`, and `patient` on the patient it names."""
+
+    roles: frozenset[Role] = ANY_ROLE
+    patient: Action | None = None
+    public: bool = False
+
+
+PUBLIC = Rule(public=True)
+
+ENDPOINTS: dict[str, Rule] = {
+    "static": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": Rule(),
+    "auth.change_password": Rule(),
+    "patients.board": Rule(roles=CARE_ROLES | {Role.ADMIN}),
+    "patients.new": Rule(roles=CARE_ROLES),
+    "patients.show": Rule(roles=CARE_ROLES, patient=Action.VIEW),
+    "patients.start_course_view": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "patients.advance": Rule(roles=CARE_ROLES, patient=Action.ADVANCE),
+    "patients.override": Rule(roles=frozenset({Role.SUPERVISOR}), patient=Action.OVERRIDE_GATE),
+    "patients.hold": Rule(roles=CARE_ROLES, patient=Action.HOLD),
+    "patients.resume": Rule(roles=CARE_ROLES, patient=Action.HOLD),
+    "patients.withdraw": Rule(roles=CARE_ROLES, patient=Action.HOLD),
+    "admin.users": Rule(roles=frozenset({Role.ADMIN})),
+    "admin.new_user": Rule(roles=frozenset({Role.ADMIN})),
+    "admin.edit_user": Rule(roles=frozenset({Role.ADMIN})),
+    "admin.deactivate_user": Rule(roles=frozenset({Role.ADMIN})),
+    "admin.reactivate_user": Rule(roles=frozenset({Role.ADMIN})),
+}
+
+
+def rule_for(endpoint: str | None) -> Rule | None:
+    """The endpoint's rule, or None: an unlisted endpoint is denied to everyone."""
+    if endpoint is None:
+        return None
+    return ENDPOINTS.get(endpoint)
+
+
+def role_allowed(user, rule: Rule) -> bool:
+    return bool(getattr(user, "is_active", False)) and Role(user.role) in rule.roles

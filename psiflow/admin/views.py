@@ -1,0 +1,117 @@
+"""User management: create, edit, deactivate (users are never deleted)."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from psiflow.access import Role
+from psiflow.admin.forms import ConfirmForm, NewUserForm, UserForm
+from psiflow.extensions import db
+from psiflow.models import User
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _clinic_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.clinic_id != current_user.clinic_id:
+        abort(404)
+    return user
+
+
+def _supervisor_choices(exclude_id: int | None = None):
+    supervisors = db.session.scalars(
+        sa.select(User)
+        .where(
+            User.clinic_id == current_user.clinic_id,
+            User.role == Role.SUPERVISOR,
+            User.active.is_(True),
+        )
+        .order_by(User.name)
+    ).all()
+    return [SelectChoice(0, "None")] + [
+        SelectChoice(u.id, u.name) for u in supervisors if u.id != exclude_id
+    ]
+
+
+@bp.route("/users")
+def users():
+    page = db.paginate(
+        sa.select(User)
+        .where(User.clinic_id == current_user.clinic_id)
+        .options(sa.orm.joinedload(User.supervisor))
+        .order_by(User.active.desc(), User.name),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template("admin/users.html", page=page, confirm=ConfirmForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    form = NewUserForm()
+    form.supervisor_id.choices = _supervisor_choices()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        if db.session.scalar(sa.select(User.id).where(User.email == email)):
+            form.email.errors.append("A user with this email already exists.")
+        else:
+            user = User(
+                email=email,
+                name=form.name.data.strip(),
+                role=Role(form.role.data),
+                clinic_id=current_user.clinic_id,
+                supervisor_id=form.supervisor_id.data or None,
+            )
+            user.set_password(form.password.data)
+            db.session.add(user)
+            db.session.commit()
+            flash(f"{user.name} can now log in as {user.email}.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id):
+    user = _clinic_user(user_id)
+    form = UserForm(obj=user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.role.data = user.role.value
+        form.supervisor_id.data = user.supervisor_id or 0
+    form.supervisor_id.choices = _supervisor_choices(exclude_id=user.id)
+    if form.validate_on_submit():
+        if user.id == current_user.id and form.role.data != Role.ADMIN.value:
+            form.role.errors.append("You cannot remove your own administrator role.")
+        else:
+            user.name = form.name.data.strip()
+            user.role = Role(form.role.data)
+            user.supervisor_id = form.supervisor_id.data or None
+            db.session.commit()
+            flash(f"{user.name} was updated.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+def deactivate_user(user_id):
+    user = _clinic_user(user_id)
+    if ConfirmForm().validate_on_submit():
+        if user.id == current_user.id:
+            flash("You cannot deactivate your own account.", "error")
+        else:
+            user.deactivate()
+            db.session.commit()
+            flash(f"{user.name} was deactivated and logged out everywhere.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+def reactivate_user(user_id):
+    user = _clinic_user(user_id)
+    if ConfirmForm().validate_on_submit():
+        user.active = True
+        db.session.commit()
+        flash(f"{user.name} was reactivated.", "success")
+    return redirect(url_for("admin.users"))

@@ -1,0 +1,85 @@
+"""Log in, log out, change one's own password."""
+
+import time
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from psiflow.auth.forms import ChangePasswordForm, LoginForm
+from psiflow.extensions import db, limiter
+from psiflow.models.types import utcnow
+from psiflow.models.users import user_by_email
+from psiflow.presentation import local_time
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an absolute or scheme-relative `next` would be an open redirect.
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.netloc and not parts.scheme:
+            return target
+    return url_for("patients.board")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("patients.board"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        config = current_app.config
+        now = utcnow()
+        user = user_by_email(form.email.data)
+        if user is not None and user.active and user.is_locked(now):
+            flash(
+                "This account is locked after repeated failed log-ins. Try again after "
+                f"{local_time(user.locked_until, '%H:%M')} or ask an administrator.",
+                "error",
+            )
+            return render_template("auth/login.html", form=form), 200
+        if user is None or not user.active or not user.check_password(form.password.data):
+            if user is not None and user.active:
+                user.record_failed_login(now, config["LOCKOUT_FAILURES"], config["LOCKOUT_MINUTES"])
+                db.session.commit()
+            flash("The email or password is not correct.", "error")
+            return render_template("auth/login.html", form=form), 200
+        user.record_successful_login()
+        db.session.commit()
+        session.clear()
+        login_user(user)
+        session["seen"] = int(time.time())
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash("You have logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    form = ChangePasswordForm(current_user.email)
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current_password.data):
+            form.current_password.errors.append("The current password is not correct.")
+        else:
+            user = current_user._get_current_object()
+            user.set_password(form.new_password.data)
+            db.session.commit()
+            # The rotated token ends every other session; this one continues under the new token.
+            login_user(user)
+            flash("Your password has been changed. Other sessions have been logged out.", "success")
+            return redirect(url_for("patients.board"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,51 @@
+"""Configuration: these defaults < instance/config.py < PSIFLOW_* environment variables."""
+
+from datetime import timedelta
+
+# Used only when PSIFLOW_ENV=development; any other environment refuses to start with it.
+DEVELOPMENT_SECRET_KEY = "psiflow-development-only-secret"
+
+
+class Defaults:
+    ENV = "production"
+    SECRET_KEY = None
+    DATABASE_URL = None  # default: sqlite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    IDLE_TIMEOUT_MINUTES = 15
+    LOCKOUT_FAILURES = 5
+    LOCKOUT_MINUTES = 15
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = None  # the session's own lifetime bounds the token
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_LOGIN = "10 per minute"
+    RATELIMIT_HEADERS_ENABLED = True
+    CLINIC_TIMEZONE = "UTC"  # for a user without a clinic (a fresh install's first admin)
+    PAGE_SIZE = 50
+    PROTOCOL_DIR = None  # default: the protocols shipped in the package
+    INSTRUMENT_DIR = None
+
+
+class ConfigError(RuntimeError):
+    """The app refuses to start with an unsafe or incomplete configuration."""
+
+
+def check_config(config) -> None:
+    env = config["ENV"]
+    if env not in ("development", "testing", "production"):
+        raise ConfigError(f"PSIFLOW_ENV must be development, testing or production, not {env!r}")
+    key = config.get("SECRET_KEY")
+    if env == "development" and not key:
+        config["SECRET_KEY"] = DEVELOPMENT_SECRET_KEY
+    elif env != "development":
+        if not key:
+            raise ConfigError(
+                "PSIFLOW_SECRET_KEY is not set: set it in the environment or instance/config.py"
+            )
+        if key == DEVELOPMENT_SECRET_KEY:
+            raise ConfigError("The development secret key may only be used with PSIFLOW_ENV=development")
+    if env == "development":
+        config["SESSION_COOKIE_SECURE"] = False

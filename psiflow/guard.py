@@ -1,0 +1,105 @@
+"""Enforces access.py on every request, before any view runs.
+
+Order, as in every request: rule lookup (unlisted endpoint: 403) -> login (redirect) ->
+idle timeout -> role (403) -> load the patient the URL names (404) -> relationship (404, so
+another caseload's patient is indistinguishable from one that does not exist).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+from psiflow import access
+from psiflow.extensions import db, login_manager
+
+# view argument -> loader(id) returning (loaded object, its patient) or None
+_LOADERS: dict[str, tuple[str, Callable]] = {}
+
+
+def register_loader(view_arg: str, name: str, loader: Callable) -> None:
+    """Let a feature's URLs name its own records (e.g. `session_id`) and still be checked."""
+    _LOADERS[view_arg] = (name, loader)
+
+
+def _load_patient_obj(patient_id: int):
+    from psiflow.models import Patient
+
+    patient = db.session.get(Patient, patient_id)
+    return (patient, patient) if patient else None
+
+
+def _load_course(course_id: int):
+    from psiflow.models import Course
+
+    course = db.session.get(Course, course_id)
+    return (course, course.patient) if course else None
+
+
+register_loader("patient_id", "patient", _load_patient_obj)
+register_loader("course_id", "course", _load_course)
+
+
+def loaded(name: str):
+    """The object the guard loaded and checked for this request (e.g. 'patient', 'course')."""
+    return g.loaded[name]
+
+
+def init_app(app) -> None:
+    app.before_request(_assign_request_id)
+    app.before_request(_enforce)
+
+
+def _assign_request_id() -> None:
+    g.request_id = uuid.uuid4().hex
+
+
+def _enforce():
+    if request.endpoint is None:
+        return None  # no such URL: routing answers 404 (or 405)
+    rule = access.rule_for(request.endpoint)
+    if rule is None:
+        abort(403)  # deny by default: every endpoint must be listed in access.ENDPOINTS
+    if rule.public:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if _idle_too_long():
+        logout_user()
+        session.clear()
+        flash("You were logged out after a period of inactivity.", "info")
+        return redirect(url_for("auth.login"))
+    session["seen"] = int(time.time())
+    if not access.role_allowed(current_user, rule):
+        abort(403)
+    g.loaded = {}
+    if rule.patient is not None:
+        _load_and_check(rule.patient)
+    return None
+
+
+def _idle_too_long() -> bool:
+    seen = session.get("seen")
+    limit = current_app.config["IDLE_TIMEOUT_MINUTES"] * 60
+    return seen is not None and time.time() - seen > limit
+
+
+def _load_and_check(action: access.Action) -> None:
+    args = request.view_args or {}
+    for view_arg, (name, loader) in _LOADERS.items():
+        if view_arg in args:
+            found = loader(args[view_arg])
+            if found is None:
+                abort(404)
+            obj, patient = found
+            if not access.can(current_user, action, patient):
+                abort(404)
+            g.loaded[name] = obj
+            g.loaded["patient"] = patient
+            return
+    # A rule that names a patient action on a URL without a patient is a programming error.
+    raise RuntimeError(f"{request.endpoint} needs a patient but its URL names none")

@@ -1,0 +1,176 @@
+"""Treatment courses and their phase history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from psiflow.domain.phases import (
+    GATED_TRANSITIONS,
+    CourseFacts,
+    Phase,
+    PhaseError,
+    check_transition,
+    gate_numbers,
+    next_phases,
+    unmet_requirements,
+)
+from psiflow.extensions import db
+from psiflow.models.patients import Patient
+from psiflow.models.types import UTCDateTime, enum_column, utcnow
+from psiflow.models.users import User
+
+
+class GateClosed(PhaseError):
+    def __init__(self, unmet: list[str]):
+        super().__init__("The gate is closed: " + "; ".join(unmet))
+        self.unmet = unmet
+
+
+class Course(db.Model):
+    __tablename__ = "courses"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    patient_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("patients.id"), index=True)
+    # A course pins the protocol version it started on, whatever is released later.
+    protocol_id: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    protocol_version: so.Mapped[str] = so.mapped_column(sa.String(16))
+    phase: so.Mapped[Phase] = so.mapped_column(enum_column(Phase), index=True)
+    # Derived from the latest transition, kept here so boards can sort and count cheaply.
+    phase_entered_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    started_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    started_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    version: so.Mapped[int] = so.mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    patient: so.Mapped[Patient] = so.relationship(back_populates="courses")
+    transitions: so.Mapped[list[PhaseTransition]] = so.relationship(
+        back_populates="course", order_by="PhaseTransition.id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Course {self.id} {self.phase}>"
+
+    @property
+    def protocol_key(self) -> str:
+        return f"{self.protocol_id}@{self.protocol_version}"
+
+    @property
+    def protocol(self):
+        from psiflow import catalog
+
+        return catalog.protocol(self.protocol_key)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.phase in (Phase.COMPLETED, Phase.WITHDRAWN)
+
+    def held_from(self) -> Phase | None:
+        """The phase an on-hold course left, which is where it resumes."""
+        if self.phase != Phase.ON_HOLD:
+            return None
+        for t in reversed(self.transitions):
+            if t.to_phase == Phase.ON_HOLD:
+                return t.from_phase
+        return None
+
+    def facts(self) -> CourseFacts:
+        """The gate-relevant snapshot of this course's records.
+
+        Record types arrive with their features; until then a requirement is unmet.
+        """
+        return CourseFacts()
+
+    def gates(self) -> list[tuple[Phase, list[str]]]:
+        """Each forward phase reachable now, with what its gate still needs."""
+        current = self.phase
+        if current not in {frm for frm, _ in GATED_TRANSITIONS}:
+            return []
+        numbers, facts = gate_numbers(self.protocol), self.facts()
+        return [(to, unmet_requirements(current, to, numbers, facts)) for to in next_phases(current)]
+
+
+class PhaseTransition(db.Model):
+    """One step of a course's phase history: never edited, never deleted."""
+
+    __tablename__ = "phase_transitions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("courses.id"), index=True)
+    from_phase: so.Mapped[Phase | None] = so.mapped_column(enum_column(Phase))
+    to_phase: so.Mapped[Phase] = so.mapped_column(enum_column(Phase))
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
+    by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    override: so.Mapped[bool] = so.mapped_column(default=False)
+    # What the gate still required when a supervisor overrode it, kept as the justification's context.
+    unmet_at_override: so.Mapped[list | None] = so.mapped_column(sa.JSON)
+
+    course: so.Mapped[Course] = so.relationship(back_populates="transitions")
+    by: so.Mapped[User] = so.relationship()
+
+
+def start_course(patient: Patient, protocol, by: User, now: datetime | None = None) -> Course:
+    now = now or utcnow()
+    if any(not c.is_closed for c in patient.courses):
+        raise PhaseError("The patient already has an open course; complete or withdraw it first.")
+    course = Course(
+        patient=patient,
+        protocol_id=protocol.id,
+        protocol_version=protocol.version,
+        phase=Phase.SCREENING,
+        phase_entered_at=now,
+        started_at=now,
+        started_by_id=by.id,
+    )
+    db.session.add(course)
+    db.session.add(
+        PhaseTransition(
+            course=course, from_phase=None, to_phase=Phase.SCREENING, at=now, by_id=by.id,
+            reason="Course started",
+        )
+    )
+    return course
+
+
+def change_phase(
+    course: Course,
+    to: Phase,
+    by: User,
+    *,
+    reason: str = "",
+    override: bool = False,
+    now: datetime | None = None,
+) -> PhaseTransition:
+    """Move the course to `to`, through its gate; a supervisor's override needs a reason.
+
+    Raises PhaseError for a move the machine forbids and GateClosed when requirements are unmet.
+    The caller has already checked that `by` may do this (access.py).
+    """
+    now = now or utcnow()
+    reason = reason.strip()
+    check_transition(course.phase, to, resume_to=course.held_from(), reason=reason)
+    unmet: list[str] = []
+    if (course.phase, to) in GATED_TRANSITIONS:
+        unmet = unmet_requirements(course.phase, to, gate_numbers(course.protocol), course.facts())
+        if unmet and not override:
+            raise GateClosed(unmet)
+        if unmet and not reason:
+            raise PhaseError("Overriding a closed gate needs a written reason.")
+    transition = PhaseTransition(
+        course=course,
+        from_phase=course.phase,
+        to_phase=to,
+        at=now,
+        by_id=by.id,
+        reason=reason,
+        override=bool(unmet),
+        unmet_at_override=unmet or None,
+    )
+    db.session.add(transition)
+    course.phase = to
+    course.phase_entered_at = now
+    return transition

@@ -1,0 +1,65 @@
+"""Patients and the caseload they belong to."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from psiflow import access
+from psiflow.extensions import db
+from psiflow.models.types import UTCDateTime, utcnow
+from psiflow.models.users import Clinic, User
+
+
+class Patient(db.Model):
+    __tablename__ = "patients"
+    __table_args__ = (sa.UniqueConstraint("clinic_id", "record_number"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    clinic_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("clinics.id"), index=True)
+    display_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    date_of_birth: so.Mapped[date | None]
+    record_number: so.Mapped[str] = so.mapped_column(sa.String(40))
+    # Practice patients are fictional, for trainees; they never mix with real ones.
+    is_practice: so.Mapped[bool] = so.mapped_column(default=False, index=True)
+    lead_clinician_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    co_facilitator_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id"), index=True
+    )
+    created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    clinic: so.Mapped[Clinic] = so.relationship()
+    lead_clinician: so.Mapped[User] = so.relationship(foreign_keys=[lead_clinician_id])
+    co_facilitator: so.Mapped[User | None] = so.relationship(foreign_keys=[co_facilitator_id])
+    courses: so.Mapped[list[Course]] = so.relationship(  # noqa: F821
+        back_populates="patient", order_by="Course.started_at"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Patient {self.id}>"
+
+    @property
+    def care_team_supervisor_ids(self) -> set[int]:
+        team = (self.lead_clinician, self.co_facilitator)
+        return {u.supervisor_id for u in team if u is not None and u.supervisor_id is not None}
+
+
+def caseload_filter(user) -> sa.ColumnElement[bool]:
+    """The SQL twin of `access.can(user, VIEW, patient)`, for lists and counts."""
+    role = access.Role(user.role)
+    if not user.is_active or role == access.Role.ADMIN:
+        return sa.false()
+    scope = [Patient.lead_clinician_id == user.id, Patient.co_facilitator_id == user.id]
+    if access.sees_supervisees_patients(role):
+        team = sa.select(User.id).where(User.supervisor_id == user.id).scalar_subquery()
+        scope += [Patient.lead_clinician_id.in_(team), Patient.co_facilitator_id.in_(team)]
+    kinds = []
+    if access.sees_real_patients(role):
+        kinds.append(Patient.is_practice.is_(False))
+    if access.sees_practice_patients(role):
+        kinds.append(Patient.is_practice.is_(True))
+    return sa.and_(sa.or_(*scope), sa.or_(*kinds))
+

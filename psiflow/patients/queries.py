@@ -1,0 +1,102 @@
+"""The caseload board's queries: a fixed number per page, whatever the caseload's size."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from psiflow.access import Role
+from psiflow.domain.phases import ACTIVE_PHASES, Phase
+from psiflow.extensions import db
+from psiflow.models import Course, Patient, User
+from psiflow.models.patients import caseload_filter
+
+CLOSED_VIEW_PHASES = (Phase.ON_HOLD, Phase.COMPLETED, Phase.WITHDRAWN)
+
+
+def _scope(user, clinician_id: int | None, practice: bool):
+    conditions = [caseload_filter(user), Patient.is_practice.is_(practice)]
+    if clinician_id is not None:
+        conditions.append(
+            sa.or_(Patient.lead_clinician_id == clinician_id, Patient.co_facilitator_id == clinician_id)
+        )
+    return sa.and_(*conditions)
+
+
+def board_practice_default(user) -> bool:
+    return Role(user.role) == Role.TRAINEE
+
+
+def phase_counts(user, phases, clinician_id=None, practice=False) -> dict[Phase, int]:
+    rows = db.session.execute(
+        sa.select(Course.phase, sa.func.count())
+        .join(Course.patient)
+        .where(_scope(user, clinician_id, practice), Course.phase.in_(phases))
+        .group_by(Course.phase)
+    )
+    counts = dict.fromkeys(phases, 0)
+    counts.update({phase: n for phase, n in rows})
+    return counts
+
+
+def board_courses(user, phases, per_phase: int, clinician_id=None, practice=False):
+    """Up to `per_phase` courses in each phase, longest in phase first (one query)."""
+    ranked = (
+        sa.select(
+            Course.id,
+            sa.func.row_number()
+            .over(partition_by=Course.phase, order_by=(Course.phase_entered_at, Course.id))
+            .label("rank"),
+        )
+        .join(Course.patient)
+        .where(_scope(user, clinician_id, practice), Course.phase.in_(phases))
+        .subquery()
+    )
+    courses = db.session.scalars(
+        sa.select(Course)
+        .join(ranked, ranked.c.id == Course.id)
+        .where(ranked.c.rank <= per_phase)
+        .options(
+            so.joinedload(Course.patient).joinedload(Patient.lead_clinician),
+        )
+        .order_by(Course.phase_entered_at, Course.id)
+    ).all()
+    grouped: dict[Phase, list[Course]] = {phase: [] for phase in phases}
+    for course in courses:
+        grouped[course.phase].append(course)
+    return grouped
+
+
+def phase_page(user, phase: Phase, page: int, per_page: int, clinician_id=None, practice=False):
+    return db.paginate(
+        sa.select(Course)
+        .join(Course.patient)
+        .where(_scope(user, clinician_id, practice), Course.phase == phase)
+        .options(so.joinedload(Course.patient).joinedload(Patient.lead_clinician))
+        .order_by(Course.phase_entered_at, Course.id),
+        page=page,
+        per_page=per_page,
+        error_out=False,
+    )
+
+
+def patients_without_course(user, limit: int, practice=False):
+    has_course = sa.select(Course.id).where(Course.patient_id == Patient.id).exists()
+    return db.session.scalars(
+        sa.select(Patient)
+        .where(caseload_filter(user), Patient.is_practice.is_(practice), ~has_course)
+        .order_by(Patient.created_at.desc())
+        .limit(limit)
+    ).all()
+
+
+def team_members(supervisor) -> list[User]:
+    """The supervisor and everyone they supervise, for the board's clinician filter."""
+    return db.session.scalars(
+        sa.select(User)
+        .where(sa.or_(User.id == supervisor.id, User.supervisor_id == supervisor.id))
+        .order_by(User.name)
+    ).all()
+
+
+__all__ = ["ACTIVE_PHASES", "CLOSED_VIEW_PHASES"]

@@ -1,0 +1,235 @@
+"""The caseload board, patients and the phase of their courses."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from psiflow import access, catalog, guard
+from psiflow.access import Action, Role
+from psiflow.domain.phases import ACTIVE_PHASES, Phase, PhaseError
+from psiflow.extensions import db
+from psiflow.models import Patient, User
+from psiflow.models.courses import GateClosed, change_phase, start_course
+from psiflow.patients import queries
+from psiflow.patients.forms import (
+    AdvanceForm,
+    OverrideForm,
+    PatientForm,
+    ReasonForm,
+    ResumeForm,
+    StartCourseForm,
+)
+
+bp = Blueprint("patients", __name__)
+
+
+def _protocol_choices():
+    return [SelectChoice(p.key, f"{p.name} (v{p.version})") for p in catalog.current_protocols()]
+
+
+@bp.route("/")
+def board():
+    if current_user.role == Role.ADMIN:
+        return redirect(url_for("admin.users"))
+    practice_default = queries.board_practice_default(current_user)
+    practice = practice_default
+    team, clinician_id = [], None
+    if current_user.role == Role.SUPERVISOR:
+        team = queries.team_members(current_user)
+        practice = request.args.get("practice") == "1"
+        clinician_id = request.args.get("clinician", type=int)
+        if clinician_id is not None and clinician_id not in {u.id for u in team}:
+            clinician_id = None
+    view = request.args.get("view", "active")
+    phases = queries.CLOSED_VIEW_PHASES if view == "closed" else ACTIVE_PHASES
+    per_phase = current_app.config["PAGE_SIZE"]
+    single = request.args.get("phase")
+    if single is not None:
+        try:
+            phase = Phase(single)
+        except ValueError:
+            abort(404)
+        page = queries.phase_page(
+            current_user, phase, request.args.get("page", 1, type=int), per_phase,
+            clinician_id, practice,
+        )
+        return render_template(
+            "patients/phase_list.html", phase=phase, page=page, team=team,
+            clinician_id=clinician_id, practice=practice,
+        )
+    return render_template(
+        "patients/board.html",
+        phases=phases,
+        view=view,
+        counts=queries.phase_counts(current_user, phases, clinician_id, practice),
+        columns=queries.board_courses(current_user, phases, per_phase, clinician_id, practice),
+        unstarted=queries.patients_without_course(current_user, per_phase, practice),
+        team=team,
+        clinician_id=clinician_id,
+        practice=practice,
+    )
+
+
+def _co_facilitator_choices():
+    # Trainees practise with trainees or their supervisor; clinicians pair with clinical staff.
+    roles = (
+        [Role.TRAINEE, Role.SUPERVISOR]
+        if current_user.role == Role.TRAINEE
+        else [Role.CLINICIAN, Role.SUPERVISOR]
+    )
+    users = db.session.scalars(
+        sa.select(User)
+        .where(
+            User.clinic_id == current_user.clinic_id,
+            User.active.is_(True),
+            User.role.in_(roles),
+            User.id != current_user.id,
+        )
+        .order_by(User.name)
+    ).all()
+    return [SelectChoice(0, "None")] + [SelectChoice(u.id, f"{u.name} ({u.role.value})") for u in users]
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+def new():
+    form = PatientForm()
+    form.co_facilitator_id.choices = _co_facilitator_choices()
+    form.protocol_key.choices = [SelectChoice("", "Not yet")] + _protocol_choices()
+    if form.validate_on_submit():
+        exists = db.session.scalar(
+            sa.select(Patient.id).where(
+                Patient.clinic_id == current_user.clinic_id,
+                Patient.record_number == form.record_number.data.strip(),
+            )
+        )
+        if exists:
+            form.record_number.errors.append("Another patient already has this record number.")
+        else:
+            patient = Patient(
+                clinic_id=current_user.clinic_id,
+                display_name=form.display_name.data.strip(),
+                date_of_birth=form.date_of_birth.data,
+                record_number=form.record_number.data.strip(),
+                is_practice=current_user.role == Role.TRAINEE,
+                lead_clinician=current_user,
+                co_facilitator_id=form.co_facilitator_id.data or None,
+                created_by_id=current_user.id,
+            )
+            db.session.add(patient)
+            if form.protocol_key.data:
+                start_course(patient, catalog.protocol(form.protocol_key.data), current_user)
+            db.session.commit()
+            flash("Patient created.", "success")
+            return redirect(url_for("patients.show", patient_id=patient.id))
+    return render_template("patients/new.html", form=form)
+
+
+@bp.route("/patients/<int:patient_id>")
+def show(patient_id):
+    patient = guard.loaded("patient")
+    start_form = StartCourseForm()
+    start_form.protocol_key.choices = _protocol_choices()
+    return render_template(
+        "patients/show.html",
+        patient=patient,
+        start_form=start_form,
+        may=lambda action: access.can(current_user, action, patient),
+        Action=Action,
+        AdvanceForm=AdvanceForm,
+        OverrideForm=OverrideForm,
+        ReasonForm=ReasonForm,
+        ResumeForm=ResumeForm,
+    )
+
+
+@bp.route("/patients/<int:patient_id>/courses", methods=["POST"])
+def start_course_view(patient_id):
+    patient = guard.loaded("patient")
+    form = StartCourseForm()
+    form.protocol_key.choices = _protocol_choices()
+    if not form.validate_on_submit():
+        flash("Choose one of the clinic's protocols.", "error")
+    else:
+        try:
+            start_course(patient, catalog.protocol(form.protocol_key.data), current_user)
+            db.session.commit()
+            flash("Course started in screening.", "success")
+        except PhaseError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+    return redirect(url_for("patients.show", patient_id=patient.id))
+
+
+def _phase_action(form, to: Phase | None, reason: str = "", override: bool = False):
+    """Apply one phase change from a posted form; every refusal leaves the course unchanged."""
+    course = guard.loaded("course")
+    back = redirect(url_for("patients.show", patient_id=course.patient_id) + f"#course-{course.id}")
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+        return back
+    if form.version.data != course.version:
+        flash(
+            "Someone else changed this course while you were looking at it; it is now in "
+            f"{course.phase.label}. Nothing was changed: review the page and try again.",
+            "error",
+        )
+        return back
+    if to is None:
+        to = course.held_from()
+        if to is None:
+            flash("The course is not on hold.", "error")
+            return back
+    try:
+        change_phase(course, to, current_user, reason=reason, override=override)
+        db.session.commit()
+    except GateClosed as closed:
+        db.session.rollback()
+        flash("The gate is closed. Still needed: " + "; ".join(closed.unmet), "error")
+        return back
+    except PhaseError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return back
+    flash(f"The course is now in {course.phase.label}.", "success")
+    return back
+
+
+def _posted_phase(form) -> Phase:
+    try:
+        return Phase(form.to_phase.data)
+    except ValueError:
+        abort(400)
+
+
+@bp.route("/courses/<int:course_id>/advance", methods=["POST"])
+def advance(course_id):
+    form = AdvanceForm()
+    return _phase_action(form, _posted_phase(form))
+
+
+@bp.route("/courses/<int:course_id>/override", methods=["POST"])
+def override(course_id):
+    form = OverrideForm()
+    return _phase_action(form, _posted_phase(form), reason=form.reason.data or "", override=True)
+
+
+@bp.route("/courses/<int:course_id>/hold", methods=["POST"])
+def hold(course_id):
+    form = ReasonForm()
+    return _phase_action(form, Phase.ON_HOLD, reason=form.reason.data or "")
+
+
+@bp.route("/courses/<int:course_id>/resume", methods=["POST"])
+def resume(course_id):
+    return _phase_action(ResumeForm(), None, reason="Resumed")
+
+
+@bp.route("/courses/<int:course_id>/withdraw", methods=["POST"])
+def withdraw(course_id):
+    form = ReasonForm()
+    return _phase_action(form, Phase.WITHDRAWN, reason=form.reason.data or "")

@@ -1,0 +1,44 @@
+"""Template filters: times in the clinic's zone, phase names."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_login import current_user
+
+from psiflow.domain.phases import Phase
+
+
+def clinic_zone() -> ZoneInfo:
+    tz = getattr(current_user, "timezone", None) if current_user else None
+    return ZoneInfo(tz or current_app.config["CLINIC_TIMEZONE"])
+
+
+def local_time(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(clinic_zone()).strftime(fmt)
+
+
+def local_date(value: datetime | date | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(clinic_zone()).date()
+    return value.strftime("%d %b %Y")
+
+
+def days_since(value: datetime | None) -> int:
+    if value is None:
+        return 0
+    return (datetime.now(UTC) - value).days
+
+
+def init_app(app) -> None:
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(local_date, "local_date")
+    app.add_template_filter(days_since, "days_since")
+    app.add_template_global(Phase, "Phase")
+    app.add_template_global(clinic_zone, "clinic_zone")

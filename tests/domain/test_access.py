@@ -1,0 +1,104 @@
+"""access.py as a table of role x relationship x action, denials included."""
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from psiflow.access import ENDPOINTS, Action, Role, can, relationship
+
+
+@dataclass
+class U:
+    id: int
+    role: Role
+    clinic_id: int = 1
+    is_active: bool = True
+
+
+@dataclass
+class P:
+    lead_clinician_id: int
+    co_facilitator_id: int | None = None
+    is_practice: bool = False
+    clinic_id: int = 1
+    care_team_supervisor_ids: set = field(default_factory=set)
+
+
+SUPERVISOR_ID = 90
+
+# relationship name -> a function building the patient as seen by user 1
+PATIENTS = {
+    "lead": lambda practice: P(1, is_practice=practice),
+    "co_facilitator": lambda practice: P(2, co_facilitator_id=1, is_practice=practice),
+    "supervisor": lambda practice: P(2, is_practice=practice, care_team_supervisor_ids={1}),
+    "none": lambda practice: P(2, co_facilitator_id=3, is_practice=practice),
+}
+
+CARE = {Action.VIEW, Action.EDIT, Action.ADVANCE, Action.HOLD}
+SUPERVISE = {Action.VIEW, Action.ADVANCE, Action.HOLD, Action.OVERRIDE_GATE, Action.CLEAR_FLAG,
+             Action.REVIEW, Action.VIEW_AUDIT}
+
+EXPECTED = {
+    # (role, relationship, practice): the actions allowed; everything else must be denied
+    (Role.CLINICIAN, "lead", False): CARE | {Action.EXPORT},
+    (Role.CLINICIAN, "co_facilitator", False): CARE | {Action.EXPORT},
+    (Role.SUPERVISOR, "lead", False): CARE | SUPERVISE | {Action.EXPORT},
+    (Role.SUPERVISOR, "co_facilitator", False): CARE | SUPERVISE | {Action.EXPORT},
+    (Role.SUPERVISOR, "supervisor", False): SUPERVISE | {Action.EXPORT},
+    (Role.SUPERVISOR, "supervisor", True): SUPERVISE,  # a trainee's practice patient, no export
+    # a supervisor co-facilitating a trainee's practice session
+    (Role.SUPERVISOR, "lead", True): CARE | SUPERVISE,
+    (Role.SUPERVISOR, "co_facilitator", True): CARE | SUPERVISE,
+    (Role.TRAINEE, "lead", True): CARE,
+    (Role.TRAINEE, "co_facilitator", True): CARE,
+    (Role.ADMIN, "lead", False): {Action.VIEW_AUDIT},
+    (Role.ADMIN, "co_facilitator", False): {Action.VIEW_AUDIT},
+    (Role.ADMIN, "supervisor", False): {Action.VIEW_AUDIT},
+    (Role.ADMIN, "none", False): {Action.VIEW_AUDIT},
+}
+# Admins read the audit trail of any patient of their clinic, practice ones included.
+EXPECTED.update({(Role.ADMIN, rel, True): {Action.VIEW_AUDIT} for rel in PATIENTS})
+
+CASES = [
+    (role, rel, practice, action)
+    for role in Role
+    for rel in PATIENTS
+    for practice in (False, True)
+    for action in Action
+]
+
+
+@pytest.mark.parametrize("role,rel,practice,action", CASES)
+def test_access_table(role, rel, practice, action):
+    user = U(1, role)
+    patient = PATIENTS[rel](practice)
+    allowed = EXPECTED.get((role, rel, practice), set())
+    assert can(user, action, patient) is (action in allowed)
+
+
+def test_clinician_never_sees_a_practice_patient_even_as_lead():
+    assert not can(U(1, Role.CLINICIAN), Action.VIEW, P(1, is_practice=True))
+
+
+def test_trainee_never_sees_a_real_patient_even_as_lead():
+    assert not can(U(1, Role.TRAINEE), Action.VIEW, P(1, is_practice=False))
+
+
+def test_deactivated_user_can_do_nothing():
+    for action in Action:
+        assert not can(U(1, Role.SUPERVISOR, is_active=False), action, P(1))
+
+
+def test_admin_audit_access_stops_at_the_clinic():
+    assert not can(U(1, Role.ADMIN, clinic_id=2), Action.VIEW_AUDIT, P(5, clinic_id=1))
+
+
+def test_relationship_prefers_the_closest_tie():
+    assert relationship(U(1, Role.SUPERVISOR), P(1, care_team_supervisor_ids={1})) == "lead"
+    assert relationship(U(7, Role.CLINICIAN), P(1)) == "none"
+
+
+def test_every_rule_with_a_patient_action_is_for_care_roles_only():
+    for endpoint, rule in ENDPOINTS.items():
+        if rule.patient is not None:
+            assert Role.ADMIN not in rule.roles or rule.patient == Action.VIEW_AUDIT, endpoint

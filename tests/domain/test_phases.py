@@ -1,0 +1,189 @@
+"""The phase machine and its gates, without an app."""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from psiflow.domain.phases import (
+    ACTIVE_PHASES,
+    GATED_TRANSITIONS,
+    CourseFacts,
+    GateNumbers,
+    Phase,
+    PhaseError,
+    check_transition,
+    next_phases,
+    unmet_requirements,
+)
+
+MAPS = GateNumbers(min_preparation_sessions=3, dosing_sessions=3, integration_sessions_per_dosing=3)
+OREGON = GateNumbers(
+    min_preparation_sessions=1,
+    dosing_sessions=1,
+    integration_sessions_per_dosing=1,
+    preparation_min_hours_before_dosing=24,
+    preparation_max_days_before_dosing=90,
+)
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+READY_FOR_DOSING = CourseFacts(
+    screening_signed=True,
+    consent_recorded=True,
+    signed_preparation_sessions=3,
+    set_intake_complete=True,
+    intention_written=True,
+    baseline_recorded=True,
+    transport_arranged=True,
+)
+
+
+@pytest.mark.parametrize("frm,to", sorted(GATED_TRANSITIONS))
+def test_every_gate_is_closed_for_a_course_without_records(frm, to):
+    assert unmet_requirements(frm, to, MAPS, CourseFacts()) != []
+
+
+def test_screening_gate_lists_each_missing_requirement():
+    unmet = unmet_requirements(Phase.SCREENING, Phase.PREPARATION, MAPS, CourseFacts(uncleared_flags=2))
+    assert unmet == [
+        "Medical and psychiatric screening signed",
+        "2 contraindication flags cleared by a supervisor",
+        "Informed consent recorded",
+    ]
+
+
+def test_screening_gate_opens_when_signed_cleared_and_consented():
+    facts = CourseFacts(screening_signed=True, consent_recorded=True)
+    assert unmet_requirements(Phase.SCREENING, Phase.PREPARATION, MAPS, facts) == []
+
+
+def test_uncleared_flag_alone_keeps_screening_gate_closed():
+    facts = CourseFacts(screening_signed=True, consent_recorded=True, uncleared_flags=1)
+    assert unmet_requirements(Phase.SCREENING, Phase.PREPARATION, MAPS, facts) == [
+        "1 contraindication flag cleared by a supervisor"
+    ]
+
+
+def test_preparation_gate_counts_signed_sessions_against_the_protocol():
+    facts = replace(READY_FOR_DOSING, signed_preparation_sessions=2)
+    assert unmet_requirements(Phase.PREPARATION, Phase.DOSING, MAPS, facts) == [
+        "3 signed preparation sessions (2 so far)"
+    ]
+    assert unmet_requirements(Phase.PREPARATION, Phase.DOSING, MAPS, READY_FOR_DOSING) == []
+
+
+def test_preparation_gate_needs_intention_baseline_and_transport():
+    facts = replace(READY_FOR_DOSING, intention_written=False, transport_arranged=False,
+                    missing_baseline_measures=("PHQ-9",))
+    unmet = unmet_requirements(Phase.PREPARATION, Phase.DOSING, MAPS, facts)
+    assert "Intention written in the patient's words" in unmet
+    assert "Transport home arranged" in unmet
+    assert "Baseline PHQ-9 recorded" in unmet
+
+
+def test_oregon_timing_needs_a_planned_dosing_date():
+    facts = replace(READY_FOR_DOSING, last_preparation_at=T0)
+    assert unmet_requirements(Phase.PREPARATION, Phase.DOSING, OREGON, facts) == [
+        "Dosing session date planned (the protocol times preparation against it)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "gap,ok",
+    [
+        (timedelta(hours=23, minutes=59), False),
+        (timedelta(hours=24), True),
+        (timedelta(days=90), True),
+        (timedelta(days=90, minutes=1), False),
+    ],
+)
+def test_oregon_preparation_falls_between_24_hours_and_90_days_before_dosing(gap, ok):
+    facts = replace(READY_FOR_DOSING, last_preparation_at=T0, planned_dosing_at=T0 + gap)
+    unmet = unmet_requirements(Phase.PREPARATION, Phase.DOSING, OREGON, facts)
+    assert (unmet == []) is ok
+    if not ok:
+        assert "2026-03-01" in unmet[0]  # the gate says so with dates
+
+
+def test_dosing_gate_needs_the_signed_session_record():
+    assert unmet_requirements(Phase.DOSING, Phase.INTEGRATION, MAPS, CourseFacts()) == [
+        "Dosing session record signed (checklist, dose and discharge complete)"
+    ]
+    facts = CourseFacts(dosing_session_signed=True)
+    assert unmet_requirements(Phase.DOSING, Phase.INTEGRATION, MAPS, facts) == []
+
+
+def test_integration_back_to_dosing_needs_sessions_and_a_dose_left():
+    facts = CourseFacts(dosing_sessions_done=1, integration_sessions_since_last_dosing=2)
+    assert unmet_requirements(Phase.INTEGRATION, Phase.DOSING, MAPS, facts) == [
+        "3 signed integration sessions since the last dosing (2 so far)"
+    ]
+    facts = CourseFacts(dosing_sessions_done=3, integration_sessions_since_last_dosing=3)
+    assert unmet_requirements(Phase.INTEGRATION, Phase.DOSING, MAPS, facts) == [
+        "All 3 dosing sessions of the protocol are done: move on to follow-up"
+    ]
+    facts = CourseFacts(dosing_sessions_done=2, integration_sessions_since_last_dosing=3)
+    assert unmet_requirements(Phase.INTEGRATION, Phase.DOSING, MAPS, facts) == []
+
+
+def test_integration_to_follow_up_needs_every_dose_and_the_minimum():
+    facts = CourseFacts(dosing_sessions_done=2, integration_sessions_since_last_dosing=3)
+    assert unmet_requirements(Phase.INTEGRATION, Phase.FOLLOW_UP, MAPS, facts) == [
+        "3 dosing sessions done (2 so far)"
+    ]
+    facts = CourseFacts(dosing_sessions_done=3, integration_sessions_since_last_dosing=3)
+    assert unmet_requirements(Phase.INTEGRATION, Phase.FOLLOW_UP, MAPS, facts) == []
+
+
+def test_follow_up_to_completed_needs_final_measures():
+    assert unmet_requirements(Phase.FOLLOW_UP, Phase.COMPLETED, MAPS, CourseFacts()) != []
+    facts = CourseFacts(final_follow_up_recorded=True)
+    assert unmet_requirements(Phase.FOLLOW_UP, Phase.COMPLETED, MAPS, facts) == []
+
+
+ALL_PAIRS = [(a, b) for a in Phase for b in Phase]
+LEGAL_FORWARD = GATED_TRANSITIONS
+
+
+@pytest.mark.parametrize("frm,to", ALL_PAIRS)
+def test_every_transition_is_either_allowed_or_refused(frm, to):
+    """The whole machine, pair by pair (reason given, resuming to where the hold began)."""
+    legal = (
+        (frm in ACTIVE_PHASES and to in (Phase.ON_HOLD, Phase.WITHDRAWN))
+        or (frm == Phase.ON_HOLD and to == Phase.WITHDRAWN)
+        or (frm, to) in LEGAL_FORWARD
+        or (frm == Phase.ON_HOLD and to == Phase.PREPARATION)
+    )
+    kwargs = {"reason": "clinical reason", "resume_to": Phase.PREPARATION if frm == Phase.ON_HOLD else None}
+    if legal:
+        check_transition(frm, to, **kwargs)
+    else:
+        with pytest.raises(PhaseError):
+            check_transition(frm, to, **kwargs)
+
+
+def test_hold_and_withdraw_need_a_reason():
+    with pytest.raises(PhaseError, match="reason"):
+        check_transition(Phase.PREPARATION, Phase.ON_HOLD, reason="  ")
+    with pytest.raises(PhaseError, match="reason"):
+        check_transition(Phase.DOSING, Phase.WITHDRAWN)
+
+
+def test_resume_only_to_the_phase_the_hold_left():
+    check_transition(Phase.ON_HOLD, Phase.INTEGRATION, resume_to=Phase.INTEGRATION)
+    with pytest.raises(PhaseError):
+        check_transition(Phase.ON_HOLD, Phase.FOLLOW_UP, resume_to=Phase.INTEGRATION)
+
+
+@pytest.mark.parametrize("closed", [Phase.COMPLETED, Phase.WITHDRAWN])
+def test_closed_courses_never_move(closed):
+    for to in Phase:
+        with pytest.raises(PhaseError):
+            check_transition(closed, to, reason="x", resume_to=to)
+
+
+def test_next_phases_follow_clinical_order():
+    assert next_phases(Phase.INTEGRATION) == [Phase.DOSING, Phase.FOLLOW_UP]
+    assert next_phases(Phase.COMPLETED) == []
+    with pytest.raises(PhaseError):
+        unmet_requirements(Phase.SCREENING, Phase.DOSING, MAPS, CourseFacts())

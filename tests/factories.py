@@ -1,0 +1,85 @@
+"""Test data builders (`gen_<thing>(**overrides)`): sensible defaults, flush but never commit."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+
+from psiflow import catalog
+from psiflow.access import Role
+from psiflow.domain.phases import Phase
+from psiflow.extensions import db
+from psiflow.models import Clinic, Course, Patient, PhaseTransition, User
+from psiflow.models.types import utcnow
+
+TEST_PASSWORD = "a long test passphrase"
+_HASH = PasswordHasher().hash(TEST_PASSWORD)  # hashed once: Argon2 is slow on purpose
+_seq = itertools.count(1)
+
+FORWARD = [Phase.SCREENING, Phase.PREPARATION, Phase.DOSING, Phase.INTEGRATION,
+           Phase.FOLLOW_UP, Phase.COMPLETED]
+
+
+def gen_clinic(**overrides) -> Clinic:
+    n = next(_seq)
+    clinic = Clinic(**{"name": f"Clinic {n}", "timezone": "America/Los_Angeles", **overrides})
+    db.session.add(clinic)
+    db.session.flush()
+    return clinic
+
+
+def gen_user(role: Role = Role.CLINICIAN, clinic: Clinic | None = None, **overrides) -> User:
+    n = next(_seq)
+    fields = {
+        "email": f"{role.value}{n}@clinic.test",
+        "name": f"{role.value.capitalize()} {n}",
+        "role": role,
+        "clinic": clinic or gen_clinic(),
+        "password_hash": _HASH,
+    }
+    fields.update(overrides)
+    user = User(**fields)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def gen_patient(lead: User, **overrides) -> Patient:
+    n = next(_seq)
+    fields = {
+        "clinic_id": lead.clinic_id,
+        "display_name": f"Test Patient {n}",
+        "record_number": f"T-{n:05d}",
+        "is_practice": lead.role == Role.TRAINEE,
+        "lead_clinician": lead,
+        "created_by_id": lead.id,
+    }
+    fields.update(overrides)
+    patient = Patient(**fields)
+    db.session.add(patient)
+    db.session.flush()
+    return patient
+
+
+def gen_course(patient: Patient, phase: Phase = Phase.SCREENING, protocol_key: str | None = None,
+               path: list[Phase] | None = None) -> Course:
+    """A course that has walked `path` (default: the forward path up to `phase`)."""
+    protocol = catalog.protocol(protocol_key) if protocol_key else catalog.current_protocols()[0]
+    if path is None:
+        path = FORWARD[: FORWARD.index(phase) + 1] if phase in FORWARD else [Phase.SCREENING, phase]
+    at = utcnow() - timedelta(days=10 * len(path))
+    course = Course(patient=patient, protocol_id=protocol.id, protocol_version=protocol.version,
+                    phase=path[-1], phase_entered_at=at, started_at=at,
+                    started_by_id=patient.lead_clinician_id)
+    db.session.add(course)
+    previous = None
+    for step in path:
+        db.session.add(PhaseTransition(course=course, from_phase=previous, to_phase=step, at=at,
+                                       by_id=patient.lead_clinician_id, reason="test history"))
+        course.phase_entered_at = at
+        previous = step
+        at += timedelta(days=10)
+    db.session.flush()
+    return course

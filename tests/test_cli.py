@@ -1,0 +1,74 @@
+"""Command-line tasks: the demo clinic and creating users."""
+
+import sqlalchemy as sa
+
+from psiflow import demo
+from psiflow.access import Role
+from psiflow.domain.phases import ACTIVE_PHASES, Phase
+from psiflow.models import Course, Patient, User
+
+
+def test_seed_demo_builds_the_clinic_once(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "clinician@demo.psiflow" in result.output and "psiflow-demo" in result.output
+    users = {u.email: u for u in db.session.scalars(sa.select(User))}
+    assert set(users) == {a.email for a in demo.ACCOUNTS}
+    supervisor = users["supervisor@demo.psiflow"]
+    for email in ("clinician@demo.psiflow", "clinician2@demo.psiflow", "trainee@demo.psiflow"):
+        assert users[email].supervisor_id == supervisor.id
+    assert users["clinician@demo.psiflow"].check_password(demo.DEMO_PASSWORD)
+    for email in ("clinician@demo.psiflow", "clinician2@demo.psiflow"):
+        patients = db.session.scalars(
+            sa.select(Patient).where(Patient.lead_clinician_id == users[email].id)).all()
+        assert len(patients) == 12 and not any(p.is_practice for p in patients)
+        phases = {c.phase for p in patients for c in p.courses}
+        assert set(ACTIVE_PHASES) <= phases and Phase.COMPLETED in phases
+    trainee_patients = db.session.scalars(
+        sa.select(Patient).where(Patient.lead_clinician_id == users["trainee@demo.psiflow"].id)).all()
+    assert trainee_patients and all(p.is_practice for p in trainee_patients)
+
+    again = runner.invoke(args=["seed-demo"])
+    assert "already there" in again.output
+    assert db.session.query(User).count() == len(demo.ACCOUNTS)
+
+
+def test_seeded_history_is_consistent(app, db):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    for course in db.session.scalars(sa.select(Course)):
+        assert course.transitions[-1].to_phase == course.phase
+        assert course.transitions[-1].at == course.phase_entered_at
+        times = [t.at for t in course.transitions]
+        assert times == sorted(times)
+
+
+def test_seed_if_empty_leaves_a_live_clinic_alone(app, db, team):
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
+    assert "not added" in result.output
+    assert demo.demo_clinic() is None
+
+
+def test_create_user_command(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-user", "--email", "Boss@Clinic.test", "--name", "Boss",
+                                 "--role", "admin", "--clinic", "Riverside", "--timezone",
+                                 "Europe/Amsterdam", "--password", "a sturdy passphrase"])
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(sa.select(User).filter_by(email="boss@clinic.test"))
+    assert user.role == Role.ADMIN and user.clinic.timezone == "Europe/Amsterdam"
+
+
+def test_create_user_refuses_weak_password_and_trainee_without_supervisor(app, db):
+    runner = app.test_cli_runner()
+    weak = runner.invoke(args=["create-user", "--email", "a@b.test", "--name", "A", "--role",
+                               "clinician", "--password", "short"])
+    assert weak.exit_code != 0 and "12 characters" in weak.output
+    trainee = runner.invoke(args=["create-user", "--email", "t@b.test", "--name", "T", "--role",
+                                  "trainee", "--password", "a sturdy passphrase"])
+    assert trainee.exit_code != 0 and "--supervisor" in trainee.output
+    bad_zone = runner.invoke(args=["create-user", "--email", "z@b.test", "--name", "Z", "--role",
+                                   "admin", "--clinic", "New", "--timezone", "Mars/Olympus",
+                                   "--password", "a sturdy passphrase"])
+    assert bad_zone.exit_code != 0 and "time zone" in bad_zone.output
+    assert db.session.query(User).count() == 0

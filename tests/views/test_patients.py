@@ -1,0 +1,256 @@
+"""The board, the patient page and phase changes through the web."""
+
+import pytest
+
+from psiflow import catalog
+from psiflow.domain.phases import Phase
+from psiflow.models import Course, Patient, PhaseTransition
+from tests.conftest import count_queries
+from tests.factories import gen_course, gen_patient
+
+
+def test_clinician_board_shows_own_caseload_by_phase(client, login_as, team, db):
+    mine = gen_patient(team["clinician"], display_name="Wren Example")
+    gen_course(mine, Phase.PREPARATION)
+    theirs = gen_patient(team["outsider"], display_name="Basil Sample")
+    gen_course(theirs, Phase.PREPARATION)
+    html = login_as(team["clinician"]).get("/").get_data(as_text=True)
+    assert "Wren Example" in html
+    assert "Basil Sample" not in html
+    assert "Preparation" in html and "Screening" in html
+    assert "signed preparation session" in html  # what the gate still needs
+
+
+def test_co_facilitator_sees_the_patient(client, login_as, team, db):
+    patient = gen_patient(team["clinician"], co_facilitator=team["clinician2"])
+    gen_course(patient)
+    login_as(team["clinician2"])
+    assert client.get(f"/patients/{patient.id}").status_code == 200
+
+
+def test_closed_courses_are_behind_a_filter(client, login_as, team, db):
+    done = gen_patient(team["clinician"], display_name="Clover Done")
+    gen_course(done, Phase.COMPLETED)
+    login_as(team["clinician"])
+    assert "Clover Done" not in client.get("/").get_data(as_text=True)
+    assert "Clover Done" in client.get("/?view=closed").get_data(as_text=True)
+
+
+def test_supervisor_sees_team_and_filters_by_clinician(client, login_as, team, db):
+    a = gen_patient(team["clinician"], display_name="Alder Example")
+    gen_course(a)
+    b = gen_patient(team["clinician2"], display_name="Bramble Sample")
+    gen_course(b)
+    c = gen_patient(team["outsider"], display_name="Cedar Notreal")
+    gen_course(c)
+    login_as(team["supervisor"])
+    html = client.get("/").get_data(as_text=True)
+    assert "Alder Example" in html and "Bramble Sample" in html
+    assert "Cedar Notreal" not in html
+    html = client.get(f"/?clinician={team['clinician'].id}").get_data(as_text=True)
+    assert "Alder Example" in html and "Bramble Sample" not in html
+    # a clinician outside the team is ignored as a filter, not obeyed
+    html = client.get(f"/?clinician={team['outsider'].id}").get_data(as_text=True)
+    assert "Cedar Notreal" not in html
+
+
+def test_supervisor_sees_trainee_practice_patients_only_under_training(client, login_as, team, db):
+    practice = gen_patient(team["trainee"], display_name="Practice Dahlia")
+    gen_course(practice)
+    login_as(team["supervisor"])
+    assert "Practice Dahlia" not in client.get("/").get_data(as_text=True)
+    assert "Practice Dahlia" in client.get("/?practice=1").get_data(as_text=True)
+
+
+def test_board_query_count_does_not_grow_with_the_caseload(client, login_as, team, db, app):
+    def board_queries():
+        login_as(team["clinician"])
+        with count_queries(db.engine) as counter:
+            assert client.get("/").status_code == 200
+        client.post("/logout")
+        return counter.count
+
+    for i in range(3):
+        gen_course(gen_patient(team["clinician"]), list(Phase)[i % 5])
+    small = board_queries()
+    for i in range(30):
+        gen_course(gen_patient(team["clinician"]), list(Phase)[i % 5])
+    assert board_queries() == small
+
+
+def test_phase_list_pages_through_a_long_column(client, login_as, team, db, app):
+    for _ in range(3):
+        gen_course(gen_patient(team["clinician"]), Phase.SCREENING)
+    login_as(team["clinician"])
+    html = client.get("/?phase=screening").get_data(as_text=True)
+    assert "3 courses in Screening" in html
+    assert client.get("/?phase=nonsense").status_code == 404
+
+
+def test_create_patient_and_start_a_course(client, login_as, team, db):
+    login_as(team["clinician"])
+    key = catalog.current_protocols()[0].key
+    response = client.post(
+        "/patients/new",
+        data={"display_name": "Fennel Madeup", "record_number": "MR-1", "date_of_birth": "1980-02-03",
+              "co_facilitator_id": team["clinician2"].id, "protocol_key": key},
+    )
+    assert response.status_code == 302
+    patient = db.session.scalar(db.select(Patient).filter_by(record_number="MR-1"))
+    assert patient.lead_clinician_id == team["clinician"].id
+    assert patient.co_facilitator_id == team["clinician2"].id
+    assert not patient.is_practice
+    [course] = patient.courses
+    assert course.phase == Phase.SCREENING and course.protocol_key == key
+    assert course.transitions[0].to_phase == Phase.SCREENING
+
+
+def test_trainee_creates_practice_patients_only(client, login_as, team, db):
+    login_as(team["trainee"])
+    client.post("/patients/new", data={"display_name": "Practice Hazel", "record_number": "P-1",
+                                       "co_facilitator_id": 0, "protocol_key": ""})
+    patient = db.session.scalar(db.select(Patient).filter_by(record_number="P-1"))
+    assert patient.is_practice
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"display_name": "", "record_number": "A-1"}, "This field is required."),
+        ({"display_name": "X", "record_number": "A 1 <b>"}, "Letters, digits"),
+        ({"display_name": "X", "record_number": "A-1", "date_of_birth": "31/31/1999"},
+         "Not a valid date value."),
+        ({"display_name": "X", "record_number": "A-1", "protocol_key": "nonsense@9"},
+         "Not a valid choice"),
+        ({"display_name": "X", "record_number": "A-1", "co_facilitator_id": 999999},
+         "Not a valid choice"),
+    ],
+)
+def test_bad_patient_input_is_refused_next_to_the_field(client, login_as, team, db, data, message):
+    login_as(team["clinician"])
+    data = {"co_facilitator_id": 0, "protocol_key": "", **data}
+    response = client.post("/patients/new", data=data)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert db.session.query(Patient).count() == 0
+
+
+def test_duplicate_record_number_is_refused(client, login_as, team, db):
+    gen_patient(team["clinician"], record_number="DUP-1")
+    login_as(team["clinician"])
+    response = client.post("/patients/new", data={"display_name": "X", "record_number": "DUP-1",
+                                                  "co_facilitator_id": 0, "protocol_key": ""})
+    assert "already has this record number" in response.get_data(as_text=True)
+    assert db.session.query(Patient).count() == 1
+
+
+def test_patient_page_shows_gate_timeline_and_actions(client, login_as, team, db):
+    patient = gen_patient(team["clinician"], display_name="Indigo Example")
+    gen_course(patient, Phase.PREPARATION)
+    html = login_as(team["clinician"]).get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "Indigo Example" in html
+    assert "Screening → Preparation" in html
+    assert "Advance to Dosing" in html and "disabled" in html
+    assert "Put on hold" in html and "Withdraw" in html
+    assert "Override this gate" not in html  # clinicians do not override
+
+
+def test_closed_gate_refuses_advance_and_changes_nothing(client, login_as, team, db):
+    course = gen_course(gen_patient(team["clinician"]), Phase.SCREENING)
+    login_as(team["clinician"])
+    response = client.post(f"/courses/{course.id}/advance",
+                           data={"version": course.version, "to_phase": "preparation"},
+                           follow_redirects=True)
+    assert "The gate is closed" in response.get_data(as_text=True)
+    assert db.session.get(Course, course.id).phase == Phase.SCREENING
+
+
+def test_illegal_transition_is_refused(client, login_as, team, db):
+    course = gen_course(gen_patient(team["supervisor"]), Phase.SCREENING)
+    login_as(team["supervisor"])
+    response = client.post(f"/courses/{course.id}/override",
+                           data={"version": course.version, "to_phase": "follow_up", "reason": "x"},
+                           follow_redirects=True)
+    assert "cannot go from Screening to Follow-up" in response.get_data(as_text=True)
+    assert db.session.get(Course, course.id).phase == Phase.SCREENING
+    response = client.post(f"/courses/{course.id}/advance",
+                           data={"version": course.version, "to_phase": "bogus"})
+    assert response.status_code == 400
+
+
+def test_supervisor_overrides_a_closed_gate_with_a_reason(client, login_as, team, db):
+    course = gen_course(gen_patient(team["clinician"]), Phase.SCREENING)
+    login_as(team["supervisor"])
+    page = client.get(f"/patients/{course.patient_id}").get_data(as_text=True)
+    assert "Override this gate" in page
+    response = client.post(f"/courses/{course.id}/override",
+                           data={"version": course.version, "to_phase": "preparation", "reason": ""},
+                           follow_redirects=True)
+    assert "needs a written reason" in response.get_data(as_text=True)
+    assert db.session.get(Course, course.id).phase == Phase.SCREENING
+    client.post(f"/courses/{course.id}/override",
+                data={"version": course.version, "to_phase": "preparation",
+                      "reason": "Screening done on paper at the partner clinic"})
+    course = db.session.get(Course, course.id)
+    assert course.phase == Phase.PREPARATION
+    last = course.transitions[-1]
+    assert last.override and last.by_id == team["supervisor"].id
+    assert "Medical and psychiatric screening signed" in last.unmet_at_override
+
+
+def test_clinician_cannot_override(client, login_as, team, db):
+    course = gen_course(gen_patient(team["clinician"]), Phase.SCREENING)
+    login_as(team["clinician"])
+    response = client.post(f"/courses/{course.id}/override",
+                           data={"version": course.version, "to_phase": "preparation", "reason": "x"})
+    assert response.status_code == 403
+    assert db.session.get(Course, course.id).phase == Phase.SCREENING
+
+
+def test_hold_and_resume_return_to_the_phase_left(client, login_as, team, db):
+    course = gen_course(gen_patient(team["clinician"]), Phase.INTEGRATION)
+    login_as(team["clinician"])
+    client.post(f"/courses/{course.id}/hold", data={"version": course.version, "reason": ""})
+    assert db.session.get(Course, course.id).phase == Phase.INTEGRATION  # a reason is required
+    client.post(f"/courses/{course.id}/hold",
+                data={"version": course.version, "reason": "Patient travelling for work"})
+    course = db.session.get(Course, course.id)
+    assert course.phase == Phase.ON_HOLD
+    client.post(f"/courses/{course.id}/resume", data={"version": course.version})
+    course = db.session.get(Course, course.id)
+    assert course.phase == Phase.INTEGRATION
+    assert [t.to_phase for t in course.transitions][-2:] == [Phase.ON_HOLD, Phase.INTEGRATION]
+
+
+def test_withdraw_is_final_and_needs_a_reason(client, login_as, team, db):
+    course = gen_course(gen_patient(team["clinician"]), Phase.PREPARATION)
+    login_as(team["clinician"])
+    client.post(f"/courses/{course.id}/withdraw",
+                data={"version": course.version, "reason": "Moved abroad"})
+    course = db.session.get(Course, course.id)
+    assert course.phase == Phase.WITHDRAWN
+    response = client.post(f"/courses/{course.id}/hold",
+                           data={"version": course.version, "reason": "x"}, follow_redirects=True)
+    assert "withdrawn" in response.get_data(as_text=True)
+    assert db.session.get(Course, course.id).phase == Phase.WITHDRAWN
+
+
+def test_stale_version_is_a_conflict_not_an_overwrite(client, login_as, team, db):
+    course = gen_course(gen_patient(team["clinician"]), Phase.PREPARATION)
+    seen = course.version
+    login_as(team["clinician"])
+    client.post(f"/courses/{course.id}/hold", data={"version": seen, "reason": "first device"})
+    response = client.post(f"/courses/{course.id}/withdraw",
+                           data={"version": seen, "reason": "second device"}, follow_redirects=True)
+    assert "Someone else changed this course" in response.get_data(as_text=True)
+    assert db.session.get(Course, course.id).phase == Phase.ON_HOLD
+    assert db.session.query(PhaseTransition).filter_by(reason="second device").count() == 0
+
+
+def test_second_open_course_is_refused(client, login_as, team, db):
+    course = gen_course(gen_patient(team["clinician"]), Phase.PREPARATION)
+    login_as(team["clinician"])
+    response = client.post(f"/patients/{course.patient_id}/courses",
+                           data={"protocol_key": course.protocol_key}, follow_redirects=True)
+    assert "already has an open course" in response.get_data(as_text=True)
+    assert db.session.query(Course).count() == 1
