@@ -139,6 +139,25 @@ ENDPOINTS: dict[str, Rule] = {
     "patients.hold": Rule(roles=CARE_ROLES, patient=Action.HOLD),
     "patients.resume": Rule(roles=CARE_ROLES, patient=Action.HOLD),
     "patients.withdraw": Rule(roles=CARE_ROLES, patient=Action.HOLD),
+    # every clinical record type: page, signatures, addenda, voiding
+    "records.show": Rule(roles=CARE_ROLES, patient=Action.VIEW),
+    "records.sign": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "records.addendum": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "records.void": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    #
+    # preparation
+    #
+    #
+    # dosing sessions
+    #
+    #
+    # integration and supervision
+    #
+    #
+    # audit
+    #
+    #
+    # accounts
     "admin.users": Rule(roles=frozenset({Role.ADMIN})),
     "admin.new_user": Rule(roles=frozenset({Role.ADMIN})),
     "admin.edit_user": Rule(roles=frozenset({Role.ADMIN})),

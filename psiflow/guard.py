@@ -17,31 +17,44 @@ from flask_login import current_user, logout_user
 from psiflow import access
 from psiflow.extensions import db, login_manager
 
-# view argument -> loader(id) returning (loaded object, its patient) or None
+# view argument -> loader(value, all view args) returning (object, its patient) or None
 _LOADERS: dict[str, tuple[str, Callable]] = {}
 
 
 def register_loader(view_arg: str, name: str, loader: Callable) -> None:
-    """Let a feature's URLs name its own records (e.g. `session_id`) and still be checked."""
+    """Let a feature's URLs name its own objects (e.g. `session_id`) and still be checked."""
     _LOADERS[view_arg] = (name, loader)
 
 
-def _load_patient_obj(patient_id: int):
+def _load_patient_obj(patient_id: int, _args):
     from psiflow.models import Patient
 
     patient = db.session.get(Patient, patient_id)
     return (patient, patient) if patient else None
 
 
-def _load_course(course_id: int):
+def _load_course(course_id: int, _args):
     from psiflow.models import Course
 
     course = db.session.get(Course, course_id)
     return (course, course.patient) if course else None
 
 
+def _load_record(record_id: int, args):
+    """Any clinical record, named by `record_type` and `record_id` in the URL."""
+    from psiflow.models import RECORD_TYPES
+
+    model = RECORD_TYPES.get(args.get("record_type", ""))
+    record = db.session.get(model, record_id) if model else None
+    if record is None:
+        return None
+    g.loaded["course"] = record.course
+    return record, record.course.patient
+
+
 register_loader("patient_id", "patient", _load_patient_obj)
 register_loader("course_id", "course", _load_course)
+register_loader("record_id", "record", _load_record)
 
 
 def loaded(name: str):
@@ -92,7 +105,7 @@ def _load_and_check(action: access.Action) -> None:
     args = request.view_args or {}
     for view_arg, (name, loader) in _LOADERS.items():
         if view_arg in args:
-            found = loader(args[view_arg])
+            found = loader(args[view_arg], args)
             if found is None:
                 abort(404)
             obj, patient = found

@@ -1,7 +1,37 @@
 """The database models, one module per aggregate."""
 
+from psiflow.models.alerts import Alert, AlertKind
 from psiflow.models.courses import Course, PhaseTransition
+from psiflow.models.measures import MeasureResponse
 from psiflow.models.patients import Patient
+from psiflow.models.preparation import (
+    Consent,
+    PreparationSession,
+    Screening,
+    ScreeningFlag,
+    SetIntake,
+    TouchConsentEntry,
+)
+from psiflow.models.records import RECORD_TYPES, Addendum, ClinicalRecord, Signature
 from psiflow.models.users import Clinic, User
 
-__all__ = ["Clinic", "Course", "Patient", "PhaseTransition", "User"]
+__all__ = [
+    "Alert",
+    "AlertKind",
+    "Consent",
+    "MeasureResponse",
+    "PreparationSession",
+    "Screening",
+    "ScreeningFlag",
+    "SetIntake",
+    "TouchConsentEntry",
+    "RECORD_TYPES",
+    "Addendum",
+    "Clinic",
+    "ClinicalRecord",
+    "Course",
+    "Patient",
+    "PhaseTransition",
+    "Signature",
+    "User",
+]

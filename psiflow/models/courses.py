@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import fields, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -42,6 +44,8 @@ class Course(db.Model):
     phase_entered_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     started_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     started_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    # When the (next) dosing session is planned: protocols time preparation against it.
+    planned_dosing_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     version: so.Mapped[int] = so.mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -78,19 +82,42 @@ class Course(db.Model):
         return None
 
     def facts(self) -> CourseFacts:
-        """The gate-relevant snapshot of this course's records.
+        """The gate-relevant snapshot of this course's records."""
+        return gather_facts([self])[self.id]
 
-        Record types arrive with their features; until then a requirement is unmet.
-        """
-        return CourseFacts()
-
-    def gates(self) -> list[tuple[Phase, list[str]]]:
+    def gates(self, facts: CourseFacts | None = None) -> list[tuple[Phase, list[str]]]:
         """Each forward phase reachable now, with what its gate still needs."""
         current = self.phase
         if current not in {frm for frm, _ in GATED_TRANSITIONS}:
             return []
-        numbers, facts = gate_numbers(self.protocol), self.facts()
+        numbers = gate_numbers(self.protocol)
+        facts = facts if facts is not None else self.facts()
         return [(to, unmet_requirements(current, to, numbers, facts)) for to in next_phases(current)]
+
+
+# Each record type contributes the facts it knows, for many courses at once (one query per
+# source, whatever the number of courses: boards stay at a fixed number of queries).
+FactSource = Callable[[list["Course"]], dict[int, dict]]
+_FACT_SOURCES: list[FactSource] = []
+_FACT_NAMES = {f.name for f in fields(CourseFacts)}
+
+
+def fact_source(fn: FactSource) -> FactSource:
+    """Register a function returning {course_id: {CourseFacts field: value}}."""
+    _FACT_SOURCES.append(fn)
+    return fn
+
+
+def gather_facts(courses: list[Course]) -> dict[int, CourseFacts]:
+    gathered: dict[int, dict] = {c.id: {} for c in courses}
+    if courses:
+        for source in _FACT_SOURCES:
+            for course_id, values in source(courses).items():
+                unknown = set(values) - _FACT_NAMES
+                if unknown:
+                    raise KeyError(f"{source.__name__} reports unknown facts {sorted(unknown)}")
+                gathered[course_id].update(values)
+    return {cid: replace(CourseFacts(), **values) for cid, values in gathered.items()}
 
 
 class PhaseTransition(db.Model):
@@ -155,7 +182,8 @@ def change_phase(
     check_transition(course.phase, to, resume_to=course.held_from(), reason=reason)
     unmet: list[str] = []
     if (course.phase, to) in GATED_TRANSITIONS:
-        unmet = unmet_requirements(course.phase, to, gate_numbers(course.protocol), course.facts())
+        numbers = gate_numbers(course.protocol)
+        unmet = unmet_requirements(course.phase, to, numbers, course.facts())
         if unmet and not override:
             raise GateClosed(unmet)
         if unmet and not reason:

@@ -7,12 +7,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from psiflow import access, catalog, guard
+from psiflow import access, catalog, course_panels, guard
 from psiflow.access import Action, Role
 from psiflow.domain.phases import ACTIVE_PHASES, Phase, PhaseError
 from psiflow.extensions import db
 from psiflow.models import Patient, User
-from psiflow.models.courses import GateClosed, change_phase, start_course
+from psiflow.models.courses import GateClosed, change_phase, gather_facts, start_course
 from psiflow.patients import queries
 from psiflow.patients.forms import (
     AdvanceForm,
@@ -60,12 +60,14 @@ def board():
             "patients/phase_list.html", phase=phase, page=page, team=team,
             clinician_id=clinician_id, practice=practice,
         )
+    columns = queries.board_courses(current_user, phases, per_phase, clinician_id, practice)
     return render_template(
         "patients/board.html",
         phases=phases,
         view=view,
         counts=queries.phase_counts(current_user, phases, clinician_id, practice),
-        columns=queries.board_courses(current_user, phases, per_phase, clinician_id, practice),
+        columns=columns,
+        facts=gather_facts([c for column in columns.values() for c in column]),
         unstarted=queries.patients_without_course(current_user, per_phase, practice),
         team=team,
         clinician_id=clinician_id,
@@ -136,6 +138,7 @@ def show(patient_id):
         "patients/show.html",
         patient=patient,
         start_form=start_form,
+        course_panels=course_panels.panels(current_app),
         may=lambda action: access.can(current_user, action, patient),
         Action=Action,
         AdvanceForm=AdvanceForm,

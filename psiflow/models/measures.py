@@ -1,0 +1,83 @@
+"""Validated outcome measures given at the protocol's timepoints."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from psiflow import catalog
+from psiflow.domain.signing import RecordStatus
+from psiflow.extensions import db
+from psiflow.models.courses import Course, fact_source
+from psiflow.models.records import ClinicalRecord
+
+BASELINE = "baseline"
+
+
+class MeasureResponse(ClinicalRecord, db.Model):
+    """One administration of an instrument: answers, total, severity band, risk level.
+
+    Recorded and signed in one step: the clinician re-enters their password on saving.
+    """
+
+    __tablename__ = "measure_responses"
+    __table_args__ = (sa.Index("ix_measure_responses_course_instrument", "course_id",
+                               "instrument_id", "timepoint"),)
+    record_type = "measure"
+    record_label = "Measure"
+
+    instrument_id: so.Mapped[str] = so.mapped_column(sa.String(20))
+    # "baseline", "after_dosing_<n>", "follow_up_week_<n>", "integration", "ad_hoc"
+    timepoint: so.Mapped[str] = so.mapped_column(sa.String(40))
+    answers: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    total: so.Mapped[float]
+    band: so.Mapped[str | None] = so.mapped_column(sa.String(60))
+    band_level: so.Mapped[int | None]
+    subscales: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    risk: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+
+    @property
+    def instrument(self):
+        return catalog.instruments()[self.instrument_id]
+
+    @property
+    def record_label_full(self) -> str:
+        return f"{self.instrument.short_name} ({timepoint_label(self.timepoint)})"
+
+
+def timepoint_label(timepoint: str) -> str:
+    if timepoint == BASELINE:
+        return "baseline"
+    kind, _, n = timepoint.rpartition("_")
+    if kind == "after_dosing":
+        return f"after dosing {n}"
+    if kind == "follow_up_week":
+        return f"follow-up week {n}"
+    return timepoint.replace("_", " ")
+
+
+def counting_measures(course_ids, timepoint: str | None = None):
+    query = sa.select(MeasureResponse).where(
+        MeasureResponse.course_id.in_(course_ids),
+        MeasureResponse.voided_at.is_(None),
+        MeasureResponse.status != RecordStatus.DRAFT,
+        sa.or_(MeasureResponse.needs_cosign.is_(False),
+               MeasureResponse.status == RecordStatus.COSIGNED),
+    )
+    if timepoint is not None:
+        query = query.where(MeasureResponse.timepoint == timepoint)
+    return db.session.scalars(query.order_by(MeasureResponse.occurred_at)).all()
+
+
+@fact_source
+def baseline_facts(courses: list[Course]) -> dict[int, dict]:
+    given: dict[int, set[str]] = {c.id: set() for c in courses}
+    for m in counting_measures(list(given), BASELINE):
+        given[m.course_id].add(m.instrument_id)
+    instruments = catalog.instruments()
+    facts = {}
+    for course in courses:
+        wanted = course.protocol.baseline_measures
+        missing = tuple(instruments[i].short_name for i in wanted if i not in given[course.id])
+        facts[course.id] = {"baseline_recorded": not missing, "missing_baseline_measures": missing}
+    return facts

@@ -1,0 +1,287 @@
+"""Everything before the first dosing session: screening, consent, set intake, preparation."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from psiflow.domain.signing import RecordStatus
+from psiflow.extensions import db
+from psiflow.models.courses import Course, fact_source
+from psiflow.models.records import ClinicalRecord
+from psiflow.models.types import UTCDateTime, enum_column, utcnow
+from psiflow.models.users import User
+
+
+class Screening(ClinicalRecord, db.Model):
+    """Medical and psychiatric screening against the protocol's contraindication checks."""
+
+    __tablename__ = "screenings"
+    record_type = "screening"
+    record_label = "Screening"
+    edit_endpoint = "preparation.edit_screening"
+
+    medical_history: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    psychiatric_history: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    medications: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    # {check id: {"positive": bool, "detail": str}} for every check the protocol lists
+    checks: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+
+    def missing_for_signing(self) -> list[str]:
+        missing = []
+        if not (self.medical_history or "").strip():
+            missing.append("Medical history")
+        if not (self.psychiatric_history or "").strip():
+            missing.append("Psychiatric history")
+        unanswered = [c.label for c in self.course.protocol.contraindications
+                      if c.id not in (self.checks or {})]
+        if unanswered:
+            missing.append("Answer every contraindication check (" + ", ".join(unanswered) + ")")
+        return missing
+
+    def positive_checks(self) -> list[str]:
+        return [cid for cid, answer in (self.checks or {}).items() if answer.get("positive")]
+
+
+class ScreeningFlag(db.Model):
+    """A positive contraindication check: it blocks the course until a supervisor clears it."""
+
+    __tablename__ = "screening_flags"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("courses.id"), index=True)
+    screening_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("screenings.id"), index=True)
+    check_id: so.Mapped[str] = so.mapped_column(sa.String(64))
+    label: so.Mapped[str] = so.mapped_column(sa.String(200))
+    detail: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    raised_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    cleared_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    cleared_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    rationale: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    screening: so.Mapped[Screening] = so.relationship()
+    cleared_by: so.Mapped[User | None] = so.relationship()
+
+
+def raise_flags(screening: Screening) -> list[ScreeningFlag]:
+    """One flag per positive check, raised when the screening is signed."""
+    labels = {c.id: c.label for c in screening.course.protocol.contraindications}
+    flags = [
+        ScreeningFlag(
+            course_id=screening.course_id,
+            screening_id=screening.id,
+            check_id=cid,
+            label=labels.get(cid, cid),
+            detail=(screening.checks[cid].get("detail") or "").strip(),
+        )
+        for cid in screening.positive_checks()
+    ]
+    db.session.add_all(flags)
+    return flags
+
+
+def clear_flag(flag: ScreeningFlag, by: User, rationale: str, now: datetime | None = None) -> None:
+    rationale = rationale.strip()
+    if flag.cleared_at is not None:
+        raise ValueError("This flag is already cleared.")
+    if not rationale:
+        raise ValueError("Clearing a flag needs a written rationale.")
+    flag.cleared_at = now or utcnow()
+    flag.cleared_by_id = by.id
+    flag.rationale = rationale
+
+
+class Consent(ClinicalRecord, db.Model):
+    __tablename__ = "consents"
+    record_type = "consent"
+    record_label = "Informed consent"
+    edit_endpoint = "preparation.edit_consent"
+
+    form_version: so.Mapped[str] = so.mapped_column(sa.String(60), default="")
+    consented_on: so.Mapped[date | None]
+    witness_name: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
+    capacity_confirmed: so.Mapped[bool] = so.mapped_column(default=False)
+    risks_discussed: so.Mapped[bool] = so.mapped_column(default=False)
+    notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    def missing_for_signing(self) -> list[str]:
+        missing = []
+        if not self.form_version.strip():
+            missing.append("Consent form version")
+        if self.consented_on is None:
+            missing.append("Date of consent")
+        if not self.witness_name.strip():
+            missing.append("Witness")
+        if not self.capacity_confirmed:
+            missing.append("Capacity to consent confirmed")
+        if not self.risks_discussed:
+            missing.append("Risks discussed")
+        return missing
+
+
+class TouchChange(enum.StrEnum):
+    AGREED = "agreed"
+    CHANGED = "changed"
+    WITHDRAWN = "withdrawn"
+
+
+TOUCH_KINDS = (
+    ("hand_holding", "Holding hands"),
+    ("hand_on_shoulder", "Hand on shoulder or arm"),
+    ("supportive_hug", "A supportive hug at the patient's request"),
+    ("bodywork", "Focused bodywork (pressure on an area the patient names)"),
+)
+
+
+class TouchConsentEntry(db.Model):
+    """Touch consent is a log, not a checkbox: it can change or be withdrawn at any time
+    (Colorado Natural Medicine rules), and the live session shows the latest entry."""
+
+    __tablename__ = "touch_consent_entries"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("courses.id"), index=True)
+    recorded_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    change: so.Mapped[TouchChange] = so.mapped_column(enum_column(TouchChange))
+    agreed_touch: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    recorded_by: so.Mapped[User] = so.relationship()
+
+    @property
+    def agreed_labels(self) -> list[str]:
+        labels = dict(TOUCH_KINDS)
+        return [labels.get(k, k) for k in self.agreed_touch]
+
+
+def current_touch_consent(course_id: int) -> TouchConsentEntry | None:
+    return db.session.scalar(
+        sa.select(TouchConsentEntry)
+        .where(TouchConsentEntry.course_id == course_id)
+        .order_by(TouchConsentEntry.recorded_at.desc(), TouchConsentEntry.id.desc())
+        .limit(1)
+    )
+
+
+class SetIntake(ClinicalRecord, db.Model):
+    """The patient's set: intention, expectations and what will help on the day."""
+
+    __tablename__ = "set_intakes"
+    record_type = "set_intake"
+    record_label = "Set intake"
+    edit_endpoint = "preparation.edit_set_intake"
+
+    intention: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    expectations: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    hopes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    fears: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    emotional_readiness: so.Mapped[int | None]
+    support_people: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    prior_experience: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    helps_when_distressed: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    touch_preferences: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    music_preferences: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    transport_plan: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    def missing_for_signing(self) -> list[str]:
+        missing = []
+        if not self.intention.strip():
+            missing.append("Intention in the patient's words")
+        if self.emotional_readiness is None:
+            missing.append("Emotional readiness (0-10)")
+        if not self.transport_plan.strip():
+            missing.append("Transport home plan")
+        return missing
+
+
+class PreparationSession(ClinicalRecord, db.Model):
+    __tablename__ = "preparation_sessions"
+    record_type = "preparation_session"
+    record_label = "Preparation session"
+    edit_endpoint = "preparation.edit_preparation_session"
+
+    duration_minutes: so.Mapped[int | None]
+    co_facilitator_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    topics: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    co_facilitator: so.Mapped[User | None] = so.relationship(foreign_keys=[co_facilitator_id])
+
+    def missing_for_signing(self) -> list[str]:
+        missing = []
+        if not self.duration_minutes:
+            missing.append("Duration")
+        if not self.topics:
+            missing.append("At least one preparation topic covered")
+        if not self.notes.strip():
+            missing.append("Session notes")
+        return missing
+
+    @property
+    def topic_labels(self) -> list[str]:
+        labels = {t.id: t.label for t in self.course.protocol.preparation_topics}
+        return [labels.get(t, t) for t in self.topics]
+
+
+def _counting(model, course_ids):
+    """Records that count (signed, not voided, co-signed where needed), for many courses."""
+    return db.session.scalars(
+        sa.select(model).where(
+            model.course_id.in_(course_ids),
+            model.voided_at.is_(None),
+            model.status != RecordStatus.DRAFT,
+            sa.or_(model.needs_cosign.is_(False), model.status == RecordStatus.COSIGNED),
+        )
+    ).all()
+
+
+@fact_source
+def preparation_facts(courses: list[Course]) -> dict[int, dict]:
+    ids = [c.id for c in courses]
+    facts: dict[int, dict] = {cid: {} for cid in ids}
+    for s in _counting(Screening, ids):
+        facts[s.course_id]["screening_signed"] = True
+    open_flags = db.session.execute(
+        sa.select(ScreeningFlag.course_id, sa.func.count())
+        .join(Screening, Screening.id == ScreeningFlag.screening_id)
+        .where(ScreeningFlag.course_id.in_(ids), ScreeningFlag.cleared_at.is_(None),
+               Screening.voided_at.is_(None))
+        .group_by(ScreeningFlag.course_id)
+    )
+    for course_id, n in open_flags:
+        facts[course_id]["uncleared_flags"] = n
+    for c in _counting(Consent, ids):
+        facts[c.course_id]["consent_recorded"] = True
+    for intake in _counting(SetIntake, ids):
+        facts[intake.course_id].update(
+            set_intake_complete=True,
+            intention_written=bool(intake.intention.strip()),
+            transport_arranged=bool(intake.transport_plan.strip()),
+        )
+    for p in _counting(PreparationSession, ids):
+        f = facts[p.course_id]
+        f["signed_preparation_sessions"] = f.get("signed_preparation_sessions", 0) + 1
+        if f.get("last_preparation_at") is None or p.occurred_at > f["last_preparation_at"]:
+            f["last_preparation_at"] = p.occurred_at
+    for course in courses:
+        if course.planned_dosing_at is not None:
+            facts[course.id]["planned_dosing_at"] = course.planned_dosing_at
+    drafts = []
+    for model in (Screening, Consent, SetIntake):
+        drafts += db.session.execute(
+            sa.select(model.course_id, model.created_at).where(
+                model.course_id.in_(ids), model.status == RecordStatus.DRAFT,
+                model.voided_at.is_(None),
+            ).add_columns(sa.literal(model.record_label))
+        ).all()
+    for course_id, created_at, label in drafts:
+        f = facts[course_id]
+        f["unsigned_required_forms"] = (
+            *f.get("unsigned_required_forms", ()),
+            f"{label} (draft since {created_at:%Y-%m-%d})",
+        )
+    return facts

@@ -1,0 +1,310 @@
+"""What every clinical record shares: authorship, status, signatures, addenda, voiding.
+
+A record type is a model that mixes in `ClinicalRecord`. Once signed, its content is locked
+in code as well as in the UI (a flush that changes it raises `RecordLocked`); a change after
+signing is an `Addendum`. Nothing is ever deleted: a record entered in error is voided with a
+reason and stays visible as voided, and it stops counting for gates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from psiflow.domain.signing import (
+    Meaning,
+    RecordStatus,
+    SigningRefused,
+    addendum_hash,
+    content_hash,
+    signing_problems,
+)
+from psiflow.extensions import db
+from psiflow.models.types import UTCDateTime, enum_column, utcnow
+from psiflow.models.users import User
+
+RECORD_TYPES: dict[str, type[ClinicalRecord]] = {}
+
+# Columns that may change after signing: the workflow around the content, never the content.
+_MUTABLE_AFTER_SIGNING = frozenset(
+    {"status", "version", "updated_at", "voided_at", "voided_by_id", "void_reason"}
+)
+
+
+class RecordLocked(RuntimeError):
+    """Someone tried to change a signed record's content."""
+
+
+class ClinicalRecord:
+    """Mixin for every clinical record that belongs to a course."""
+
+    record_type: ClassVar[str]  # URL and audit name, e.g. "screening"
+    record_label: ClassVar[str]  # what clinicians call it, e.g. "Screening"
+    pair_signing: ClassVar[bool] = False  # a second facilitator co-signs (dosing sessions)
+    edit_endpoint: ClassVar[str | None] = None  # where a draft is edited (view args: record_type, record_id)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    occurred_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )
+    # active_history: the lock needs the stored status even when the attribute was expired.
+    status: so.Mapped[RecordStatus] = so.mapped_column(
+        enum_column(RecordStatus), default=RecordStatus.DRAFT, active_history=True
+    )
+    # A trainee's record counts for nothing until a supervisor co-signs it.
+    needs_cosign: so.Mapped[bool] = so.mapped_column(default=False)
+    voided_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    void_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    version: so.Mapped[int] = so.mapped_column(default=1)
+
+    @so.declared_attr
+    def course_id(cls) -> so.Mapped[int]:
+        return so.mapped_column(sa.ForeignKey("courses.id"), index=True)
+
+    @so.declared_attr
+    def author_id(cls) -> so.Mapped[int]:
+        return so.mapped_column(sa.ForeignKey("users.id"), index=True)
+
+    @so.declared_attr
+    def voided_by_id(cls) -> so.Mapped[int | None]:
+        return so.mapped_column(sa.ForeignKey("users.id"))
+
+    @so.declared_attr
+    def course(cls):
+        return so.relationship("Course")
+
+    @so.declared_attr
+    def author(cls):
+        return so.relationship("User", foreign_keys=[cls.author_id])
+
+    @so.declared_attr.directive
+    def __mapper_args__(cls):
+        return {"version_id_col": cls.version}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "record_type" in cls.__dict__:
+            RECORD_TYPES[cls.record_type] = cls
+
+    # --- what a record type provides -----------------------------------------------------
+
+    def content(self) -> dict:
+        """The fields a signature binds: every column but the workflow ones."""
+        mapper = sa.inspect(type(self))
+        return {
+            c.key: getattr(self, c.key)
+            for c in mapper.column_attrs
+            if c.key not in _MUTABLE_AFTER_SIGNING and c.key not in {"needs_cosign"}
+        }
+
+    def missing_for_signing(self) -> list[str]:
+        """What must be completed before the author may sign (none by default)."""
+        return []
+
+    # --- state ---------------------------------------------------------------------------
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status != RecordStatus.DRAFT
+
+    @property
+    def counts(self) -> bool:
+        """Whether this record counts toward gates and outcomes."""
+        if self.is_voided or self.status == RecordStatus.DRAFT:
+            return False
+        return not self.needs_cosign or self.status == RecordStatus.COSIGNED
+
+    def current_hash(self) -> str:
+        return content_hash(self.record_type, self.id, self.content())
+
+
+class Signature(db.Model):
+    __tablename__ = "signatures"
+    __table_args__ = (sa.Index("ix_signatures_record", "record_type", "record_id"),)
+    __audit_action__ = "sign"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    record_type: so.Mapped[str] = so.mapped_column(sa.String(40))
+    record_id: so.Mapped[int]
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("courses.id"), index=True)
+    signer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    printed_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    meaning: so.Mapped[Meaning] = so.mapped_column(enum_column(Meaning))
+    signed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    content_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
+
+    signer: so.Mapped[User] = so.relationship()
+
+
+class Addendum(db.Model):
+    __tablename__ = "addenda"
+    __table_args__ = (sa.Index("ix_addenda_record", "record_type", "record_id"),)
+    __audit_action__ = "addendum"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    record_type: so.Mapped[str] = so.mapped_column(sa.String(40))
+    record_id: so.Mapped[int]
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("courses.id"), index=True)
+    author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    printed_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    text: so.Mapped[str] = so.mapped_column(sa.Text)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    # Binds the addendum's text to the signed record it amends.
+    content_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
+
+    author: so.Mapped[User] = so.relationship()
+
+
+# --- operations (the caller has checked access and commits) --------------------------------
+
+
+def sign_record(
+    record: ClinicalRecord,
+    signer: User,
+    meaning: Meaning,
+    *,
+    signer_is_care_team: bool = True,
+    now: datetime | None = None,
+) -> Signature:
+    now = now or utcnow()
+    existing = signatures_for([record]).get((record.record_type, record.id), [])
+    problems = signing_problems(
+        status=record.status,
+        voided=record.is_voided,
+        meaning=meaning,
+        signer_id=signer.id,
+        author_id=record.author_id,
+        signer_is_care_team=signer_is_care_team,
+        already_signed_by={s.signer_id for s in existing},
+        pair_signing=record.pair_signing,
+    )
+    if not problems and meaning == Meaning.AUTHORED:
+        problems = record.missing_for_signing()
+    if problems:
+        raise SigningRefused(problems)
+    db.session.flush()  # the record needs its id for the hash
+    signature = Signature(
+        record_type=record.record_type,
+        record_id=record.id,
+        course_id=record.course_id,
+        signer_id=signer.id,
+        printed_name=signer.name,
+        meaning=meaning,
+        signed_at=now,
+        content_hash=record.current_hash(),
+    )
+    db.session.add(signature)
+    if meaning == Meaning.AUTHORED:
+        record.status = RecordStatus.SIGNED
+        record.needs_cosign = signer.role == "trainee"
+    elif meaning == Meaning.REVIEWED:
+        record.status = RecordStatus.COSIGNED
+    return signature
+
+
+def add_addendum(record: ClinicalRecord, author: User, text: str,
+                 now: datetime | None = None) -> Addendum:
+    now = now or utcnow()
+    text = text.strip()
+    if not text:
+        raise SigningRefused(["An addendum needs text."])
+    if not record.is_signed:
+        raise SigningRefused(["A draft is edited, not amended: addenda follow signing."])
+    addendum = Addendum(
+        record_type=record.record_type,
+        record_id=record.id,
+        course_id=record.course_id,
+        author_id=author.id,
+        printed_name=author.name,
+        text=text,
+        created_at=now,
+        content_hash=addendum_hash(record.current_hash(), text, author.id, now),
+    )
+    db.session.add(addendum)
+    return addendum
+
+
+def void_record(record: ClinicalRecord, by: User, reason: str,
+                now: datetime | None = None) -> None:
+    reason = reason.strip()
+    if record.is_voided:
+        raise SigningRefused(["The record is already voided."])
+    if not reason:
+        raise SigningRefused(["Voiding a record needs a reason."])
+    record.voided_at = now or utcnow()
+    record.voided_by_id = by.id
+    record.void_reason = reason
+
+
+def signatures_for(records) -> dict[tuple[str, int], list[Signature]]:
+    """Signatures of many records in one query per record type."""
+    found: dict[tuple[str, int], list[Signature]] = {}
+    by_type: dict[str, list[int]] = {}
+    for r in records:
+        if r.id is not None:
+            by_type.setdefault(r.record_type, []).append(r.id)
+    for record_type, ids in by_type.items():
+        rows = db.session.scalars(
+            sa.select(Signature)
+            .where(Signature.record_type == record_type, Signature.record_id.in_(ids))
+            .options(so.joinedload(Signature.signer))
+            .order_by(Signature.signed_at, Signature.id)
+        )
+        for s in rows:
+            found.setdefault((s.record_type, s.record_id), []).append(s)
+    return found
+
+
+def addenda_for(records) -> dict[tuple[str, int], list[Addendum]]:
+    found: dict[tuple[str, int], list[Addendum]] = {}
+    by_type: dict[str, list[int]] = {}
+    for r in records:
+        if r.id is not None:
+            by_type.setdefault(r.record_type, []).append(r.id)
+    for record_type, ids in by_type.items():
+        rows = db.session.scalars(
+            sa.select(Addendum)
+            .where(Addendum.record_type == record_type, Addendum.record_id.in_(ids))
+            .order_by(Addendum.created_at, Addendum.id)
+        )
+        for a in rows:
+            found.setdefault((a.record_type, a.record_id), []).append(a)
+    return found
+
+
+def signature_intact(signature: Signature, record: ClinicalRecord) -> bool:
+    """False when the record's content no longer matches what was signed."""
+    return signature.content_hash == record.current_hash()
+
+
+@sa.event.listens_for(so.Session, "before_flush")
+def _refuse_changes_to_signed_content(session, _context, _instances):
+    for obj in session.dirty:
+        if not isinstance(obj, ClinicalRecord):
+            continue
+        state = sa.inspect(obj)
+        status_history = state.attrs.status.history
+        was = status_history.deleted[0] if status_history.deleted else obj.status
+        if was == RecordStatus.DRAFT:
+            continue
+        if obj.status == RecordStatus.DRAFT:
+            raise RecordLocked(f"A signed {obj.record_label} cannot return to draft.")
+        for attr in state.mapper.column_attrs:
+            if attr.key in _MUTABLE_AFTER_SIGNING:
+                continue
+            if state.attrs[attr.key].history.has_changes():
+                raise RecordLocked(
+                    f"The {obj.record_label} is signed: change it with an addendum, not an edit."
+                )
+    for obj in session.deleted:
+        if isinstance(obj, ClinicalRecord | Signature | Addendum):
+            raise RecordLocked("Clinical records are never deleted; void them with a reason.")

@@ -1,0 +1,128 @@
+"""Every clinical record's page, signatures, addenda and voiding, for all record types."""
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from psiflow import access, guard
+from psiflow.access import Action
+from psiflow.domain.signing import Meaning, SigningRefused
+from psiflow.extensions import db
+from psiflow.models.records import (
+    add_addendum,
+    addenda_for,
+    signature_intact,
+    signatures_for,
+    sign_record,
+    void_record,
+)
+from psiflow.records.forms import AddendumForm, SignForm, VoidForm
+
+bp = Blueprint("records", __name__, url_prefix="/records")
+
+
+def record_context(record) -> dict:
+    """What the signature block of a record page needs."""
+    key = (record.record_type, record.id)
+    signatures = signatures_for([record]).get(key, [])
+    patient = record.course.patient
+    return {
+        "record": record,
+        "signatures": [(s, signature_intact(s, record)) for s in signatures],
+        "addenda": addenda_for([record]).get(key, []),
+        "may_edit": access.can(current_user, Action.EDIT, patient),
+        "sign_form": SignForm(formdata=None),
+        "addendum_form": AddendumForm(formdata=None),
+        "void_form": VoidForm(formdata=None),
+        "Meaning": Meaning,
+    }
+
+
+@bp.route("/<record_type>/<int:record_id>")
+def show(record_type, record_id):
+    record = guard.loaded("record")
+    return render_template("records/show.html", **record_context(record))
+
+
+def _back(record):
+    return redirect(url_for("records.show", record_type=record.record_type, record_id=record.id))
+
+
+def _password_ok(form) -> bool:
+    if current_user.check_password(form.password.data or ""):
+        return True
+    flash("The password is not correct; nothing was signed or changed.", "error")
+    return False
+
+
+def _form_errors(form) -> None:
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "error")
+
+
+@bp.route("/<record_type>/<int:record_id>/sign", methods=["POST"])
+def sign(record_type, record_id):
+    record = guard.loaded("record")
+    form = SignForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return _back(record)
+    try:
+        meaning = Meaning(form.meaning.data)
+    except ValueError:
+        meaning = None
+    if meaning not in (Meaning.AUTHORED, Meaning.CO_FACILITATED):
+        flash("That kind of signature is not given here.", "error")
+        return _back(record)
+    if not _password_ok(form):
+        return _back(record)
+    care_team = access.relationship(current_user, record.course.patient) in access.CARE_TEAM
+    try:
+        sign_record(record, current_user, meaning, signer_is_care_team=care_team)
+        db.session.commit()
+    except SigningRefused as refused:
+        db.session.rollback()
+        flash("Not signed. " + " ".join(refused.missing), "error")
+        return _back(record)
+    flash(f"{record.record_label} signed.", "success")
+    return _back(record)
+
+
+@bp.route("/<record_type>/<int:record_id>/addendum", methods=["POST"])
+def addendum(record_type, record_id):
+    record = guard.loaded("record")
+    form = AddendumForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return _back(record)
+    if not _password_ok(form):
+        return _back(record)
+    try:
+        add_addendum(record, current_user, form.text.data)
+        db.session.commit()
+    except SigningRefused as refused:
+        db.session.rollback()
+        flash(" ".join(refused.missing), "error")
+        return _back(record)
+    flash("Addendum signed and added.", "success")
+    return _back(record)
+
+
+@bp.route("/<record_type>/<int:record_id>/void", methods=["POST"])
+def void(record_type, record_id):
+    record = guard.loaded("record")
+    form = VoidForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return _back(record)
+    if not _password_ok(form):
+        return _back(record)
+    try:
+        void_record(record, current_user, form.reason.data)
+        db.session.commit()
+    except SigningRefused as refused:
+        db.session.rollback()
+        flash(" ".join(refused.missing), "error")
+        return _back(record)
+    flash(f"{record.record_label} voided; it stays in the record, marked as voided.", "success")
+    return _back(record)
