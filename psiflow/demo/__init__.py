@@ -18,6 +18,17 @@ CLINIC_NAME = "PsiFlow Demo Clinic"
 DEMO_PASSWORD = "psiflow-demo"
 
 
+@dataclass
+class DemoContext:
+    """What each feature's demo seeder gets: the clinic, its people, every course and the
+    phase path it walked (oldest first), with the time each phase was entered."""
+
+    clinic: Clinic
+    users: dict[str, User]  # by email
+    courses: list[tuple[Course, list[tuple[Phase, datetime]]]]
+    now: datetime
+
+
 @dataclass(frozen=True)
 class DemoAccount:
     email: str
@@ -96,6 +107,8 @@ def seed_demo(now: datetime | None = None) -> Clinic:
             user.supervisor = supervisor
     db.session.flush()
 
+    ctx = DemoContext(clinic=clinic, users={u.email: u for u in users.values()}, courses=[],
+                      now=now)
     protocols = catalog.current_protocols()
     clinicians = [users[Role.CLINICIAN, "clinician@demo.psiflow"],
                   users[Role.CLINICIAN, "clinician2@demo.psiflow"]]
@@ -108,13 +121,16 @@ def seed_demo(now: datetime | None = None) -> Clinic:
             # clinician's caseload stays their own.
             co = supervisor if protocol.facilitators_required == 2 else None
             patient = _patient(clinic, name, f"DEMO-{n + 1:04d}", clinician, co, False, n)
-            _course(patient, protocol, path, clinician, now, n)
+            ctx.courses.append(_course(patient, protocol, path, clinician, now, n))
             n += 1
     trainee = users[Role.TRAINEE, "trainee@demo.psiflow"]
     for i, path in enumerate(PRACTICE_SHAPE):
         name = f"Practice {FIRST_NAMES[-(i + 1)]} {SURNAMES[i]}"
         patient = _patient(clinic, name, f"PRAC-{i + 1:04d}", trainee, None, True, n + i)
-        _course(patient, protocols[i % len(protocols)], path, trainee, now, i)
+        ctx.courses.append(_course(patient, protocols[i % len(protocols)], path, trainee, now, i))
+    db.session.flush()
+    for seed_feature in FEATURE_SEEDERS:
+        seed_feature(ctx)
     return clinic
 
 
@@ -128,7 +144,7 @@ def _patient(clinic, name, record, lead, co, practice, n) -> Patient:
     return patient
 
 
-def _course(patient, protocol, path, by, now, n) -> Course:
+def _course(patient, protocol, path, by, now, n):
     # Walk the path backwards from today so the latest step is recent and steps are weeks apart.
     step = timedelta(days=9 + n % 5, hours=n % 7)
     at = now - step * len(path) - timedelta(days=n % 4)
@@ -138,14 +154,20 @@ def _course(patient, protocol, path, by, now, n) -> Course:
     )
     db.session.add(course)
     previous = None
+    walked = []
     for phase in path:
         reason = _REASONS.get(phase, "Course started" if previous is None else "")
         db.session.add(PhaseTransition(course=course, from_phase=previous, to_phase=phase,
                                        at=at, by_id=by.id, reason=reason))
         course.phase_entered_at = at
+        walked.append((phase, at))
         previous = phase
         at += step
-    return course
+    return course, walked
+
+
+# Each feature's records for the demo courses, in clinical order (see DemoContext).
+FEATURE_SEEDERS: list = []
 
 
 def login_lines() -> list[str]:
