@@ -44,14 +44,14 @@ class ClinicalRecord:
     record_type: ClassVar[str]  # URL and audit name, e.g. "screening"
     record_label: ClassVar[str]  # what clinicians call it, e.g. "Screening"
     pair_signing: ClassVar[bool] = False  # a second facilitator co-signs (dosing sessions)
-    edit_endpoint: ClassVar[str | None] = None  # where a draft is edited (view args: record_type, record_id)
+    edit_endpoint: ClassVar[str | None] = (
+        None  # where a draft is edited (view args: record_type, record_id)
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     occurred_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    updated_at: so.Mapped[datetime] = so.mapped_column(
-        UTCDateTime, default=utcnow, onupdate=utcnow
-    )
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # active_history: the lock needs the stored status even when the attribute was expired.
     status: so.Mapped[RecordStatus] = so.mapped_column(
         enum_column(RecordStatus), default=RecordStatus.DRAFT, active_history=True
@@ -211,8 +211,9 @@ def sign_record(
     return signature
 
 
-def add_addendum(record: ClinicalRecord, author: User, text: str,
-                 now: datetime | None = None) -> Addendum:
+def add_addendum(
+    record: ClinicalRecord, author: User, text: str, now: datetime | None = None
+) -> Addendum:
     now = now or utcnow()
     text = text.strip()
     if not text:
@@ -233,8 +234,7 @@ def add_addendum(record: ClinicalRecord, author: User, text: str,
     return addendum
 
 
-def void_record(record: ClinicalRecord, by: User, reason: str,
-                now: datetime | None = None) -> None:
+def void_record(record: ClinicalRecord, by: User, reason: str, now: datetime | None = None) -> None:
     reason = reason.strip()
     if record.is_voided:
         raise SigningRefused(["The record is already voided."])

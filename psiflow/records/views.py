@@ -10,9 +10,9 @@ from psiflow.extensions import db
 from psiflow.models.records import (
     add_addendum,
     addenda_for,
+    sign_record,
     signature_intact,
     signatures_for,
-    sign_record,
     void_record,
 )
 from psiflow.records.forms import AddendumForm, SignForm, VoidForm
