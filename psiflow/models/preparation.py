@@ -48,6 +48,20 @@ class Screening(ClinicalRecord, db.Model):
     def positive_checks(self) -> list[str]:
         return [cid for cid, answer in (self.checks or {}).items() if answer.get("positive")]
 
+    def on_signed(self, signer) -> None:
+        from psiflow.models.alerts import AlertKind, raise_alert
+
+        flags = raise_flags(self)
+        if flags:
+            raise_alert(
+                self.course,
+                AlertKind.SCREENING_FLAG,
+                f"{len(flags)} contraindication flag(s) to review: "
+                + ", ".join(f.label for f in flags),
+                source=self,
+                by=signer,
+            )
+
 
 class ScreeningFlag(db.Model):
     """A positive contraindication check: it blocks the course until a supervisor clears it."""

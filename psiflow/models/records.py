@@ -106,6 +106,9 @@ class ClinicalRecord:
         """What must be completed before the author may sign (none by default)."""
         return []
 
+    def on_signed(self, signer) -> None:
+        """What signing sets in motion for this record type (e.g. raising screening flags)."""
+
     # --- state ---------------------------------------------------------------------------
 
     @property
@@ -114,7 +117,7 @@ class ClinicalRecord:
 
     @property
     def is_signed(self) -> bool:
-        return self.status != RecordStatus.DRAFT
+        return self.status not in (None, RecordStatus.DRAFT)
 
     @property
     def counts(self) -> bool:
@@ -176,6 +179,7 @@ def sign_record(
     now: datetime | None = None,
 ) -> Signature:
     now = now or utcnow()
+    db.session.flush()  # column defaults (status draft) and the id the hash needs
     existing = signatures_for([record]).get((record.record_type, record.id), [])
     problems = signing_problems(
         status=record.status,
@@ -191,7 +195,6 @@ def sign_record(
         problems = record.missing_for_signing()
     if problems:
         raise SigningRefused(problems)
-    db.session.flush()  # the record needs its id for the hash
     signature = Signature(
         record_type=record.record_type,
         record_id=record.id,
@@ -206,6 +209,7 @@ def sign_record(
     if meaning == Meaning.AUTHORED:
         record.status = RecordStatus.SIGNED
         record.needs_cosign = signer.role == "trainee"
+        record.on_signed(signer)
     elif meaning == Meaning.REVIEWED:
         record.status = RecordStatus.COSIGNED
     return signature
