@@ -124,3 +124,27 @@ def test_create_user_refuses_weak_password_and_trainee_without_supervisor(app, d
     )
     assert bad_zone.exit_code != 0 and "time zone" in bad_zone.output
     assert db.session.query(User).count() == 0
+
+
+def test_demo_courses_carry_the_records_their_phase_implies(app, db):
+    from psiflow.domain.phases import Phase, gate_numbers, unmet_requirements
+    from psiflow.models import Screening, ScreeningFlag
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    courses = db.session.scalars(sa.select(Course)).all()
+    for course in courses:
+        if course.patient.is_practice:
+            continue  # a trainee's records count once co-signed: they wait in the review queue
+        walked = [t.to_phase for t in course.transitions]
+        facts = course.facts()
+        if Phase.DOSING in walked:
+            numbers = gate_numbers(course.protocol)
+            assert unmet_requirements(Phase.PREPARATION, Phase.DOSING, numbers, facts) == [], course
+        if Phase.PREPARATION in walked:
+            assert facts.screening_signed and facts.consent_recorded and not facts.uncleared_flags
+    # somebody in screening waits for a supervisor to clear a flag
+    open_flags = db.session.scalars(
+        sa.select(ScreeningFlag).where(ScreeningFlag.cleared_at.is_(None))
+    )
+    assert any(f.screening.course.phase == Phase.SCREENING for f in open_flags)
+    assert db.session.query(Screening).filter_by(status="draft").count() >= 1

@@ -243,3 +243,8 @@ def login_lines() -> list[str]:
     return [
         f"  {a.email:<{width}}  {a.role.value:<10}  password: {DEMO_PASSWORD}" for a in ACCOUNTS
     ]
+
+
+from psiflow.demo import preparation  # noqa: E402  (feature seeders use DemoContext above)
+
+FEATURE_SEEDERS.append(preparation.seed)

@@ -48,9 +48,15 @@ def browser():
 
 
 @pytest.fixture
-def live_server(app, db):
-    """The test app on a free loopback port; what the test commits, the browser sees."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def served_app(app):
+    """The app the browser talks to; a test module may serve another (e.g. other protocols)."""
+    return app
+
+
+@pytest.fixture
+def live_server(served_app, db):
+    """The app on a free loopback port; what the test commits, the browser sees."""
+    server = make_server("127.0.0.1", 0, served_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}")
@@ -80,6 +86,15 @@ def browser_login(page, db):
         return page
 
     return login
+
+
+@pytest.fixture
+def browser_logout(page):
+    def logout():
+        page.get_by_role("button", name="Log out").click()
+        page.wait_for_url("**/login")
+
+    return logout
 
 
 @pytest.fixture

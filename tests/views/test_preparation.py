@@ -41,7 +41,7 @@ def screening_data(protocol_key, positive=(), **overrides):
 def sign(client, record, password=TEST_PASSWORD, meaning="authored"):
     return client.post(
         f"/records/{record.record_type}/{record.id}/sign",
-        data={"password": password, "meaning": meaning},
+        data={"sign-password": password, "sign-meaning": meaning},
         follow_redirects=True,
     )
 
@@ -195,7 +195,10 @@ def test_signed_record_is_read_only_and_amended_by_addendum(
     assert "Edit draft" not in page and "Add an addendum" in page
     client.post(
         f"/records/screening/{screening.id}/addendum",
-        data={"text": "Patient later reported a penicillin allergy.", "password": TEST_PASSWORD},
+        data={
+            "addendum-text": "Patient later reported a penicillin allergy.",
+            "addendum-password": TEST_PASSWORD,
+        },
     )
     page = client.get(f"/records/screening/{screening.id}").get_data(as_text=True)
     assert "Patient later reported a penicillin allergy." in page
@@ -210,7 +213,7 @@ def test_void_keeps_the_record_visible_and_stops_it_counting(
     sign(client, screening)
     client.post(
         f"/records/screening/{screening.id}/void",
-        data={"reason": "Entered for the wrong patient", "password": TEST_PASSWORD},
+        data={"void-reason": "Entered for the wrong patient", "void-password": TEST_PASSWORD},
     )
     page = client.get(f"/records/screening/{screening.id}").get_data(as_text=True)
     assert "Voided" in page and "Entered for the wrong patient" in page
