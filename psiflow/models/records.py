@@ -249,40 +249,31 @@ def void_record(record: ClinicalRecord, by: User, reason: str, now: datetime | N
     record.void_reason = reason
 
 
-def signatures_for(records) -> dict[tuple[str, int], list[Signature]]:
-    """Signatures of many records in one query per record type."""
-    found: dict[tuple[str, int], list[Signature]] = {}
+def _by_record(model, records, *options) -> dict[tuple[str, int], list]:
+    """Rows of `model` (Signature or Addendum) for many records, one query per record type."""
+    found: dict[tuple[str, int], list] = {}
     by_type: dict[str, list[int]] = {}
     for r in records:
         if r.id is not None:
             by_type.setdefault(r.record_type, []).append(r.id)
     for record_type, ids in by_type.items():
         rows = db.session.scalars(
-            sa.select(Signature)
-            .where(Signature.record_type == record_type, Signature.record_id.in_(ids))
-            .options(so.joinedload(Signature.signer))
-            .order_by(Signature.signed_at, Signature.id)
+            sa.select(model)
+            .where(model.record_type == record_type, model.record_id.in_(ids))
+            .options(*options)
+            .order_by(model.id)
         )
-        for s in rows:
-            found.setdefault((s.record_type, s.record_id), []).append(s)
+        for row in rows:
+            found.setdefault((row.record_type, row.record_id), []).append(row)
     return found
+
+
+def signatures_for(records) -> dict[tuple[str, int], list[Signature]]:
+    return _by_record(Signature, records, so.joinedload(Signature.signer))
 
 
 def addenda_for(records) -> dict[tuple[str, int], list[Addendum]]:
-    found: dict[tuple[str, int], list[Addendum]] = {}
-    by_type: dict[str, list[int]] = {}
-    for r in records:
-        if r.id is not None:
-            by_type.setdefault(r.record_type, []).append(r.id)
-    for record_type, ids in by_type.items():
-        rows = db.session.scalars(
-            sa.select(Addendum)
-            .where(Addendum.record_type == record_type, Addendum.record_id.in_(ids))
-            .order_by(Addendum.created_at, Addendum.id)
-        )
-        for a in rows:
-            found.setdefault((a.record_type, a.record_id), []).append(a)
-    return found
+    return _by_record(Addendum, records)
 
 
 def signature_intact(signature: Signature, record: ClinicalRecord) -> bool:

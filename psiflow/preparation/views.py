@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -115,14 +118,54 @@ def _yes(value) -> bool:
     return value == "yes"
 
 
+@dataclass(frozen=True)
+class DraftKind:
+    """How one preparation record type is drafted: its form, and the form <-> record mapping."""
+
+    model: type
+    template: str
+    make_form: Callable  # (course, **form kwargs) -> form
+    form_data: Callable  # (record) -> dict for the form
+    apply: Callable  # (record, form) -> None
+
+
+def _new_draft(kind: DraftKind, course):
+    form = kind.make_form(course)
+    if form.validate_on_submit():
+        record = kind.model(course=course, author_id=current_user.id, occurred_at=utcnow())
+        kind.apply(record, form)
+        db.session.add(record)
+        db.session.commit()
+        flash(f"{record.record_label} saved as a draft. Sign it when it is complete.", "success")
+        return _to_record(record)
+    return render_template(kind.template, form=form, course=course, record=None)
+
+
+def _edit_draft(kind: DraftKind, record):
+    if not _editable(record):
+        return _to_record(record)
+    course = record.course
+    stored = None if request.method == "POST" else kind.form_data(record)
+    form = kind.make_form(course, data=stored)
+    if request.method == "POST" and _conflict(form, record):
+        form = kind.make_form(course, formdata=None, data=kind.form_data(record))
+    elif form.validate_on_submit():
+        kind.apply(record, form)
+        db.session.commit()
+        flash(f"{record.record_label} saved.", "success")
+        return _to_record(record)
+    return render_template(kind.template, form=form, course=course, record=record)
+
+
 # --- screening ---------------------------------------------------------------------------
 
 
-def _screening_form(protocol, **kwargs):
-    return extend_form(ScreeningForm, check_fields(protocol.contraindications))(**kwargs)
+def _screening_form(course, **kwargs):
+    return extend_form(ScreeningForm, check_fields(course.protocol.contraindications))(**kwargs)
 
 
-def _screening_from_form(screening: Screening, form, protocol) -> None:
+def _screening_from_form(screening: Screening, form) -> None:
+    protocol = screening.course.protocol
     screening.medical_history = form.medical_history.data or ""
     screening.psychiatric_history = form.psychiatric_history.data or ""
     screening.medications = [
@@ -150,18 +193,18 @@ def _screening_form_data(screening: Screening) -> dict:
     return data
 
 
+SCREENING = DraftKind(
+    Screening,
+    "preparation/screening_form.html",
+    _screening_form,
+    _screening_form_data,
+    _screening_from_form,
+)
+
+
 @bp.route("/courses/<int:course_id>/screening", methods=["GET", "POST"])
 def new_screening(course_id):
-    course = guard.loaded("course")
-    form = _screening_form(course.protocol)
-    if form.validate_on_submit():
-        screening = Screening(course=course, author_id=current_user.id, occurred_at=utcnow())
-        _screening_from_form(screening, form, course.protocol)
-        db.session.add(screening)
-        db.session.commit()
-        flash("Screening saved as a draft. Sign it when it is complete.", "success")
-        return _to_record(screening)
-    return render_template("preparation/screening_form.html", form=form, course=course, record=None)
+    return _new_draft(SCREENING, guard.loaded("course"))
 
 
 @bp.route(
@@ -170,23 +213,7 @@ def new_screening(course_id):
     defaults={"record_type": "screening"},
 )
 def edit_screening(record_type, record_id):
-    screening = guard.loaded("record")
-    if not _editable(screening):
-        return _to_record(screening)
-    protocol = screening.course.protocol
-    form = _screening_form(
-        protocol, data=None if request.method == "POST" else _screening_form_data(screening)
-    )
-    if request.method == "POST" and _conflict(form, screening):
-        form = _screening_form(protocol, formdata=None, data=_screening_form_data(screening))
-    elif form.validate_on_submit():
-        _screening_from_form(screening, form, protocol)
-        db.session.commit()
-        flash("Screening saved.", "success")
-        return _to_record(screening)
-    return render_template(
-        "preparation/screening_form.html", form=form, course=screening.course, record=screening
-    )
+    return _edit_draft(SCREENING, guard.loaded("record"))
 
 
 @bp.route("/flags/<int:flag_id>/clear", methods=["POST"])
@@ -234,38 +261,25 @@ def _consent_form_data(consent: Consent) -> dict:
     }
 
 
+CONSENT = DraftKind(
+    Consent,
+    "preparation/consent_form.html",
+    lambda course, **kw: ConsentForm(**kw),
+    _consent_form_data,
+    _consent_from_form,
+)
+
+
 @bp.route("/courses/<int:course_id>/consent", methods=["GET", "POST"])
 def new_consent(course_id):
-    course = guard.loaded("course")
-    form = ConsentForm()
-    if form.validate_on_submit():
-        consent = Consent(course=course, author_id=current_user.id, occurred_at=utcnow())
-        _consent_from_form(consent, form)
-        db.session.add(consent)
-        db.session.commit()
-        flash("Consent saved as a draft. Sign it when it is complete.", "success")
-        return _to_record(consent)
-    return render_template("preparation/consent_form.html", form=form, course=course, record=None)
+    return _new_draft(CONSENT, guard.loaded("course"))
 
 
 @bp.route(
     "/consents/<int:record_id>/edit", methods=["GET", "POST"], defaults={"record_type": "consent"}
 )
 def edit_consent(record_type, record_id):
-    consent = guard.loaded("record")
-    if not _editable(consent):
-        return _to_record(consent)
-    form = ConsentForm(data=None if request.method == "POST" else _consent_form_data(consent))
-    if request.method == "POST" and _conflict(form, consent):
-        form = ConsentForm(formdata=None, data=_consent_form_data(consent))
-    elif form.validate_on_submit():
-        _consent_from_form(consent, form)
-        db.session.commit()
-        flash("Consent saved.", "success")
-        return _to_record(consent)
-    return render_template(
-        "preparation/consent_form.html", form=form, course=consent.course, record=consent
-    )
+    return _edit_draft(CONSENT, guard.loaded("record"))
 
 
 @bp.route("/courses/<int:course_id>/touch-consent", methods=["POST"])
@@ -324,20 +338,18 @@ def _intake_form_data(intake: SetIntake) -> dict:
     return data
 
 
+SET_INTAKE = DraftKind(
+    SetIntake,
+    "preparation/set_intake_form.html",
+    lambda course, **kw: SetIntakeForm(**kw),
+    _intake_form_data,
+    _intake_from_form,
+)
+
+
 @bp.route("/courses/<int:course_id>/set-intake", methods=["GET", "POST"])
 def new_set_intake(course_id):
-    course = guard.loaded("course")
-    form = SetIntakeForm()
-    if form.validate_on_submit():
-        intake = SetIntake(course=course, author_id=current_user.id, occurred_at=utcnow())
-        _intake_from_form(intake, form)
-        db.session.add(intake)
-        db.session.commit()
-        flash("Set intake saved as a draft; keep it up to date through preparation.", "success")
-        return _to_record(intake)
-    return render_template(
-        "preparation/set_intake_form.html", form=form, course=course, record=None
-    )
+    return _new_draft(SET_INTAKE, guard.loaded("course"))
 
 
 @bp.route(
@@ -346,20 +358,7 @@ def new_set_intake(course_id):
     defaults={"record_type": "set_intake"},
 )
 def edit_set_intake(record_type, record_id):
-    intake = guard.loaded("record")
-    if not _editable(intake):
-        return _to_record(intake)
-    form = SetIntakeForm(data=None if request.method == "POST" else _intake_form_data(intake))
-    if request.method == "POST" and _conflict(form, intake):
-        form = SetIntakeForm(formdata=None, data=_intake_form_data(intake))
-    elif form.validate_on_submit():
-        _intake_from_form(intake, form)
-        db.session.commit()
-        flash("Set intake saved.", "success")
-        return _to_record(intake)
-    return render_template(
-        "preparation/set_intake_form.html", form=form, course=intake.course, record=intake
-    )
+    return _edit_draft(SET_INTAKE, guard.loaded("record"))
 
 
 # --- preparation sessions ----------------------------------------------------------------
@@ -398,23 +397,24 @@ def _session_form_data(session: PreparationSession) -> dict:
     }
 
 
+def _session_form_for_new(course, **kwargs):
+    if "data" not in kwargs and request.method == "GET":
+        kwargs["data"] = {"occurred_at": to_local_input(utcnow()), "co_facilitator_id": 0}
+    return _session_form(course, **kwargs)
+
+
+PREPARATION_SESSION = DraftKind(
+    PreparationSession,
+    "preparation/session_form.html",
+    _session_form_for_new,
+    _session_form_data,
+    _session_from_form,
+)
+
+
 @bp.route("/courses/<int:course_id>/preparation-session", methods=["GET", "POST"])
 def new_preparation_session(course_id):
-    course = guard.loaded("course")
-    form = _session_form(
-        course,
-        data=None
-        if request.method == "POST"
-        else {"occurred_at": to_local_input(utcnow()), "co_facilitator_id": 0},
-    )
-    if form.validate_on_submit():
-        session = PreparationSession(course=course, author_id=current_user.id)
-        _session_from_form(session, form)
-        db.session.add(session)
-        db.session.commit()
-        flash("Preparation session saved as a draft. Sign it when it is complete.", "success")
-        return _to_record(session)
-    return render_template("preparation/session_form.html", form=form, course=course, record=None)
+    return _new_draft(PREPARATION_SESSION, guard.loaded("course"))
 
 
 @bp.route(
@@ -423,23 +423,7 @@ def new_preparation_session(course_id):
     defaults={"record_type": "preparation_session"},
 )
 def edit_preparation_session(record_type, record_id):
-    session = guard.loaded("record")
-    if not _editable(session):
-        return _to_record(session)
-    course = session.course
-    form = _session_form(
-        course, data=None if request.method == "POST" else _session_form_data(session)
-    )
-    if request.method == "POST" and _conflict(form, session):
-        form = _session_form(course, formdata=None, data=_session_form_data(session))
-    elif form.validate_on_submit():
-        _session_from_form(session, form)
-        db.session.commit()
-        flash("Preparation session saved.", "success")
-        return _to_record(session)
-    return render_template(
-        "preparation/session_form.html", form=form, course=course, record=session
-    )
+    return _edit_draft(PREPARATION_SESSION, guard.loaded("record"))
 
 
 @bp.route("/courses/<int:course_id>/planned-dosing", methods=["POST"])
