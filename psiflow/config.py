@@ -27,6 +27,8 @@ class Defaults:
     PAGE_SIZE = 50
     PROTOCOL_DIR = None  # default: the protocols shipped in the package
     INSTRUMENT_DIR = None
+    # The benchmark's statement count per response (psiflow/query_count.py); never in a clinic.
+    QUERY_COUNT_HEADER = False
 
 
 class ConfigError(RuntimeError):
