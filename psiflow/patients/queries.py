@@ -8,7 +8,7 @@ import sqlalchemy.orm as so
 from psiflow.access import Role
 from psiflow.domain.phases import ACTIVE_PHASES, Phase
 from psiflow.extensions import db
-from psiflow.models import Course, Patient, User
+from psiflow.models import Course, Patient, PhaseTransition, User
 from psiflow.models.patients import caseload_filter
 
 CLOSED_VIEW_PHASES = (Phase.ON_HOLD, Phase.COMPLETED, Phase.WITHDRAWN)
@@ -88,6 +88,18 @@ def patients_without_course(user, limit: int, practice=False):
         .order_by(Patient.created_at.desc())
         .limit(limit)
     ).all()
+
+
+def load_course_histories(patient) -> None:
+    """Load the patient's courses with their phase histories in a fixed number of queries,
+    however many courses the patient has had (lazy loading ran one query per course)."""
+    courses = db.session.scalars(
+        sa.select(Course)
+        .where(Course.patient_id == patient.id)
+        .order_by(Course.started_at)
+        .options(so.selectinload(Course.transitions).selectinload(PhaseTransition.by))
+    ).all()
+    so.attributes.set_committed_value(patient, "courses", courses)
 
 
 def team_members(supervisor) -> list[User]:

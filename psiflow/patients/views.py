@@ -130,6 +130,7 @@ def new():
 @bp.route("/patients/<int:patient_id>")
 def show(patient_id):
     patient = guard.loaded("patient")
+    queries.load_course_histories(patient)
     start_form = StartCourseForm()
     start_form.protocol_key.choices = _protocol_choices()
     return render_template(
