@@ -23,6 +23,13 @@ def _scope(user, clinician_id: int | None, practice: bool):
     return sa.and_(*conditions)
 
 
+def _courses_in_scope(user, clinician_id: int | None, practice: bool):
+    # The caseload's patients first, then their courses by ix_courses_patient_id: a join let
+    # SQLite start from every course of the network in the phase and check each one's patient.
+    patients = sa.select(Patient.id).where(_scope(user, clinician_id, practice))
+    return Course.patient_id.in_(patients)
+
+
 def board_practice_default(user) -> bool:
     return Role(user.role) == Role.TRAINEE
 
@@ -30,8 +37,7 @@ def board_practice_default(user) -> bool:
 def phase_counts(user, phases, clinician_id=None, practice=False) -> dict[Phase, int]:
     rows = db.session.execute(
         sa.select(Course.phase, sa.func.count())
-        .join(Course.patient)
-        .where(_scope(user, clinician_id, practice), Course.phase.in_(phases))
+        .where(_courses_in_scope(user, clinician_id, practice), Course.phase.in_(phases))
         .group_by(Course.phase)
     )
     counts = dict.fromkeys(phases, 0)
@@ -48,8 +54,7 @@ def board_courses(user, phases, per_phase: int, clinician_id=None, practice=Fals
             .over(partition_by=Course.phase, order_by=(Course.phase_entered_at, Course.id))
             .label("rank"),
         )
-        .join(Course.patient)
-        .where(_scope(user, clinician_id, practice), Course.phase.in_(phases))
+        .where(_courses_in_scope(user, clinician_id, practice), Course.phase.in_(phases))
         .subquery()
     )
     courses = db.session.scalars(
@@ -70,8 +75,7 @@ def board_courses(user, phases, per_phase: int, clinician_id=None, practice=Fals
 def phase_page(user, phase: Phase, page: int, per_page: int, clinician_id=None, practice=False):
     return db.paginate(
         sa.select(Course)
-        .join(Course.patient)
-        .where(_scope(user, clinician_id, practice), Course.phase == phase)
+        .where(_courses_in_scope(user, clinician_id, practice), Course.phase == phase)
         .options(so.joinedload(Course.patient).joinedload(Patient.lead_clinician))
         .order_by(Course.phase_entered_at, Course.id),
         page=page,
