@@ -65,7 +65,10 @@ def board():
         phases=phases,
         view=view,
         counts=queries.phase_counts(current_user, phases, clinician_id, practice),
-        columns=queries.board_courses(current_user, phases, per_phase, clinician_id, practice),
+        columns=queries.board_courses(
+            current_user, phases, current_app.config["BOARD_CARDS_PER_PHASE"], clinician_id,
+            practice,
+        ),
         unstarted=queries.patients_without_course(current_user, per_phase, practice),
         team=team,
         clinician_id=clinician_id,
