@@ -92,8 +92,9 @@ def test_create_patient_and_start_a_course(client, login_as, team, db):
     key = catalog.current_protocols()[0].key
     response = client.post(
         "/patients/new",
-        data={"display_name": "Fennel Madeup", "record_number": "MR-1", "date_of_birth": "1980-02-03",
-              "co_facilitator_id": team["clinician2"].id, "protocol_key": key},
+        data={"display_name": "Fennel Madeup", "record_number": "MR-1",
+              "date_of_birth": "1980-02-03", "co_facilitator_id": team["clinician2"].id,
+              "protocol_key": key},
     )
     assert response.status_code == 302
     patient = db.session.scalar(db.select(Patient).filter_by(record_number="MR-1"))
@@ -184,7 +185,8 @@ def test_supervisor_overrides_a_closed_gate_with_a_reason(client, login_as, team
     page = client.get(f"/patients/{course.patient_id}").get_data(as_text=True)
     assert "Override this gate" in page
     response = client.post(f"/courses/{course.id}/override",
-                           data={"version": course.version, "to_phase": "preparation", "reason": ""},
+                           data={"version": course.version, "to_phase": "preparation",
+                                 "reason": ""},
                            follow_redirects=True)
     assert "needs a written reason" in response.get_data(as_text=True)
     assert db.session.get(Course, course.id).phase == Phase.SCREENING
@@ -202,7 +204,8 @@ def test_clinician_cannot_override(client, login_as, team, db):
     course = gen_course(gen_patient(team["clinician"]), Phase.SCREENING)
     login_as(team["clinician"])
     response = client.post(f"/courses/{course.id}/override",
-                           data={"version": course.version, "to_phase": "preparation", "reason": "x"})
+                           data={"version": course.version, "to_phase": "preparation",
+                                 "reason": "x"})
     assert response.status_code == 403
     assert db.session.get(Course, course.id).phase == Phase.SCREENING
 
