@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from bench import database
 from bench.cast import read_cast
-from bench.measure import measure_page
+from bench.measure import Crowd
 from bench.network import BENCH_PASSWORD, Shape, seed_network
 from bench.pages import PAGES, baseline_page
 from bench.report import MAX_SEED_SECONDS, table, write_json
@@ -31,6 +31,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
     parser.add_argument("--clients", type=int, default=4, help="concurrent simulated users")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="pages and baseline take turns this many times"
+    )
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests per user first")
     parser.add_argument(
         "--page-seconds", type=float, default=120.0, help="stop a page's requests after this long"
@@ -106,30 +109,35 @@ def main(argv: list[str] | None = None) -> int:
     if args.only and len(pages) != len(set(args.only)):
         raise SystemExit(f"Unknown page in {args.only}; pages: {[p.name for p in PAGES]}")
 
-    def run(page, users):
-        result = measure_page(
-            address, page, users, args.requests, args.clients, args.warmup, args.page_seconds
-        )
-        log(
-            f"  {page.name}: p50 {result.p50_ms:.1f} ms, p95 {result.p95_ms:.1f} ms, "
-            f"{result.queries} queries"
-        )
-        return result
-
     busy = os.getloadavg()[0]
     if busy > os.cpu_count() / 2:
         log(f"Warning: the machine is busy (load {busy:.1f}); timings will be slower than usual.")
     log(
         f"Serving with gunicorn ({args.workers} workers); {args.clients} concurrent users, "
-        f"{args.requests} requests per page..."
+        f"{args.requests} requests per page in {args.rounds} rounds..."
     )
     with gunicorn(url, args.workers, args.work_dir / "gunicorn.log") as address:
-        results = [run(page, cast.get(page.role, [])) for page in pages]
+
+        def crowd(page, users):
+            return Crowd(address, page, users, args.clients, args.warmup, args.page_seconds)
+
+        crowds = [crowd(page, cast.get(page.role, [])) for page in pages]
         # The baseline renders as many bytes as the typical page of this run.
-        sizes = [r.bytes for r, p in zip(results, pages, strict=True) if p.method == "GET"]
+        sizes = [n for c in crowds if c.page.method == "GET" for n in c.warm_sizes]
         size = int(statistics.median(sizes)) if sizes else 20_000
-        baseline = run(baseline_page(size), [])
-    results.insert(0, baseline)
+        crowds.insert(0, crowd(baseline_page(size), []))
+        try:
+            for r in range(args.rounds):
+                share = args.requests // args.rounds + (r < args.requests % args.rounds)
+                for c in crowds:
+                    c.run(share)
+        finally:
+            for c in crowds:
+                c.close()
+    results = [c.result() for c in crowds]
+    baseline = results[0]
+    for r in results:
+        log(f"  {r.page}: p50 {r.p50_ms:.1f} ms, p95 {r.p95_ms:.1f} ms, {r.queries} queries")
     print(table(results, baseline, {p.name: p.max_ratio for p in pages}))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     write_json(
@@ -139,7 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         seed_seconds,
         results,
         baseline,
-        {"workers": args.workers, "clients": args.clients},
+        {
+            "workers": args.workers,
+            "clients": args.clients,
+            # Other processes on the machine slow every page: the load says how quiet it was.
+            "load_average": [round(busy, 2), round(os.getloadavg()[0], 2)],
+        },
     )
     log(f"Wrote {args.json}")
     return 0
