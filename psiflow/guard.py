@@ -14,7 +14,7 @@ from collections.abc import Callable
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
-from psiflow import access
+from psiflow import access, audit
 from psiflow.extensions import db, login_manager
 
 # view argument -> loader(id) returning (loaded object, its patient) or None
@@ -100,6 +100,9 @@ def _load_and_check(action: access.Action) -> None:
                 abort(404)
             g.loaded[name] = obj
             g.loaded["patient"] = patient
+            if request.method == "GET":
+                # Every view of a patient's record is audited here, for every page at once.
+                audit.record_event("view", obj, patient_id=patient.id, detail=request.endpoint)
             return
     # A rule that names a patient action on a URL without a patient is a programming error.
     raise RuntimeError(f"{request.endpoint} needs a patient but its URL names none")
