@@ -90,6 +90,12 @@ def restore_command(path: Path, yes: bool):
         db.engine.dispose()
         if not _run_pg(command, url):
             return
+        # A custom-format dump cannot be checked before it is loaded: check it straight after.
+        with db.engine.connect() as connection:
+            report = audit.verify_chain(connection)
+        if not report.ok:
+            click.echo(f"WARNING: the restored audit trail is broken at row {report.broken_at}: "
+                       f"{report.problem}.", err=True)
     else:
         raise click.ClickException(f"No restore method for {url.get_backend_name()}.")
     audit.record_event("restore", detail=f"restored from a backup ({path.name})"[:200])
