@@ -220,7 +220,8 @@ def override(course_id):
 
 @bp.route("/courses/<int:course_id>/hold", methods=["POST"])
 def hold(course_id):
-    form = ReasonForm()
+    # Prefixed as on the patient page, where the hold and withdraw forms sit side by side.
+    form = ReasonForm(prefix="hold")
     return _phase_action(form, Phase.ON_HOLD, reason=form.reason.data or "")
 
 
@@ -231,5 +232,5 @@ def resume(course_id):
 
 @bp.route("/courses/<int:course_id>/withdraw", methods=["POST"])
 def withdraw(course_id):
-    form = ReasonForm()
+    form = ReasonForm(prefix="withdraw")
     return _phase_action(form, Phase.WITHDRAWN, reason=form.reason.data or "")

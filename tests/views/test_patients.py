@@ -210,10 +210,10 @@ def test_clinician_cannot_override(client, login_as, team, db):
 def test_hold_and_resume_return_to_the_phase_left(client, login_as, team, db):
     course = gen_course(gen_patient(team["clinician"]), Phase.INTEGRATION)
     login_as(team["clinician"])
-    client.post(f"/courses/{course.id}/hold", data={"version": course.version, "reason": ""})
+    client.post(f"/courses/{course.id}/hold", data={"hold-version": course.version, "hold-reason": ""})
     assert db.session.get(Course, course.id).phase == Phase.INTEGRATION  # a reason is required
     client.post(f"/courses/{course.id}/hold",
-                data={"version": course.version, "reason": "Patient travelling for work"})
+                data={"hold-version": course.version, "hold-reason": "Patient travelling for work"})
     course = db.session.get(Course, course.id)
     assert course.phase == Phase.ON_HOLD
     client.post(f"/courses/{course.id}/resume", data={"version": course.version})
@@ -226,11 +226,11 @@ def test_withdraw_is_final_and_needs_a_reason(client, login_as, team, db):
     course = gen_course(gen_patient(team["clinician"]), Phase.PREPARATION)
     login_as(team["clinician"])
     client.post(f"/courses/{course.id}/withdraw",
-                data={"version": course.version, "reason": "Moved abroad"})
+                data={"withdraw-version": course.version, "withdraw-reason": "Moved abroad"})
     course = db.session.get(Course, course.id)
     assert course.phase == Phase.WITHDRAWN
     response = client.post(f"/courses/{course.id}/hold",
-                           data={"version": course.version, "reason": "x"}, follow_redirects=True)
+                           data={"hold-version": course.version, "hold-reason": "x"}, follow_redirects=True)
     assert "withdrawn" in response.get_data(as_text=True)
     assert db.session.get(Course, course.id).phase == Phase.WITHDRAWN
 
@@ -239,9 +239,9 @@ def test_stale_version_is_a_conflict_not_an_overwrite(client, login_as, team, db
     course = gen_course(gen_patient(team["clinician"]), Phase.PREPARATION)
     seen = course.version
     login_as(team["clinician"])
-    client.post(f"/courses/{course.id}/hold", data={"version": seen, "reason": "first device"})
+    client.post(f"/courses/{course.id}/hold", data={"hold-version": seen, "hold-reason": "first device"})
     response = client.post(f"/courses/{course.id}/withdraw",
-                           data={"version": seen, "reason": "second device"}, follow_redirects=True)
+                           data={"withdraw-version": seen, "withdraw-reason": "second device"}, follow_redirects=True)
     assert "Someone else changed this course" in response.get_data(as_text=True)
     assert db.session.get(Course, course.id).phase == Phase.ON_HOLD
     assert db.session.query(PhaseTransition).filter_by(reason="second device").count() == 0
