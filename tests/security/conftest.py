@@ -4,6 +4,7 @@ the pages as their users see them, and a snapshot of what the database holds."""
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -11,10 +12,12 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
-from psiflow import access
+from psiflow import access, create_app
 from psiflow.access import ENDPOINTS
 from psiflow.domain.phases import Phase
 from psiflow.extensions import db as _db
+from psiflow.extensions import limiter
+from tests.conftest import IsolatedClient
 from tests.factories import TEST_PASSWORD, gen_course, gen_patient, gen_user
 
 UNAUDITED_TABLES = {"audit_events", "audit_chain_head"}
@@ -84,6 +87,30 @@ def clinic_world(db, team):
     return Clinic(team, patient, course, practice, spare, {
         "patient_id": patient.id, "course_id": course.id, "user_id": spare.id,
     })
+
+
+def _own_app(database_url, **config):
+    app = create_app({"SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": database_url,
+                      "RATELIMIT_ENABLED": False, **config})
+    app.test_client_class = IsolatedClient
+    return app
+
+
+@pytest.fixture
+def own_app(database_url, app):
+    made = []
+
+    def make(**config):
+        """An app configured as it runs (CSRF on, no TESTING), unless `config` says otherwise."""
+        made.append(_own_app(database_url, **config))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            _db.engine.dispose()
+    # The limiter is one object per process: give it back to the suite's app.
+    limiter.init_app(app)
 
 
 def log_in(client, user, csrf: bool = False):
