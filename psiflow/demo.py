@@ -150,4 +150,6 @@ def _course(patient, protocol, path, by, now, n) -> Course:
 
 def login_lines() -> list[str]:
     width = max(len(a.email) for a in ACCOUNTS)
-    return [f"  {a.email:<{width}}  {a.role.value:<10}  password: {DEMO_PASSWORD}" for a in ACCOUNTS]
+    return [
+        f"  {a.email:<{width}}  {a.role.value:<10}  password: {DEMO_PASSWORD}" for a in ACCOUNTS
+    ]

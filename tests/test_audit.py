@@ -101,7 +101,8 @@ def test_voiding_a_record_is_recorded_as_a_void_with_the_reason(db, team):
     note.void_reason = "Wrong patient"
     db.session.commit()
     [void] = events(db, action="void")
-    assert void.object_type == "ProbeNote" and void.changes["void_reason"] == [None, "Wrong patient"]
+    assert void.object_type == "ProbeNote"
+    assert void.changes["void_reason"] == [None, "Wrong patient"]
 
 
 @pytest.mark.parametrize("name, action", [

@@ -26,7 +26,8 @@ def test_seed_demo_builds_the_clinic_once(app, db):
         phases = {c.phase for p in patients for c in p.courses}
         assert set(ACTIVE_PHASES) <= phases and Phase.COMPLETED in phases
     trainee_patients = db.session.scalars(
-        sa.select(Patient).where(Patient.lead_clinician_id == users["trainee@demo.psiflow"].id)).all()
+        sa.select(Patient).where(Patient.lead_clinician_id == users["trainee@demo.psiflow"].id)
+    ).all()
     assert trainee_patients and all(p.is_practice for p in trainee_patients)
 
     again = runner.invoke(args=["seed-demo"])

@@ -90,7 +90,9 @@ class Course(db.Model):
         if current not in {frm for frm, _ in GATED_TRANSITIONS}:
             return []
         numbers, facts = gate_numbers(self.protocol), self.facts()
-        return [(to, unmet_requirements(current, to, numbers, facts)) for to in next_phases(current)]
+        return [
+            (to, unmet_requirements(current, to, numbers, facts)) for to in next_phases(current)
+        ]
 
 
 class PhaseTransition(db.Model):
@@ -106,7 +108,8 @@ class PhaseTransition(db.Model):
     by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     override: so.Mapped[bool] = so.mapped_column(default=False)
-    # What the gate still required when a supervisor overrode it, kept as the justification's context.
+    # What the gate still required when a supervisor overrode it, kept as the justification's
+    # context.
     unmet_at_override: so.Mapped[list | None] = so.mapped_column(sa.JSON)
 
     course: so.Mapped[Course] = so.relationship(back_populates="transitions")

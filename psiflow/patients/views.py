@@ -90,7 +90,9 @@ def _co_facilitator_choices():
         )
         .order_by(User.name)
     ).all()
-    return [SelectChoice(0, "None")] + [SelectChoice(u.id, f"{u.name} ({u.role.value})") for u in users]
+    return [SelectChoice(0, "None")] + [
+        SelectChoice(u.id, f"{u.name} ({u.role.value})") for u in users
+    ]
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])

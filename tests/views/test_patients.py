@@ -92,7 +92,8 @@ def test_create_patient_and_start_a_course(client, login_as, team, db):
     key = catalog.current_protocols()[0].key
     response = client.post(
         "/patients/new",
-        data={"display_name": "Fennel Madeup", "record_number": "MR-1", "date_of_birth": "1980-02-03",
+        data={"display_name": "Fennel Madeup", "record_number": "MR-1",
+              "date_of_birth": "1980-02-03",
               "co_facilitator_id": team["clinician2"].id, "protocol_key": key},
     )
     assert response.status_code == 302
@@ -184,7 +185,8 @@ def test_supervisor_overrides_a_closed_gate_with_a_reason(client, login_as, team
     page = client.get(f"/patients/{course.patient_id}").get_data(as_text=True)
     assert "Override this gate" in page
     response = client.post(f"/courses/{course.id}/override",
-                           data={"version": course.version, "to_phase": "preparation", "reason": ""},
+                           data={"version": course.version, "to_phase": "preparation",
+                                 "reason": ""},
                            follow_redirects=True)
     assert "needs a written reason" in response.get_data(as_text=True)
     assert db.session.get(Course, course.id).phase == Phase.SCREENING
@@ -202,7 +204,8 @@ def test_clinician_cannot_override(client, login_as, team, db):
     course = gen_course(gen_patient(team["clinician"]), Phase.SCREENING)
     login_as(team["clinician"])
     response = client.post(f"/courses/{course.id}/override",
-                           data={"version": course.version, "to_phase": "preparation", "reason": "x"})
+                           data={"version": course.version, "to_phase": "preparation",
+                                 "reason": "x"})
     assert response.status_code == 403
     assert db.session.get(Course, course.id).phase == Phase.SCREENING
 
@@ -210,7 +213,8 @@ def test_clinician_cannot_override(client, login_as, team, db):
 def test_hold_and_resume_return_to_the_phase_left(client, login_as, team, db):
     course = gen_course(gen_patient(team["clinician"]), Phase.INTEGRATION)
     login_as(team["clinician"])
-    client.post(f"/courses/{course.id}/hold", data={"hold-version": course.version, "hold-reason": ""})
+    client.post(f"/courses/{course.id}/hold",
+                data={"hold-version": course.version, "hold-reason": ""})
     assert db.session.get(Course, course.id).phase == Phase.INTEGRATION  # a reason is required
     client.post(f"/courses/{course.id}/hold",
                 data={"hold-version": course.version, "hold-reason": "Patient travelling for work"})
@@ -230,7 +234,8 @@ def test_withdraw_is_final_and_needs_a_reason(client, login_as, team, db):
     course = db.session.get(Course, course.id)
     assert course.phase == Phase.WITHDRAWN
     response = client.post(f"/courses/{course.id}/hold",
-                           data={"hold-version": course.version, "hold-reason": "x"}, follow_redirects=True)
+                           data={"hold-version": course.version, "hold-reason": "x"},
+                           follow_redirects=True)
     assert "withdrawn" in response.get_data(as_text=True)
     assert db.session.get(Course, course.id).phase == Phase.WITHDRAWN
 
@@ -239,9 +244,11 @@ def test_stale_version_is_a_conflict_not_an_overwrite(client, login_as, team, db
     course = gen_course(gen_patient(team["clinician"]), Phase.PREPARATION)
     seen = course.version
     login_as(team["clinician"])
-    client.post(f"/courses/{course.id}/hold", data={"hold-version": seen, "hold-reason": "first device"})
+    client.post(f"/courses/{course.id}/hold",
+                data={"hold-version": seen, "hold-reason": "first device"})
     response = client.post(f"/courses/{course.id}/withdraw",
-                           data={"withdraw-version": seen, "withdraw-reason": "second device"}, follow_redirects=True)
+                           data={"withdraw-version": seen, "withdraw-reason": "second device"},
+                           follow_redirects=True)
     assert "Someone else changed this course" in response.get_data(as_text=True)
     assert db.session.get(Course, course.id).phase == Phase.ON_HOLD
     assert db.session.query(PhaseTransition).filter_by(reason="second device").count() == 0
