@@ -69,6 +69,7 @@ def _enforce():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if _idle_too_long():
+        audit.record_event("logout", current_user._get_current_object(), detail="idle timeout")
         logout_user()
         session.clear()
         flash("You were logged out after a period of inactivity.", "info")

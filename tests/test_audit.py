@@ -1,6 +1,7 @@
 """The audit trail: what gets recorded, that it cannot be rewritten, and that tampering shows."""
 
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -143,6 +144,15 @@ def test_login_success_failure_and_logout_are_recorded(client, auth, team, db):
     ]
     # The email typed for an unknown account is not kept (it is often a misplaced password).
     assert "nobody@clinic.test" not in str([(e.changes, e.detail) for e in events(db)])
+
+
+def test_an_idle_logout_is_recorded(app, client, auth, team, db):
+    auth.login(team["clinician"])
+    with client.session_transaction() as session:
+        session["seen"] = int(time.time()) - app.config["IDLE_TIMEOUT_MINUTES"] * 60 - 5
+    client.get("/")
+    [logout] = events(db, action="logout")
+    assert logout.detail == "idle timeout" and logout.actor_id == team["clinician"].id
 
 
 def test_each_view_of_a_patient_record_is_recorded_with_the_page(client, login_as, team, db):
