@@ -39,11 +39,12 @@ def load_config(app: Flask, config: dict | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from psiflow import models  # noqa: F401  (every model must be mapped before use)
+    from psiflow import audit, models  # noqa: F401  (every model must be mapped before use)
     from psiflow.database import configure_engine
     from psiflow.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    audit.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -74,6 +75,7 @@ def register_catalog(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from psiflow.admin.views import bp as admin_bp
+    from psiflow.audit_trail.views import bp as audit_bp
     from psiflow.auth.views import bp as auth_bp
     from psiflow.measures.views import bp as measures_bp
     from psiflow.patients.views import bp as patients_bp
@@ -86,12 +88,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(preparation_bp)
     app.register_blueprint(measures_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(audit_bp)
 
 
 def register_request_hooks(app: Flask) -> None:
-    from psiflow import guard, query_count, security_headers
+    from psiflow import guard, log_privacy, query_count, security_headers
 
     guard.init_app(app)
+    log_privacy.init_app(app)
     security_headers.init_app(app)
     query_count.init_app(app)
 

@@ -177,6 +177,9 @@ ENDPOINTS: dict[str, Rule] = {
     "admin.edit_user": Rule(roles=frozenset({Role.ADMIN})),
     "admin.deactivate_user": Rule(roles=frozenset({Role.ADMIN})),
     "admin.reactivate_user": Rule(roles=frozenset({Role.ADMIN})),
+    "audit.patient_history": Rule(
+        roles=frozenset({Role.SUPERVISOR, Role.ADMIN}), patient=Action.VIEW_AUDIT
+    ),
 }
 
 

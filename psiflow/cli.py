@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 import sqlalchemy as sa
 
-from psiflow import demo
+from psiflow import demo, maintenance
 from psiflow.access import Role
 from psiflow.domain.passwords import password_problems
 from psiflow.extensions import db
@@ -15,6 +15,7 @@ from psiflow.models import Clinic, User
 def init_app(app) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    maintenance.init_app(app)
 
 
 @click.command("seed-demo")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
-from psiflow import access
+from psiflow import access, audit
 from psiflow.extensions import db, login_manager
 
 # view argument -> loader(value, all view args) returning (object, its patient) or None
@@ -82,6 +82,7 @@ def _enforce():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if _idle_too_long():
+        audit.record_event("logout", current_user._get_current_object(), detail="idle timeout")
         logout_user()
         session.clear()
         flash("You were logged out after a period of inactivity.", "info")
@@ -113,6 +114,9 @@ def _load_and_check(action: access.Action) -> None:
                 abort(404)
             g.loaded[name] = obj
             g.loaded["patient"] = patient
+            if request.method == "GET":
+                # Every view of a patient's record is audited here, for every page at once.
+                audit.record_event("view", obj, patient_id=patient.id, detail=request.endpoint)
             return
     # A rule that names a patient action on a URL without a patient is a programming error.
     raise RuntimeError(f"{request.endpoint} needs a patient but its URL names none")

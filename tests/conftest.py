@@ -73,12 +73,18 @@ def app(database_url):
 def make_app(database_url, app):
     """Another app on the same database with some settings changed (CSRF on, rate limits...)."""
 
+    made = []
+
     def make(**overrides):
         other = create_app(app_config(database_url, **overrides))
         other.test_client_class = IsolatedClient
+        made.append(other)
         return other
 
-    return make
+    yield make
+    for other in made:  # each app has its own connection pool: close it, not the GC
+        with other.app_context():
+            _db.engine.dispose()
 
 
 def _empty_tables() -> None:

@@ -15,6 +15,7 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
+from psiflow import audit
 from psiflow.auth.forms import ChangePasswordForm, LoginForm
 from psiflow.extensions import db, limiter
 from psiflow.models.types import utcnow
@@ -37,6 +38,12 @@ def _safe_next(target: str | None) -> str:
     return url_for("patients.board")
 
 
+def _failure_reason(user) -> str:
+    if user is None:
+        return "unknown account"
+    return "wrong password" if user.active else "account deactivated"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
@@ -48,6 +55,7 @@ def login():
         now = utcnow()
         user = user_by_email(form.email.data)
         if user is not None and user.active and user.is_locked(now):
+            audit.record_event("login_failure", user, detail="account locked")
             flash(
                 "This account is locked after repeated failed log-ins. Try again after "
                 f"{local_time(user.locked_until, '%H:%M')} or ask an administrator.",
@@ -57,11 +65,14 @@ def login():
         if user is None or not user.active or not user.check_password(form.password.data):
             if user is not None and user.active:
                 user.record_failed_login(now, config["LOCKOUT_FAILURES"], config["LOCKOUT_MINUTES"])
-                db.session.commit()
+            # The typed email is not kept: it is often a password typed in the wrong box.
+            audit.record_event("login_failure", user, detail=_failure_reason(user))
+            db.session.commit()
             flash("The email or password is not correct.", "error")
             return render_template("auth/login.html", form=form), 200
         user.record_successful_login()
         db.session.commit()
+        audit.record_event("login_success", user, actor_id=user.id)
         session.clear()
         login_user(user)
         session["seen"] = int(time.time())
@@ -71,6 +82,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    audit.record_event("logout", current_user._get_current_object())
     logout_user()
     session.clear()
     flash("You have logged out.", "info")

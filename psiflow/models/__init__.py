@@ -1,6 +1,7 @@
 """The database models, one module per aggregate."""
 
 from psiflow.models.alerts import Alert, AlertKind
+from psiflow.models.audit import AuditChainHead, AuditEvent
 from psiflow.models.courses import Course, PhaseTransition
 from psiflow.models.measures import MeasureResponse
 from psiflow.models.patients import Patient
@@ -18,6 +19,8 @@ from psiflow.models.users import Clinic, User
 __all__ = [
     "Alert",
     "AlertKind",
+    "AuditChainHead",
+    "AuditEvent",
     "Consent",
     "MeasureResponse",
     "PreparationSession",

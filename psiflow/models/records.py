@@ -244,9 +244,10 @@ def void_record(record: ClinicalRecord, by: User, reason: str, now: datetime | N
         raise SigningRefused(["The record is already voided."])
     if not reason:
         raise SigningRefused(["Voiding a record needs a reason."])
-    record.voided_at = now or utcnow()
-    record.voided_by_id = by.id
-    record.void_reason = reason
+    # Read everything first: loading `by` mid-assignment would autoflush a half-made void
+    # and the audit trail would show it as two changes.
+    by_id, when = by.id, now or utcnow()
+    record.voided_at, record.voided_by_id, record.void_reason = when, by_id, reason
 
 
 def _by_record(model, records, *options) -> dict[tuple[str, int], list]:
