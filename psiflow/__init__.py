@@ -77,10 +77,12 @@ def register_blueprints(app: Flask) -> None:
     from psiflow.auth.views import bp as auth_bp
     from psiflow.patients.views import bp as patients_bp
     from psiflow.records.views import bp as records_bp
+    from psiflow.sessions.views import bp as sessions_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(patients_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(sessions_bp)
     app.register_blueprint(admin_bp)
 
 

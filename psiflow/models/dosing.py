@@ -93,15 +93,19 @@ class DosingSession(ClinicalRecord, db.Model):
     # --- the signing rule ----------------------------------------------------------------
 
     def missing_for_signing(self) -> list[str]:
-        state = current_answers(self.answer_rows())
+        return self.gaps(self.answer_rows(), self.doses(), self.vitals())
+
+    def gaps(self, answers, doses, vitals) -> list[str]:
+        """What signing still needs, from rows the caller has already loaded."""
+        state = current_answers(answers)
         return rules.signing_gaps(
             self.protocol,
             done_items=_yes(state, AnswerKind.CHECKLIST),
             answered_questions={i for (k, i) in state if k == AnswerKind.QUESTION},
-            doses=[d.given for d in self.doses()],
+            doses=[d.given for d in doses],
             discharged_at=self.discharged_at,
             facilitators_present=len(self.facilitator_ids or []),
-            unacknowledged_flags=sum(1 for v in self.vitals() if v.needs_acknowledgement),
+            unacknowledged_flags=sum(1 for v in vitals if v.needs_acknowledgement),
         )
 
     def content(self) -> dict:
