@@ -169,6 +169,10 @@ def _course(patient, protocol, path, by, now, n):
 # Each feature's records for the demo courses, in clinical order (see DemoContext).
 FEATURE_SEEDERS: list = []
 
+from psiflow.demo import dosing  # noqa: E402  (needs FEATURE_SEEDERS and DemoContext above)
+
+FEATURE_SEEDERS.append(dosing.seed)
+
 
 def login_lines() -> list[str]:
     width = max(len(a.email) for a in ACCOUNTS)
