@@ -10,9 +10,9 @@ from psiflow.extensions import db
 from psiflow.models.records import (
     add_addendum,
     addenda_for,
+    sign_record,
     signature_intact,
     signatures_for,
-    sign_record,
     void_record,
 )
 from psiflow.records.forms import AddendumForm, SignForm, VoidForm
@@ -30,9 +30,9 @@ def record_context(record) -> dict:
         "signatures": [(s, signature_intact(s, record)) for s in signatures],
         "addenda": addenda_for([record]).get(key, []),
         "may_edit": access.can(current_user, Action.EDIT, patient),
-        "sign_form": SignForm(formdata=None),
-        "addendum_form": AddendumForm(formdata=None),
-        "void_form": VoidForm(formdata=None),
+        "sign_form": SignForm(formdata=None, prefix="sign"),
+        "addendum_form": AddendumForm(formdata=None, prefix="addendum"),
+        "void_form": VoidForm(formdata=None, prefix="void"),
         "Meaning": Meaning,
     }
 
@@ -63,7 +63,7 @@ def _form_errors(form) -> None:
 @bp.route("/<record_type>/<int:record_id>/sign", methods=["POST"])
 def sign(record_type, record_id):
     record = guard.loaded("record")
-    form = SignForm()
+    form = SignForm(prefix="sign")
     if not form.validate_on_submit():
         _form_errors(form)
         return _back(record)
@@ -91,7 +91,7 @@ def sign(record_type, record_id):
 @bp.route("/<record_type>/<int:record_id>/addendum", methods=["POST"])
 def addendum(record_type, record_id):
     record = guard.loaded("record")
-    form = AddendumForm()
+    form = AddendumForm(prefix="addendum")
     if not form.validate_on_submit():
         _form_errors(form)
         return _back(record)
@@ -111,7 +111,7 @@ def addendum(record_type, record_id):
 @bp.route("/<record_type>/<int:record_id>/void", methods=["POST"])
 def void(record_type, record_id):
     record = guard.loaded("record")
-    form = VoidForm()
+    form = VoidForm(prefix="void")
     if not form.validate_on_submit():
         _form_errors(form)
         return _back(record)

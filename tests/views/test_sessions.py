@@ -294,7 +294,7 @@ def test_signing_is_refused_with_the_list_of_what_is_missing(client, login_as, t
     page = client.get(url(session)).get_data(as_text=True)
     assert "Before this record can be signed, complete:" in page
     response = client.post(f"/records/dosing_session/{session.id}/sign",
-                           data={"meaning": "authored", "password": TEST_PASSWORD},
+                           data={"sign-meaning": "authored", "sign-password": TEST_PASSWORD},
                            follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "Not signed." in page and "The dose given (substance, amount, lot number, time)" in page
@@ -308,7 +308,7 @@ def test_both_facilitators_sign_a_pair_protocol_and_the_gate_opens(app, client, 
     session = gen_dosing_session(course, team["clinician"], co_facilitator=team["clinician2"])
     login_as(team["clinician"])
     client.post(f"/records/dosing_session/{session.id}/sign",
-                data={"meaning": "authored", "password": TEST_PASSWORD})
+                data={"sign-meaning": "authored", "sign-password": TEST_PASSWORD})
     page = client.get(f"/patients/{patient.id}").get_data(as_text=True)
     assert "Awaiting a signature" in page
     assert "Dosing session record signed (checklist, dose and discharge complete)" in page
@@ -316,7 +316,7 @@ def test_both_facilitators_sign_a_pair_protocol_and_the_gate_opens(app, client, 
     second = app.test_client()
     AuthActions(second).login(team["clinician2"])
     second.post(f"/records/dosing_session/{session.id}/sign",
-                data={"meaning": "co_facilitated", "password": TEST_PASSWORD})
+                data={"sign-meaning": "co_facilitated", "sign-password": TEST_PASSWORD})
     course = db.session.get(type(course), course.id)
     assert course.facts().dosing_session_signed
     gates = dict(course.gates())
