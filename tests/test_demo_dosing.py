@@ -13,8 +13,7 @@ def test_demo_courses_past_dosing_have_signed_complete_sessions(app, db):
     db.session.commit()
     courses = db.session.scalars(sa.select(Course)).all()
     facts = gather_facts(courses)
-    past = [c for c in courses if c.phase in (Phase.INTEGRATION, Phase.FOLLOW_UP,
-                                               Phase.COMPLETED)]
+    past = [c for c in courses if c.phase in (Phase.INTEGRATION, Phase.FOLLOW_UP, Phase.COMPLETED)]
     assert past
     for course in past:
         assert facts[course.id].dosing_session_signed, course

@@ -219,18 +219,14 @@ def signing_gaps(
         if question.id not in answered:
             gaps.append(f"Answer: {question.label}")
     if facilitators_present < protocol.facilitators_required:
-        gaps.append(
-            f"Facilitators present: the protocol needs {protocol.facilitators_required}"
-        )
+        gaps.append(f"Facilitators present: the protocol needs {protocol.facilitators_required}")
     if not any(d.kind == DoseKind.INITIAL for d in doses):
         gaps.append("The dose given (substance, amount, lot number, time)")
     earliest = earliest_discharge(protocol, doses)
     if discharged_at is None:
         gaps.append("Discharge (criteria confirmed, time, who accompanies the patient)")
     elif earliest is not None and discharged_at < earliest:
-        gaps.append(
-            f"The minimum monitoring time of {minimum_minutes(protocol, doses)} minutes"
-        )
+        gaps.append(f"The minimum monitoring time of {minimum_minutes(protocol, doses)} minutes")
     if unacknowledged_flags:
         gaps.append(f"Acknowledge {unacknowledged_flags} out-of-range vital sign reading(s)")
     return gaps

@@ -22,8 +22,15 @@ CHECKLIST_WHEN = ("before", "during", "after")
 # Extra printed layouts a session record can take, and the session questions each one reads.
 PRINT_FORMS = {
     "spravato_rems_monitoring": frozenset(
-        {"benzodiazepines", "sedative_hypnotics", "psychostimulants", "maois",
-         "sedation", "dissociation", "respiratory_depression"}
+        {
+            "benzodiazepines",
+            "sedative_hypnotics",
+            "psychostimulants",
+            "maois",
+            "sedation",
+            "dissociation",
+            "respiratory_depression",
+        }
     ),
 }
 

@@ -131,8 +131,9 @@ def _rows(model, session_id: int, *order) -> list:
 
 
 def _columns(obj, skip=frozenset()) -> dict:
-    return {c.key: getattr(obj, c.key) for c in sa.inspect(type(obj)).column_attrs
-            if c.key not in skip}
+    return {
+        c.key: getattr(obj, c.key) for c in sa.inspect(type(obj)).column_attrs if c.key not in skip
+    }
 
 
 class _Entry:
@@ -221,8 +222,11 @@ class VitalSign(_Entry, db.Model):
     @property
     def reading(self) -> vital_rules.Reading:
         return vital_rules.Reading(
-            systolic=self.systolic, diastolic=self.diastolic, heart_rate=self.heart_rate,
-            temperature_c=self.temperature_c, spo2=self.spo2,
+            systolic=self.systolic,
+            diastolic=self.diastolic,
+            heart_rate=self.heart_rate,
+            temperature_c=self.temperature_c,
+            spo2=self.spo2,
         )
 
     @property
@@ -282,8 +286,9 @@ def start_session(course: Course, by: User, now: datetime | None = None) -> Dosi
     if open_draft is not None:
         raise SessionRefused("This course already has a dosing session in progress.")
     now = now or utcnow()
-    session = DosingSession(course=course, author=by, occurred_at=now, created_at=now,
-                            facilitator_ids=[by.id])
+    session = DosingSession(
+        course=course, author=by, occurred_at=now, created_at=now, facilitator_ids=[by.id]
+    )
     db.session.add(session)
     return session
 
@@ -303,23 +308,44 @@ def _when(session: DosingSession, at: datetime | None, field: str, now: datetime
     return at
 
 
-def record_answer(session: DosingSession, kind: AnswerKind, item_id: str, value: bool,
-                  by: User, now: datetime | None = None) -> SessionAnswer:
+def record_answer(
+    session: DosingSession,
+    kind: AnswerKind,
+    item_id: str,
+    value: bool,
+    by: User,
+    now: datetime | None = None,
+) -> SessionAnswer:
     _open(session)
     protocol = session.protocol
-    known = (protocol.checklist_item(item_id) if kind == AnswerKind.CHECKLIST
-             else protocol.session_question(item_id))
+    known = (
+        protocol.checklist_item(item_id)
+        if kind == AnswerKind.CHECKLIST
+        else protocol.session_question(item_id)
+    )
     if known is None:
         raise SessionRefused({"item_id": "This protocol has no such item."})
-    answer = SessionAnswer(session=session, kind=kind, item_id=item_id, value=value,
-                           recorded_at=now or utcnow(), recorded_by_id=by.id)
+    answer = SessionAnswer(
+        session=session,
+        kind=kind,
+        item_id=item_id,
+        value=value,
+        recorded_at=now or utcnow(),
+        recorded_by_id=by.id,
+    )
     db.session.add(answer)
     return answer
 
 
-def record_dose(session: DosingSession, kind: DoseKind, amount: float, lot_number: str,
-                given_at: datetime | None, by: User,
-                now: datetime | None = None) -> DoseAdministration:
+def record_dose(
+    session: DosingSession,
+    kind: DoseKind,
+    amount: float,
+    lot_number: str,
+    given_at: datetime | None,
+    by: User,
+    now: datetime | None = None,
+) -> DoseAdministration:
     _open(session)
     now = now or utcnow()
     given_at = _when(session, given_at, "given_at", now)
@@ -330,28 +356,52 @@ def record_dose(session: DosingSession, kind: DoseKind, amount: float, lot_numbe
     if errors:
         raise SessionRefused(errors)
     dose = DoseAdministration(
-        session=session, kind=kind, substance=rule.substance, amount=amount, unit=rule.unit,
-        route=rule.route, lot_number=lot_number.strip(), given_at=given_at, recorded_at=now,
+        session=session,
+        kind=kind,
+        substance=rule.substance,
+        amount=amount,
+        unit=rule.unit,
+        route=rule.route,
+        lot_number=lot_number.strip(),
+        given_at=given_at,
+        recorded_at=now,
         recorded_by_id=by.id,
     )
     db.session.add(dose)
     return dose
 
 
-def record_event(session: DosingSession, kind: EventKind, at: datetime | None, note: str,
-                 by: User, now: datetime | None = None) -> SessionEvent:
+def record_event(
+    session: DosingSession,
+    kind: EventKind,
+    at: datetime | None,
+    note: str,
+    by: User,
+    now: datetime | None = None,
+) -> SessionEvent:
     _open(session)
     now = now or utcnow()
     if kind == EventKind.NOTE and not note.strip():
         raise SessionRefused({"note": "A note needs text."})
-    event = SessionEvent(session=session, kind=kind, at=_when(session, at, "at", now),
-                         note=note.strip(), recorded_at=now, recorded_by_id=by.id)
+    event = SessionEvent(
+        session=session,
+        kind=kind,
+        at=_when(session, at, "at", now),
+        note=note.strip(),
+        recorded_at=now,
+        recorded_by_id=by.id,
+    )
     db.session.add(event)
     return event
 
 
-def record_vitals(session: DosingSession, reading: vital_rules.Reading,
-                  taken_at: datetime | None, by: User, now: datetime | None = None) -> VitalSign:
+def record_vitals(
+    session: DosingSession,
+    reading: vital_rules.Reading,
+    taken_at: datetime | None,
+    by: User,
+    now: datetime | None = None,
+) -> VitalSign:
     _open(session)
     now = now or utcnow()
     errors = vital_rules.plausibility_errors(reading)
@@ -360,33 +410,45 @@ def record_vitals(session: DosingSession, reading: vital_rules.Reading,
     taken_at = _when(session, taken_at, "taken_at", now)
     flags = vital_rules.out_of_range(reading, session.protocol.vital_limits)
     vital = VitalSign(
-        session=session, taken_at=taken_at, systolic=reading.systolic,
-        diastolic=reading.diastolic, heart_rate=reading.heart_rate,
-        temperature_c=reading.temperature_c, spo2=reading.spo2,
-        flags=[f.message for f in flags], recorded_at=now, recorded_by_id=by.id,
+        session=session,
+        taken_at=taken_at,
+        systolic=reading.systolic,
+        diastolic=reading.diastolic,
+        heart_rate=reading.heart_rate,
+        temperature_c=reading.temperature_c,
+        spo2=reading.spo2,
+        flags=[f.message for f in flags],
+        recorded_at=now,
+        recorded_by_id=by.id,
     )
     db.session.add(vital)
     return vital
 
 
-def acknowledge_vital(vital: VitalSign, by: User, note: str,
-                      now: datetime | None = None) -> None:
+def acknowledge_vital(vital: VitalSign, by: User, note: str, now: datetime | None = None) -> None:
     _open(vital.session)
     if not vital.flags:
         raise SessionRefused("This reading raised no flag.")
     if vital.acknowledged_at is not None:
-        raise SessionRefused(
-            f"Already acknowledged by {vital.acknowledged_by.name}."
-        )
+        raise SessionRefused(f"Already acknowledged by {vital.acknowledged_by.name}.")
     vital.acknowledged_at = now or utcnow()
     vital.acknowledged_by_id = by.id
     vital.acknowledgement = note.strip()
 
 
-def record_adverse_event(session: DosingSession, *, onset_at: datetime | None, description: str,
-                         severity: int, serious: bool, relatedness: Relatedness,
-                         action_taken: str, outcome: Outcome, by: User,
-                         now: datetime | None = None) -> AdverseEvent:
+def record_adverse_event(
+    session: DosingSession,
+    *,
+    onset_at: datetime | None,
+    description: str,
+    severity: int,
+    serious: bool,
+    relatedness: Relatedness,
+    action_taken: str,
+    outcome: Outcome,
+    by: User,
+    now: datetime | None = None,
+) -> AdverseEvent:
     _open(session)
     now = now or utcnow()
     if not description.strip():
@@ -394,19 +456,28 @@ def record_adverse_event(session: DosingSession, *, onset_at: datetime | None, d
     if severity not in rules.SEVERITY_GRADES:
         raise SessionRefused({"severity": "Choose a severity grade from 1 to 5."})
     event = AdverseEvent(
-        session=session, course_id=session.course_id,
-        onset_at=_when(session, onset_at, "onset_at", now), description=description.strip(),
-        severity=severity, serious=serious, relatedness=relatedness,
-        action_taken=action_taken.strip(), outcome=outcome, recorded_at=now,
+        session=session,
+        course_id=session.course_id,
+        onset_at=_when(session, onset_at, "onset_at", now),
+        description=description.strip(),
+        severity=severity,
+        serious=serious,
+        relatedness=relatedness,
+        action_taken=action_taken.strip(),
+        outcome=outcome,
+        recorded_at=now,
         recorded_by_id=by.id,
     )
     db.session.add(event)
     if serious:
         raise_alert(
-            session.course, AlertKind.SERIOUS_ADVERSE_EVENT,
+            session.course,
+            AlertKind.SERIOUS_ADVERSE_EVENT,
             f"Serious adverse event in a dosing session ({event.severity_label}): "
             f"{event.description}",
-            source=session, by=by, now=now,
+            source=session,
+            by=by,
+            now=now,
         )
     return event
 
@@ -417,10 +488,18 @@ def update_details(session: DosingSession, facilitator_ids: list[int], notes: st
     session.notes = notes.strip()
 
 
-def discharge(session: DosingSession, *, discharged_at: datetime | None,
-              ready_to_leave_at: datetime | None, criteria_met: list[str],
-              accompanied_by: str, as_planned: bool, deviation: str, transport_plan: str,
-              now: datetime | None = None) -> None:
+def discharge(
+    session: DosingSession,
+    *,
+    discharged_at: datetime | None,
+    ready_to_leave_at: datetime | None,
+    criteria_met: list[str],
+    accompanied_by: str,
+    as_planned: bool,
+    deviation: str,
+    transport_plan: str,
+    now: datetime | None = None,
+) -> None:
     _open(session)
     now = now or utcnow()
     if session.discharged_at is not None:
@@ -431,8 +510,12 @@ def discharge(session: DosingSession, *, discharged_at: datetime | None,
         if ready_to_leave_at > discharged_at:
             raise SessionRefused({"ready_to_leave_at": "Ready to leave is after discharge."})
     errors = rules.discharge_errors(
-        session.protocol, [d.given for d in session.doses()], discharged_at=discharged_at,
-        criteria_met=criteria_met, accompanied_by=accompanied_by, as_planned=as_planned,
+        session.protocol,
+        [d.given for d in session.doses()],
+        discharged_at=discharged_at,
+        criteria_met=criteria_met,
+        accompanied_by=accompanied_by,
+        as_planned=as_planned,
         deviation=deviation,
     )
     if errors:
@@ -447,10 +530,13 @@ def discharge(session: DosingSession, *, discharged_at: datetime | None,
 
 
 def sessions_of(course_id: int) -> list[DosingSession]:
-    return list(db.session.scalars(
-        sa.select(DosingSession).where(DosingSession.course_id == course_id)
-        .order_by(DosingSession.occurred_at, DosingSession.id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(DosingSession)
+            .where(DosingSession.course_id == course_id)
+            .order_by(DosingSession.occurred_at, DosingSession.id)
+        )
+    )
 
 
 def fully_signed_ids(sessions: list[DosingSession]) -> set[int]:
@@ -458,13 +544,15 @@ def fully_signed_ids(sessions: list[DosingSession]) -> set[int]:
     ids = [s.id for s in sessions]
     if not ids:
         return set()
-    cosigned = set(db.session.scalars(
-        sa.select(Signature.record_id).where(
-            Signature.record_type == DosingSession.record_type,
-            Signature.record_id.in_(ids),
-            Signature.meaning == Meaning.CO_FACILITATED,
+    cosigned = set(
+        db.session.scalars(
+            sa.select(Signature.record_id).where(
+                Signature.record_type == DosingSession.record_type,
+                Signature.record_id.in_(ids),
+                Signature.meaning == Meaning.CO_FACILITATED,
+            )
         )
-    ))
+    )
     return {s.id for s in sessions if s.counts and (not s.pair_signing or s.id in cosigned)}
 
 
@@ -472,11 +560,13 @@ def fully_signed_ids(sessions: list[DosingSession]) -> set[int]:
 def dosing_facts(courses: list[Course]) -> dict[int, dict]:
     """`dosing_session_signed` (the latest session, fully signed) and `dosing_sessions_done`."""
     by_id = {c.id: c for c in courses}
-    sessions = list(db.session.scalars(
-        sa.select(DosingSession)
-        .where(DosingSession.course_id.in_(by_id), DosingSession.voided_at.is_(None))
-        .order_by(DosingSession.occurred_at, DosingSession.id)
-    ))
+    sessions = list(
+        db.session.scalars(
+            sa.select(DosingSession)
+            .where(DosingSession.course_id.in_(by_id), DosingSession.voided_at.is_(None))
+            .order_by(DosingSession.occurred_at, DosingSession.id)
+        )
+    )
     signed = fully_signed_ids(sessions)
     facts: dict[int, dict] = {}
     for s in sessions:  # oldest first: the last one seen per course is its latest

@@ -51,11 +51,13 @@ class StartSessionForm(FlaskForm):
 
 
 class AnswerForm(FlaskForm):
-    kind = SelectField(choices=[SelectChoice(k.value, k.value) for k in AnswerKind],
-                       validators=[DataRequired()])
+    kind = SelectField(
+        choices=[SelectChoice(k.value, k.value) for k in AnswerKind], validators=[DataRequired()]
+    )
     item_id = HiddenField(validators=[DataRequired(), Length(max=64)])
-    value = SelectField(choices=[SelectChoice("1", "yes"), SelectChoice("0", "no")],
-                        validators=[DataRequired()])
+    value = SelectField(
+        choices=[SelectChoice("1", "yes"), SelectChoice("0", "no")], validators=[DataRequired()]
+    )
 
 
 class DetailsForm(_VersionedForm):
@@ -64,16 +66,22 @@ class DetailsForm(_VersionedForm):
 
 
 class DoseForm(FlaskForm):
-    kind = SelectField("Dose", choices=[SelectChoice(k.value, k.label) for k in DoseKind],
-                       validators=[DataRequired()])
+    kind = SelectField(
+        "Dose",
+        choices=[SelectChoice(k.value, k.label) for k in DoseKind],
+        validators=[DataRequired()],
+    )
     amount = FloatField("Amount", validators=[InputRequired(message="Enter the amount given.")])
     lot_number = StringField("Lot number", validators=[Length(max=60)])
     given_at = when_field("Time given")
 
 
 class EventForm(FlaskForm):
-    kind = SelectField("Event", choices=[SelectChoice(k.value, k.label) for k in EventKind],
-                       validators=[DataRequired()])
+    kind = SelectField(
+        "Event",
+        choices=[SelectChoice(k.value, k.label) for k in EventKind],
+        validators=[DataRequired()],
+    )
     note = TextAreaField("Note", validators=[Length(max=5000)])
     at = when_field("Time")
 
@@ -95,7 +103,8 @@ class AdverseEventForm(FlaskForm):
     onset_at = when_field("Onset")
     description = TextAreaField("Description", validators=[DataRequired(), Length(max=5000)])
     severity = SelectField(
-        "Severity (CTCAE grade)", coerce=int,
+        "Severity (CTCAE grade)",
+        coerce=int,
         choices=[SelectChoice(grade, label) for grade, label in SEVERITY_GRADES.items()],
         validators=[InputRequired(), NumberRange(1, 5)],
     )
@@ -104,8 +113,9 @@ class AdverseEventForm(FlaskForm):
         choices=[SelectChoice("no", "No"), SelectChoice("yes", "Yes: alert the supervisor now")],
         validators=[InputRequired(message="Say whether the event is serious.")],
     )
-    relatedness = SelectField("Related to the medicine",
-                              choices=[SelectChoice(r.value, r.label) for r in Relatedness])
+    relatedness = SelectField(
+        "Related to the medicine", choices=[SelectChoice(r.value, r.label) for r in Relatedness]
+    )
     action_taken = TextAreaField("Action taken", validators=[Length(max=5000)])
     outcome = SelectField("Outcome", choices=[SelectChoice(o.value, o.label) for o in Outcome])
 
@@ -114,12 +124,13 @@ class DischargeForm(_VersionedForm):
     discharged_at = when_field("Time of discharge")
     ready_to_leave_at = when_field("Clinically ready to leave at (optional)")
     criteria = CheckboxesField("Discharge criteria met")
-    accompanied_by = StringField("Who accompanies the patient home",
-                                 validators=[Length(max=200)])
+    accompanied_by = StringField("Who accompanies the patient home", validators=[Length(max=200)])
     as_planned = RadioField(
         "Leaving as agreed in the transport plan?",
-        choices=[SelectChoice("yes", "Yes, as planned"),
-                 SelectChoice("no", "No: a deviation from the plan")],
+        choices=[
+            SelectChoice("yes", "Yes, as planned"),
+            SelectChoice("no", "No: a deviation from the plan"),
+        ],
         validators=[InputRequired(message="Say whether the patient leaves as planned.")],
     )
     deviation = TextAreaField("How it differs from the plan", validators=[Length(max=5000)])

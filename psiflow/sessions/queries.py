@@ -161,26 +161,38 @@ def session_sheet(session: DosingSession, now: datetime | None = None) -> Sessio
     answers = session.answer_rows()
     state = current_answers(answers)
     sheet.checklist = [
-        (when, [(item, state.get((AnswerKind.CHECKLIST, item.id)))
-                for item in protocol.checklist if item.when == when])
+        (
+            when,
+            [
+                (item, state.get((AnswerKind.CHECKLIST, item.id)))
+                for item in protocol.checklist
+                if item.when == when
+            ],
+        )
         for when in ("before", "during", "after")
     ]
-    sheet.questions = [(q, state.get((AnswerKind.QUESTION, q.id)))
-                       for q in protocol.session_questions]
+    sheet.questions = [
+        (q, state.get((AnswerKind.QUESTION, q.id))) for q in protocol.session_questions
+    ]
     sheet.doses = session.doses()
-    sheet.vitals = list(db.session.scalars(
-        sa.select(VitalSign).where(VitalSign.session_id == session.id)
-        .options(so.joinedload(VitalSign.recorded_by), so.joinedload(VitalSign.acknowledged_by))
-        .order_by(VitalSign.taken_at, VitalSign.id)
-    ))
+    sheet.vitals = list(
+        db.session.scalars(
+            sa.select(VitalSign)
+            .where(VitalSign.session_id == session.id)
+            .options(so.joinedload(VitalSign.recorded_by), so.joinedload(VitalSign.acknowledged_by))
+            .order_by(VitalSign.taken_at, VitalSign.id)
+        )
+    )
     sheet.events = session.events()
     sheet.adverse_events = session.adverse_events()
     sheet.facilitators = session.facilitators()
     sheet.set_intake = agreed_set_intake(session.course_id)
     sheet.touch_consent = current_touch_consent(session.course_id)
     sheet.schedule = vital_rules.schedule(
-        protocol.vitals_schedule_minutes, sheet.first_dose_at,
-        [v.taken_at for v in sheet.vitals], now,
+        protocol.vitals_schedule_minutes,
+        sheet.first_dose_at,
+        [v.taken_at for v in sheet.vitals],
+        now,
     )
     sheet.missing = session.gaps(answers, sheet.doses, sheet.vitals)
     return sheet
@@ -189,10 +201,14 @@ def session_sheet(session: DosingSession, now: datetime | None = None) -> Sessio
 def agreed_set_intake(course_id: int) -> SetIntake | None:
     """The signed set intake: the intention and the transport plan agreed in preparation."""
     return db.session.scalar(
-        sa.select(SetIntake).where(
-            SetIntake.course_id == course_id, SetIntake.voided_at.is_(None),
+        sa.select(SetIntake)
+        .where(
+            SetIntake.course_id == course_id,
+            SetIntake.voided_at.is_(None),
             SetIntake.status != RecordStatus.DRAFT,
-        ).order_by(SetIntake.occurred_at.desc(), SetIntake.id.desc()).limit(1)
+        )
+        .order_by(SetIntake.occurred_at.desc(), SetIntake.id.desc())
+        .limit(1)
     )
 
 
@@ -205,7 +221,5 @@ class CourseSessions:
 
 def course_sessions(course) -> CourseSessions:
     sessions = sessions_of(course.id)
-    in_progress = next(
-        (s for s in sessions if not s.is_signed and not s.is_voided), None
-    )
+    in_progress = next((s for s in sessions if not s.is_signed and not s.is_voided), None)
     return CourseSessions(sessions, fully_signed_ids(sessions), in_progress)

@@ -77,7 +77,8 @@ def printable(record_type, record_id):
     session = guard.loaded("record")
     key = (session.record_type, session.id)
     return render_template(
-        "sessions/print.html", sheet=session_sheet(session),
+        "sessions/print.html",
+        sheet=session_sheet(session),
         signatures=signatures_for([session]).get(key, []),
         addenda=addenda_for([session]).get(key, []),
     )
@@ -93,16 +94,22 @@ def _render(session, status: int = 200, **posted):
     sheet = session_sheet(session)
     forms = {
         "answer": f.AnswerForm(formdata=None),
-        "details": f.DetailsForm(formdata=None, version=session.version,
-                                 facilitator_ids=session.facilitator_ids, notes=session.notes),
-        "dose": f.DoseForm(formdata=None, kind=(DoseKind.SUPPLEMENTAL if sheet.initial
-                                                else DoseKind.INITIAL).value),
+        "details": f.DetailsForm(
+            formdata=None,
+            version=session.version,
+            facilitator_ids=session.facilitator_ids,
+            notes=session.notes,
+        ),
+        "dose": f.DoseForm(
+            formdata=None, kind=(DoseKind.SUPPLEMENTAL if sheet.initial else DoseKind.INITIAL).value
+        ),
         "event": f.EventForm(formdata=None),
         "vitals": f.VitalsForm(formdata=None),
         "acknowledge": f.AcknowledgeForm(formdata=None),
         "adverse_event": f.AdverseEventForm(formdata=None),
         "discharge": f.DischargeForm(
-            formdata=None, version=session.version,
+            formdata=None,
+            version=session.version,
             accompanied_by=session.accompanied_by or "",
         ),
     }
@@ -110,9 +117,12 @@ def _render(session, status: int = 200, **posted):
     forms["details"].facilitator_ids.choices = _facilitator_choices(session)
     forms["discharge"].criteria.choices = _criteria_choices(session)
     return render_template(
-        "sessions/live.html", sheet=sheet, forms=forms,
+        "sessions/live.html",
+        sheet=sheet,
+        forms=forms,
         may_edit=access.can(current_user, Action.EDIT, session.course.patient),
-        DoseKind=DoseKind, EventKind=EventKind,
+        DoseKind=DoseKind,
+        EventKind=EventKind,
     ), status
 
 
@@ -122,11 +132,15 @@ def _criteria_choices(session):
 
 def _facilitator_choices(session):
     patient = session.course.patient
-    roles = [Role.TRAINEE, Role.SUPERVISOR] if patient.is_practice else [
-        Role.CLINICIAN, Role.SUPERVISOR]
+    roles = (
+        [Role.TRAINEE, Role.SUPERVISOR]
+        if patient.is_practice
+        else [Role.CLINICIAN, Role.SUPERVISOR]
+    )
     users = db.session.scalars(
-        sa.select(User).where(User.clinic_id == patient.clinic_id, User.active.is_(True),
-                              User.role.in_(roles)).order_by(User.name)
+        sa.select(User)
+        .where(User.clinic_id == patient.clinic_id, User.active.is_(True), User.role.in_(roles))
+        .order_by(User.name)
     )
     return [SelectChoice(u.id, u.name) for u in users]
 
@@ -157,8 +171,13 @@ def answer(record_type, record_id):
     if not form.validate_on_submit():
         return _invalid(session, "answer", form)
     try:
-        model.record_answer(session, model.AnswerKind(form.kind.data), form.item_id.data,
-                            form.value.data == "1", current_user)
+        model.record_answer(
+            session,
+            model.AnswerKind(form.kind.data),
+            form.item_id.data,
+            form.value.data == "1",
+            current_user,
+        )
         db.session.commit()
     except model.SessionRefused as refused:
         return _refused(session, "answer", form, refused)
@@ -205,15 +224,27 @@ def dose(record_type, record_id):
     if not form.validate_on_submit():
         return _invalid(session, "dose", form)
     try:
-        model.record_dose(session, DoseKind(form.kind.data), form.amount.data,
-                          form.lot_number.data or "", f.utc(form.given_at.data), current_user)
+        model.record_dose(
+            session,
+            DoseKind(form.kind.data),
+            form.amount.data,
+            form.lot_number.data or "",
+            f.utc(form.given_at.data),
+            current_user,
+        )
         db.session.commit()
     except model.SessionRefused as refused:
         return _refused(session, "dose", form, refused)
     except IntegrityError:
         # The other tablet recorded this dose a moment ago: theirs stands, this one is dropped.
-        return _refused(session, "dose", form, model.SessionRefused(
-            {"kind": "This dose was just recorded from another device; see the record above."}))
+        return _refused(
+            session,
+            "dose",
+            form,
+            model.SessionRefused(
+                {"kind": "This dose was just recorded from another device; see the record above."}
+            ),
+        )
     flash("Dose recorded.", "success")
     return redirect(_live(session, "medicine"))
 
@@ -225,8 +256,13 @@ def event(record_type, record_id):
     if not form.validate_on_submit():
         return _invalid(session, "event", form)
     try:
-        model.record_event(session, EventKind(form.kind.data), f.utc(form.at.data),
-                           form.note.data or "", current_user)
+        model.record_event(
+            session,
+            EventKind(form.kind.data),
+            f.utc(form.at.data),
+            form.note.data or "",
+            current_user,
+        )
         db.session.commit()
     except model.SessionRefused as refused:
         return _refused(session, "event", form, refused)
@@ -239,9 +275,13 @@ def vitals(record_type, record_id):
     form = f.VitalsForm()
     if not form.validate_on_submit():
         return _invalid(session, "vitals", form)
-    reading = Reading(systolic=form.systolic.data, diastolic=form.diastolic.data,
-                      heart_rate=form.heart_rate.data, temperature_c=form.temperature_c.data,
-                      spo2=form.spo2.data)
+    reading = Reading(
+        systolic=form.systolic.data,
+        diastolic=form.diastolic.data,
+        heart_rate=form.heart_rate.data,
+        temperature_c=form.temperature_c.data,
+        spo2=form.spo2.data,
+    )
     try:
         vital = model.record_vitals(session, reading, f.utc(form.taken_at.data), current_user)
         db.session.commit()
@@ -254,8 +294,11 @@ def vitals(record_type, record_id):
     return redirect(_live(session, "alerts" if vital.flags else "vitals"))
 
 
-@bp.route("/dosing-sessions/<int:record_id>/vitals/<int:vital_id>/acknowledge",
-          methods=["POST"], defaults=SESSION)
+@bp.route(
+    "/dosing-sessions/<int:record_id>/vitals/<int:vital_id>/acknowledge",
+    methods=["POST"],
+    defaults=SESSION,
+)
 def acknowledge(record_type, record_id, vital_id):
     session = guard.loaded("record")
     vital = db.session.get(VitalSign, vital_id)
@@ -277,8 +320,7 @@ def acknowledge(record_type, record_id, vital_id):
     return redirect(_live(session, "vitals"))
 
 
-@bp.route("/dosing-sessions/<int:record_id>/adverse-events", methods=["POST"],
-          defaults=SESSION)
+@bp.route("/dosing-sessions/<int:record_id>/adverse-events", methods=["POST"], defaults=SESSION)
 def adverse_event(record_type, record_id):
     session = guard.loaded("record")
     form = f.AdverseEventForm()
@@ -287,10 +329,15 @@ def adverse_event(record_type, record_id):
     serious = form.serious.data == "yes"
     try:
         model.record_adverse_event(
-            session, onset_at=f.utc(form.onset_at.data), description=form.description.data,
-            severity=form.severity.data, serious=serious,
-            relatedness=Relatedness(form.relatedness.data), action_taken=form.action_taken.data,
-            outcome=Outcome(form.outcome.data), by=current_user,
+            session,
+            onset_at=f.utc(form.onset_at.data),
+            description=form.description.data,
+            severity=form.severity.data,
+            serious=serious,
+            relatedness=Relatedness(form.relatedness.data),
+            action_taken=form.action_taken.data,
+            outcome=Outcome(form.outcome.data),
+            by=current_user,
         )
         db.session.commit()
     except model.SessionRefused as refused:
@@ -314,10 +361,13 @@ def discharge(record_type, record_id):
         return _conflict(session)
     try:
         model.discharge(
-            session, discharged_at=f.utc(form.discharged_at.data),
+            session,
+            discharged_at=f.utc(form.discharged_at.data),
             ready_to_leave_at=f.utc(form.ready_to_leave_at.data),
-            criteria_met=form.criteria.data, accompanied_by=form.accompanied_by.data or "",
-            as_planned=form.as_planned.data == "yes", deviation=form.deviation.data or "",
+            criteria_met=form.criteria.data,
+            accompanied_by=form.accompanied_by.data or "",
+            as_planned=form.as_planned.data == "yes",
+            deviation=form.deviation.data or "",
             transport_plan=intake.transport_plan if intake else "",
         )
         db.session.commit()

@@ -103,8 +103,7 @@ def test_discharge_is_refused_before_the_minimum_for_the_dose():
 
 
 def test_discharge_needs_a_dose_every_criterion_and_a_companion():
-    errors = _discharge(ESKETAMINE, [], 200, criteria_met=["sedation_resolved"],
-                        accompanied_by=" ")
+    errors = _discharge(ESKETAMINE, [], 200, criteria_met=["sedation_resolved"], accompanied_by=" ")
     assert set(errors) == {"discharged_at", "criteria", "accompanied_by"}
     assert "Dissociation resolved" in errors["criteria"]
 

@@ -456,7 +456,9 @@ def test_an_unknown_print_form_is_refused(tmp_path):
 
 def test_a_session_question_at_an_unknown_time_is_refused(tmp_path):
     path = variant(
-        tmp_path, ESKETAMINE, r'^(id = "sedation".*\nlabel = .*\n)when = "after"',
+        tmp_path,
+        ESKETAMINE,
+        r'^(id = "sedation".*\nlabel = .*\n)when = "after"',
         r'\1when = "later"',
     )
     with pytest.raises(ProtocolError, match=r"session_questions\[5\]\.when"):

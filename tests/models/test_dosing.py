@@ -44,14 +44,23 @@ def test_a_session_starts_only_in_the_dosing_phase_and_one_at_a_time(db, team):
 def test_checklist_ticks_keep_who_and_when_and_the_latest_counts(db, team, course):
     session = gen_dosing_session(course, team["clinician"], complete=False)
     t = utcnow()
-    dosing.record_answer(session, dosing.AnswerKind.CHECKLIST, "room_prepared", True,
-                         team["clinician"], now=t)
-    dosing.record_answer(session, dosing.AnswerKind.CHECKLIST, "room_prepared", False,
-                         team["clinician2"], now=t + timedelta(seconds=5))
+    dosing.record_answer(
+        session, dosing.AnswerKind.CHECKLIST, "room_prepared", True, team["clinician"], now=t
+    )
+    dosing.record_answer(
+        session,
+        dosing.AnswerKind.CHECKLIST,
+        "room_prepared",
+        False,
+        team["clinician2"],
+        now=t + timedelta(seconds=5),
+    )
     db.session.flush()
     rows = session.answer_rows()
     assert [(r.value, r.recorded_by_id) for r in rows] == [
-        (True, team["clinician"].id), (False, team["clinician2"].id)]
+        (True, team["clinician"].id),
+        (False, team["clinician2"].id),
+    ]
     state = dosing.current_answers(rows)
     assert state[dosing.AnswerKind.CHECKLIST, "room_prepared"].value is False
 
@@ -59,15 +68,17 @@ def test_checklist_ticks_keep_who_and_when_and_the_latest_counts(db, team, cours
 def test_an_item_the_protocol_does_not_have_is_refused(db, team, course):
     session = gen_dosing_session(course, team["clinician"], complete=False)
     with pytest.raises(dosing.SessionRefused) as refused:
-        dosing.record_answer(session, dosing.AnswerKind.CHECKLIST, "rems_patient_enrolled", True,
-                             team["clinician"])
+        dosing.record_answer(
+            session, dosing.AnswerKind.CHECKLIST, "rems_patient_enrolled", True, team["clinician"]
+        )
     assert refused.value.errors == {"item_id": "This protocol has no such item."}
 
 
 def test_out_of_range_vitals_are_flagged_until_acknowledged(db, team, course):
     session = gen_dosing_session(course, team["clinician"], complete=False, hours_ago=1)
-    vital = dosing.record_vitals(session, Reading(systolic=172, diastolic=96, heart_rate=88),
-                                 None, team["clinician"])
+    vital = dosing.record_vitals(
+        session, Reading(systolic=172, diastolic=96, heart_rate=88), None, team["clinician"]
+    )
     db.session.flush()
     assert vital.flags == ["Systolic blood pressure 172 mmHg is above the limit of 160 mmHg"]
     assert vital.needs_acknowledgement
@@ -90,18 +101,33 @@ def test_an_impossible_reading_is_refused_and_nothing_is_saved(db, team, course)
 def test_a_serious_adverse_event_alerts_the_supervisor_at_once(db, team, course):
     session = gen_dosing_session(course, team["clinician"], complete=False, hours_ago=1)
     dosing.record_adverse_event(
-        session, onset_at=None, description="Nausea", severity=1, serious=False,
-        relatedness=Relatedness.PROBABLE, action_taken="", outcome=Outcome.RECOVERED,
-        by=team["clinician"])
+        session,
+        onset_at=None,
+        description="Nausea",
+        severity=1,
+        serious=False,
+        relatedness=Relatedness.PROBABLE,
+        action_taken="",
+        outcome=Outcome.RECOVERED,
+        by=team["clinician"],
+    )
     assert db.session.scalars(sa.select(Alert)).all() == []
     event = dosing.record_adverse_event(
-        session, onset_at=None, description="Syncope with a fall", severity=3, serious=True,
-        relatedness=Relatedness.POSSIBLE, action_taken="Ambulance called",
-        outcome=Outcome.RECOVERING, by=team["clinician"])
+        session,
+        onset_at=None,
+        description="Syncope with a fall",
+        severity=3,
+        serious=True,
+        relatedness=Relatedness.POSSIBLE,
+        action_taken="Ambulance called",
+        outcome=Outcome.RECOVERING,
+        by=team["clinician"],
+    )
     db.session.commit()
     alerts = db.session.scalars(sa.select(Alert).where(Alert.course_id == course.id)).all()
     assert [(a.kind, a.source_type, a.source_id) for a in alerts] == [
-        (AlertKind.SERIOUS_ADVERSE_EVENT, "dosing_session", session.id)]
+        (AlertKind.SERIOUS_ADVERSE_EVENT, "dosing_session", session.id)
+    ]
     assert "Syncope with a fall" in alerts[0].message and event.course_id == course.id
 
 
@@ -215,9 +241,14 @@ def test_a_supplemental_dose_counts_toward_the_oregon_minimum(db, team, course):
         dosing.record_dose(session, DoseKind.SUPPLEMENTAL, 5, "L1", None, team["clinician"])
     assert refused.value.errors == {"kind": "This protocol gives no supplemental dose."}
     with pytest.raises(dosing.SessionRefused) as early:
-        dosing.discharge(session, discharged_at=dose_at + timedelta(minutes=299),
-                         ready_to_leave_at=None,
-                         criteria_met=[c.id for c in course.protocol.discharge_criteria],
-                         accompanied_by="Sister", as_planned=True, deviation="",
-                         transport_plan="Sister drives")
+        dosing.discharge(
+            session,
+            discharged_at=dose_at + timedelta(minutes=299),
+            ready_to_leave_at=None,
+            criteria_met=[c.id for c in course.protocol.discharge_criteria],
+            accompanied_by="Sister",
+            as_planned=True,
+            deviation="",
+            transport_plan="Sister drives",
+        )
     assert "1 more minute to go" in early.value.errors["discharged_at"]

@@ -56,14 +56,16 @@ def url(session, action=""):
 # --- starting -------------------------------------------------------------------------------
 
 
-def test_patient_page_offers_to_start_a_session_in_the_dosing_phase(client, login_as, team,
-                                                                    course, db):
+def test_patient_page_offers_to_start_a_session_in_the_dosing_phase(
+    client, login_as, team, course, db
+):
     login_as(team["clinician"])
     page = client.get(f"/patients/{course.patient_id}").get_data(as_text=True)
     assert "Dosing sessions" in page and "Start dosing session" in page
     response = client.post(f"/courses/{course.id}/dosing-sessions")
     session = db.session.scalar(
-        sa.select(DosingSession).where(DosingSession.course_id == course.id))
+        sa.select(DosingSession).where(DosingSession.course_id == course.id)
+    )
     assert response.status_code == 302 and response.headers["Location"] == url(session)
     page = client.get(f"/patients/{course.patient_id}").get_data(as_text=True)
     assert "Continue the session in progress" in page and "Start dosing session" not in page
@@ -72,8 +74,9 @@ def test_patient_page_offers_to_start_a_session_in_the_dosing_phase(client, logi
 def test_no_session_starts_outside_the_dosing_phase(client, login_as, team, db):
     preparing = gen_course(gen_patient(team["clinician"]), Phase.PREPARATION)
     login_as(team["clinician"])
-    assert "Start dosing session" not in client.get(
-        f"/patients/{preparing.patient_id}").get_data(as_text=True)
+    assert "Start dosing session" not in client.get(f"/patients/{preparing.patient_id}").get_data(
+        as_text=True
+    )
     response = client.post(f"/courses/{preparing.id}/dosing-sessions", follow_redirects=True)
     assert "starts only while the course is in dosing" in response.get_data(as_text=True)
     assert count(db, DosingSession) == 0
@@ -84,22 +87,30 @@ def test_no_session_starts_outside_the_dosing_phase(client, login_as, team, db):
 
 def test_ticking_a_checklist_item_records_who_and_when(client, login_as, team, session, db):
     login_as(team["clinician"])
-    response = client.post(url(session, "answers"), data={
-        "kind": "checklist", "item_id": "room_prepared", "value": "1"})
+    response = client.post(
+        url(session, "answers"),
+        data={"kind": "checklist", "item_id": "room_prepared", "value": "1"},
+    )
     assert response.status_code == 302
     assert response.headers["Location"].endswith("#checklist-room_prepared")
     row = db.session.scalar(sa.select(SessionAnswer))
-    assert (row.item_id, row.value, row.recorded_by_id) == ("room_prepared", True,
-                                                           team["clinician"].id)
+    assert (row.item_id, row.value, row.recorded_by_id) == (
+        "room_prepared",
+        True,
+        team["clinician"].id,
+    )
     page = client.get(url(session)).get_data(as_text=True)
     assert f"Done by {team['clinician'].name}" in page
 
 
-def test_an_item_the_protocol_does_not_have_is_refused_on_the_page(client, login_as, team,
-                                                                   session, db):
+def test_an_item_the_protocol_does_not_have_is_refused_on_the_page(
+    client, login_as, team, session, db
+):
     login_as(team["clinician"])
-    response = client.post(url(session, "answers"), data={
-        "kind": "checklist", "item_id": "rems_patient_enrolled", "value": "1"})
+    response = client.post(
+        url(session, "answers"),
+        data={"kind": "checklist", "item_id": "rems_patient_enrolled", "value": "1"},
+    )
     assert response.status_code == 422
     assert "This protocol has no such item." in response.get_data(as_text=True)
     assert count(db, SessionAnswer) == 0
@@ -117,8 +128,9 @@ def test_an_item_the_protocol_does_not_have_is_refused_on_the_page(client, login
         ({"spo2": 101}, "spo2", "101 % is not a possible reading"),
     ],
 )
-def test_implausible_vitals_are_refused_beside_the_field(client, login_as, team, session, db,
-                                                        data, field, message):
+def test_implausible_vitals_are_refused_beside_the_field(
+    client, login_as, team, session, db, data, field, message
+):
     login_as(team["clinician"])
     response = client.post(url(session, "vitals"), data=data)
     page = response.get_data(as_text=True)
@@ -127,11 +139,13 @@ def test_implausible_vitals_are_refused_beside_the_field(client, login_as, team,
     assert count(db, VitalSign) == 0
 
 
-def test_out_of_range_vitals_show_until_acknowledged_with_who_and_when(client, login_as, team,
-                                                                       session, db):
+def test_out_of_range_vitals_show_until_acknowledged_with_who_and_when(
+    client, login_as, team, session, db
+):
     login_as(team["clinician"])
-    response = client.post(url(session, "vitals"),
-                           data={"systolic": 175, "diastolic": 95, "heart_rate": 90})
+    response = client.post(
+        url(session, "vitals"), data={"systolic": 175, "diastolic": 95, "heart_rate": 90}
+    )
     assert response.headers["Location"].endswith("#alerts")
     page = client.get(url(session)).get_data(as_text=True)
     assert "Out-of-range vital signs to acknowledge" in page
@@ -145,12 +159,18 @@ def test_out_of_range_vitals_show_until_acknowledged_with_who_and_when(client, l
     assert f"Acknowledged by {team['clinician'].name}" in page
 
 
-def test_a_reading_of_another_session_cannot_be_acknowledged_here(client, login_as, team,
-                                                                  session, course, db):
-    other = gen_dosing_session(gen_course(gen_patient(team["clinician"]), Phase.DOSING),
-                               team["clinician"], complete=False, hours_ago=1)
+def test_a_reading_of_another_session_cannot_be_acknowledged_here(
+    client, login_as, team, session, course, db
+):
+    other = gen_dosing_session(
+        gen_course(gen_patient(team["clinician"]), Phase.DOSING),
+        team["clinician"],
+        complete=False,
+        hours_ago=1,
+    )
     from psiflow.domain.vitals import Reading
     from psiflow.models.dosing import record_vitals
+
     vital = record_vitals(other, Reading(systolic=200, diastolic=100), None, team["clinician"])
     login_as(team["clinician"])
     response = client.post(url(session, f"vitals/{vital.id}/acknowledge"), data={"note": "x"})
@@ -165,8 +185,12 @@ def test_next_reading_due_and_overdue_warning(client, login_as, team, course, db
 
     session = gen_dosing_session(course, team["clinician"], complete=False, hours_ago=3)
     dose_at = utcnow() - timedelta(minutes=70)
-    dosing.record_vitals(session, Reading(systolic=120, diastolic=80), dose_at - timedelta(
-        minutes=5), team["clinician"])
+    dosing.record_vitals(
+        session,
+        Reading(systolic=120, diastolic=80),
+        dose_at - timedelta(minutes=5),
+        team["clinician"],
+    )
     dosing.record_dose(session, DoseKind.INITIAL, 25, "L-9", dose_at, team["clinician"])
     login_as(team["clinician"])
     page = client.get(url(session)).get_data(as_text=True)
@@ -179,17 +203,24 @@ def test_next_reading_due_and_overdue_warning(client, login_as, team, course, db
 
 def test_a_dose_outside_the_protocol_range_is_refused(client, login_as, team, session, db):
     login_as(team["clinician"])
-    response = client.post(url(session, "doses"),
-                           data={"kind": "initial", "amount": "40", "lot_number": "L1"})
+    response = client.post(
+        url(session, "doses"), data={"kind": "initial", "amount": "40", "lot_number": "L1"}
+    )
     assert response.status_code == 422
     assert "The dose in this protocol is 25 mg." in response.get_data(as_text=True)
     assert count(db, DoseAdministration) == 0
-    response = client.post(url(session, "doses"),
-                           data={"kind": "initial", "amount": "25", "lot_number": "PSI-2025-07"})
+    response = client.post(
+        url(session, "doses"), data={"kind": "initial", "amount": "25", "lot_number": "PSI-2025-07"}
+    )
     assert response.status_code == 302
     dose = db.session.scalar(sa.select(DoseAdministration))
     assert (dose.substance, dose.amount, dose.unit, dose.route, dose.lot_number) == (
-        "psilocybin", 25, "mg", "oral", "PSI-2025-07")
+        "psilocybin",
+        25,
+        "mg",
+        "oral",
+        "PSI-2025-07",
+    )
 
 
 def test_a_time_before_the_session_started_is_refused(client, login_as, team, session, db):
@@ -213,13 +244,21 @@ def test_one_tap_events_are_appended_to_the_timeline(client, login_as, team, ses
 # --- adverse events -------------------------------------------------------------------------
 
 
-def test_a_serious_adverse_event_raises_an_alert_at_once(client, login_as, team, session,
-                                                         course, db):
+def test_a_serious_adverse_event_raises_an_alert_at_once(
+    client, login_as, team, session, course, db
+):
     login_as(team["clinician"])
-    response = client.post(url(session, "adverse-events"), data={
-        "description": "Chest pain, ECG arranged", "severity": "3", "serious": "yes",
-        "relatedness": "possible", "action_taken": "Emergency services called",
-        "outcome": "recovering"})
+    response = client.post(
+        url(session, "adverse-events"),
+        data={
+            "description": "Chest pain, ECG arranged",
+            "severity": "3",
+            "serious": "yes",
+            "relatedness": "possible",
+            "action_taken": "Emergency services called",
+            "outcome": "recovering",
+        },
+    )
     assert response.status_code == 302
     alerts = db.session.scalars(sa.select(Alert).where(Alert.course_id == course.id)).all()
     assert [a.kind for a in alerts] == [AlertKind.SERIOUS_ADVERSE_EVENT]
@@ -230,9 +269,16 @@ def test_a_serious_adverse_event_raises_an_alert_at_once(client, login_as, team,
 
 def test_an_adverse_event_needs_a_grade_from_1_to_5(client, login_as, team, session, db):
     login_as(team["clinician"])
-    response = client.post(url(session, "adverse-events"), data={
-        "description": "Nausea", "severity": "7", "serious": "no", "relatedness": "probable",
-        "outcome": "recovered"})
+    response = client.post(
+        url(session, "adverse-events"),
+        data={
+            "description": "Nausea",
+            "severity": "7",
+            "serious": "no",
+            "relatedness": "probable",
+            "outcome": "recovered",
+        },
+    )
     assert response.status_code == 422
     assert count(db, Alert) == 0
 
@@ -244,15 +290,22 @@ def _ready_for_discharge(session, team, minutes_ago):
     from psiflow.domain.dosing import DoseKind
     from psiflow.models import dosing
 
-    dosing.record_dose(session, DoseKind.INITIAL, 25, "L1", utcnow() - timedelta(
-        minutes=minutes_ago), team["clinician"])
+    dosing.record_dose(
+        session,
+        DoseKind.INITIAL,
+        25,
+        "L1",
+        utcnow() - timedelta(minutes=minutes_ago),
+        team["clinician"],
+    )
 
 
 def _discharge_data(session, **overrides):
     data = {
         "version": session.version,
         "criteria": [c.id for c in session.course.protocol.discharge_criteria],
-        "accompanied_by": "Partner, Sam", "as_planned": "yes",
+        "accompanied_by": "Partner, Sam",
+        "as_planned": "yes",
     }
     data.update(overrides)
     return data
@@ -275,11 +328,16 @@ def test_a_departure_from_the_transport_plan_is_recorded_as_such(client, login_a
     session = gen_dosing_session(course, team["clinician"], complete=False, hours_ago=7)
     _ready_for_discharge(session, team, minutes_ago=320)
     login_as(team["clinician"])
-    response = client.post(url(session, "discharge"),
-                           data=_discharge_data(session, as_planned="no"))
+    response = client.post(
+        url(session, "discharge"), data=_discharge_data(session, as_planned="no")
+    )
     assert "Describe how leaving differs" in response.get_data(as_text=True)
-    response = client.post(url(session, "discharge"), data=_discharge_data(
-        session, as_planned="no", deviation="Partner unwell; taxi booked by the clinic"))
+    response = client.post(
+        url(session, "discharge"),
+        data=_discharge_data(
+            session, as_planned="no", deviation="Partner unwell; taxi booked by the clinic"
+        ),
+    )
     assert response.status_code == 302
     stored = db.session.get(DosingSession, session.id)
     assert stored.left_as_planned is False
@@ -288,35 +346,39 @@ def test_a_departure_from_the_transport_plan_is_recorded_as_such(client, login_a
     assert "Deviation from the plan:" in page
 
 
-def test_signing_is_refused_with_the_list_of_what_is_missing(client, login_as, team, session,
-                                                             db):
+def test_signing_is_refused_with_the_list_of_what_is_missing(client, login_as, team, session, db):
     login_as(team["clinician"])
     page = client.get(url(session)).get_data(as_text=True)
     assert "Before this record can be signed, complete:" in page
-    response = client.post(f"/records/dosing_session/{session.id}/sign",
-                           data={"sign-meaning": "authored", "sign-password": TEST_PASSWORD},
-                           follow_redirects=True)
+    response = client.post(
+        f"/records/dosing_session/{session.id}/sign",
+        data={"sign-meaning": "authored", "sign-password": TEST_PASSWORD},
+        follow_redirects=True,
+    )
     page = response.get_data(as_text=True)
     assert "Not signed." in page and "The dose given (substance, amount, lot number, time)" in page
     assert db.session.get(DosingSession, session.id).status == RecordStatus.DRAFT
 
 
-def test_both_facilitators_sign_a_pair_protocol_and_the_gate_opens(app, client, login_as,
-                                                                   team, db):
+def test_both_facilitators_sign_a_pair_protocol_and_the_gate_opens(app, client, login_as, team, db):
     patient = gen_patient(team["clinician"], co_facilitator=team["clinician2"])
     course = gen_course(patient, Phase.DOSING, protocol_key=MDMA)
     session = gen_dosing_session(course, team["clinician"], co_facilitator=team["clinician2"])
     login_as(team["clinician"])
-    client.post(f"/records/dosing_session/{session.id}/sign",
-                data={"sign-meaning": "authored", "sign-password": TEST_PASSWORD})
+    client.post(
+        f"/records/dosing_session/{session.id}/sign",
+        data={"sign-meaning": "authored", "sign-password": TEST_PASSWORD},
+    )
     page = client.get(f"/patients/{patient.id}").get_data(as_text=True)
     assert "Awaiting a signature" in page
     assert "Dosing session record signed (checklist, dose and discharge complete)" in page
     assert not db.session.get(type(course), course.id).facts().dosing_session_signed
     second = app.test_client()
     AuthActions(second).login(team["clinician2"])
-    second.post(f"/records/dosing_session/{session.id}/sign",
-                data={"sign-meaning": "co_facilitated", "sign-password": TEST_PASSWORD})
+    second.post(
+        f"/records/dosing_session/{session.id}/sign",
+        data={"sign-meaning": "co_facilitated", "sign-password": TEST_PASSWORD},
+    )
     course = db.session.get(type(course), course.id)
     assert course.facts().dosing_session_signed
     gates = dict(course.gates())
@@ -336,8 +398,12 @@ def two_tablets(app, team, login_as, client):
 
 def test_vitals_from_two_tablets_at_once_are_both_kept(team, db, two_tablets):
     patient = gen_patient(team["clinician"], co_facilitator=team["clinician2"])
-    session = gen_dosing_session(gen_course(patient, Phase.DOSING, protocol_key=MDMA),
-                                 team["clinician"], complete=False, hours_ago=1)
+    session = gen_dosing_session(
+        gen_course(patient, Phase.DOSING, protocol_key=MDMA),
+        team["clinician"],
+        complete=False,
+        hours_ago=1,
+    )
     first, second = two_tablets
     assert first.get(url(session)).status_code == 200
     assert second.get(url(session)).status_code == 200
@@ -351,16 +417,28 @@ def test_vitals_from_two_tablets_at_once_are_both_kept(team, db, two_tablets):
 
 def test_a_stale_edit_is_refused_with_the_current_values_shown(team, db, two_tablets):
     patient = gen_patient(team["clinician"], co_facilitator=team["clinician2"])
-    session = gen_dosing_session(gen_course(patient, Phase.DOSING, protocol_key=MDMA),
-                                 team["clinician"], complete=False, hours_ago=1)
+    session = gen_dosing_session(
+        gen_course(patient, Phase.DOSING, protocol_key=MDMA),
+        team["clinician"],
+        complete=False,
+        hours_ago=1,
+    )
     first, second = two_tablets
     seen = session.version  # both tablets load the page at this version
     both = [team["clinician"].id, team["clinician2"].id]
-    response = first.post(url(session, "details"), data={
-        "version": seen, "facilitator_ids": both, "notes": "Calm arrival; intention read aloud."})
+    response = first.post(
+        url(session, "details"),
+        data={
+            "version": seen,
+            "facilitator_ids": both,
+            "notes": "Calm arrival; intention read aloud.",
+        },
+    )
     assert response.status_code == 302
-    response = second.post(url(session, "details"), data={
-        "version": seen, "facilitator_ids": both, "notes": "Second tablet's notes"})
+    response = second.post(
+        url(session, "details"),
+        data={"version": seen, "facilitator_ids": both, "notes": "Second tablet's notes"},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "Someone else saved this session while you were editing it" in page
@@ -371,8 +449,12 @@ def test_a_stale_edit_is_refused_with_the_current_values_shown(team, db, two_tab
 
 def test_the_same_dose_recorded_from_two_tablets_is_kept_once(team, db, two_tablets):
     patient = gen_patient(team["clinician"], co_facilitator=team["clinician2"])
-    session = gen_dosing_session(gen_course(patient, Phase.DOSING, protocol_key=MDMA),
-                                 team["clinician"], complete=False, hours_ago=1)
+    session = gen_dosing_session(
+        gen_course(patient, Phase.DOSING, protocol_key=MDMA),
+        team["clinician"],
+        complete=False,
+        hours_ago=1,
+    )
     first, second = two_tablets
     data = {"kind": "initial", "amount": "120", "lot_number": "MDMA-77"}
     assert first.post(url(session, "doses"), data=data).status_code == 302
@@ -386,20 +468,24 @@ def test_the_same_dose_recorded_from_two_tablets_is_kept_once(team, db, two_tabl
 
 
 @pytest.mark.parametrize("intruder", ["outsider", "other_supervisor", "trainee"])
-def test_a_session_of_another_caseload_is_404_and_unchanged(client, login_as, team, session,
-                                                            db, intruder):
+def test_a_session_of_another_caseload_is_404_and_unchanged(
+    client, login_as, team, session, db, intruder
+):
     login_as(team[intruder])
     assert client.get(url(session)).status_code == 404
     assert client.get(url(session, "record")).status_code == 404
-    for action, data in [("vitals", {"heart_rate": 80}), ("events", {"kind": "onset"}),
-                         ("answers", {"kind": "checklist", "item_id": "room_prepared",
-                                      "value": "1"})]:
+    for action, data in [
+        ("vitals", {"heart_rate": 80}),
+        ("events", {"kind": "onset"}),
+        ("answers", {"kind": "checklist", "item_id": "room_prepared", "value": "1"}),
+    ]:
         assert client.post(url(session, action), data=data).status_code == 404
     assert count(db, VitalSign) == count(db, SessionEvent) == count(db, SessionAnswer) == 0
 
 
-def test_the_supervisor_sees_but_does_not_write_in_a_supervisees_session(client, login_as,
-                                                                         team, session, db):
+def test_the_supervisor_sees_but_does_not_write_in_a_supervisees_session(
+    client, login_as, team, session, db
+):
     login_as(team["supervisor"])
     page = client.get(url(session)).get_data(as_text=True)
     assert "Record vital signs" not in page
@@ -415,8 +501,7 @@ def test_the_printable_record_is_one_document(client, login_as, team, course, db
     assert "REMS" not in page
 
 
-def test_the_esketamine_record_also_prints_as_the_rems_monitoring_form(client, login_as, team,
-                                                                       db):
+def test_the_esketamine_record_also_prints_as_the_rems_monitoring_form(client, login_as, team, db):
     course = gen_course(gen_patient(team["clinician"]), Phase.DOSING, protocol_key=ESKETAMINE)
     session = gen_dosing_session(course, team["clinician"])
     login_as(team["clinician"])
@@ -436,8 +521,12 @@ def test_live_page_queries_do_not_grow_with_the_readings(app, client, login_as, 
         course = gen_course(gen_patient(team["clinician"]), Phase.DOSING, protocol_key=MDMA)
         s = gen_dosing_session(course, team["clinician"], complete=False, hours_ago=3)
         for i in range(n):
-            vital = dosing.record_vitals(s, Reading(systolic=170, diastolic=80, heart_rate=80),
-                                         s.occurred_at + timedelta(minutes=i), team["clinician"])
+            vital = dosing.record_vitals(
+                s,
+                Reading(systolic=170, diastolic=80, heart_rate=80),
+                s.occurred_at + timedelta(minutes=i),
+                team["clinician"],
+            )
             if i % 2:
                 dosing.acknowledge_vital(vital, team["clinician2"], "ok")
             dosing.record_event(s, dosing.EventKind.NOTE, None, f"note {i}", team["clinician"])
