@@ -152,11 +152,13 @@ def _refused(session, name: str, form, refused: model.SessionRefused):
     """Put each refusal beside its field (or above the form) and show the page again."""
     db.session.rollback()
     for field_name, message in refused.errors.items():
-        target = getattr(form, field_name, None)
+        target = getattr(form, field_name, None) if field_name else None
         if target is not None and hasattr(target, "errors"):
             target.errors = [*target.errors, message]
         else:
-            form.form_errors.append(message)
+            # About the session, not a field (e.g. signed from the other tablet meanwhile): at
+            # the top of the page, since a signed session's page shows no forms.
+            flash(message, "error")
     return _render(session, 422, **{name: form})
 
 

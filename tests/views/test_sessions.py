@@ -541,3 +541,18 @@ def test_live_page_queries_do_not_grow_with_the_readings(app, client, login_as, 
     with count_queries(db.engine) as large:
         assert client.get(f"/dosing-sessions/{many}").status_code == 200
     assert small.count == large.count
+
+
+def test_an_entry_posted_after_the_other_tablet_signed_is_refused_with_a_reason(
+    client, login_as, team, course, db
+):
+    from psiflow.domain.signing import Meaning
+    from psiflow.models.records import sign_record
+
+    session = gen_dosing_session(course, team["clinician"])
+    sign_record(session, team["clinician"], Meaning.AUTHORED)
+    login_as(team["clinician"])
+    response = client.post(url(session, "vitals"), data={"heart_rate": 80})
+    assert response.status_code == 422
+    assert "This session is signed: add an addendum instead." in response.get_data(as_text=True)
+    assert count(db, VitalSign) == 1  # the factory's baseline only
