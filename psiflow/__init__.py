@@ -81,12 +81,14 @@ def register_blueprints(app: Flask) -> None:
     from psiflow.patients.views import bp as patients_bp
     from psiflow.preparation.views import bp as preparation_bp
     from psiflow.records.views import bp as records_bp
+    from psiflow.sessions.views import bp as sessions_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(patients_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(preparation_bp)
     app.register_blueprint(measures_bp)
+    app.register_blueprint(sessions_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(audit_bp)
 

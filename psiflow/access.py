@@ -163,6 +163,17 @@ ENDPOINTS: dict[str, Rule] = {
     #
     #
     # dosing sessions
+    "sessions.start": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "sessions.live": Rule(roles=CARE_ROLES, patient=Action.VIEW),
+    "sessions.printable": Rule(roles=CARE_ROLES, patient=Action.VIEW),
+    "sessions.answer": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "sessions.details": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "sessions.dose": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "sessions.event": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "sessions.vitals": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "sessions.acknowledge": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "sessions.adverse_event": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "sessions.discharge": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     #
     #
     # integration and supervision

@@ -82,7 +82,9 @@ def make_app(database_url, app):
         return other
 
     yield make
-    for other in made:  # each app has its own connection pool: close it, not the GC
+    # Each app has its own engine: close its pooled connections, or PostgreSQL's linger until
+    # garbage collection and surface as a ResourceWarning in whichever test runs then.
+    for other in made:
         with other.app_context():
             _db.engine.dispose()
 

@@ -107,3 +107,73 @@ def gen_course(
         at += timedelta(days=10)
     db.session.flush()
     return course
+
+
+def gen_dosing_session(
+    course: Course,
+    author: User,
+    *,
+    complete: bool = True,
+    co_facilitator: User | None = None,
+    hours_ago: float = 10,
+):
+    """A dosing session started `hours_ago`; `complete` fills everything signing needs."""
+    from psiflow.domain.dosing import DoseKind
+    from psiflow.domain.vitals import Reading
+    from psiflow.models import dosing
+
+    t0 = utcnow() - timedelta(hours=hours_ago)
+    session = dosing.start_session(course, author, now=t0)
+    if co_facilitator is not None:
+        session.facilitator_ids = sorted({author.id, co_facilitator.id})
+    db.session.flush()
+    if not complete:
+        return session
+    protocol = course.protocol
+    for item in protocol.checklist:
+        dosing.record_answer(
+            session,
+            dosing.AnswerKind.CHECKLIST,
+            item.id,
+            True,
+            author,
+            now=t0 + timedelta(minutes=1),
+        )
+    for question in protocol.session_questions:
+        dosing.record_answer(
+            session,
+            dosing.AnswerKind.QUESTION,
+            question.id,
+            False,
+            author,
+            now=t0 + timedelta(minutes=1),
+        )
+    dose_at = t0 + timedelta(minutes=10)
+    dosing.record_vitals(
+        session,
+        Reading(systolic=120, diastolic=78, heart_rate=72, spo2=98),
+        t0 + timedelta(minutes=5),
+        author,
+        now=t0 + timedelta(minutes=5),
+    )
+    dosing.record_dose(
+        session, DoseKind.INITIAL, protocol.dose.min, "LOT-1", dose_at, author, now=dose_at
+    )
+    db.session.flush()
+    minutes = protocol.min_session_minutes_for_dose(protocol.dose.min)
+    leave = dose_at + timedelta(minutes=minutes + 5)
+    dosing.discharge(
+        session,
+        discharged_at=leave,
+        ready_to_leave_at=None,
+        criteria_met=[c.id for c in protocol.discharge_criteria],
+        accompanied_by="Partner",
+        as_planned=True,
+        deviation="",
+        transport_plan="Partner drives home",
+        now=leave,
+    )
+    if len(session.facilitator_ids) < protocol.facilitators_required:
+        session.facilitator_ids = sorted({author.id, course.patient.co_facilitator_id or 0} - {0})
+    db.session.flush()
+    return session

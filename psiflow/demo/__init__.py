@@ -248,3 +248,7 @@ def login_lines() -> list[str]:
 from psiflow.demo import preparation  # noqa: E402  (feature seeders use DemoContext above)
 
 FEATURE_SEEDERS.append(preparation.seed)
+
+from psiflow.demo import dosing  # noqa: E402  (after preparation: clinical order)
+
+FEATURE_SEEDERS.append(dosing.seed)

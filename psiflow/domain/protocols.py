@@ -19,6 +19,20 @@ INSTRUMENT_IDS = frozenset(
     {"phq9", "gad7", "pcl5", "who5", "cssrs", "meq30", "ebi", "ceq", "madrs"}
 )
 CHECKLIST_WHEN = ("before", "during", "after")
+# Extra printed layouts a session record can take, and the session questions each one reads.
+PRINT_FORMS = {
+    "spravato_rems_monitoring": frozenset(
+        {
+            "benzodiazepines",
+            "sedative_hypnotics",
+            "psychostimulants",
+            "maois",
+            "sedation",
+            "dissociation",
+            "respiratory_depression",
+        }
+    ),
+}
 
 _ID = re.compile(r"[a-z0-9_]+\Z")
 _PROTOCOL_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*\Z")
@@ -44,6 +58,15 @@ class ChecklistItem:
     label: str
     when: str  # "before" | "during" | "after"
     required: bool
+
+
+@dataclass(frozen=True)
+class SessionQuestion:
+    """A yes/no question answered on every dosing session (e.g. the REMS monitoring items)."""
+
+    id: str
+    label: str
+    when: str  # "before" | "during" | "after"
 
 
 @dataclass(frozen=True)
@@ -110,6 +133,8 @@ class Protocol:
     contraindications: tuple[Choice, ...]
     preparation_topics: tuple[Choice, ...]
     checklist: tuple[ChecklistItem, ...]
+    session_questions: tuple[SessionQuestion, ...]  # empty when the protocol asks none
+    print_forms: tuple[str, ...]  # extra printed layouts of the session record (PRINT_FORMS)
     vitals_schedule_minutes: tuple[int, ...]  # after dose; 0 = just before dosing
     vital_limits: VitalLimits
     expected_session_minutes: int
@@ -131,6 +156,9 @@ class Protocol:
 
     def checklist_item(self, item_id: str) -> ChecklistItem | None:
         return next((item for item in self.checklist if item.id == item_id), None)
+
+    def session_question(self, question_id: str) -> SessionQuestion | None:
+        return next((q for q in self.session_questions if q.id == question_id), None)
 
     def min_session_minutes_for_dose(self, total_dose: float) -> int:
         """The shortest session allowed for this total dose (supplemental doses included)."""
@@ -243,6 +271,8 @@ def _read_protocol(top: _Table) -> Protocol:
         contraindications=_choices(top, "contraindications"),
         preparation_topics=_choices(top, "preparation_topics"),
         checklist=_checklist(top),
+        session_questions=_session_questions(top),
+        print_forms=_print_forms(top),
         vitals_schedule_minutes=schedule,
         vital_limits=limits,
         expected_session_minutes=expected_minutes,
@@ -288,8 +318,36 @@ def _checklist(top: _Table) -> tuple[ChecklistItem, ...]:
     return tuple(items)
 
 
-def _unique_ids(top: _Table, name: str) -> list[_Table]:
-    entries = top.tables(name)
+def _session_questions(top: _Table) -> tuple[SessionQuestion, ...]:
+    questions = []
+    for entry in _unique_ids(top, "session_questions", allow_empty=True):
+        when = entry.text("when")
+        if when not in CHECKLIST_WHEN:
+            raise entry.error("when", f"{when!r} must be one of {', '.join(CHECKLIST_WHEN)}")
+        questions.append(
+            SessionQuestion(id=entry.identifier("id"), label=entry.text("label"), when=when)
+        )
+        entry.done()
+    return tuple(questions)
+
+
+def _print_forms(top: _Table) -> tuple[str, ...]:
+    forms = top._get("print_forms", [])
+    if not isinstance(forms, list) or not all(isinstance(f, str) for f in forms):
+        raise top.error("print_forms", "must be a list of form names")
+    asked = {q.id for q in _session_questions(top)} if forms else set()
+    for form in forms:
+        if form not in PRINT_FORMS:
+            known = ", ".join(PRINT_FORMS)
+            raise top.error("print_forms", f"unknown form {form!r} (known: {known})")
+        unasked = sorted(PRINT_FORMS[form] - asked)
+        if unasked:
+            raise top.error("print_forms", f"{form} needs session_questions {', '.join(unasked)}")
+    return tuple(forms)
+
+
+def _unique_ids(top: _Table, name: str, *, allow_empty: bool = False) -> list[_Table]:
+    entries = top.tables(name, allow_empty=allow_empty)
     seen: set[str] = set()
     for entry in entries:
         entry_id = entry.identifier("id")

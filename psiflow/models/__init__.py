@@ -3,6 +3,14 @@
 from psiflow.models.alerts import Alert, AlertKind
 from psiflow.models.audit import AuditChainHead, AuditEvent
 from psiflow.models.courses import Course, PhaseTransition
+from psiflow.models.dosing import (
+    AdverseEvent,
+    DoseAdministration,
+    DosingSession,
+    SessionAnswer,
+    SessionEvent,
+    VitalSign,
+)
 from psiflow.models.measures import MeasureResponse
 from psiflow.models.patients import Patient
 from psiflow.models.preparation import (
@@ -17,6 +25,12 @@ from psiflow.models.records import RECORD_TYPES, Addendum, ClinicalRecord, Signa
 from psiflow.models.users import Clinic, User
 
 __all__ = [
+    "AdverseEvent",
+    "DoseAdministration",
+    "DosingSession",
+    "SessionAnswer",
+    "SessionEvent",
+    "VitalSign",
     "Alert",
     "AlertKind",
     "AuditChainHead",

@@ -423,3 +423,43 @@ def test_one_bad_file_stops_the_whole_directory(tmp_path):
     variant(tmp_path, MDMA, r"^dosing_sessions = .*$", "dosing_sessions = -1")
     with pytest.raises(ProtocolError, match=f"^{re.escape(MDMA)}: gates.dosing_sessions: "):
         load_protocols(tmp_path)
+
+
+# --- session questions and printed forms -----------------------------------------------------
+
+
+def test_esketamine_asks_the_rems_monitoring_questions_and_prints_the_rems_form(shipped):
+    esketamine = shipped["esketamine-monitoring@1.0"]
+    assert esketamine.print_forms == ("spravato_rems_monitoring",)
+    asked = {q.id: q.when for q in esketamine.session_questions}
+    assert asked["benzodiazepines"] == "before" and asked["respiratory_depression"] == "after"
+    assert esketamine.session_question("sedation").label.startswith("The patient experienced")
+    assert esketamine.session_question("no_such_question") is None
+
+
+def test_protocols_without_questions_ask_none(shipped):
+    psilocybin = shipped["psilocybin-single-dose@1.0"]
+    assert psilocybin.session_questions == () and psilocybin.print_forms == ()
+
+
+def test_a_print_form_needs_the_questions_it_reads(tmp_path):
+    path = variant(tmp_path, ESKETAMINE, r'^id = "dissociation".*$', 'id = "dissociated"')
+    with pytest.raises(ProtocolError, match=r"print_forms: .*needs session_questions dissociation"):
+        load_protocol(path)
+
+
+def test_an_unknown_print_form_is_refused(tmp_path):
+    path = variant(tmp_path, PSILOCYBIN, r"^\[gates\]$", 'print_forms = ["fax"]\n[gates]')
+    with pytest.raises(ProtocolError, match=r"psilocybin-single-dose.toml: print_forms: unknown"):
+        load_protocol(path)
+
+
+def test_a_session_question_at_an_unknown_time_is_refused(tmp_path):
+    path = variant(
+        tmp_path,
+        ESKETAMINE,
+        r'^(id = "sedation".*\nlabel = .*\n)when = "after"',
+        r'\1when = "later"',
+    )
+    with pytest.raises(ProtocolError, match=r"session_questions\[5\]\.when"):
+        load_protocol(path)

@@ -1,0 +1,232 @@
+"""The dosing-session rules: doses within the protocol, session length, discharge and signing.
+
+Plain functions over the protocol and plain values, so every rule is tested without an app.
+The models gather the values; the views only show what these functions return.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+# Two tablets' clocks and a facilitator's typing differ a little: a time this far ahead of the
+# server's clock is still "now"; anything later is a time that has not happened yet.
+CLOCK_TOLERANCE = timedelta(minutes=2)
+
+
+class DoseKind(enum.StrEnum):
+    INITIAL = "initial"
+    SUPPLEMENTAL = "supplemental"
+
+    @property
+    def label(self) -> str:
+        return {"initial": "Initial dose", "supplemental": "Supplemental dose"}[self.value]
+
+
+class EventKind(enum.StrEnum):
+    ONSET = "onset"
+    PEAK = "peak"
+    MUSIC_CHANGE = "music_change"
+    BREAK = "break"
+    NOTE = "note"
+
+    @property
+    def label(self) -> str:
+        return {
+            "onset": "Onset",
+            "peak": "Peak",
+            "music_change": "Music change",
+            "break": "Break",
+            "note": "Note",
+        }[self.value]
+
+
+class Relatedness(enum.StrEnum):
+    """Causality to the study medicine, in the categories trial sponsors report."""
+
+    NOT_RELATED = "not_related"
+    UNLIKELY = "unlikely"
+    POSSIBLE = "possible"
+    PROBABLE = "probable"
+    DEFINITE = "definite"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Outcome(enum.StrEnum):
+    RECOVERED = "recovered"
+    RECOVERING = "recovering"
+    NOT_RECOVERED = "not_recovered"
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae"
+    FATAL = "fatal"
+    UNKNOWN = "unknown"
+
+    @property
+    def label(self) -> str:
+        return {
+            "recovered": "Recovered / resolved",
+            "recovering": "Recovering / resolving",
+            "not_recovered": "Not recovered / not resolved",
+            "recovered_with_sequelae": "Recovered with sequelae",
+            "fatal": "Fatal",
+            "unknown": "Unknown",
+        }[self.value]
+
+
+# CTCAE v5.0 grades: the scale FDA-regulated trials report adverse-event severity on.
+SEVERITY_GRADES = {
+    1: "Grade 1 – mild",
+    2: "Grade 2 – moderate",
+    3: "Grade 3 – severe or medically significant",
+    4: "Grade 4 – life-threatening",
+    5: "Grade 5 – death related to the event",
+}
+
+
+@dataclass(frozen=True)
+class DoseGiven:
+    kind: DoseKind
+    amount: float
+    given_at: datetime
+
+
+def time_error(at: datetime, started_at: datetime, now: datetime) -> str | None:
+    """Why `at` cannot be the time of something recorded in this session (None: it can)."""
+    if at < started_at:
+        return "This is before the session started; check the time."
+    if at > now + CLOCK_TOLERANCE:
+        return "This time is in the future; check the time."
+    return None
+
+
+def dose_errors(
+    rule, kind: DoseKind, amount: float, given_at: datetime, doses: Iterable[DoseGiven]
+) -> dict[str, str]:
+    """Field -> why this dose cannot be recorded under the protocol's `DoseRule`."""
+    doses = list(doses)
+    initial = next((d for d in doses if d.kind == DoseKind.INITIAL), None)
+    if kind == DoseKind.INITIAL:
+        if initial is not None:
+            return {"kind": "The initial dose is already recorded."}
+        if not rule.min <= amount <= rule.max:
+            return {"amount": _range_message("The dose", rule.min, rule.max, rule.unit)}
+        return {}
+    if not rule.supplemental_allowed:
+        return {"kind": "This protocol gives no supplemental dose."}
+    if initial is None:
+        return {"kind": "Record the initial dose first."}
+    if any(d.kind == DoseKind.SUPPLEMENTAL for d in doses):
+        return {"kind": "The supplemental dose is already recorded."}
+    errors = {}
+    if not rule.supplemental_min <= amount <= rule.supplemental_max:
+        errors["amount"] = _range_message(
+            "The supplemental dose", rule.supplemental_min, rule.supplemental_max, rule.unit
+        )
+    earliest, latest = rule.supplemental_after_minutes
+    after = (given_at - initial.given_at) / timedelta(minutes=1)
+    if not earliest <= after <= latest:
+        errors["given_at"] = (
+            f"The protocol gives the supplemental dose {earliest}-{latest} minutes after the "
+            f"initial dose; this time is {after:.0f} minutes after it."
+        )
+    return errors
+
+
+def _range_message(what: str, low: float, high: float, unit: str) -> str:
+    if low == high:
+        return f"{what} in this protocol is {low:g} {unit}."
+    return f"{what} must be between {low:g} and {high:g} {unit} in this protocol."
+
+
+def total_dose(doses: Iterable[DoseGiven]) -> float:
+    return sum(d.amount for d in doses)
+
+
+def first_dose_at(doses: Iterable[DoseGiven]) -> datetime | None:
+    times = [d.given_at for d in doses]
+    return min(times) if times else None
+
+
+def minimum_minutes(protocol, doses: Iterable[DoseGiven]) -> int:
+    """The shortest session for the doses given, supplemental included (OAR 333-333-5250)."""
+    return protocol.min_session_minutes_for_dose(total_dose(doses))
+
+
+def earliest_discharge(protocol, doses: Iterable[DoseGiven]) -> datetime | None:
+    doses = list(doses)
+    start = first_dose_at(doses)
+    if start is None:
+        return None
+    return start + timedelta(minutes=minimum_minutes(protocol, doses))
+
+
+def discharge_errors(
+    protocol,
+    doses: Iterable[DoseGiven],
+    *,
+    discharged_at: datetime,
+    criteria_met: Iterable[str],
+    accompanied_by: str,
+    as_planned: bool,
+    deviation: str,
+) -> dict[str, str]:
+    """Field -> why the patient may not be discharged as entered."""
+    doses = list(doses)
+    errors = {}
+    earliest = earliest_discharge(protocol, doses)
+    if earliest is None:
+        errors["discharged_at"] = "No dose is recorded: record the dose before discharge."
+    elif discharged_at < earliest:
+        short = math.ceil((earliest - discharged_at) / timedelta(minutes=1))
+        errors["discharged_at"] = (
+            f"The minimum session for {total_dose(doses):g} {protocol.dose.unit} is "
+            f"{minimum_minutes(protocol, doses)} minutes from the first dose; "
+            f"{short} more minute{'s' if short != 1 else ''} to go."
+        )
+    unmet = [c.label for c in protocol.discharge_criteria if c.id not in set(criteria_met)]
+    if unmet:
+        errors["criteria"] = "Not yet confirmed: " + "; ".join(unmet)
+    if not accompanied_by.strip():
+        errors["accompanied_by"] = "Say who accompanies the patient home."
+    if not as_planned and not deviation.strip():
+        errors["deviation"] = "Describe how leaving differs from the agreed transport plan."
+    return errors
+
+
+def signing_gaps(
+    protocol,
+    *,
+    done_items: Iterable[str],
+    answered_questions: Iterable[str],
+    doses: Iterable[DoseGiven],
+    discharged_at: datetime | None,
+    facilitators_present: int,
+    unacknowledged_flags: int,
+) -> list[str]:
+    """What the session record still needs before its author may sign it."""
+    doses = list(doses)
+    done, answered = set(done_items), set(answered_questions)
+    gaps = []
+    for item in protocol.checklist:
+        if item.required and item.id not in done:
+            gaps.append(f"Checklist ({item.when}): {item.label}")
+    for question in protocol.session_questions:
+        if question.id not in answered:
+            gaps.append(f"Answer: {question.label}")
+    if facilitators_present < protocol.facilitators_required:
+        gaps.append(f"Facilitators present: the protocol needs {protocol.facilitators_required}")
+    if not any(d.kind == DoseKind.INITIAL for d in doses):
+        gaps.append("The dose given (substance, amount, lot number, time)")
+    earliest = earliest_discharge(protocol, doses)
+    if discharged_at is None:
+        gaps.append("Discharge (criteria confirmed, time, who accompanies the patient)")
+    elif earliest is not None and discharged_at < earliest:
+        gaps.append(f"The minimum monitoring time of {minimum_minutes(protocol, doses)} minutes")
+    if unacknowledged_flags:
+        gaps.append(f"Acknowledge {unacknowledged_flags} out-of-range vital sign reading(s)")
+    return gaps

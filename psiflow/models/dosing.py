@@ -1,0 +1,589 @@
+"""The dosing session: the live record kept in the session room, and what belongs to it.
+
+Everything entered during a session that two facilitators might enter at the same moment
+(checklist ticks, doses, timeline events, vital signs, adverse events) is its own row, only
+ever appended, so two tablets never overwrite each other. The few fields on the session row
+itself (facilitators present, notes, discharge) are guarded by its `version` column.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from psiflow.domain import dosing as rules
+from psiflow.domain import vitals as vital_rules
+from psiflow.domain.dosing import DoseGiven, DoseKind, EventKind, Outcome, Relatedness
+from psiflow.domain.phases import Phase
+from psiflow.domain.signing import Meaning, RecordStatus
+from psiflow.extensions import db
+from psiflow.models.alerts import AlertKind, raise_alert
+from psiflow.models.courses import Course, fact_source
+from psiflow.models.records import ClinicalRecord, RecordLocked, Signature
+from psiflow.models.types import UTCDateTime, enum_column, utcnow
+from psiflow.models.users import User
+
+
+class SessionRefused(ValueError):
+    """An entry the session cannot take; `errors` maps form fields to messages."""
+
+    def __init__(self, errors: dict[str, str] | str):
+        self.errors = errors if isinstance(errors, dict) else {"": errors}
+        super().__init__("; ".join(self.errors.values()))
+
+
+class AnswerKind(enum.StrEnum):
+    CHECKLIST = "checklist"  # a setting-checklist item: done or not
+    QUESTION = "question"  # a protocol session question: yes or no
+
+
+class DosingSession(ClinicalRecord, db.Model):
+    __tablename__ = "dosing_sessions"
+    record_type = "dosing_session"
+    record_label = "Dosing session"
+    edit_endpoint = "sessions.live"
+
+    # `occurred_at` is when the session was started: nothing in it can be earlier.
+    facilitator_ids: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    discharged_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    ready_to_leave_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    discharge_criteria_met: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    accompanied_by: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    # The plan agreed in preparation, copied at discharge so the record shows what was agreed.
+    transport_plan: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    left_as_planned: so.Mapped[bool | None]
+    transport_deviation: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    @property
+    def pair_signing(self) -> bool:  # type: ignore[override]
+        """A protocol run by two facilitators needs both signatures (MAPS: a therapist pair)."""
+        return self.course.protocol.facilitators_required == 2
+
+    @property
+    def protocol(self):
+        return self.course.protocol
+
+    # --- what the session holds (one query each, whatever the number of rows) --------------
+
+    def answer_rows(self) -> list[SessionAnswer]:
+        return _rows(SessionAnswer, self.id, SessionAnswer.recorded_at, SessionAnswer.id)
+
+    def doses(self) -> list[DoseAdministration]:
+        return _rows(DoseAdministration, self.id, DoseAdministration.given_at)
+
+    def events(self) -> list[SessionEvent]:
+        return _rows(SessionEvent, self.id, SessionEvent.at, SessionEvent.id)
+
+    def vitals(self) -> list[VitalSign]:
+        return _rows(VitalSign, self.id, VitalSign.taken_at, VitalSign.id)
+
+    def adverse_events(self) -> list[AdverseEvent]:
+        return _rows(AdverseEvent, self.id, AdverseEvent.onset_at, AdverseEvent.id)
+
+    def facilitators(self) -> list[User]:
+        if not self.facilitator_ids:
+            return []
+        users = db.session.scalars(sa.select(User).where(User.id.in_(self.facilitator_ids)))
+        return sorted(users, key=lambda u: u.name)
+
+    # --- the signing rule ----------------------------------------------------------------
+
+    def missing_for_signing(self) -> list[str]:
+        return self.gaps(self.answer_rows(), self.doses(), self.vitals())
+
+    def gaps(self, answers, doses, vitals) -> list[str]:
+        """What signing still needs, from rows the caller has already loaded."""
+        state = current_answers(answers)
+        return rules.signing_gaps(
+            self.protocol,
+            done_items=_yes(state, AnswerKind.CHECKLIST),
+            answered_questions={i for (k, i) in state if k == AnswerKind.QUESTION},
+            doses=[d.given for d in doses],
+            discharged_at=self.discharged_at,
+            facilitators_present=len(self.facilitator_ids or []),
+            unacknowledged_flags=sum(1 for v in vitals if v.needs_acknowledgement),
+        )
+
+    def content(self) -> dict:
+        """The session row and every row entered in it: a signature binds them all."""
+        content = super().content()
+        content["answers"] = [_columns(a) for a in self.answer_rows()]
+        content["doses"] = [_columns(d) for d in self.doses()]
+        content["events"] = [_columns(e) for e in self.events()]
+        content["vitals"] = [_columns(v, skip={"version"}) for v in self.vitals()]
+        content["adverse_events"] = [_columns(a) for a in self.adverse_events()]
+        return content
+
+
+def _rows(model, session_id: int, *order) -> list:
+    return list(
+        db.session.scalars(
+            sa.select(model)
+            .where(model.session_id == session_id)
+            .options(so.joinedload(model.recorded_by))
+            .order_by(*order)
+        )
+    )
+
+
+def _columns(obj, skip=frozenset()) -> dict:
+    return {
+        c.key: getattr(obj, c.key) for c in sa.inspect(type(obj)).column_attrs if c.key not in skip
+    }
+
+
+class _Entry:
+    """Columns every row entered in a session shares: which session, who entered it and when."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    recorded_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    @so.declared_attr
+    def session_id(cls) -> so.Mapped[int]:
+        return so.mapped_column(sa.ForeignKey("dosing_sessions.id"), index=True)
+
+    @so.declared_attr
+    def recorded_by_id(cls) -> so.Mapped[int]:
+        return so.mapped_column(sa.ForeignKey("users.id"), index=True)
+
+    @so.declared_attr
+    def recorded_by(cls) -> so.Mapped[User]:
+        return so.relationship(foreign_keys=[cls.recorded_by_id])
+
+    @so.declared_attr
+    def session(cls) -> so.Mapped[DosingSession]:
+        return so.relationship(DosingSession)
+
+
+class SessionAnswer(_Entry, db.Model):
+    """One tick (or untick) of a checklist item, or one answer to a session question.
+
+    The latest row per item is the current state; the earlier ones are its history.
+    """
+
+    __tablename__ = "session_answers"
+
+    kind: so.Mapped[AnswerKind] = so.mapped_column(enum_column(AnswerKind, 16))
+    item_id: so.Mapped[str] = so.mapped_column(sa.String(64))
+    value: so.Mapped[bool]
+
+
+class DoseAdministration(_Entry, db.Model):
+    __tablename__ = "dose_administrations"
+    # One initial and at most one supplemental dose: two tablets cannot both record "the" dose.
+    __table_args__ = (sa.UniqueConstraint("session_id", "kind"),)
+
+    kind: so.Mapped[DoseKind] = so.mapped_column(enum_column(DoseKind, 16))
+    substance: so.Mapped[str] = so.mapped_column(sa.String(60))
+    amount: so.Mapped[float]
+    unit: so.Mapped[str] = so.mapped_column(sa.String(16))
+    route: so.Mapped[str] = so.mapped_column(sa.String(32))
+    lot_number: so.Mapped[str] = so.mapped_column(sa.String(60))
+    given_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+
+    @property
+    def given(self) -> DoseGiven:
+        return DoseGiven(self.kind, self.amount, self.given_at)
+
+
+class SessionEvent(_Entry, db.Model):
+    __tablename__ = "session_events"
+
+    kind: so.Mapped[EventKind] = so.mapped_column(enum_column(EventKind, 16))
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+
+class VitalSign(_Entry, db.Model):
+    __tablename__ = "vital_signs"
+
+    taken_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    systolic: so.Mapped[int | None]
+    diastolic: so.Mapped[int | None]
+    heart_rate: so.Mapped[int | None]
+    temperature_c: so.Mapped[float | None]
+    spo2: so.Mapped[int | None]
+    # The flags raised when the reading was entered, by the protocol limits then in force.
+    flags: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    acknowledged_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    acknowledged_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    acknowledgement: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # Two facilitators acknowledging the same flag at once: the second is told, not recorded.
+    version: so.Mapped[int] = so.mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    acknowledged_by: so.Mapped[User | None] = so.relationship(foreign_keys=[acknowledged_by_id])
+
+    @property
+    def reading(self) -> vital_rules.Reading:
+        return vital_rules.Reading(
+            systolic=self.systolic,
+            diastolic=self.diastolic,
+            heart_rate=self.heart_rate,
+            temperature_c=self.temperature_c,
+            spo2=self.spo2,
+        )
+
+    @property
+    def needs_acknowledgement(self) -> bool:
+        return bool(self.flags) and self.acknowledged_at is None
+
+    @property
+    def blood_pressure(self) -> str:
+        if self.systolic is None:
+            return ""
+        return f"{self.systolic}/{self.diastolic}"
+
+
+class AdverseEvent(_Entry, db.Model):
+    __tablename__ = "adverse_events"
+
+    # Kept on the course as well, so safety reports read adverse events without the sessions.
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("courses.id"), index=True)
+    onset_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    description: so.Mapped[str] = so.mapped_column(sa.Text)
+    severity: so.Mapped[int]  # CTCAE grade 1-5
+    serious: so.Mapped[bool]
+    relatedness: so.Mapped[Relatedness] = so.mapped_column(enum_column(Relatedness, 16))
+    action_taken: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    outcome: so.Mapped[Outcome] = so.mapped_column(enum_column(Outcome, 32))
+
+    @property
+    def severity_label(self) -> str:
+        return rules.SEVERITY_GRADES[self.severity]
+
+
+def current_answers(rows) -> dict[tuple[AnswerKind, str], SessionAnswer]:
+    """The latest answer per (kind, item): rows come oldest first."""
+    state = {}
+    for row in rows:
+        state[row.kind, row.item_id] = row
+    return state
+
+
+def _yes(state, kind: AnswerKind) -> set[str]:
+    return {item for (k, item), row in state.items() if k == kind and row.value}
+
+
+# --- operations (the caller has checked access and commits once) ---------------------------
+
+
+def start_session(course: Course, by: User, now: datetime | None = None) -> DosingSession:
+    if course.phase != Phase.DOSING:
+        raise SessionRefused("A dosing session starts only while the course is in dosing.")
+    open_draft = db.session.scalar(
+        sa.select(DosingSession.id).where(
+            DosingSession.course_id == course.id,
+            DosingSession.status == RecordStatus.DRAFT,
+            DosingSession.voided_at.is_(None),
+        )
+    )
+    if open_draft is not None:
+        raise SessionRefused("This course already has a dosing session in progress.")
+    now = now or utcnow()
+    session = DosingSession(
+        course=course, author=by, occurred_at=now, created_at=now, facilitator_ids=[by.id]
+    )
+    db.session.add(session)
+    return session
+
+
+def _open(session: DosingSession) -> None:
+    if session.is_voided:
+        raise SessionRefused("This session was voided; nothing more is recorded in it.")
+    if session.is_signed:
+        raise SessionRefused("This session is signed: add an addendum instead.")
+
+
+def _when(session: DosingSession, at: datetime | None, field: str, now: datetime) -> datetime:
+    at = at or now
+    problem = rules.time_error(at, session.occurred_at, now)
+    if problem:
+        raise SessionRefused({field: problem})
+    return at
+
+
+def record_answer(
+    session: DosingSession,
+    kind: AnswerKind,
+    item_id: str,
+    value: bool,
+    by: User,
+    now: datetime | None = None,
+) -> SessionAnswer:
+    _open(session)
+    protocol = session.protocol
+    known = (
+        protocol.checklist_item(item_id)
+        if kind == AnswerKind.CHECKLIST
+        else protocol.session_question(item_id)
+    )
+    if known is None:
+        raise SessionRefused({"item_id": "This protocol has no such item."})
+    answer = SessionAnswer(
+        session=session,
+        kind=kind,
+        item_id=item_id,
+        value=value,
+        recorded_at=now or utcnow(),
+        recorded_by_id=by.id,
+    )
+    db.session.add(answer)
+    return answer
+
+
+def record_dose(
+    session: DosingSession,
+    kind: DoseKind,
+    amount: float,
+    lot_number: str,
+    given_at: datetime | None,
+    by: User,
+    now: datetime | None = None,
+) -> DoseAdministration:
+    _open(session)
+    now = now or utcnow()
+    given_at = _when(session, given_at, "given_at", now)
+    rule = session.protocol.dose
+    errors = rules.dose_errors(rule, kind, amount, given_at, [d.given for d in session.doses()])
+    if not lot_number.strip():
+        errors.setdefault("lot_number", "Record the lot number of the medicine given.")
+    if errors:
+        raise SessionRefused(errors)
+    dose = DoseAdministration(
+        session=session,
+        kind=kind,
+        substance=rule.substance,
+        amount=amount,
+        unit=rule.unit,
+        route=rule.route,
+        lot_number=lot_number.strip(),
+        given_at=given_at,
+        recorded_at=now,
+        recorded_by_id=by.id,
+    )
+    db.session.add(dose)
+    return dose
+
+
+def record_event(
+    session: DosingSession,
+    kind: EventKind,
+    at: datetime | None,
+    note: str,
+    by: User,
+    now: datetime | None = None,
+) -> SessionEvent:
+    _open(session)
+    now = now or utcnow()
+    if kind == EventKind.NOTE and not note.strip():
+        raise SessionRefused({"note": "A note needs text."})
+    event = SessionEvent(
+        session=session,
+        kind=kind,
+        at=_when(session, at, "at", now),
+        note=note.strip(),
+        recorded_at=now,
+        recorded_by_id=by.id,
+    )
+    db.session.add(event)
+    return event
+
+
+def record_vitals(
+    session: DosingSession,
+    reading: vital_rules.Reading,
+    taken_at: datetime | None,
+    by: User,
+    now: datetime | None = None,
+) -> VitalSign:
+    _open(session)
+    now = now or utcnow()
+    errors = vital_rules.plausibility_errors(reading)
+    if errors:
+        raise SessionRefused(errors)
+    taken_at = _when(session, taken_at, "taken_at", now)
+    flags = vital_rules.out_of_range(reading, session.protocol.vital_limits)
+    vital = VitalSign(
+        session=session,
+        taken_at=taken_at,
+        systolic=reading.systolic,
+        diastolic=reading.diastolic,
+        heart_rate=reading.heart_rate,
+        temperature_c=reading.temperature_c,
+        spo2=reading.spo2,
+        flags=[f.message for f in flags],
+        recorded_at=now,
+        recorded_by_id=by.id,
+    )
+    db.session.add(vital)
+    return vital
+
+
+def acknowledge_vital(vital: VitalSign, by: User, note: str, now: datetime | None = None) -> None:
+    _open(vital.session)
+    if not vital.flags:
+        raise SessionRefused("This reading raised no flag.")
+    if vital.acknowledged_at is not None:
+        raise SessionRefused(f"Already acknowledged by {vital.acknowledged_by.name}.")
+    vital.acknowledged_at = now or utcnow()
+    vital.acknowledged_by_id = by.id
+    vital.acknowledgement = note.strip()
+
+
+def record_adverse_event(
+    session: DosingSession,
+    *,
+    onset_at: datetime | None,
+    description: str,
+    severity: int,
+    serious: bool,
+    relatedness: Relatedness,
+    action_taken: str,
+    outcome: Outcome,
+    by: User,
+    now: datetime | None = None,
+) -> AdverseEvent:
+    _open(session)
+    now = now or utcnow()
+    if not description.strip():
+        raise SessionRefused({"description": "Describe the adverse event."})
+    if severity not in rules.SEVERITY_GRADES:
+        raise SessionRefused({"severity": "Choose a severity grade from 1 to 5."})
+    event = AdverseEvent(
+        session=session,
+        course_id=session.course_id,
+        onset_at=_when(session, onset_at, "onset_at", now),
+        description=description.strip(),
+        severity=severity,
+        serious=serious,
+        relatedness=relatedness,
+        action_taken=action_taken.strip(),
+        outcome=outcome,
+        recorded_at=now,
+        recorded_by_id=by.id,
+    )
+    db.session.add(event)
+    if serious:
+        raise_alert(
+            session.course,
+            AlertKind.SERIOUS_ADVERSE_EVENT,
+            f"Serious adverse event in a dosing session ({event.severity_label}): "
+            f"{event.description}",
+            source=session,
+            by=by,
+            now=now,
+        )
+    return event
+
+
+def update_details(session: DosingSession, facilitator_ids: list[int], notes: str) -> None:
+    _open(session)
+    session.facilitator_ids = sorted(set(facilitator_ids))
+    session.notes = notes.strip()
+
+
+def discharge(
+    session: DosingSession,
+    *,
+    discharged_at: datetime | None,
+    ready_to_leave_at: datetime | None,
+    criteria_met: list[str],
+    accompanied_by: str,
+    as_planned: bool,
+    deviation: str,
+    transport_plan: str,
+    now: datetime | None = None,
+) -> None:
+    _open(session)
+    now = now or utcnow()
+    if session.discharged_at is not None:
+        raise SessionRefused("The patient is already discharged from this session.")
+    discharged_at = _when(session, discharged_at, "discharged_at", now)
+    if ready_to_leave_at is not None:
+        _when(session, ready_to_leave_at, "ready_to_leave_at", now)
+        if ready_to_leave_at > discharged_at:
+            raise SessionRefused({"ready_to_leave_at": "Ready to leave is after discharge."})
+    errors = rules.discharge_errors(
+        session.protocol,
+        [d.given for d in session.doses()],
+        discharged_at=discharged_at,
+        criteria_met=criteria_met,
+        accompanied_by=accompanied_by,
+        as_planned=as_planned,
+        deviation=deviation,
+    )
+    if errors:
+        raise SessionRefused(errors)
+    session.discharged_at = discharged_at
+    session.ready_to_leave_at = ready_to_leave_at
+    session.discharge_criteria_met = list(criteria_met)
+    session.accompanied_by = accompanied_by.strip()
+    session.left_as_planned = as_planned
+    session.transport_deviation = "" if as_planned else deviation.strip()
+    session.transport_plan = transport_plan
+
+
+def fully_signed_ids(sessions: list[DosingSession]) -> set[int]:
+    """Sessions that count and carry every facilitator signature the protocol needs."""
+    ids = [s.id for s in sessions]
+    if not ids:
+        return set()
+    cosigned = set(
+        db.session.scalars(
+            sa.select(Signature.record_id).where(
+                Signature.record_type == DosingSession.record_type,
+                Signature.record_id.in_(ids),
+                Signature.meaning == Meaning.CO_FACILITATED,
+            )
+        )
+    )
+    return {s.id for s in sessions if s.counts and (not s.pair_signing or s.id in cosigned)}
+
+
+@fact_source
+def dosing_facts(courses: list[Course]) -> dict[int, dict]:
+    """`dosing_session_signed` (the latest session, fully signed) and `dosing_sessions_done`."""
+    by_id = {c.id: c for c in courses}
+    sessions = list(
+        db.session.scalars(
+            sa.select(DosingSession)
+            .where(DosingSession.course_id.in_(by_id), DosingSession.voided_at.is_(None))
+            .order_by(DosingSession.occurred_at, DosingSession.id)
+        )
+    )
+    signed = fully_signed_ids(sessions)
+    facts: dict[int, dict] = {}
+    for s in sessions:  # oldest first: the last one seen per course is its latest
+        f = facts.setdefault(s.course_id, {"dosing_sessions_done": 0})
+        f["dosing_session_signed"] = s.id in signed
+        f["dosing_sessions_done"] += s.id in signed
+    return facts
+
+
+# A signed session's rows are as locked as the session: change them with an addendum.
+_ENTRY_TYPES = (SessionAnswer, DoseAdministration, SessionEvent, VitalSign, AdverseEvent)
+
+
+@sa.event.listens_for(so.Session, "before_flush")
+def _refuse_entries_in_signed_sessions(session, _context, _instances):
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, _ENTRY_TYPES):
+            continue
+        if obj in session.deleted:
+            raise RecordLocked("Entries in a dosing session are never deleted.")
+        parent = obj.session
+        if parent is not None and parent.is_signed and _changes_content(obj):
+            raise RecordLocked("The dosing session is signed: change it with an addendum.")
+
+
+def _changes_content(obj) -> bool:
+    state = sa.inspect(obj)
+    if state.pending:
+        return True
+    return any(state.attrs[a.key].history.has_changes() for a in state.mapper.column_attrs)

@@ -1,0 +1,1 @@
+"""The live dosing session (blueprint `sessions`)."""

@@ -1,0 +1,136 @@
+"""Forms of the live session page: each a small, one-purpose form that works without JS."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    FloatField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from psiflow.domain.dosing import SEVERITY_GRADES, DoseKind, EventKind, Outcome, Relatedness
+from psiflow.models.dosing import AnswerKind
+from psiflow.presentation import clinic_zone
+
+NOW_HINT = "Leave empty for now."
+
+
+def when_field(label: str) -> DateTimeLocalField:
+    # Entered in the clinic's zone on the tablet; stored as UTC (see `utc`).
+    return DateTimeLocalField(label, validators=[Optional()], tz=clinic_zone)
+
+
+def utc(value):
+    return value.astimezone(UTC) if value is not None else None
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class _VersionedForm(FlaskForm):
+    # The session version the facilitator saw: another tablet's change in between is a conflict.
+    version = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
+
+
+class StartSessionForm(FlaskForm):
+    pass
+
+
+class AnswerForm(FlaskForm):
+    kind = SelectField(
+        choices=[SelectChoice(k.value, k.value) for k in AnswerKind], validators=[DataRequired()]
+    )
+    item_id = HiddenField(validators=[DataRequired(), Length(max=64)])
+    value = SelectField(
+        choices=[SelectChoice("1", "yes"), SelectChoice("0", "no")], validators=[DataRequired()]
+    )
+
+
+class DetailsForm(_VersionedForm):
+    facilitator_ids = CheckboxesField("Facilitators present", coerce=int)
+    notes = TextAreaField("Session notes", validators=[Length(max=20000)])
+
+
+class DoseForm(FlaskForm):
+    kind = SelectField(
+        "Dose",
+        choices=[SelectChoice(k.value, k.label) for k in DoseKind],
+        validators=[DataRequired()],
+    )
+    amount = FloatField("Amount", validators=[InputRequired(message="Enter the amount given.")])
+    lot_number = StringField("Lot number", validators=[Length(max=60)])
+    given_at = when_field("Time given")
+
+
+class EventForm(FlaskForm):
+    kind = SelectField(
+        "Event",
+        choices=[SelectChoice(k.value, k.label) for k in EventKind],
+        validators=[DataRequired()],
+    )
+    note = TextAreaField("Note", validators=[Length(max=5000)])
+    at = when_field("Time")
+
+
+class VitalsForm(FlaskForm):
+    systolic = IntegerField("Systolic (mmHg)", validators=[Optional()])
+    diastolic = IntegerField("Diastolic (mmHg)", validators=[Optional()])
+    heart_rate = IntegerField("Heart rate (bpm)", validators=[Optional()])
+    temperature_c = FloatField("Temperature (°C)", validators=[Optional()])
+    spo2 = IntegerField("SpO2 (%)", validators=[Optional()])
+    taken_at = when_field("Time taken")
+
+
+class AcknowledgeForm(FlaskForm):
+    note = StringField("What was done", validators=[Length(max=2000)])
+
+
+class AdverseEventForm(FlaskForm):
+    onset_at = when_field("Onset")
+    description = TextAreaField("Description", validators=[DataRequired(), Length(max=5000)])
+    severity = SelectField(
+        "Severity (CTCAE grade)",
+        coerce=int,
+        choices=[SelectChoice(grade, label) for grade, label in SEVERITY_GRADES.items()],
+        validators=[InputRequired(), NumberRange(1, 5)],
+    )
+    serious = RadioField(
+        "Serious?",
+        choices=[SelectChoice("no", "No"), SelectChoice("yes", "Yes: alert the supervisor now")],
+        validators=[InputRequired(message="Say whether the event is serious.")],
+    )
+    relatedness = SelectField(
+        "Related to the medicine", choices=[SelectChoice(r.value, r.label) for r in Relatedness]
+    )
+    action_taken = TextAreaField("Action taken", validators=[Length(max=5000)])
+    outcome = SelectField("Outcome", choices=[SelectChoice(o.value, o.label) for o in Outcome])
+
+
+class DischargeForm(_VersionedForm):
+    discharged_at = when_field("Time of discharge")
+    ready_to_leave_at = when_field("Clinically ready to leave at (optional)")
+    criteria = CheckboxesField("Discharge criteria met")
+    accompanied_by = StringField("Who accompanies the patient home", validators=[Length(max=200)])
+    as_planned = RadioField(
+        "Leaving as agreed in the transport plan?",
+        choices=[
+            SelectChoice("yes", "Yes, as planned"),
+            SelectChoice("no", "No: a deviation from the plan"),
+        ],
+        validators=[InputRequired(message="Say whether the patient leaves as planned.")],
+    )
+    deviation = TextAreaField("How it differs from the plan", validators=[Length(max=5000)])

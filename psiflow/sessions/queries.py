@@ -1,0 +1,239 @@
+"""Everything the live page, the printed record and the patient-page panel show about a
+session, loaded in a fixed number of queries however many readings or events it holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from psiflow.course_panels import group_by_course
+from psiflow.domain import dosing as rules
+from psiflow.domain import vitals as vital_rules
+from psiflow.domain.dosing import DoseKind
+from psiflow.domain.signing import RecordStatus
+from psiflow.extensions import db
+from psiflow.models.dosing import (
+    AnswerKind,
+    DosingSession,
+    VitalSign,
+    current_answers,
+    fully_signed_ids,
+)
+from psiflow.models.preparation import SetIntake, current_touch_consent
+from psiflow.models.types import utcnow
+
+
+@dataclass
+class RemsForm:
+    """The REMS Patient Monitoring Form (outpatient), filled from the session."""
+
+    answers: dict[str, bool | None]
+    dose: float | None
+    lot_numbers: str
+    total_minutes: int | None  # from the first device to the end of monitoring
+    ready_minutes: int | None  # when the patient would have been ready to leave
+    bp_before: VitalSign | None
+    bp_at_40: VitalSign | None
+    bp_before_completion: VitalSign | None
+    in_range_before: bool | None
+    in_range_at_completion: bool | None
+
+
+@dataclass
+class SessionSheet:
+    session: DosingSession
+    now: datetime
+    checklist: list = field(default_factory=list)  # [(when, [(item, latest answer row)])]
+    questions: list = field(default_factory=list)  # [(question, latest answer row)]
+    doses: list = field(default_factory=list)
+    vitals: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+    adverse_events: list = field(default_factory=list)
+    facilitators: list = field(default_factory=list)
+    set_intake: SetIntake | None = None
+    touch_consent: object | None = None
+    schedule: list = field(default_factory=list)
+    missing: list = field(default_factory=list)
+
+    @property
+    def protocol(self):
+        return self.session.protocol
+
+    @property
+    def is_open(self) -> bool:
+        return not self.session.is_signed and not self.session.is_voided
+
+    @property
+    def given(self):
+        return [d.given for d in self.doses]
+
+    @property
+    def initial(self):
+        return next((d for d in self.doses if d.kind == DoseKind.INITIAL), None)
+
+    @property
+    def supplemental(self):
+        return next((d for d in self.doses if d.kind == DoseKind.SUPPLEMENTAL), None)
+
+    @property
+    def total_dose(self) -> float:
+        return rules.total_dose(self.given)
+
+    @property
+    def first_dose_at(self) -> datetime | None:
+        return rules.first_dose_at(self.given)
+
+    @property
+    def minimum_minutes(self) -> int:
+        return rules.minimum_minutes(self.protocol, self.given)
+
+    @property
+    def earliest_discharge(self) -> datetime | None:
+        return rules.earliest_discharge(self.protocol, self.given)
+
+    @property
+    def elapsed_minutes(self) -> int | None:
+        start = self.first_dose_at
+        end = self.session.discharged_at or self.now
+        return None if start is None else int((end - start) / timedelta(minutes=1))
+
+    @property
+    def supplemental_window(self) -> tuple[datetime, datetime] | None:
+        rule = self.protocol.dose
+        if not rule.supplemental_allowed or self.initial is None or self.supplemental:
+            return None
+        earliest, latest = rule.supplemental_after_minutes
+        start = self.initial.given_at
+        return start + timedelta(minutes=earliest), start + timedelta(minutes=latest)
+
+    @property
+    def unacknowledged(self) -> list:
+        return [v for v in self.vitals if v.needs_acknowledgement]
+
+    @property
+    def next_due(self):
+        return vital_rules.next_due(self.schedule) if self.session.discharged_at is None else None
+
+    @property
+    def needs_both_signatures(self) -> bool:
+        return self.session.pair_signing
+
+    def rems(self) -> RemsForm:
+        answers = {q.id: (row.value if row else None) for q, row in self.questions}
+        start = self.first_dose_at
+        end = self.session.discharged_at
+        with_bp = [v for v in self.vitals if v.systolic is not None]
+        before = [v for v in with_bp if start is None or v.taken_at <= start]
+        at_40 = None
+        if start is not None:
+            after = [v for v in with_bp if v.taken_at > start]
+            target = start + timedelta(minutes=40)
+            at_40 = min(after, key=lambda v: abs(v.taken_at - target), default=None)
+        last = [v for v in with_bp if end is None or v.taken_at <= end]
+        ready = self.session.ready_to_leave_at
+        return RemsForm(
+            answers=answers,
+            dose=self.total_dose if self.doses else None,
+            lot_numbers=", ".join(d.lot_number for d in self.doses),
+            total_minutes=_minutes(start, end),
+            ready_minutes=_minutes(start, ready),
+            bp_before=before[-1] if before else None,
+            bp_at_40=at_40,
+            bp_before_completion=last[-1] if last and end else None,
+            in_range_before=(not before[-1].flags) if before else None,
+            in_range_at_completion=(not last[-1].flags) if last and end else None,
+        )
+
+
+def _minutes(start, end) -> int | None:
+    if start is None or end is None:
+        return None
+    return int((end - start) / timedelta(minutes=1))
+
+
+def session_sheet(session: DosingSession, now: datetime | None = None) -> SessionSheet:
+    now = now or utcnow()
+    sheet = SessionSheet(session=session, now=now)
+    protocol = session.protocol
+    answers = session.answer_rows()
+    state = current_answers(answers)
+    sheet.checklist = [
+        (
+            when,
+            [
+                (item, state.get((AnswerKind.CHECKLIST, item.id)))
+                for item in protocol.checklist
+                if item.when == when
+            ],
+        )
+        for when in ("before", "during", "after")
+    ]
+    sheet.questions = [
+        (q, state.get((AnswerKind.QUESTION, q.id))) for q in protocol.session_questions
+    ]
+    sheet.doses = session.doses()
+    sheet.vitals = list(
+        db.session.scalars(
+            sa.select(VitalSign)
+            .where(VitalSign.session_id == session.id)
+            .options(so.joinedload(VitalSign.recorded_by), so.joinedload(VitalSign.acknowledged_by))
+            .order_by(VitalSign.taken_at, VitalSign.id)
+        )
+    )
+    sheet.events = session.events()
+    sheet.adverse_events = session.adverse_events()
+    sheet.facilitators = session.facilitators()
+    sheet.set_intake = agreed_set_intake(session.course_id)
+    sheet.touch_consent = current_touch_consent(session.course_id)
+    sheet.schedule = vital_rules.schedule(
+        protocol.vitals_schedule_minutes,
+        sheet.first_dose_at,
+        [v.taken_at for v in sheet.vitals],
+        now,
+    )
+    sheet.missing = session.gaps(answers, sheet.doses, sheet.vitals)
+    return sheet
+
+
+def agreed_set_intake(course_id: int) -> SetIntake | None:
+    """The signed set intake: the intention and the transport plan agreed in preparation."""
+    return db.session.scalar(
+        sa.select(SetIntake)
+        .where(
+            SetIntake.course_id == course_id,
+            SetIntake.voided_at.is_(None),
+            SetIntake.status != RecordStatus.DRAFT,
+        )
+        .order_by(SetIntake.occurred_at.desc(), SetIntake.id.desc())
+        .limit(1)
+    )
+
+
+@dataclass
+class CourseSessions:
+    sessions: list
+    fully_signed: set
+    in_progress: DosingSession | None
+
+
+def courses_sessions(courses) -> dict[int, CourseSessions]:
+    """Each course's dosing sessions, for all of a patient's courses in two queries."""
+    ids = [c.id for c in courses]
+    everything = db.session.scalars(
+        sa.select(DosingSession)
+        .where(DosingSession.course_id.in_(ids))
+        .order_by(DosingSession.occurred_at, DosingSession.id)
+    ).all()
+    signed = fully_signed_ids(everything)
+    grouped = group_by_course(everything, ids)
+    return {
+        cid: CourseSessions(
+            sessions,
+            signed & {s.id for s in sessions},
+            next((s for s in sessions if not s.is_signed and not s.is_voided), None),
+        )
+        for cid, sessions in grouped.items()
+    }

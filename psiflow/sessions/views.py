@@ -1,0 +1,385 @@
+"""The live dosing session: used on a tablet in the session room, by one or two facilitators.
+
+Every entry is a plain form post (POST/redirect/GET); a refused entry re-renders the page with
+the error beside the field and nothing saved. Two tablets never overwrite each other: entries
+are appended rows, and the few fields on the session row carry the version the tablet saw.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms.fields.choices import SelectChoice
+
+from psiflow import access, course_panels, guard
+from psiflow.access import Action, Role
+from psiflow.course_panels import CoursePanel
+from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
+from psiflow.domain.phases import Phase
+from psiflow.domain.vitals import Reading
+from psiflow.extensions import db
+from psiflow.models import User, VitalSign
+from psiflow.models import dosing as model
+from psiflow.models.records import addenda_for, signatures_for
+from psiflow.sessions import forms as f
+from psiflow.sessions.queries import agreed_set_intake, courses_sessions, session_sheet
+
+bp = Blueprint("sessions", __name__)
+SESSION = {"record_type": "dosing_session"}
+
+
+@bp.record_once
+def _add_course_panel(state):
+    course_panels.add_panel(
+        state.app, CoursePanel(order=20, template="sessions/_panel.html", context=_panel_context)
+    )
+    state.app.add_template_global(session_sheet, "session_sheet")
+
+
+def _panel_context(courses) -> dict[int, dict]:
+    sessions = courses_sessions(courses)
+    return {
+        c.id: {
+            "dosing": sessions[c.id],
+            "can_start": c.phase == Phase.DOSING,
+            "start_form": f.StartSessionForm(formdata=None),
+        }
+        for c in courses
+    }
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+@bp.route("/courses/<int:course_id>/dosing-sessions", methods=["POST"])
+def start(course_id):
+    course = guard.loaded("course")
+    back = redirect(url_for("patients.show", patient_id=course.patient_id) + f"#course-{course.id}")
+    if not f.StartSessionForm().validate_on_submit():
+        flash("The form expired; please try again.", "error")
+        return back
+    try:
+        session = model.start_session(course, current_user)
+        db.session.commit()
+    except model.SessionRefused as refused:
+        db.session.rollback()
+        flash(str(refused), "error")
+        return back
+    return redirect(_live(session))
+
+
+@bp.route("/dosing-sessions/<int:record_id>", defaults=SESSION)
+def live(record_type, record_id):
+    return _render(guard.loaded("record"))
+
+
+@bp.route("/dosing-sessions/<int:record_id>/record", defaults=SESSION)
+def printable(record_type, record_id):
+    session = guard.loaded("record")
+    key = (session.record_type, session.id)
+    return render_template(
+        "sessions/print.html",
+        sheet=session_sheet(session),
+        signatures=signatures_for([session]).get(key, []),
+        addenda=addenda_for([session]).get(key, []),
+    )
+
+
+def _live(session, anchor: str = "") -> str:
+    url = url_for("sessions.live", record_id=session.id)
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _render(session, status: int = 200, **posted):
+    """The live page; `posted` holds a refused form, shown with its errors and values."""
+    sheet = session_sheet(session)
+    forms = {
+        "answer": f.AnswerForm(formdata=None),
+        "details": f.DetailsForm(
+            formdata=None,
+            version=session.version,
+            facilitator_ids=session.facilitator_ids,
+            notes=session.notes,
+        ),
+        "dose": f.DoseForm(
+            formdata=None, kind=(DoseKind.SUPPLEMENTAL if sheet.initial else DoseKind.INITIAL).value
+        ),
+        "event": f.EventForm(formdata=None),
+        "vitals": f.VitalsForm(formdata=None),
+        "acknowledge": f.AcknowledgeForm(formdata=None),
+        "adverse_event": f.AdverseEventForm(formdata=None),
+        "discharge": f.DischargeForm(
+            formdata=None,
+            version=session.version,
+            accompanied_by=session.accompanied_by or "",
+        ),
+    }
+    forms.update(posted)
+    forms["details"].facilitator_ids.choices = _facilitator_choices(session)
+    forms["discharge"].criteria.choices = _criteria_choices(session)
+    return render_template(
+        "sessions/live.html",
+        sheet=sheet,
+        forms=forms,
+        may_edit=access.can(current_user, Action.EDIT, session.course.patient),
+        DoseKind=DoseKind,
+        EventKind=EventKind,
+    ), status
+
+
+def _criteria_choices(session):
+    return [SelectChoice(c.id, c.label) for c in session.protocol.discharge_criteria]
+
+
+def _facilitator_choices(session):
+    patient = session.course.patient
+    roles = (
+        [Role.TRAINEE, Role.SUPERVISOR]
+        if patient.is_practice
+        else [Role.CLINICIAN, Role.SUPERVISOR]
+    )
+    users = db.session.scalars(
+        sa.select(User)
+        .where(User.clinic_id == patient.clinic_id, User.active.is_(True), User.role.in_(roles))
+        .order_by(User.name)
+    )
+    return [SelectChoice(u.id, u.name) for u in users]
+
+
+# --- entries -------------------------------------------------------------------------------
+
+
+def _refused(session, name: str, form, refused: model.SessionRefused):
+    """Put each refusal beside its field (or above the form) and show the page again."""
+    db.session.rollback()
+    for field_name, message in refused.errors.items():
+        target = getattr(form, field_name, None) if field_name else None
+        if target is not None and hasattr(target, "errors"):
+            target.errors = [*target.errors, message]
+        else:
+            # About the session, not a field (e.g. signed from the other tablet meanwhile): at
+            # the top of the page, since a signed session's page shows no forms.
+            flash(message, "error")
+    return _render(session, 422, **{name: form})
+
+
+def _invalid(session, name: str, form):
+    return _render(session, 422, **{name: form})
+
+
+@bp.route("/dosing-sessions/<int:record_id>/answers", methods=["POST"], defaults=SESSION)
+def answer(record_type, record_id):
+    session = guard.loaded("record")
+    form = f.AnswerForm()
+    if not form.validate_on_submit():
+        return _invalid(session, "answer", form)
+    try:
+        model.record_answer(
+            session,
+            model.AnswerKind(form.kind.data),
+            form.item_id.data,
+            form.value.data == "1",
+            current_user,
+        )
+        db.session.commit()
+    except model.SessionRefused as refused:
+        return _refused(session, "answer", form, refused)
+    anchor = "checklist" if form.kind.data == model.AnswerKind.CHECKLIST else "questions"
+    return redirect(_live(session, f"{anchor}-{form.item_id.data}"))
+
+
+@bp.route("/dosing-sessions/<int:record_id>/details", methods=["POST"], defaults=SESSION)
+def details(record_type, record_id):
+    session = guard.loaded("record")
+    form = f.DetailsForm()
+    form.facilitator_ids.choices = _facilitator_choices(session)
+    if not form.validate_on_submit():
+        return _invalid(session, "details", form)
+    if form.version.data != session.version:
+        return _conflict(session)
+    try:
+        model.update_details(session, form.facilitator_ids.data, form.notes.data or "")
+        db.session.commit()
+    except StaleDataError:
+        return _conflict(session)
+    except model.SessionRefused as refused:
+        return _refused(session, "details", form, refused)
+    flash("Facilitators and notes saved.", "success")
+    return redirect(_live(session, "details"))
+
+
+def _conflict(session):
+    """Another tablet saved first: show what it saved, keep nothing of this post."""
+    db.session.rollback()
+    db.session.refresh(session)
+    flash(
+        "Someone else saved this session while you were editing it. Nothing of yours was "
+        "saved: the page now shows their version; enter your change again if it still applies.",
+        "error",
+    )
+    return _render(session, 409)
+
+
+@bp.route("/dosing-sessions/<int:record_id>/doses", methods=["POST"], defaults=SESSION)
+def dose(record_type, record_id):
+    session = guard.loaded("record")
+    form = f.DoseForm()
+    if not form.validate_on_submit():
+        return _invalid(session, "dose", form)
+    try:
+        model.record_dose(
+            session,
+            DoseKind(form.kind.data),
+            form.amount.data,
+            form.lot_number.data or "",
+            f.utc(form.given_at.data),
+            current_user,
+        )
+        db.session.commit()
+    except model.SessionRefused as refused:
+        return _refused(session, "dose", form, refused)
+    except IntegrityError:
+        # The other tablet recorded this dose a moment ago: theirs stands, this one is dropped.
+        return _refused(
+            session,
+            "dose",
+            form,
+            model.SessionRefused(
+                {"kind": "This dose was just recorded from another device; see the record above."}
+            ),
+        )
+    flash("Dose recorded.", "success")
+    return redirect(_live(session, "medicine"))
+
+
+@bp.route("/dosing-sessions/<int:record_id>/events", methods=["POST"], defaults=SESSION)
+def event(record_type, record_id):
+    session = guard.loaded("record")
+    form = f.EventForm()
+    if not form.validate_on_submit():
+        return _invalid(session, "event", form)
+    try:
+        model.record_event(
+            session,
+            EventKind(form.kind.data),
+            f.utc(form.at.data),
+            form.note.data or "",
+            current_user,
+        )
+        db.session.commit()
+    except model.SessionRefused as refused:
+        return _refused(session, "event", form, refused)
+    return redirect(_live(session, "timeline"))
+
+
+@bp.route("/dosing-sessions/<int:record_id>/vitals", methods=["POST"], defaults=SESSION)
+def vitals(record_type, record_id):
+    session = guard.loaded("record")
+    form = f.VitalsForm()
+    if not form.validate_on_submit():
+        return _invalid(session, "vitals", form)
+    reading = Reading(
+        systolic=form.systolic.data,
+        diastolic=form.diastolic.data,
+        heart_rate=form.heart_rate.data,
+        temperature_c=form.temperature_c.data,
+        spo2=form.spo2.data,
+    )
+    try:
+        vital = model.record_vitals(session, reading, f.utc(form.taken_at.data), current_user)
+        db.session.commit()
+    except model.SessionRefused as refused:
+        return _refused(session, "vitals", form, refused)
+    if vital.flags:
+        flash("Out of range: " + "; ".join(vital.flags) + ". Acknowledge it below.", "error")
+    else:
+        flash("Vital signs recorded.", "success")
+    return redirect(_live(session, "alerts" if vital.flags else "vitals"))
+
+
+@bp.route(
+    "/dosing-sessions/<int:record_id>/vitals/<int:vital_id>/acknowledge",
+    methods=["POST"],
+    defaults=SESSION,
+)
+def acknowledge(record_type, record_id, vital_id):
+    session = guard.loaded("record")
+    vital = db.session.get(VitalSign, vital_id)
+    if vital is None or vital.session_id != session.id:
+        abort(404)
+    form = f.AcknowledgeForm()
+    if not form.validate_on_submit():
+        return _invalid(session, "acknowledge", form)
+    try:
+        model.acknowledge_vital(vital, current_user, form.note.data or "")
+        db.session.commit()
+    except model.SessionRefused as refused:
+        return _refused(session, "acknowledge", form, refused)
+    except StaleDataError:
+        db.session.rollback()
+        flash("Someone else acknowledged this reading a moment ago.", "info")
+        return redirect(_live(session, "vitals"))
+    flash("Reading acknowledged.", "success")
+    return redirect(_live(session, "vitals"))
+
+
+@bp.route("/dosing-sessions/<int:record_id>/adverse-events", methods=["POST"], defaults=SESSION)
+def adverse_event(record_type, record_id):
+    session = guard.loaded("record")
+    form = f.AdverseEventForm()
+    if not form.validate_on_submit():
+        return _invalid(session, "adverse_event", form)
+    serious = form.serious.data == "yes"
+    try:
+        model.record_adverse_event(
+            session,
+            onset_at=f.utc(form.onset_at.data),
+            description=form.description.data,
+            severity=form.severity.data,
+            serious=serious,
+            relatedness=Relatedness(form.relatedness.data),
+            action_taken=form.action_taken.data,
+            outcome=Outcome(form.outcome.data),
+            by=current_user,
+        )
+        db.session.commit()
+    except model.SessionRefused as refused:
+        return _refused(session, "adverse_event", form, refused)
+    if serious:
+        flash("Serious adverse event recorded; the supervisor has been alerted.", "error")
+    else:
+        flash("Adverse event recorded.", "success")
+    return redirect(_live(session, "adverse-events"))
+
+
+@bp.route("/dosing-sessions/<int:record_id>/discharge", methods=["POST"], defaults=SESSION)
+def discharge(record_type, record_id):
+    session = guard.loaded("record")
+    intake = agreed_set_intake(session.course_id)
+    form = f.DischargeForm()
+    form.criteria.choices = _criteria_choices(session)
+    if not form.validate_on_submit():
+        return _invalid(session, "discharge", form)
+    if form.version.data != session.version:
+        return _conflict(session)
+    try:
+        model.discharge(
+            session,
+            discharged_at=f.utc(form.discharged_at.data),
+            ready_to_leave_at=f.utc(form.ready_to_leave_at.data),
+            criteria_met=form.criteria.data,
+            accompanied_by=form.accompanied_by.data or "",
+            as_planned=form.as_planned.data == "yes",
+            deviation=form.deviation.data or "",
+            transport_plan=intake.transport_plan if intake else "",
+        )
+        db.session.commit()
+    except StaleDataError:
+        return _conflict(session)
+    except model.SessionRefused as refused:
+        return _refused(session, "discharge", form, refused)
+    flash("Discharge recorded.", "success")
+    return redirect(_live(session, "discharge"))

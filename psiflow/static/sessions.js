@@ -1,0 +1,43 @@
+// Keeps the live session page's clock and "next vital signs due" current between posts.
+// The page works without it: every value here is also rendered by the server.
+(function () {
+  "use strict";
+  var clock = document.querySelector(".session-clock");
+  if (!clock) { return; }
+  // Measure against the server's clock, not the tablet's, which may be wrong.
+  var skew = Date.parse(clock.getAttribute("data-now")) - Date.now();
+
+  function now() { return Date.now() + skew; }
+
+  function minutes(ms) { return Math.floor(ms / 60000); }
+
+  function hhmm(total) {
+    var h = Math.floor(total / 60), m = total % 60;
+    return h + ":" + (m < 10 ? "0" : "") + m;
+  }
+
+  function tick() {
+    document.querySelectorAll("[data-elapsed-from]").forEach(function (el) {
+      var from = Date.parse(el.getAttribute("data-elapsed-from"));
+      var to = el.hasAttribute("data-elapsed-to") ? Date.parse(el.getAttribute("data-elapsed-to")) : now();
+      el.textContent = hhmm(Math.max(0, minutes(to - from)));
+    });
+    document.querySelectorAll("[data-due-at]").forEach(function (el) {
+      var due = Date.parse(el.getAttribute("data-due-at"));
+      var left = minutes(due - now());
+      var tile = el.closest(".clock-tile");
+      if (left > 0) {
+        el.textContent = "Due in " + left + " min";
+      } else if (left === 0) {
+        el.textContent = "Due now";
+      } else {
+        el.textContent = "Overdue by " + (-left) + " min";
+      }
+      // Overdue after the protocol tolerance the server uses (5 minutes).
+      if (tile) { tile.classList.toggle("overdue", left < -5); }
+    });
+  }
+
+  tick();
+  window.setInterval(tick, 15000);
+}());

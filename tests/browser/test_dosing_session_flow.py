@@ -1,0 +1,120 @@
+"""A whole MDMA dosing session in the browser, from the first checklist item to both
+facilitators' signatures, and the integration gate it opens."""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from psiflow.domain.phases import Phase
+from psiflow.models import DosingSession
+from psiflow.models.types import utcnow
+from tests.factories import TEST_PASSWORD, gen_course, gen_patient
+
+MDMA = "mdma-three-session@1.0"
+
+
+def test_a_whole_session_from_checklist_to_both_signatures(
+    page, browser_login, browser_logout, assert_accessible, team, db
+):
+    lead, co = team["clinician"], team["clinician2"]
+    patient = gen_patient(lead, co_facilitator=co, display_name="Juniper Example")
+    course = gen_course(patient, Phase.DOSING, protocol_key=MDMA)
+    protocol = course.protocol
+    zone = ZoneInfo(patient.clinic.timezone)
+
+    browser_login(lead)
+    page.goto(f"/patients/{patient.id}")
+    page.get_by_role("button", name="Start dosing session").click()
+    page.get_by_role("heading", name="Dosing session").wait_for()
+
+    # The session began this morning: move its start back so the day can be entered as it
+    # happened (the minimum MDMA session is eight hours).
+    started = utcnow() - timedelta(hours=10)
+    db.session.execute(sa.update(DosingSession).values(occurred_at=started))
+    db.session.commit()
+    session_id = db.session.scalar(sa.select(DosingSession.id))
+
+    def at(minutes):
+        return (started + timedelta(minutes=minutes)).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+
+    page.goto(f"/dosing-sessions/{session_id}")
+    assert_accessible(page)
+    for item in protocol.checklist:
+        page.get_by_role("button", name=item.label, exact=True).click()
+        page.wait_for_load_state()
+    assert page.locator(".check-item.done").count() == len(protocol.checklist)
+
+    page.get_by_label(co.name).check()
+    page.get_by_label("Session notes").fill("Arrived calm; intention read aloud.")
+    page.get_by_role("button", name="Save", exact=True).click()
+    assert page.get_by_text("Facilitators and notes saved.").is_visible()
+
+    page.get_by_label("Systolic (mmHg)").fill("122")
+    page.get_by_label("Diastolic (mmHg)").fill("78")
+    page.get_by_label("Heart rate (bpm)").fill("72")
+    page.get_by_label("Time taken").fill(at(5))
+    page.get_by_role("button", name="Record vital signs").click()
+    assert page.get_by_text("Vital signs recorded.").is_visible()
+
+    # A dose outside the protocol is refused beside the field; the right one is kept.
+    page.get_by_label("Amount").fill("150")
+    page.get_by_label("Lot number").fill("MDMA-2026-11")
+    page.get_by_label("Time given").fill(at(10))
+    page.get_by_role("button", name="Record dose").click()
+    assert page.get_by_text("The dose must be between 80 and 120 mg").is_visible()
+    page.get_by_label("Amount").fill("120")
+    page.get_by_label("Time given").fill(at(10))
+    page.get_by_role("button", name="Record dose").click()
+    assert page.get_by_text("Dose recorded.").is_visible()
+    page.get_by_label("Amount").fill("60")
+    page.get_by_label("Lot number").fill("MDMA-2026-11")
+    page.get_by_label("Time given").fill(at(110))
+    page.get_by_role("button", name="Record dose").click()
+    assert page.get_by_text("Dose recorded.").is_visible()
+
+    page.get_by_role("button", name="Onset", exact=True).click()
+    page.wait_for_load_state()
+    assert page.locator("#timeline td", has_text="Onset").count() == 0  # kind is the row header
+    assert page.locator("#timeline th", has_text="Onset").count() == 1
+
+    # An out-of-range reading is flagged at once and stays until acknowledged.
+    page.get_by_label("Systolic (mmHg)").fill("172")
+    page.get_by_label("Diastolic (mmHg)").fill("96")
+    page.get_by_label("Heart rate (bpm)").fill("104")
+    page.get_by_label("Time taken").fill(at(70))
+    page.get_by_role("button", name="Record vital signs").click()
+    alerts = page.get_by_role("region", name="Out-of-range vital signs to acknowledge")
+    assert alerts.is_visible()
+    assert_accessible(page)
+    alerts.get_by_label("What was done").fill("Rested 10 minutes; 150/88 on recheck.")
+    alerts.get_by_role("button", name="Acknowledge").click()
+    assert page.get_by_text("Reading acknowledged.").is_visible()
+    assert page.get_by_role("region", name="Out-of-range vital signs to acknowledge").count() == 0
+
+    for criterion in protocol.discharge_criteria:
+        page.get_by_label(criterion.label).check()
+    page.get_by_label("Time of discharge").fill(at(10 + 8 * 60 + 20))
+    page.get_by_label("Who accompanies the patient home").fill("Night attendant (Kim)")
+    page.get_by_label("Yes, as planned").check()
+    page.get_by_role("button", name="Record discharge").click()
+    assert page.get_by_text("Discharge recorded.").is_visible()
+    assert page.get_by_text("Everything signing needs is recorded.").is_visible()
+
+    page.get_by_role("link", name="Review and sign").click()
+    page.locator("#sign-password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign as").click()
+    assert page.get_by_text("Dosing session signed.").is_visible()
+
+    browser_logout()
+    browser_login(co)
+    page.goto(f"/records/dosing_session/{session_id}")
+    page.locator("#sign-password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Co-sign as").click()
+    assert page.get_by_text("Dosing session signed.").is_visible()
+
+    page.goto(f"/patients/{patient.id}")
+    assert page.get_by_role("button", name="Advance to Integration").is_enabled()
+    page.goto(f"/dosing-sessions/{session_id}/record")
+    assert page.get_by_role("heading", name="Dosing session record").is_visible()
+    assert_accessible(page)
