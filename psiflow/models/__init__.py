@@ -2,6 +2,7 @@
 
 from psiflow.models.alerts import Alert, AlertKind
 from psiflow.models.courses import Course, PhaseTransition
+from psiflow.models.integration import ActionItem, IntegrationSession, SafetyCheckIn
 from psiflow.models.measures import MeasureResponse
 from psiflow.models.patients import Patient
 from psiflow.models.preparation import (
@@ -13,11 +14,16 @@ from psiflow.models.preparation import (
     TouchConsentEntry,
 )
 from psiflow.models.records import RECORD_TYPES, Addendum, ClinicalRecord, Signature
+from psiflow.models.reviews import Review
 from psiflow.models.users import Clinic, User
 
 __all__ = [
+    "ActionItem",
     "Alert",
     "AlertKind",
+    "IntegrationSession",
+    "Review",
+    "SafetyCheckIn",
     "Consent",
     "MeasureResponse",
     "PreparationSession",
