@@ -75,13 +75,17 @@ def register_catalog(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from psiflow.admin.views import bp as admin_bp
     from psiflow.auth.views import bp as auth_bp
+    from psiflow.integration.views import bp as integration_bp
     from psiflow.patients.views import bp as patients_bp
     from psiflow.records.views import bp as records_bp
+    from psiflow.supervision.views import bp as supervision_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(patients_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(integration_bp)
+    app.register_blueprint(supervision_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

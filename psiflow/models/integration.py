@@ -9,14 +9,19 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from psiflow import catalog
+from psiflow.domain.instruments import score_instrument
 from psiflow.domain.phases import Phase
 from psiflow.domain.schedule import Done, follow_up_timepoint
-from psiflow.domain.signing import RecordStatus
+from psiflow.domain.signing import Meaning, RecordStatus, SigningRefused
 from psiflow.extensions import db
+from psiflow.models.alerts import AlertKind, raise_alert
 from psiflow.models.courses import Course, PhaseTransition, fact_source
 from psiflow.models.measures import MeasureResponse
-from psiflow.models.records import ClinicalRecord, SigningRefused
+from psiflow.models.records import ClinicalRecord, sign_record
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
+
+# The suicidality screen given where a protocol sets risk_screen_at_integration.
+RISK_SCREEN = "cssrs"
 
 # What patients most often work through after a session; free text says the rest.
 EMOTIONS = (
@@ -367,3 +372,94 @@ def integration_facts(courses: list[Course]) -> dict[int, dict]:
         facts[course.id]["final_follow_up_recorded"] = not missing
         facts[course.id]["missing_follow_up_measures"] = missing
     return facts
+
+
+# --- recording (the caller has checked access and commits once) -----------------------------
+
+
+def record_check_in(course: Course, author, *, occurred_at: datetime, context: CheckInContext,
+                    answers: dict, dosing_number: int | None = None,
+                    scheduled_day: int | None = None) -> SafetyCheckIn:
+    """A check-in, signed as it is saved; any positive answer alerts the supervisor at once."""
+    check_in = SafetyCheckIn(course=course, author=author, occurred_at=occurred_at,
+                             context=context, dosing_number=dosing_number,
+                             scheduled_day=scheduled_day, **answers)
+    db.session.add(check_in)
+    sign_record(check_in, author, Meaning.AUTHORED)
+    concerns = check_in.concerns()
+    if concerns:
+        raise_alert(course, AlertKind.SAFETY_CHECK_IN,
+                    f"Safety check-in ({check_in.when_label}): " + "; ".join(concerns) + ".",
+                    source=check_in, by=author)
+    return check_in
+
+
+def record_risk_screen(course: Course, author, answers: dict, occurred_at: datetime,
+                       timepoint: str = "integration") -> MeasureResponse:
+    """The C-SSRS screener, scored and signed as it is saved; moderate or high risk alerts."""
+    instrument = catalog.instruments()[RISK_SCREEN]
+    score = score_instrument(instrument, answers)
+    screen = MeasureResponse(
+        course=course, author=author, instrument_id=instrument.id, timepoint=timepoint,
+        answers=answers, total=score.total, band=score.band, band_level=score.band_level,
+        subscales=score.subscales, risk=score.risk, occurred_at=occurred_at,
+    )
+    db.session.add(screen)
+    sign_record(screen, author, Meaning.AUTHORED)
+    if score.alert:
+        raise_alert(course, AlertKind.SUICIDE_RISK,
+                    f"{instrument.short_name} at an integration session: {score.risk} risk.",
+                    source=screen, by=author)
+    return screen
+
+
+def start_integration_session(course: Course, author, *, occurred_at: datetime,
+                              check_in_answers: dict,
+                              risk_answers: dict | None) -> IntegrationSession:
+    """Open a session: the safety check-in and (where the protocol asks) the risk screen are
+    signed first, so their alerts go out before the note is written; the note is a draft."""
+    check_in = record_check_in(course, author, occurred_at=occurred_at,
+                               context=CheckInContext.INTEGRATION_SESSION,
+                               answers=check_in_answers)
+    screen = None
+    if risk_answers is not None:
+        screen = record_risk_screen(course, author, risk_answers, occurred_at)
+    note = IntegrationSession(course=course, author=author, occurred_at=occurred_at,
+                              check_in=check_in, risk_screen=screen)
+    db.session.add(note)
+    db.session.flush()
+    return note
+
+
+def eligible_measures(note: IntegrationSession) -> list[MeasureResponse]:
+    """Measures a note may list as given: the course's, not listed by another note."""
+    taken = sa.select(integration_session_measures.c.measure_response_id).where(
+        integration_session_measures.c.integration_session_id != note.id)
+    query = (
+        sa.select(MeasureResponse)
+        .where(MeasureResponse.course_id == note.course_id,
+               MeasureResponse.voided_at.is_(None),
+               MeasureResponse.id.not_in(taken))
+        .order_by(MeasureResponse.occurred_at.desc())
+    )
+    if note.risk_screen_id is not None:  # the note's own screen is part of it already
+        query = query.where(MeasureResponse.id != note.risk_screen_id)
+    return db.session.scalars(query).all()
+
+
+def save_note(note: IntegrationSession, fields: dict, *, reviewed: dict[int, ActionStatus],
+              own_items: dict[int, str], new_items: list[str], measure_ids: set[int],
+              now: datetime | None = None) -> None:
+    """Save a draft note with its action plan and the measures it lists."""
+    if note.is_signed or note.is_voided:
+        raise SigningRefused(["The note is signed: change it with an addendum, not an edit."])
+    for name, value in fields.items():
+        setattr(note, name, value)
+    for item in items_created_in(note):
+        text = own_items.get(item.id, "").strip()
+        if text:
+            item.text = text
+    remove_draft_items(note, {i for i, t in own_items.items() if t.strip()})
+    update_action_plan(note, reviewed, new_items, now=now)
+    eligible = {m.id: m for m in eligible_measures(note)}
+    note.measures_given = [eligible[i] for i in sorted(measure_ids) if i in eligible]
