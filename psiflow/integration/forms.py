@@ -13,7 +13,15 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from psiflow.models.integration import EMOTIONS, ActionStatus, Sleep
@@ -43,7 +51,7 @@ class _WhenMixin:
 
     def validate_occurred_at(self, field):
         if field.data and to_utc(field.data) > datetime.now(UTC) + _CLOCK_SKEW:
-            raise ValueError("A session or call is recorded after it happens, not before.")
+            raise ValidationError("A session or call is recorded after it happens, not before.")
 
 
 class _CheckInMixin:
@@ -51,18 +59,19 @@ class _CheckInMixin:
                                   "visit, injury, self-harm, new serious illness)")
     serious_events_detail = TextAreaField("What happened", validators=[Length(max=4000)])
     sleep = RadioField("Sleep since the last contact",
-                       choices=[(s.value, s.label) for s in Sleep], default=Sleep.AS_USUAL.value,
-                       validators=[InputRequired()])
+                       choices=[SelectChoice(s.value, s.label) for s in Sleep],
+                       default=Sleep.AS_USUAL.value, validators=[InputRequired()])
     substance_use = BooleanField("Alcohol or drug use since the last contact that concerns "
                                  "the patient or the clinician")
     substance_use_detail = TextAreaField("What and how much", validators=[Length(max=4000)])
     back_to_normal = RadioField(
         "Back to normal daily activities (work, care, driving)",
-        choices=[("yes", "Yes"), ("no", "No, not yet")], default="yes",
+        choices=[SelectChoice("yes", "Yes"), SelectChoice("no", "No, not yet")], default="yes",
         validators=[InputRequired()])
     suicidal_thoughts = RadioField(
         "Current thoughts of suicide or of harming themself",
-        choices=[("no", "No"), ("yes", "Yes")], default="no", validators=[InputRequired()])
+        choices=[SelectChoice("no", "No"), SelectChoice("yes", "Yes")], default="no",
+        validators=[InputRequired()])
 
     def check_in_answers(self) -> dict:
         return {
@@ -95,7 +104,7 @@ def new_session_form(risk_instrument=None, **kwargs):
             name = f"risk_{item.id}"
             validators = [Optional()] if item.optional_unless else [InputRequired()]
             setattr(NewSessionForm, name, RadioField(
-                item.text, choices=[(str(o.value), o.label) for o in item.options],
+                item.text, choices=[SelectChoice(str(o.value), o.label) for o in item.options],
                 validators=validators))
             risk_fields.append((name, item))
     form = NewSessionForm(**kwargs)
@@ -113,7 +122,7 @@ def risk_answers(form) -> dict | None:
 
 def check_in_form(call_choices, **kwargs):
     class CheckInForm(_Sign, _CheckInMixin, _WhenMixin, FlaskForm):
-        call = SelectField("Which scheduled call", validators=[InputRequired()])
+        call = SelectField("Which scheduled call", validate_choice=True)
         notes = TextAreaField("Notes", validators=[Length(max=10000)])
         submit = SubmitField("Sign and save the check-in")
 
@@ -130,7 +139,8 @@ def note_form(carried, own, measures, **kwargs):
         duration_minutes = IntegerField("Duration (minutes)",
                                         validators=[Optional(), NumberRange(min=5, max=600)])
         themes = TextAreaField("Themes and insights", validators=[Length(max=20000)])
-        emotions = MultiCheckboxField("Emotions processed", choices=list(EMOTIONS))
+        emotions = MultiCheckboxField(
+            "Emotions processed", choices=[SelectChoice(v, label) for v, label in EMOTIONS])
         emotions_notes = TextAreaField("About the emotions", validators=[Length(max=20000)])
         meaning_made = TextAreaField("Meaning made", validators=[Length(max=20000)])
         risk_notes = TextAreaField("Risk check: what was asked and the plan",
@@ -143,7 +153,7 @@ def note_form(carried, own, measures, **kwargs):
 
     for item in carried:
         setattr(NoteForm, f"item_{item.id}", RadioField(
-            item.text, choices=[(s.value, s.label) for s in ActionStatus],
+            item.text, choices=[SelectChoice(s.value, s.label) for s in ActionStatus],
             default=item.status.value))
     for item in own:
         setattr(NoteForm, f"own_{item.id}", StringField(
@@ -161,3 +171,13 @@ def note_form(carried, own, measures, **kwargs):
 
 NOTE_FIELDS = ("duration_minutes", "themes", "emotions", "emotions_notes", "meaning_made",
                "risk_notes", "plan_next_session", "notes")
+_TEXT_FIELDS = ("themes", "emotions_notes", "meaning_made", "risk_notes", "plan_next_session",
+                "notes")
+
+
+def note_fields(form) -> dict:
+    """The note's own fields from a validated form, text stripped, blanks as empty text."""
+    fields = {name: (getattr(form, name).data or "").strip() for name in _TEXT_FIELDS}
+    fields["duration_minutes"] = form.duration_minutes.data
+    fields["emotions"] = list(form.emotions.data or [])
+    return fields

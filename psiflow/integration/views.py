@@ -6,6 +6,7 @@ import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from psiflow import catalog, guard
 from psiflow.course_panels import CoursePanel, add_panel
@@ -19,6 +20,7 @@ from psiflow.integration.forms import (
     NOTE_FIELDS,
     check_in_form,
     new_session_form,
+    note_fields,
     note_form,
     risk_answers,
     to_utc,
@@ -94,11 +96,11 @@ def _call_choices(course):
     numbers = schedule_numbers(course.protocol)
     done = schedule_done([course])[course.id]
     choices = [
-        (f"{n}:{day}", f"Day {day} after dosing {n}")
+        SelectChoice(f"{n}:{day}", f"Day {day} after dosing {n}")
         for n in range(1, len(done.dosing_times) + 1)
         for day in numbers.safety_checkin_days
     ]
-    choices.append(("", "An unscheduled call"))
+    choices.append(SelectChoice("", "An unscheduled call"))
     due = check_in_due_now(numbers, done, utcnow())
     return choices, (f"{due[0]}:{due[1]}" if due else "")
 
@@ -137,7 +139,7 @@ def new_check_in(course_id):
 def _note_form(note, formdata=True):
     carried = open_action_items(note.course_id, before=note)
     own = items_created_in(note)
-    measures = [(m.id, f"{m.instrument.short_name}, {timepoint_label(m.timepoint)}: "
+    measures = [SelectChoice(m.id, f"{m.instrument.short_name}, {timepoint_label(m.timepoint)}: "
                        f"{m.total:g}") for m in eligible_measures(note)]
     kwargs = {} if formdata else {"formdata": None}
     if not formdata:
@@ -159,7 +161,7 @@ def edit_session(record_type, record_id):
         if form.validate():
             try:
                 save_note(
-                    note, {name: getattr(form, name).data for name in NOTE_FIELDS},
+                    note, note_fields(form),
                     reviewed={item.id: ActionStatus(field.data) for field, item in form.carried
                               if field.data in {s.value for s in ActionStatus}},
                     own_items={item.id: field.data or "" for field, item in form.own},

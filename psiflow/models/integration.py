@@ -383,8 +383,9 @@ def record_check_in(course: Course, author, *, occurred_at: datetime, context: C
     """A check-in, signed as it is saved; any positive answer alerts the supervisor at once."""
     check_in = SafetyCheckIn(course=course, author=author, occurred_at=occurred_at,
                              context=context, dosing_number=dosing_number,
-                             scheduled_day=scheduled_day, **answers)
+                             scheduled_day=scheduled_day, status=RecordStatus.DRAFT, **answers)
     db.session.add(check_in)
+    db.session.flush()  # the signature needs the record's id and author
     sign_record(check_in, author, Meaning.AUTHORED)
     concerns = check_in.concerns()
     if concerns:
@@ -403,8 +404,10 @@ def record_risk_screen(course: Course, author, answers: dict, occurred_at: datet
         course=course, author=author, instrument_id=instrument.id, timepoint=timepoint,
         answers=answers, total=score.total, band=score.band, band_level=score.band_level,
         subscales=score.subscales, risk=score.risk, occurred_at=occurred_at,
+        status=RecordStatus.DRAFT,
     )
     db.session.add(screen)
+    db.session.flush()
     sign_record(screen, author, Meaning.AUTHORED)
     if score.alert:
         raise_alert(course, AlertKind.SUICIDE_RISK,

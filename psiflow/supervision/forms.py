@@ -1,5 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from psiflow.domain.review import Decision, Fidelity
@@ -10,8 +11,8 @@ def review_form(adherence_items, **kwargs):
 
     class ReviewForm(FlaskForm):
         decision = RadioField("Decision", choices=[
-            (Decision.COSIGNED.value, "Co-sign: I have reviewed this note"),
-            (Decision.RETURNED.value, "Return to the author with comments"),
+            SelectChoice(Decision.COSIGNED.value, "Co-sign: I have reviewed this note"),
+            SelectChoice(Decision.RETURNED.value, "Return to the author with comments"),
         ], validators=[InputRequired()])
         comments = TextAreaField("Comments for the author",
                                  validators=[Length(max=10000)])
@@ -21,7 +22,7 @@ def review_form(adherence_items, **kwargs):
 
     for item in adherence_items:
         setattr(ReviewForm, f"fidelity_{item.id}", RadioField(
-            item.label, choices=[(f.value, f.label) for f in Fidelity],
+            item.label, choices=[SelectChoice(f.value, f.label) for f in Fidelity],
             validators=[Optional()]))
     form = ReviewForm(**kwargs)
     form.fidelity_fields = [(getattr(form, f"fidelity_{i.id}"), i) for i in adherence_items]
