@@ -116,7 +116,9 @@ def seed_demo(now: datetime | None = None) -> Clinic:
     for clinician in clinicians:
         for path in CASELOAD_SHAPE:
             name = f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {SURNAMES[n % len(SURNAMES)]}"
-            protocol = protocols[n % len(protocols)]
+            # The second caseload is offset by two protocols, so every protocol has patients
+            # who reached follow-up and outcome charts to show.
+            protocol = protocols[(n + 2 * (n // len(CASELOAD_SHAPE))) % len(protocols)]
             # Protocols run by a pair (MAPS MDMA) get the supervisor as co-therapist, so each
             # clinician's caseload stays their own.
             co = supervisor if protocol.facilitators_required == 2 else None
@@ -145,8 +147,10 @@ def _patient(clinic, name, record, lead, co, practice, n) -> Patient:
 
 
 def _course(patient, protocol, path, by, now, n):
-    # Walk the path backwards from today so the latest step is recent and steps are weeks apart.
-    step = timedelta(days=9 + n % 5, hours=n % 7)
+    # Walk the path backwards from today so the latest step is recent and steps are weeks apart;
+    # courses that reached follow-up spread over months, so follow-up weeks have come due.
+    months = 5 if Phase.FOLLOW_UP in path else 1
+    step = timedelta(days=(9 + n % 5) * months, hours=n % 7)
     at = now - step * len(path) - timedelta(days=n % 4)
     course = Course(
         patient=patient, protocol_id=protocol.id, protocol_version=protocol.version,
@@ -173,3 +177,8 @@ FEATURE_SEEDERS: list = []
 def login_lines() -> list[str]:
     width = max(len(a.email) for a in ACCOUNTS)
     return [f"  {a.email:<{width}}  {a.role.value:<10}  password: {DEMO_PASSWORD}" for a in ACCOUNTS]
+
+
+from psiflow.demo import integration  # noqa: E402  (needs FEATURE_SEEDERS defined)
+
+FEATURE_SEEDERS.append(integration.seed)
