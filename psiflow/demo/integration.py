@@ -150,7 +150,7 @@ def _integration_notes(course, author, dosed, end, now, n, keep) -> list[Integra
         open_items = [item for item in open_items if item.status == ActionStatus.OPEN]
         for k in range(2):
             item = ActionItem(course_id=course.id, created_in_id=note.id, created_at=at,
-                              text=_COMMITMENTS[(n + i + k) % len(_COMMITMENTS)])
+                              text=_COMMITMENTS[(n + 2 * i + k) % len(_COMMITMENTS)])
             db.session.add(item)
             open_items.append(item)
         db.session.flush()
