@@ -76,13 +76,17 @@ def register_blueprints(app: Flask) -> None:
     from psiflow.admin.views import bp as admin_bp
     from psiflow.auth.views import bp as auth_bp
     from psiflow.integration.views import bp as integration_bp
+    from psiflow.measures.views import bp as measures_bp
     from psiflow.patients.views import bp as patients_bp
+    from psiflow.preparation.views import bp as preparation_bp
     from psiflow.records.views import bp as records_bp
     from psiflow.supervision.views import bp as supervision_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(patients_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(preparation_bp)
+    app.register_blueprint(measures_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(integration_bp)
     app.register_blueprint(supervision_bp)

@@ -146,6 +146,20 @@ ENDPOINTS: dict[str, Rule] = {
     "records.void": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     #
     # preparation
+    "preparation.new_screening": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "preparation.edit_screening": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "preparation.clear_screening_flag": Rule(
+        roles=frozenset({Role.SUPERVISOR}), patient=Action.CLEAR_FLAG
+    ),
+    "preparation.new_consent": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "preparation.edit_consent": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "preparation.add_touch_consent": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "preparation.new_set_intake": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "preparation.edit_set_intake": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "preparation.new_preparation_session": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "preparation.edit_preparation_session": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "preparation.plan_dosing": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "measures.new": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     #
     #
     # dosing sessions

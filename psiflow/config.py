@@ -46,6 +46,8 @@ def check_config(config) -> None:
                 "PSIFLOW_SECRET_KEY is not set: set it in the environment or instance/config.py"
             )
         if key == DEVELOPMENT_SECRET_KEY:
-            raise ConfigError("The development secret key may only be used with PSIFLOW_ENV=development")
+            raise ConfigError(
+                "The development secret key may only be used with PSIFLOW_ENV=development"
+            )
     if env == "development":
         config["SESSION_COOKIE_SECURE"] = False

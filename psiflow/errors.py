@@ -23,8 +23,9 @@ def init_app(app) -> None:
 
 def _render(code: int, detail: str | None = None):
     title, message = MESSAGES[code]
-    return render_template("errors/error.html", code=code, title=title,
-                           message=detail or message), code
+    return render_template(
+        "errors/error.html", code=code, title=title, message=detail or message
+    ), code
 
 
 def _handler(code: int):
@@ -38,6 +39,7 @@ def _handler(code: int):
 
 def _csrf_error(_error):
     return _render(
-        400, "The form had expired or did not come from PsiFlow. Nothing was saved: reload the "
-        "page and submit it again."
+        400,
+        "The form had expired or did not come from PsiFlow. Nothing was saved: reload the "
+        "page and submit it again.",
     )

@@ -30,6 +30,18 @@ def local_date(value: datetime | date | None) -> str:
     return value.strftime("%d %b %Y")
 
 
+def from_local_input(value: datetime) -> datetime:
+    """A naive date-time typed in the clinic's zone, as aware UTC."""
+    return value.replace(tzinfo=clinic_zone()).astimezone(UTC)
+
+
+def to_local_input(value: datetime | None) -> datetime | None:
+    """An aware UTC time as the naive clinic-local value a datetime-local input shows."""
+    if value is None:
+        return None
+    return value.astimezone(clinic_zone()).replace(tzinfo=None)
+
+
 def days_since(value: datetime | None) -> int:
     if value is None:
         return 0

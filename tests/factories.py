@@ -18,8 +18,14 @@ TEST_PASSWORD = "a long test passphrase"
 _HASH = PasswordHasher().hash(TEST_PASSWORD)  # hashed once: Argon2 is slow on purpose
 _seq = itertools.count(1)
 
-FORWARD = [Phase.SCREENING, Phase.PREPARATION, Phase.DOSING, Phase.INTEGRATION,
-           Phase.FOLLOW_UP, Phase.COMPLETED]
+FORWARD = [
+    Phase.SCREENING,
+    Phase.PREPARATION,
+    Phase.DOSING,
+    Phase.INTEGRATION,
+    Phase.FOLLOW_UP,
+    Phase.COMPLETED,
+]
 
 
 def gen_clinic(**overrides) -> Clinic:
@@ -63,21 +69,39 @@ def gen_patient(lead: User, **overrides) -> Patient:
     return patient
 
 
-def gen_course(patient: Patient, phase: Phase = Phase.SCREENING, protocol_key: str | None = None,
-               path: list[Phase] | None = None) -> Course:
+def gen_course(
+    patient: Patient,
+    phase: Phase = Phase.SCREENING,
+    protocol_key: str | None = None,
+    path: list[Phase] | None = None,
+) -> Course:
     """A course that has walked `path` (default: the forward path up to `phase`)."""
     protocol = catalog.protocol(protocol_key) if protocol_key else catalog.current_protocols()[0]
     if path is None:
         path = FORWARD[: FORWARD.index(phase) + 1] if phase in FORWARD else [Phase.SCREENING, phase]
     at = utcnow() - timedelta(days=10 * len(path))
-    course = Course(patient=patient, protocol_id=protocol.id, protocol_version=protocol.version,
-                    phase=path[-1], phase_entered_at=at, started_at=at,
-                    started_by_id=patient.lead_clinician_id)
+    course = Course(
+        patient=patient,
+        protocol_id=protocol.id,
+        protocol_version=protocol.version,
+        phase=path[-1],
+        phase_entered_at=at,
+        started_at=at,
+        started_by_id=patient.lead_clinician_id,
+    )
     db.session.add(course)
     previous = None
     for step in path:
-        db.session.add(PhaseTransition(course=course, from_phase=previous, to_phase=step, at=at,
-                                       by_id=patient.lead_clinician_id, reason="test history"))
+        db.session.add(
+            PhaseTransition(
+                course=course,
+                from_phase=previous,
+                to_phase=step,
+                at=at,
+                by_id=patient.lead_clinician_id,
+                reason="test history",
+            )
+        )
         course.phase_entered_at = at
         previous = step
         at += timedelta(days=10)

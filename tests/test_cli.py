@@ -21,12 +21,14 @@ def test_seed_demo_builds_the_clinic_once(app, db):
     assert users["clinician@demo.psiflow"].check_password(demo.DEMO_PASSWORD)
     for email in ("clinician@demo.psiflow", "clinician2@demo.psiflow"):
         patients = db.session.scalars(
-            sa.select(Patient).where(Patient.lead_clinician_id == users[email].id)).all()
+            sa.select(Patient).where(Patient.lead_clinician_id == users[email].id)
+        ).all()
         assert len(patients) == 12 and not any(p.is_practice for p in patients)
         phases = {c.phase for p in patients for c in p.courses}
         assert set(ACTIVE_PHASES) <= phases and Phase.COMPLETED in phases
     trainee_patients = db.session.scalars(
-        sa.select(Patient).where(Patient.lead_clinician_id == users["trainee@demo.psiflow"].id)).all()
+        sa.select(Patient).where(Patient.lead_clinician_id == users["trainee@demo.psiflow"].id)
+    ).all()
     assert trainee_patients and all(p.is_practice for p in trainee_patients)
 
     again = runner.invoke(args=["seed-demo"])
@@ -51,9 +53,23 @@ def test_seed_if_empty_leaves_a_live_clinic_alone(app, db, team):
 
 def test_create_user_command(app, db):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-user", "--email", "Boss@Clinic.test", "--name", "Boss",
-                                 "--role", "admin", "--clinic", "Riverside", "--timezone",
-                                 "Europe/Amsterdam", "--password", "a sturdy passphrase"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "Boss@Clinic.test",
+            "--name",
+            "Boss",
+            "--role",
+            "admin",
+            "--clinic",
+            "Riverside",
+            "--timezone",
+            "Europe/Amsterdam",
+            "--password",
+            "a sturdy passphrase",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(sa.select(User).filter_by(email="boss@clinic.test"))
     assert user.role == Role.ADMIN and user.clinic.timezone == "Europe/Amsterdam"
@@ -61,14 +77,74 @@ def test_create_user_command(app, db):
 
 def test_create_user_refuses_weak_password_and_trainee_without_supervisor(app, db):
     runner = app.test_cli_runner()
-    weak = runner.invoke(args=["create-user", "--email", "a@b.test", "--name", "A", "--role",
-                               "clinician", "--password", "short"])
+    weak = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "a@b.test",
+            "--name",
+            "A",
+            "--role",
+            "clinician",
+            "--password",
+            "short",
+        ]
+    )
     assert weak.exit_code != 0 and "12 characters" in weak.output
-    trainee = runner.invoke(args=["create-user", "--email", "t@b.test", "--name", "T", "--role",
-                                  "trainee", "--password", "a sturdy passphrase"])
+    trainee = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "t@b.test",
+            "--name",
+            "T",
+            "--role",
+            "trainee",
+            "--password",
+            "a sturdy passphrase",
+        ]
+    )
     assert trainee.exit_code != 0 and "--supervisor" in trainee.output
-    bad_zone = runner.invoke(args=["create-user", "--email", "z@b.test", "--name", "Z", "--role",
-                                   "admin", "--clinic", "New", "--timezone", "Mars/Olympus",
-                                   "--password", "a sturdy passphrase"])
+    bad_zone = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "z@b.test",
+            "--name",
+            "Z",
+            "--role",
+            "admin",
+            "--clinic",
+            "New",
+            "--timezone",
+            "Mars/Olympus",
+            "--password",
+            "a sturdy passphrase",
+        ]
+    )
     assert bad_zone.exit_code != 0 and "time zone" in bad_zone.output
     assert db.session.query(User).count() == 0
+
+
+def test_demo_courses_carry_the_records_their_phase_implies(app, db):
+    from psiflow.domain.phases import Phase, gate_numbers, unmet_requirements
+    from psiflow.models import Screening, ScreeningFlag
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    courses = db.session.scalars(sa.select(Course)).all()
+    for course in courses:
+        if course.patient.is_practice:
+            continue  # a trainee's records count once co-signed: they wait in the review queue
+        walked = [t.to_phase for t in course.transitions]
+        facts = course.facts()
+        if Phase.DOSING in walked:
+            numbers = gate_numbers(course.protocol)
+            assert unmet_requirements(Phase.PREPARATION, Phase.DOSING, numbers, facts) == [], course
+        if Phase.PREPARATION in walked:
+            assert facts.screening_signed and facts.consent_recorded and not facts.uncleared_flags
+    # somebody in screening waits for a supervisor to clear a flag
+    open_flags = db.session.scalars(
+        sa.select(ScreeningFlag).where(ScreeningFlag.cleared_at.is_(None))
+    )
+    assert any(f.screening.course.phase == Phase.SCREENING for f in open_flags)
+    assert db.session.query(Screening).filter_by(status="draft").count() >= 1

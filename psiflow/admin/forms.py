@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms.fields.choices import SelectChoice
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from psiflow.access import Role
@@ -22,11 +22,12 @@ class UserForm(FlaskForm):
 
 class NewUserForm(UserForm):
     email = EmailField(
-        "Email", validators=[
+        "Email",
+        validators=[
             DataRequired(),
             Length(max=254),
             Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter an email address."),
-        ]
+        ],
     )
     password = PasswordField("Initial password", validators=[DataRequired(), Length(max=512)])
     submit = SubmitField("Create user")

@@ -45,24 +45,67 @@ ACCOUNTS = (
 )
 
 FIRST_NAMES = (
-    "Juniper", "Basil", "Clover", "Marlow", "Indigo", "Rowan", "Saffron", "Tobin", "Wren",
-    "Fennel", "Hazel", "Orrin", "Poppy", "Quill", "Sorrel", "Thistle", "Umber", "Vesper",
-    "Willow", "Yarrow", "Alder", "Bramble", "Cedar", "Dahlia", "Ember", "Fable",
+    "Juniper",
+    "Basil",
+    "Clover",
+    "Marlow",
+    "Indigo",
+    "Rowan",
+    "Saffron",
+    "Tobin",
+    "Wren",
+    "Fennel",
+    "Hazel",
+    "Orrin",
+    "Poppy",
+    "Quill",
+    "Sorrel",
+    "Thistle",
+    "Umber",
+    "Vesper",
+    "Willow",
+    "Yarrow",
+    "Alder",
+    "Bramble",
+    "Cedar",
+    "Dahlia",
+    "Ember",
+    "Fable",
 )
 # Surnames that say plainly these people do not exist.
 SURNAMES = (
-    "Example", "Sample", "Placeholder", "Fictional", "Testwell", "Demoson", "Madeup",
-    "Pretend", "Imaginary", "Notreal", "Mockley", "Dummyworth",
+    "Example",
+    "Sample",
+    "Placeholder",
+    "Fictional",
+    "Testwell",
+    "Demoson",
+    "Madeup",
+    "Pretend",
+    "Imaginary",
+    "Notreal",
+    "Mockley",
+    "Dummyworth",
 )
 
 # Where each clinician's twelve patients stand: the phase path they have walked so far.
-_FORWARD = [Phase.SCREENING, Phase.PREPARATION, Phase.DOSING, Phase.INTEGRATION,
-            Phase.FOLLOW_UP, Phase.COMPLETED]
+_FORWARD = [
+    Phase.SCREENING,
+    Phase.PREPARATION,
+    Phase.DOSING,
+    Phase.INTEGRATION,
+    Phase.FOLLOW_UP,
+    Phase.COMPLETED,
+]
 CASELOAD_SHAPE = (
-    _FORWARD[:1], _FORWARD[:1],
-    _FORWARD[:2], _FORWARD[:2],
-    _FORWARD[:3], _FORWARD[:3],
-    _FORWARD[:4], _FORWARD[:4],
+    _FORWARD[:1],
+    _FORWARD[:1],
+    _FORWARD[:2],
+    _FORWARD[:2],
+    _FORWARD[:3],
+    _FORWARD[:3],
+    _FORWARD[:4],
+    _FORWARD[:4],
     _FORWARD[:5],
     _FORWARD[:6],
     _FORWARD[:2] + [Phase.ON_HOLD],
@@ -96,8 +139,12 @@ def seed_demo(now: datetime | None = None) -> Clinic:
     template.set_password(DEMO_PASSWORD)  # one Argon2 hash, shared by the demo accounts
     for account in ACCOUNTS:
         user = User(
-            email=account.email, name=account.name, role=account.role, clinic=clinic,
-            password_hash=template.password_hash, password_changed_at=now,
+            email=account.email,
+            name=account.name,
+            role=account.role,
+            clinic=clinic,
+            password_hash=template.password_hash,
+            password_changed_at=now,
         )
         db.session.add(user)
         users[account.role, account.email] = user
@@ -107,11 +154,14 @@ def seed_demo(now: datetime | None = None) -> Clinic:
             user.supervisor = supervisor
     db.session.flush()
 
-    ctx = DemoContext(clinic=clinic, users={u.email: u for u in users.values()}, courses=[],
-                      now=now)
+    ctx = DemoContext(
+        clinic=clinic, users={u.email: u for u in users.values()}, courses=[], now=now
+    )
     protocols = catalog.current_protocols()
-    clinicians = [users[Role.CLINICIAN, "clinician@demo.psiflow"],
-                  users[Role.CLINICIAN, "clinician2@demo.psiflow"]]
+    clinicians = [
+        users[Role.CLINICIAN, "clinician@demo.psiflow"],
+        users[Role.CLINICIAN, "clinician2@demo.psiflow"],
+    ]
     n = 0
     for clinician in clinicians:
         for path in CASELOAD_SHAPE:
@@ -138,9 +188,14 @@ def seed_demo(now: datetime | None = None) -> Clinic:
 
 def _patient(clinic, name, record, lead, co, practice, n) -> Patient:
     patient = Patient(
-        clinic=clinic, display_name=name, record_number=record, is_practice=practice,
+        clinic=clinic,
+        display_name=name,
+        record_number=record,
+        is_practice=practice,
         date_of_birth=date(1960 + (n * 7) % 40, 1 + n % 12, 1 + (n * 3) % 28),
-        lead_clinician=lead, co_facilitator=co, created_by_id=lead.id,
+        lead_clinician=lead,
+        co_facilitator=co,
+        created_by_id=lead.id,
     )
     db.session.add(patient)
     return patient
@@ -153,16 +208,29 @@ def _course(patient, protocol, path, by, now, n):
     step = timedelta(days=(9 + n % 5) * months, hours=n % 7)
     at = now - step * len(path) - timedelta(days=n % 4)
     course = Course(
-        patient=patient, protocol_id=protocol.id, protocol_version=protocol.version,
-        phase=path[-1], phase_entered_at=at, started_at=at, started_by_id=by.id,
+        patient=patient,
+        protocol_id=protocol.id,
+        protocol_version=protocol.version,
+        phase=path[-1],
+        phase_entered_at=at,
+        started_at=at,
+        started_by_id=by.id,
     )
     db.session.add(course)
     previous = None
     walked = []
     for phase in path:
         reason = _REASONS.get(phase, "Course started" if previous is None else "")
-        db.session.add(PhaseTransition(course=course, from_phase=previous, to_phase=phase,
-                                       at=at, by_id=by.id, reason=reason))
+        db.session.add(
+            PhaseTransition(
+                course=course,
+                from_phase=previous,
+                to_phase=phase,
+                at=at,
+                by_id=by.id,
+                reason=reason,
+            )
+        )
         course.phase_entered_at = at
         walked.append((phase, at))
         previous = phase
@@ -176,9 +244,12 @@ FEATURE_SEEDERS: list = []
 
 def login_lines() -> list[str]:
     width = max(len(a.email) for a in ACCOUNTS)
-    return [f"  {a.email:<{width}}  {a.role.value:<10}  password: {DEMO_PASSWORD}" for a in ACCOUNTS]
+    return [
+        f"  {a.email:<{width}}  {a.role.value:<10}  password: {DEMO_PASSWORD}" for a in ACCOUNTS
+    ]
 
 
-from psiflow.demo import integration  # noqa: E402  (needs FEATURE_SEEDERS defined)
+from psiflow.demo import integration, preparation  # noqa: E402  (seeders use DemoContext above)
 
+FEATURE_SEEDERS.append(preparation.seed)
 FEATURE_SEEDERS.append(integration.seed)

@@ -130,7 +130,10 @@ def _screening_to_preparation(f: CourseFacts, n: GateNumbers) -> list[str]:
 
 
 def _preparation_timing(f: CourseFacts, n: GateNumbers) -> list[str]:
-    if n.preparation_min_hours_before_dosing is None and n.preparation_max_days_before_dosing is None:
+    if (
+        n.preparation_min_hours_before_dosing is None
+        and n.preparation_max_days_before_dosing is None
+    ):
         return []
     if f.planned_dosing_at is None:
         return ["Dosing session date planned (the protocol times preparation against it)"]

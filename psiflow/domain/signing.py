@@ -73,9 +73,7 @@ def content_hash(record_type: str, record_id: int, content: dict) -> str:
 
 
 def addendum_hash(record_hash: str, text: str, author_id: int, created_at: datetime) -> str:
-    payload = json.dumps(
-        [record_hash, text, author_id, created_at.isoformat()], ensure_ascii=False
-    )
+    payload = json.dumps([record_hash, text, author_id, created_at.isoformat()], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

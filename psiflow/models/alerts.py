@@ -52,8 +52,15 @@ class Alert(db.Model):
     acknowledged_by: so.Mapped[User | None] = so.relationship(foreign_keys=[acknowledged_by_id])
 
 
-def raise_alert(course: Course, kind: AlertKind, message: str, *, source=None,
-                by: User | None = None, now: datetime | None = None) -> Alert:
+def raise_alert(
+    course: Course,
+    kind: AlertKind,
+    message: str,
+    *,
+    source=None,
+    by: User | None = None,
+    now: datetime | None = None,
+) -> Alert:
     alert = Alert(
         course=course,
         kind=kind,

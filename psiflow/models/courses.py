@@ -92,7 +92,9 @@ class Course(db.Model):
             return []
         numbers = gate_numbers(self.protocol)
         facts = facts if facts is not None else self.facts()
-        return [(to, unmet_requirements(current, to, numbers, facts)) for to in next_phases(current)]
+        return [
+            (to, unmet_requirements(current, to, numbers, facts)) for to in next_phases(current)
+        ]
 
 
 # Each record type contributes the facts it knows, for many courses at once (one query per
@@ -133,7 +135,7 @@ class PhaseTransition(db.Model):
     by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     override: so.Mapped[bool] = so.mapped_column(default=False)
-    # What the gate still required when a supervisor overrode it, kept as the justification's context.
+    # What the gate still required when a supervisor overrode it: the override's context.
     unmet_at_override: so.Mapped[list | None] = so.mapped_column(sa.JSON)
 
     course: so.Mapped[Course] = so.relationship(back_populates="transitions")
@@ -156,7 +158,11 @@ def start_course(patient: Patient, protocol, by: User, now: datetime | None = No
     db.session.add(course)
     db.session.add(
         PhaseTransition(
-            course=course, from_phase=None, to_phase=Phase.SCREENING, at=now, by_id=by.id,
+            course=course,
+            from_phase=None,
+            to_phase=Phase.SCREENING,
+            at=now,
+            by_id=by.id,
             reason="Course started",
         )
     )

@@ -21,8 +21,11 @@ class MeasureResponse(ClinicalRecord, db.Model):
     """
 
     __tablename__ = "measure_responses"
-    __table_args__ = (sa.Index("ix_measure_responses_course_instrument", "course_id",
-                               "instrument_id", "timepoint"),)
+    __table_args__ = (
+        sa.Index(
+            "ix_measure_responses_course_instrument", "course_id", "instrument_id", "timepoint"
+        ),
+    )
     record_type = "measure"
     record_label = "Measure"
 
@@ -61,8 +64,9 @@ def counting_measures(course_ids, timepoint: str | None = None):
         MeasureResponse.course_id.in_(course_ids),
         MeasureResponse.voided_at.is_(None),
         MeasureResponse.status != RecordStatus.DRAFT,
-        sa.or_(MeasureResponse.needs_cosign.is_(False),
-               MeasureResponse.status == RecordStatus.COSIGNED),
+        sa.or_(
+            MeasureResponse.needs_cosign.is_(False), MeasureResponse.status == RecordStatus.COSIGNED
+        ),
     )
     if timepoint is not None:
         query = query.where(MeasureResponse.timepoint == timepoint)

@@ -62,4 +62,3 @@ def caseload_filter(user) -> sa.ColumnElement[bool]:
     if access.sees_practice_patients(role):
         kinds.append(Patient.is_practice.is_(True))
     return sa.and_(sa.or_(*scope), sa.or_(*kinds))
-

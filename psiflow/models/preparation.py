@@ -36,14 +36,31 @@ class Screening(ClinicalRecord, db.Model):
             missing.append("Medical history")
         if not (self.psychiatric_history or "").strip():
             missing.append("Psychiatric history")
-        unanswered = [c.label for c in self.course.protocol.contraindications
-                      if c.id not in (self.checks or {})]
+        unanswered = [
+            c.label
+            for c in self.course.protocol.contraindications
+            if c.id not in (self.checks or {})
+        ]
         if unanswered:
             missing.append("Answer every contraindication check (" + ", ".join(unanswered) + ")")
         return missing
 
     def positive_checks(self) -> list[str]:
         return [cid for cid, answer in (self.checks or {}).items() if answer.get("positive")]
+
+    def on_signed(self, signer) -> None:
+        from psiflow.models.alerts import AlertKind, raise_alert
+
+        flags = raise_flags(self)
+        if flags:
+            raise_alert(
+                self.course,
+                AlertKind.SCREENING_FLAG,
+                f"{len(flags)} contraindication flag(s) to review: "
+                + ", ".join(f.label for f in flags),
+                source=self,
+                by=signer,
+            )
 
 
 class ScreeningFlag(db.Model):
@@ -248,8 +265,11 @@ def preparation_facts(courses: list[Course]) -> dict[int, dict]:
     open_flags = db.session.execute(
         sa.select(ScreeningFlag.course_id, sa.func.count())
         .join(Screening, Screening.id == ScreeningFlag.screening_id)
-        .where(ScreeningFlag.course_id.in_(ids), ScreeningFlag.cleared_at.is_(None),
-               Screening.voided_at.is_(None))
+        .where(
+            ScreeningFlag.course_id.in_(ids),
+            ScreeningFlag.cleared_at.is_(None),
+            Screening.voided_at.is_(None),
+        )
         .group_by(ScreeningFlag.course_id)
     )
     for course_id, n in open_flags:
@@ -273,10 +293,13 @@ def preparation_facts(courses: list[Course]) -> dict[int, dict]:
     drafts = []
     for model in (Screening, Consent, SetIntake):
         drafts += db.session.execute(
-            sa.select(model.course_id, model.created_at).where(
-                model.course_id.in_(ids), model.status == RecordStatus.DRAFT,
+            sa.select(model.course_id, model.created_at)
+            .where(
+                model.course_id.in_(ids),
+                model.status == RecordStatus.DRAFT,
                 model.voided_at.is_(None),
-            ).add_columns(sa.literal(model.record_label))
+            )
+            .add_columns(sa.literal(model.record_label))
         ).all()
     for course_id, created_at, label in drafts:
         f = facts[course_id]

@@ -44,14 +44,14 @@ class ClinicalRecord:
     record_type: ClassVar[str]  # URL and audit name, e.g. "screening"
     record_label: ClassVar[str]  # what clinicians call it, e.g. "Screening"
     pair_signing: ClassVar[bool] = False  # a second facilitator co-signs (dosing sessions)
-    edit_endpoint: ClassVar[str | None] = None  # where a draft is edited (view args: record_type, record_id)
+    edit_endpoint: ClassVar[str | None] = (
+        None  # where a draft is edited (view args: record_type, record_id)
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     occurred_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    updated_at: so.Mapped[datetime] = so.mapped_column(
-        UTCDateTime, default=utcnow, onupdate=utcnow
-    )
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # active_history: the lock needs the stored status even when the attribute was expired.
     status: so.Mapped[RecordStatus] = so.mapped_column(
         enum_column(RecordStatus), default=RecordStatus.DRAFT, active_history=True
@@ -106,6 +106,9 @@ class ClinicalRecord:
         """What must be completed before the author may sign (none by default)."""
         return []
 
+    def on_signed(self, signer) -> None:
+        """What signing sets in motion for this record type (e.g. raising screening flags)."""
+
     # --- state ---------------------------------------------------------------------------
 
     @property
@@ -114,7 +117,7 @@ class ClinicalRecord:
 
     @property
     def is_signed(self) -> bool:
-        return self.status != RecordStatus.DRAFT
+        return self.status not in (None, RecordStatus.DRAFT)
 
     @property
     def counts(self) -> bool:
@@ -176,6 +179,7 @@ def sign_record(
     now: datetime | None = None,
 ) -> Signature:
     now = now or utcnow()
+    db.session.flush()  # column defaults (status draft) and the id the hash needs
     existing = signatures_for([record]).get((record.record_type, record.id), [])
     problems = signing_problems(
         status=record.status,
@@ -191,7 +195,6 @@ def sign_record(
         problems = record.missing_for_signing()
     if problems:
         raise SigningRefused(problems)
-    db.session.flush()  # the record needs its id for the hash
     signature = Signature(
         record_type=record.record_type,
         record_id=record.id,
@@ -206,13 +209,15 @@ def sign_record(
     if meaning == Meaning.AUTHORED:
         record.status = RecordStatus.SIGNED
         record.needs_cosign = signer.role == "trainee"
+        record.on_signed(signer)
     elif meaning == Meaning.REVIEWED:
         record.status = RecordStatus.COSIGNED
     return signature
 
 
-def add_addendum(record: ClinicalRecord, author: User, text: str,
-                 now: datetime | None = None) -> Addendum:
+def add_addendum(
+    record: ClinicalRecord, author: User, text: str, now: datetime | None = None
+) -> Addendum:
     now = now or utcnow()
     text = text.strip()
     if not text:
@@ -233,8 +238,7 @@ def add_addendum(record: ClinicalRecord, author: User, text: str,
     return addendum
 
 
-def void_record(record: ClinicalRecord, by: User, reason: str,
-                now: datetime | None = None) -> None:
+def void_record(record: ClinicalRecord, by: User, reason: str, now: datetime | None = None) -> None:
     reason = reason.strip()
     if record.is_voided:
         raise SigningRefused(["The record is already voided."])
@@ -245,40 +249,31 @@ def void_record(record: ClinicalRecord, by: User, reason: str,
     record.void_reason = reason
 
 
-def signatures_for(records) -> dict[tuple[str, int], list[Signature]]:
-    """Signatures of many records in one query per record type."""
-    found: dict[tuple[str, int], list[Signature]] = {}
+def _by_record(model, records, *options) -> dict[tuple[str, int], list]:
+    """Rows of `model` (Signature or Addendum) for many records, one query per record type."""
+    found: dict[tuple[str, int], list] = {}
     by_type: dict[str, list[int]] = {}
     for r in records:
         if r.id is not None:
             by_type.setdefault(r.record_type, []).append(r.id)
     for record_type, ids in by_type.items():
         rows = db.session.scalars(
-            sa.select(Signature)
-            .where(Signature.record_type == record_type, Signature.record_id.in_(ids))
-            .options(so.joinedload(Signature.signer))
-            .order_by(Signature.signed_at, Signature.id)
+            sa.select(model)
+            .where(model.record_type == record_type, model.record_id.in_(ids))
+            .options(*options)
+            .order_by(model.id)
         )
-        for s in rows:
-            found.setdefault((s.record_type, s.record_id), []).append(s)
+        for row in rows:
+            found.setdefault((row.record_type, row.record_id), []).append(row)
     return found
+
+
+def signatures_for(records) -> dict[tuple[str, int], list[Signature]]:
+    return _by_record(Signature, records, so.joinedload(Signature.signer))
 
 
 def addenda_for(records) -> dict[tuple[str, int], list[Addendum]]:
-    found: dict[tuple[str, int], list[Addendum]] = {}
-    by_type: dict[str, list[int]] = {}
-    for r in records:
-        if r.id is not None:
-            by_type.setdefault(r.record_type, []).append(r.id)
-    for record_type, ids in by_type.items():
-        rows = db.session.scalars(
-            sa.select(Addendum)
-            .where(Addendum.record_type == record_type, Addendum.record_id.in_(ids))
-            .order_by(Addendum.created_at, Addendum.id)
-        )
-        for a in rows:
-            found.setdefault((a.record_type, a.record_id), []).append(a)
-    return found
+    return _by_record(Addendum, records)
 
 
 def signature_intact(signature: Signature, record: ClinicalRecord) -> bool:

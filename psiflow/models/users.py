@@ -36,9 +36,7 @@ class User(UserMixin, db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(120))
     role: so.Mapped[Role] = so.mapped_column(enum_column(Role), index=True)
     clinic_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("clinics.id"), index=True)
-    supervisor_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("users.id"), index=True
-    )
+    supervisor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
     # Rotated on password change and deactivation so every open session of the user ends.
     session_token: so.Mapped[str] = so.mapped_column(

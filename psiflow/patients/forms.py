@@ -5,9 +5,7 @@ from wtforms.widgets import TextArea
 
 
 class PatientForm(FlaskForm):
-    display_name = StringField(
-        "Name or pseudonym", validators=[DataRequired(), Length(max=120)]
-    )
+    display_name = StringField("Name or pseudonym", validators=[DataRequired(), Length(max=120)])
     date_of_birth = DateField("Date of birth", validators=[Optional()])
     record_number = StringField(
         "Clinic record number",
@@ -48,9 +46,7 @@ class OverrideForm(_CourseActionForm):
 
 
 class ReasonForm(_CourseActionForm):
-    reason = StringField(
-        "Reason", widget=TextArea(), validators=[DataRequired(), Length(max=2000)]
-    )
+    reason = StringField("Reason", widget=TextArea(), validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField("Confirm")
 
 

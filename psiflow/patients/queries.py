@@ -18,7 +18,9 @@ def _scope(user, clinician_id: int | None, practice: bool):
     conditions = [caseload_filter(user), Patient.is_practice.is_(practice)]
     if clinician_id is not None:
         conditions.append(
-            sa.or_(Patient.lead_clinician_id == clinician_id, Patient.co_facilitator_id == clinician_id)
+            sa.or_(
+                Patient.lead_clinician_id == clinician_id, Patient.co_facilitator_id == clinician_id
+            )
         )
     return sa.and_(*conditions)
 

@@ -53,12 +53,20 @@ def board():
         except ValueError:
             abort(404)
         page = queries.phase_page(
-            current_user, phase, request.args.get("page", 1, type=int), per_phase,
-            clinician_id, practice,
+            current_user,
+            phase,
+            request.args.get("page", 1, type=int),
+            per_phase,
+            clinician_id,
+            practice,
         )
         return render_template(
-            "patients/phase_list.html", phase=phase, page=page, team=team,
-            clinician_id=clinician_id, practice=practice,
+            "patients/phase_list.html",
+            phase=phase,
+            page=page,
+            team=team,
+            clinician_id=clinician_id,
+            practice=practice,
         )
     columns = queries.board_courses(current_user, phases, per_phase, clinician_id, practice)
     return render_template(
@@ -92,7 +100,9 @@ def _co_facilitator_choices():
         )
         .order_by(User.name)
     ).all()
-    return [SelectChoice(0, "None")] + [SelectChoice(u.id, f"{u.name} ({u.role.value})") for u in users]
+    return [SelectChoice(0, "None")] + [
+        SelectChoice(u.id, f"{u.name} ({u.role.value})") for u in users
+    ]
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
@@ -141,10 +151,8 @@ def show(patient_id):
         course_panels=course_panels.panels(current_app),
         may=lambda action: access.can(current_user, action, patient),
         Action=Action,
-        AdvanceForm=AdvanceForm,
         OverrideForm=OverrideForm,
         ReasonForm=ReasonForm,
-        ResumeForm=ResumeForm,
     )
 
 
@@ -217,13 +225,13 @@ def advance(course_id):
 
 @bp.route("/courses/<int:course_id>/override", methods=["POST"])
 def override(course_id):
-    form = OverrideForm()
+    form = OverrideForm(prefix="override")
     return _phase_action(form, _posted_phase(form), reason=form.reason.data or "", override=True)
 
 
 @bp.route("/courses/<int:course_id>/hold", methods=["POST"])
 def hold(course_id):
-    form = ReasonForm()
+    form = ReasonForm(prefix="hold")
     return _phase_action(form, Phase.ON_HOLD, reason=form.reason.data or "")
 
 
@@ -234,5 +242,5 @@ def resume(course_id):
 
 @bp.route("/courses/<int:course_id>/withdraw", methods=["POST"])
 def withdraw(course_id):
-    form = ReasonForm()
+    form = ReasonForm(prefix="withdraw")
     return _phase_action(form, Phase.WITHDRAWN, reason=form.reason.data or "")

@@ -10,9 +10,9 @@ from psiflow.extensions import db
 from psiflow.models.records import (
     add_addendum,
     addenda_for,
+    sign_record,
     signature_intact,
     signatures_for,
-    sign_record,
     void_record,
 )
 from psiflow.records.forms import AddendumForm, SignForm, VoidForm
@@ -30,9 +30,9 @@ def record_context(record) -> dict:
         "signatures": [(s, signature_intact(s, record)) for s in signatures],
         "addenda": addenda_for([record]).get(key, []),
         "may_edit": access.can(current_user, Action.EDIT, patient),
-        "sign_form": SignForm(formdata=None),
-        "addendum_form": AddendumForm(formdata=None),
-        "void_form": VoidForm(formdata=None),
+        "sign_form": SignForm(formdata=None, prefix="sign"),
+        "addendum_form": AddendumForm(formdata=None, prefix="addendum"),
+        "void_form": VoidForm(formdata=None, prefix="void"),
         "Meaning": Meaning,
     }
 
@@ -60,69 +60,61 @@ def _form_errors(form) -> None:
             flash(message, "error")
 
 
+def _reauthenticated(form, record, operation, done: str, refused: str = ""):
+    """The shared steps of signing, amending and voiding: a valid form, the signer's
+    password, then one operation committed, or nothing at all."""
+    if not form.validate_on_submit():
+        _form_errors(form)
+    elif _password_ok(form):
+        try:
+            operation()
+            db.session.commit()
+            flash(done, "success")
+        except SigningRefused as error:
+            db.session.rollback()
+            flash(refused + " ".join(error.missing), "error")
+    return _back(record)
+
+
 @bp.route("/<record_type>/<int:record_id>/sign", methods=["POST"])
 def sign(record_type, record_id):
     record = guard.loaded("record")
-    form = SignForm()
-    if not form.validate_on_submit():
-        _form_errors(form)
-        return _back(record)
-    try:
-        meaning = Meaning(form.meaning.data)
-    except ValueError:
-        meaning = None
-    if meaning not in (Meaning.AUTHORED, Meaning.CO_FACILITATED):
+    form = SignForm(prefix="sign")
+    meaning = {m.value: m for m in (Meaning.AUTHORED, Meaning.CO_FACILITATED)}.get(
+        form.meaning.data
+    )
+    if form.is_submitted() and meaning is None:
         flash("That kind of signature is not given here.", "error")
         return _back(record)
-    if not _password_ok(form):
-        return _back(record)
     care_team = access.relationship(current_user, record.course.patient) in access.CARE_TEAM
-    try:
-        sign_record(record, current_user, meaning, signer_is_care_team=care_team)
-        db.session.commit()
-    except SigningRefused as refused:
-        db.session.rollback()
-        flash("Not signed. " + " ".join(refused.missing), "error")
-        return _back(record)
-    flash(f"{record.record_label} signed.", "success")
-    return _back(record)
+    return _reauthenticated(
+        form,
+        record,
+        lambda: sign_record(record, current_user, meaning, signer_is_care_team=care_team),
+        f"{record.record_label} signed.",
+        "Not signed. ",
+    )
 
 
 @bp.route("/<record_type>/<int:record_id>/addendum", methods=["POST"])
 def addendum(record_type, record_id):
     record = guard.loaded("record")
-    form = AddendumForm()
-    if not form.validate_on_submit():
-        _form_errors(form)
-        return _back(record)
-    if not _password_ok(form):
-        return _back(record)
-    try:
-        add_addendum(record, current_user, form.text.data)
-        db.session.commit()
-    except SigningRefused as refused:
-        db.session.rollback()
-        flash(" ".join(refused.missing), "error")
-        return _back(record)
-    flash("Addendum signed and added.", "success")
-    return _back(record)
+    form = AddendumForm(prefix="addendum")
+    return _reauthenticated(
+        form,
+        record,
+        lambda: add_addendum(record, current_user, form.text.data),
+        "Addendum signed and added.",
+    )
 
 
 @bp.route("/<record_type>/<int:record_id>/void", methods=["POST"])
 def void(record_type, record_id):
     record = guard.loaded("record")
-    form = VoidForm()
-    if not form.validate_on_submit():
-        _form_errors(form)
-        return _back(record)
-    if not _password_ok(form):
-        return _back(record)
-    try:
-        void_record(record, current_user, form.reason.data)
-        db.session.commit()
-    except SigningRefused as refused:
-        db.session.rollback()
-        flash(" ".join(refused.missing), "error")
-        return _back(record)
-    flash(f"{record.record_label} voided; it stays in the record, marked as voided.", "success")
-    return _back(record)
+    form = VoidForm(prefix="void")
+    return _reauthenticated(
+        form,
+        record,
+        lambda: void_record(record, current_user, form.reason.data),
+        f"{record.record_label} voided; it stays in the record, marked as voided.",
+    )

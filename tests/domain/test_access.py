@@ -35,8 +35,15 @@ PATIENTS = {
 }
 
 CARE = {Action.VIEW, Action.EDIT, Action.ADVANCE, Action.HOLD}
-SUPERVISE = {Action.VIEW, Action.ADVANCE, Action.HOLD, Action.OVERRIDE_GATE, Action.CLEAR_FLAG,
-             Action.REVIEW, Action.VIEW_AUDIT}
+SUPERVISE = {
+    Action.VIEW,
+    Action.ADVANCE,
+    Action.HOLD,
+    Action.OVERRIDE_GATE,
+    Action.CLEAR_FLAG,
+    Action.REVIEW,
+    Action.VIEW_AUDIT,
+}
 
 EXPECTED = {
     # (role, relationship, practice): the actions allowed; everything else must be denied

@@ -44,7 +44,9 @@ def test_every_gate_is_closed_for_a_course_without_records(frm, to):
 
 
 def test_screening_gate_lists_each_missing_requirement():
-    unmet = unmet_requirements(Phase.SCREENING, Phase.PREPARATION, MAPS, CourseFacts(uncleared_flags=2))
+    unmet = unmet_requirements(
+        Phase.SCREENING, Phase.PREPARATION, MAPS, CourseFacts(uncleared_flags=2)
+    )
     assert unmet == [
         "Medical and psychiatric screening signed",
         "2 contraindication flags cleared by a supervisor",
@@ -73,8 +75,12 @@ def test_preparation_gate_counts_signed_sessions_against_the_protocol():
 
 
 def test_preparation_gate_needs_intention_baseline_and_transport():
-    facts = replace(READY_FOR_DOSING, intention_written=False, transport_arranged=False,
-                    missing_baseline_measures=("PHQ-9",))
+    facts = replace(
+        READY_FOR_DOSING,
+        intention_written=False,
+        transport_arranged=False,
+        missing_baseline_measures=("PHQ-9",),
+    )
     unmet = unmet_requirements(Phase.PREPARATION, Phase.DOSING, MAPS, facts)
     assert "Intention written in the patient's words" in unmet
     assert "Transport home arranged" in unmet
@@ -154,7 +160,10 @@ def test_every_transition_is_either_allowed_or_refused(frm, to):
         or (frm, to) in LEGAL_FORWARD
         or (frm == Phase.ON_HOLD and to == Phase.PREPARATION)
     )
-    kwargs = {"reason": "clinical reason", "resume_to": Phase.PREPARATION if frm == Phase.ON_HOLD else None}
+    kwargs = {
+        "reason": "clinical reason",
+        "resume_to": Phase.PREPARATION if frm == Phase.ON_HOLD else None,
+    }
     if legal:
         check_transition(frm, to, **kwargs)
     else:

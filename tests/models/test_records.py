@@ -20,10 +20,18 @@ from tests.factories import gen_course, gen_patient, gen_user
 
 
 def _session(course, author, **fields):
-    record = PreparationSession(course=course, author=author, **{
-        "duration_minutes": 90, "topics": ["set_and_setting"], "notes": "Discussed the day.",
-        **fields})
+    record = PreparationSession(
+        course=course,
+        author=author,
+        **{
+            "duration_minutes": 90,
+            "topics": ["set_and_setting"],
+            "notes": "Discussed the day.",
+            **fields,
+        },
+    )
     from psiflow.extensions import db
+
     db.session.add(record)
     db.session.flush()
     return record
@@ -129,8 +137,10 @@ def test_tampered_content_is_detected(db, team, course):
     record = _session(course, team["clinician"])
     signature = sign_record(record, team["clinician"], Meaning.AUTHORED)
     db.session.commit()
-    db.session.execute(sa.text("UPDATE preparation_sessions SET notes = 'forged' WHERE id = :id"),
-                       {"id": record.id})
+    db.session.execute(
+        sa.text("UPDATE preparation_sessions SET notes = 'forged' WHERE id = :id"),
+        {"id": record.id},
+    )
     db.session.commit()
     db.session.expire_all()
     record = db.session.get(PreparationSession, record.id)

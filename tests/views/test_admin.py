@@ -7,9 +7,16 @@ from tests.factories import TEST_PASSWORD, gen_clinic, gen_user
 
 def test_admin_creates_a_trainee_with_a_supervisor(client, login_as, team, db):
     login_as(team["admin"])
-    response = client.post("/admin/users/new", data={
-        "name": "Tam Newcomer", "email": "Tam@Clinic.test", "role": "trainee",
-        "supervisor_id": team["supervisor"].id, "password": "a decent passphrase"})
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "name": "Tam Newcomer",
+            "email": "Tam@Clinic.test",
+            "role": "trainee",
+            "supervisor_id": team["supervisor"].id,
+            "password": "a decent passphrase",
+        },
+    )
     assert response.status_code == 302
     user = db.session.scalar(db.select(User).filter_by(email="tam@clinic.test"))
     assert user.role == Role.TRAINEE and user.supervisor_id == team["supervisor"].id
@@ -19,22 +26,43 @@ def test_admin_creates_a_trainee_with_a_supervisor(client, login_as, team, db):
 
 def test_trainee_without_supervisor_is_refused(client, login_as, team, db):
     login_as(team["admin"])
-    response = client.post("/admin/users/new", data={
-        "name": "Tam", "email": "tam@clinic.test", "role": "trainee", "supervisor_id": 0,
-        "password": "a decent passphrase"})
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "name": "Tam",
+            "email": "tam@clinic.test",
+            "role": "trainee",
+            "supervisor_id": 0,
+            "password": "a decent passphrase",
+        },
+    )
     assert "A trainee needs a supervisor" in response.get_data(as_text=True)
     assert db.session.scalar(db.select(User).filter_by(email="tam@clinic.test")) is None
 
 
 def test_weak_password_and_duplicate_email_are_refused(client, login_as, team, db):
     login_as(team["admin"])
-    html = client.post("/admin/users/new", data={
-        "name": "A", "email": "a@clinic.test", "role": "clinician", "supervisor_id": 0,
-        "password": "short"}).get_data(as_text=True)
+    html = client.post(
+        "/admin/users/new",
+        data={
+            "name": "A",
+            "email": "a@clinic.test",
+            "role": "clinician",
+            "supervisor_id": 0,
+            "password": "short",
+        },
+    ).get_data(as_text=True)
     assert "at least 12 characters" in html
-    html = client.post("/admin/users/new", data={
-        "name": "A", "email": team["clinician"].email, "role": "clinician", "supervisor_id": 0,
-        "password": "a decent passphrase"}).get_data(as_text=True)
+    html = client.post(
+        "/admin/users/new",
+        data={
+            "name": "A",
+            "email": team["clinician"].email,
+            "role": "clinician",
+            "supervisor_id": 0,
+            "password": "a decent passphrase",
+        },
+    ).get_data(as_text=True)
     assert "already exists" in html
 
 
@@ -66,8 +94,10 @@ def test_admin_edits_role_and_supervisor(client, login_as, team, db):
     login_as(team["admin"])
     target = team["outsider"]
     assert client.get(f"/admin/users/{target.id}").status_code == 200
-    client.post(f"/admin/users/{target.id}", data={
-        "name": "Renamed", "role": "clinician", "supervisor_id": team["supervisor"].id})
+    client.post(
+        f"/admin/users/{target.id}",
+        data={"name": "Renamed", "role": "clinician", "supervisor_id": team["supervisor"].id},
+    )
     user = db.session.get(User, target.id)
     assert user.name == "Renamed" and user.supervisor_id == team["supervisor"].id
 

@@ -100,8 +100,11 @@ def test_change_password_ends_other_sessions(app, client, auth, team):
     auth.login(user)
     response = client.post(
         "/account/password",
-        data={"current_password": TEST_PASSWORD, "new_password": "a brand new passphrase",
-              "confirm": "a brand new passphrase"},
+        data={
+            "current_password": TEST_PASSWORD,
+            "new_password": "a brand new passphrase",
+            "confirm": "a brand new passphrase",
+        },
     )
     assert response.status_code == 302
     assert client.get("/").status_code == 200  # this session goes on
@@ -124,8 +127,11 @@ def test_change_password_needs_the_current_one(client, auth, team):
     auth.login(team["clinician"])
     response = client.post(
         "/account/password",
-        data={"current_password": "wrong wrong wrong", "new_password": "a brand new passphrase",
-              "confirm": "a brand new passphrase"},
+        data={
+            "current_password": "wrong wrong wrong",
+            "new_password": "a brand new passphrase",
+            "confirm": "a brand new passphrase",
+        },
     )
     assert "The current password is not correct." in response.get_data(as_text=True)
 

@@ -92,8 +92,13 @@ def test_create_patient_and_start_a_course(client, login_as, team, db):
     key = catalog.current_protocols()[0].key
     response = client.post(
         "/patients/new",
-        data={"display_name": "Fennel Madeup", "record_number": "MR-1", "date_of_birth": "1980-02-03",
-              "co_facilitator_id": team["clinician2"].id, "protocol_key": key},
+        data={
+            "display_name": "Fennel Madeup",
+            "record_number": "MR-1",
+            "date_of_birth": "1980-02-03",
+            "co_facilitator_id": team["clinician2"].id,
+            "protocol_key": key,
+        },
     )
     assert response.status_code == 302
     patient = db.session.scalar(db.select(Patient).filter_by(record_number="MR-1"))
@@ -107,8 +112,15 @@ def test_create_patient_and_start_a_course(client, login_as, team, db):
 
 def test_trainee_creates_practice_patients_only(client, login_as, team, db):
     login_as(team["trainee"])
-    client.post("/patients/new", data={"display_name": "Practice Hazel", "record_number": "P-1",
-                                       "co_facilitator_id": 0, "protocol_key": ""})
+    client.post(
+        "/patients/new",
+        data={
+            "display_name": "Practice Hazel",
+            "record_number": "P-1",
+            "co_facilitator_id": 0,
+            "protocol_key": "",
+        },
+    )
     patient = db.session.scalar(db.select(Patient).filter_by(record_number="P-1"))
     assert patient.is_practice
 
@@ -118,12 +130,18 @@ def test_trainee_creates_practice_patients_only(client, login_as, team, db):
     [
         ({"display_name": "", "record_number": "A-1"}, "This field is required."),
         ({"display_name": "X", "record_number": "A 1 <b>"}, "Letters, digits"),
-        ({"display_name": "X", "record_number": "A-1", "date_of_birth": "31/31/1999"},
-         "Not a valid date value."),
-        ({"display_name": "X", "record_number": "A-1", "protocol_key": "nonsense@9"},
-         "Not a valid choice"),
-        ({"display_name": "X", "record_number": "A-1", "co_facilitator_id": 999999},
-         "Not a valid choice"),
+        (
+            {"display_name": "X", "record_number": "A-1", "date_of_birth": "31/31/1999"},
+            "Not a valid date value.",
+        ),
+        (
+            {"display_name": "X", "record_number": "A-1", "protocol_key": "nonsense@9"},
+            "Not a valid choice",
+        ),
+        (
+            {"display_name": "X", "record_number": "A-1", "co_facilitator_id": 999999},
+            "Not a valid choice",
+        ),
     ],
 )
 def test_bad_patient_input_is_refused_next_to_the_field(client, login_as, team, db, data, message):
@@ -138,8 +156,15 @@ def test_bad_patient_input_is_refused_next_to_the_field(client, login_as, team, 
 def test_duplicate_record_number_is_refused(client, login_as, team, db):
     gen_patient(team["clinician"], record_number="DUP-1")
     login_as(team["clinician"])
-    response = client.post("/patients/new", data={"display_name": "X", "record_number": "DUP-1",
-                                                  "co_facilitator_id": 0, "protocol_key": ""})
+    response = client.post(
+        "/patients/new",
+        data={
+            "display_name": "X",
+            "record_number": "DUP-1",
+            "co_facilitator_id": 0,
+            "protocol_key": "",
+        },
+    )
     assert "already has this record number" in response.get_data(as_text=True)
     assert db.session.query(Patient).count() == 1
 
@@ -158,9 +183,11 @@ def test_patient_page_shows_gate_timeline_and_actions(client, login_as, team, db
 def test_closed_gate_refuses_advance_and_changes_nothing(client, login_as, team, db):
     course = gen_course(gen_patient(team["clinician"]), Phase.SCREENING)
     login_as(team["clinician"])
-    response = client.post(f"/courses/{course.id}/advance",
-                           data={"version": course.version, "to_phase": "preparation"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/courses/{course.id}/advance",
+        data={"version": course.version, "to_phase": "preparation"},
+        follow_redirects=True,
+    )
     assert "The gate is closed" in response.get_data(as_text=True)
     assert db.session.get(Course, course.id).phase == Phase.SCREENING
 
@@ -168,13 +195,20 @@ def test_closed_gate_refuses_advance_and_changes_nothing(client, login_as, team,
 def test_illegal_transition_is_refused(client, login_as, team, db):
     course = gen_course(gen_patient(team["supervisor"]), Phase.SCREENING)
     login_as(team["supervisor"])
-    response = client.post(f"/courses/{course.id}/override",
-                           data={"version": course.version, "to_phase": "follow_up", "reason": "x"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/courses/{course.id}/override",
+        data={
+            "override-version": course.version,
+            "override-to_phase": "follow_up",
+            "override-reason": "x",
+        },
+        follow_redirects=True,
+    )
     assert "cannot go from Screening to Follow-up" in response.get_data(as_text=True)
     assert db.session.get(Course, course.id).phase == Phase.SCREENING
-    response = client.post(f"/courses/{course.id}/advance",
-                           data={"version": course.version, "to_phase": "bogus"})
+    response = client.post(
+        f"/courses/{course.id}/advance", data={"version": course.version, "to_phase": "bogus"}
+    )
     assert response.status_code == 400
 
 
@@ -183,14 +217,25 @@ def test_supervisor_overrides_a_closed_gate_with_a_reason(client, login_as, team
     login_as(team["supervisor"])
     page = client.get(f"/patients/{course.patient_id}").get_data(as_text=True)
     assert "Override this gate" in page
-    response = client.post(f"/courses/{course.id}/override",
-                           data={"version": course.version, "to_phase": "preparation", "reason": ""},
-                           follow_redirects=True)
+    response = client.post(
+        f"/courses/{course.id}/override",
+        data={
+            "override-version": course.version,
+            "override-to_phase": "preparation",
+            "override-reason": "",
+        },
+        follow_redirects=True,
+    )
     assert "needs a written reason" in response.get_data(as_text=True)
     assert db.session.get(Course, course.id).phase == Phase.SCREENING
-    client.post(f"/courses/{course.id}/override",
-                data={"version": course.version, "to_phase": "preparation",
-                      "reason": "Screening done on paper at the partner clinic"})
+    client.post(
+        f"/courses/{course.id}/override",
+        data={
+            "override-version": course.version,
+            "override-to_phase": "preparation",
+            "override-reason": "Screening done on paper at the partner clinic",
+        },
+    )
     course = db.session.get(Course, course.id)
     assert course.phase == Phase.PREPARATION
     last = course.transitions[-1]
@@ -201,8 +246,14 @@ def test_supervisor_overrides_a_closed_gate_with_a_reason(client, login_as, team
 def test_clinician_cannot_override(client, login_as, team, db):
     course = gen_course(gen_patient(team["clinician"]), Phase.SCREENING)
     login_as(team["clinician"])
-    response = client.post(f"/courses/{course.id}/override",
-                           data={"version": course.version, "to_phase": "preparation", "reason": "x"})
+    response = client.post(
+        f"/courses/{course.id}/override",
+        data={
+            "override-version": course.version,
+            "override-to_phase": "preparation",
+            "override-reason": "x",
+        },
+    )
     assert response.status_code == 403
     assert db.session.get(Course, course.id).phase == Phase.SCREENING
 
@@ -210,10 +261,14 @@ def test_clinician_cannot_override(client, login_as, team, db):
 def test_hold_and_resume_return_to_the_phase_left(client, login_as, team, db):
     course = gen_course(gen_patient(team["clinician"]), Phase.INTEGRATION)
     login_as(team["clinician"])
-    client.post(f"/courses/{course.id}/hold", data={"version": course.version, "reason": ""})
+    client.post(
+        f"/courses/{course.id}/hold", data={"hold-version": course.version, "hold-reason": ""}
+    )
     assert db.session.get(Course, course.id).phase == Phase.INTEGRATION  # a reason is required
-    client.post(f"/courses/{course.id}/hold",
-                data={"version": course.version, "reason": "Patient travelling for work"})
+    client.post(
+        f"/courses/{course.id}/hold",
+        data={"hold-version": course.version, "hold-reason": "Patient travelling for work"},
+    )
     course = db.session.get(Course, course.id)
     assert course.phase == Phase.ON_HOLD
     client.post(f"/courses/{course.id}/resume", data={"version": course.version})
@@ -225,12 +280,17 @@ def test_hold_and_resume_return_to_the_phase_left(client, login_as, team, db):
 def test_withdraw_is_final_and_needs_a_reason(client, login_as, team, db):
     course = gen_course(gen_patient(team["clinician"]), Phase.PREPARATION)
     login_as(team["clinician"])
-    client.post(f"/courses/{course.id}/withdraw",
-                data={"version": course.version, "reason": "Moved abroad"})
+    client.post(
+        f"/courses/{course.id}/withdraw",
+        data={"withdraw-version": course.version, "withdraw-reason": "Moved abroad"},
+    )
     course = db.session.get(Course, course.id)
     assert course.phase == Phase.WITHDRAWN
-    response = client.post(f"/courses/{course.id}/hold",
-                           data={"version": course.version, "reason": "x"}, follow_redirects=True)
+    response = client.post(
+        f"/courses/{course.id}/hold",
+        data={"hold-version": course.version, "hold-reason": "x"},
+        follow_redirects=True,
+    )
     assert "withdrawn" in response.get_data(as_text=True)
     assert db.session.get(Course, course.id).phase == Phase.WITHDRAWN
 
@@ -239,9 +299,14 @@ def test_stale_version_is_a_conflict_not_an_overwrite(client, login_as, team, db
     course = gen_course(gen_patient(team["clinician"]), Phase.PREPARATION)
     seen = course.version
     login_as(team["clinician"])
-    client.post(f"/courses/{course.id}/hold", data={"version": seen, "reason": "first device"})
-    response = client.post(f"/courses/{course.id}/withdraw",
-                           data={"version": seen, "reason": "second device"}, follow_redirects=True)
+    client.post(
+        f"/courses/{course.id}/hold", data={"hold-version": seen, "hold-reason": "first device"}
+    )
+    response = client.post(
+        f"/courses/{course.id}/withdraw",
+        data={"withdraw-version": seen, "withdraw-reason": "second device"},
+        follow_redirects=True,
+    )
     assert "Someone else changed this course" in response.get_data(as_text=True)
     assert db.session.get(Course, course.id).phase == Phase.ON_HOLD
     assert db.session.query(PhaseTransition).filter_by(reason="second device").count() == 0
@@ -250,7 +315,10 @@ def test_stale_version_is_a_conflict_not_an_overwrite(client, login_as, team, db
 def test_second_open_course_is_refused(client, login_as, team, db):
     course = gen_course(gen_patient(team["clinician"]), Phase.PREPARATION)
     login_as(team["clinician"])
-    response = client.post(f"/patients/{course.patient_id}/courses",
-                           data={"protocol_key": course.protocol_key}, follow_redirects=True)
+    response = client.post(
+        f"/patients/{course.patient_id}/courses",
+        data={"protocol_key": course.protocol_key},
+        follow_redirects=True,
+    )
     assert "already has an open course" in response.get_data(as_text=True)
     assert db.session.query(Course).count() == 1

@@ -45,10 +45,7 @@ def test_anonymous_visitor_is_sent_to_login_from_every_page(app, client, team):
 
 
 def _patient_routes(app):
-    return [
-        r for r in _routes(app)
-        if ENDPOINTS[r.endpoint].patient is not None
-    ]
+    return [r for r in _routes(app) if ENDPOINTS[r.endpoint].patient is not None]
 
 
 @pytest.mark.parametrize("intruder", ["outsider", "trainee", "admin", "other_supervisor"])
@@ -62,8 +59,12 @@ def test_other_caseload_gets_404_on_every_patient_route_and_nothing_changes(
     before = (db.session.query(PhaseTransition).count(), db.session.query(Course).count())
     for rule in _patient_routes(app):
         for method in rule.methods - {"HEAD", "OPTIONS"}:
-            data = {"version": course.version, "to_phase": "dosing", "reason": "x",
-                    "protocol_key": course.protocol_key}
+            data = {
+                "version": course.version,
+                "to_phase": "dosing",
+                "reason": "x",
+                "protocol_key": course.protocol_key,
+            }
             response = client.open(_url(rule, ids), method=method, data=data)
             expected = 403 if team[intruder].role not in ENDPOINTS[rule.endpoint].roles else 404
             assert response.status_code == expected, (intruder, rule, method)
@@ -90,8 +91,11 @@ def test_clinician_never_sees_practice_patients(client, login_as, team, db):
 
 @pytest.mark.parametrize("role", [Role.CLINICIAN, Role.SUPERVISOR, Role.TRAINEE])
 def test_care_roles_cannot_open_admin_pages(client, login_as, team, role):
-    user = {Role.CLINICIAN: team["clinician"], Role.SUPERVISOR: team["supervisor"],
-            Role.TRAINEE: team["trainee"]}[role]
+    user = {
+        Role.CLINICIAN: team["clinician"],
+        Role.SUPERVISOR: team["supervisor"],
+        Role.TRAINEE: team["trainee"],
+    }[role]
     login_as(user)
     assert client.get("/admin/users").status_code == 403
     assert client.post("/admin/users/new", data={"email": "x@y.z"}).status_code == 403

@@ -1,0 +1,118 @@
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from psiflow.form_builder import MultiCheckboxField
+from psiflow.models.preparation import TOUCH_KINDS, TouchChange
+
+TEXT = [Optional(), Length(max=10000)]
+
+
+class _Versioned(FlaskForm):
+    # The record version the user saw: a change by someone else in between is a conflict.
+    version = HiddenField()
+
+
+class ScreeningForm(_Versioned):
+    """Base; the protocol's checks are added by form_builder.check_fields."""
+
+    medical_history = TextAreaField("Medical history", validators=TEXT)
+    psychiatric_history = TextAreaField("Psychiatric history", validators=TEXT)
+    medications = TextAreaField("Current medications (one per line, with dose)", validators=TEXT)
+    submit = SubmitField("Save draft")
+
+
+class ConsentForm(_Versioned):
+    form_version = StringField("Consent form version", validators=[Optional(), Length(max=60)])
+    consented_on = DateField("Date of consent", validators=[Optional()])
+    witness_name = StringField("Witness", validators=[Optional(), Length(max=120)])
+    capacity_confirmed = RadioField(
+        "Capacity to consent confirmed",
+        choices=[SelectChoice("no", "No"), SelectChoice("yes", "Yes")],
+        default="no",
+    )
+    risks_discussed = RadioField(
+        "Risks, benefits and alternatives discussed",
+        choices=[SelectChoice("no", "No"), SelectChoice("yes", "Yes")],
+        default="no",
+    )
+    notes = TextAreaField("Notes", validators=TEXT)
+    submit = SubmitField("Save draft")
+
+
+class SetIntakeForm(_Versioned):
+    intention = TextAreaField("Intention, in the patient's own words", validators=TEXT)
+    expectations = TextAreaField("Expectations", validators=TEXT)
+    hopes = TextAreaField("Hopes", validators=TEXT)
+    fears = TextAreaField("Fears and concerns", validators=TEXT)
+    emotional_readiness = IntegerField(
+        "Emotional readiness (0 = not at all ready, 10 = completely ready)",
+        validators=[Optional(), NumberRange(min=0, max=10, message="Enter a number from 0 to 10.")],
+    )
+    support_people = TextAreaField("Support people", validators=TEXT)
+    prior_experience = TextAreaField("Prior psychedelic experience", validators=TEXT)
+    helps_when_distressed = TextAreaField("What helps when distressed", validators=TEXT)
+    touch_preferences = TextAreaField("Touch preferences", validators=TEXT)
+    music_preferences = TextAreaField("Music preferences", validators=TEXT)
+    transport_plan = TextAreaField("Transport home plan (who, how, when)", validators=TEXT)
+    submit = SubmitField("Save draft")
+
+
+class PreparationSessionForm(_Versioned):
+    """Base; `topics` choices come from the protocol."""
+
+    occurred_at = DateTimeLocalField(
+        "Date and time", format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+    duration_minutes = IntegerField(
+        "Duration (minutes)",
+        validators=[Optional(), NumberRange(min=5, max=600, message="Enter 5 to 600 minutes.")],
+    )
+    co_facilitator_id = SelectField("Co-facilitator", coerce=int, validators=[Optional()])
+    topics = MultiCheckboxField("Topics covered")
+    notes = TextAreaField("Session notes", validators=TEXT)
+    submit = SubmitField("Save draft")
+
+
+class TouchConsentForm(FlaskForm):
+    change = RadioField(
+        "This entry",
+        choices=[
+            SelectChoice(TouchChange.AGREED.value, "Records agreed touch"),
+            SelectChoice(TouchChange.CHANGED.value, "Changes what was agreed"),
+            SelectChoice(TouchChange.WITHDRAWN.value, "Withdraws consent to all touch"),
+        ],
+        validators=[InputRequired()],
+    )
+    agreed_touch = MultiCheckboxField(
+        "Touch the patient agrees to", choices=[SelectChoice(k, v) for k, v in TOUCH_KINDS]
+    )
+    note = TextAreaField("Note (in the patient's words where possible)", validators=TEXT)
+    submit = SubmitField("Add to touch consent log")
+
+
+class PlannedDosingForm(FlaskForm):
+    planned_dosing_at = DateTimeLocalField(
+        "Planned dosing session", format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+    submit = SubmitField("Save date")
+
+
+class ClearFlagForm(FlaskForm):
+    rationale = TextAreaField(
+        "Clinical rationale for clearing", validators=[DataRequired(), Length(max=4000)]
+    )
+    password = PasswordField("Your password", validators=[DataRequired()])
+    submit = SubmitField("Clear flag")
