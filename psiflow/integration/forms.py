@@ -8,7 +8,6 @@ from wtforms import (
     PasswordField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -22,19 +21,14 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from psiflow.form_builder import MultiCheckboxField, extend_form, instrument_item_fields
 from psiflow.models.integration import EMOTIONS, ActionStatus, Sleep
 from psiflow.presentation import clinic_zone
 
 # Clocks drift between tablets and the server; a few minutes ahead is not "in the future".
 _CLOCK_SKEW = timedelta(minutes=5)
 NEW_ACTION_ROWS = 3
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def local_now() -> datetime:
@@ -93,22 +87,15 @@ class _Sign:
 
 def new_session_form(risk_instrument=None, **kwargs):
     """The start of an integration session: when, the check-in and, where the protocol asks,
-    the risk screen's items (built from the instrument file)."""
+    the risk screen's items (from the instrument file, by the shared form builder)."""
 
     class NewSessionForm(_Sign, _CheckInMixin, _WhenMixin, FlaskForm):
         submit = SubmitField("Sign the check-in and open the session note")
 
-    risk_fields = []
-    if risk_instrument is not None:
-        for item in risk_instrument.items:
-            name = f"risk_{item.id}"
-            validators = [Optional()] if item.optional_unless else [InputRequired()]
-            setattr(NewSessionForm, name, RadioField(
-                item.text, choices=[SelectChoice(str(o.value), o.label) for o in item.options],
-                validators=validators))
-            risk_fields.append((name, item))
-    form = NewSessionForm(**kwargs)
-    form.risk_fields = [(getattr(form, name), item) for name, item in risk_fields]
+    fields = instrument_item_fields(risk_instrument) if risk_instrument is not None else {}
+    form = extend_form(NewSessionForm, fields)(**kwargs)
+    form.risk_fields = [(form[f"item_{item.id}"], item)
+                        for item in (risk_instrument.items if risk_instrument else ())]
     form.risk_instrument = risk_instrument
     return form
 

@@ -18,7 +18,7 @@ from tests.integration_factories import dosed_course, gen_integration_session, g
 PSILOCYBIN = "psilocybin-single-dose@1.0"
 MDMA = "mdma-three-session@1.0"
 CALM = {"sleep": "as_usual", "back_to_normal": "yes", "suicidal_thoughts": "no"}
-NO_RISK = {"risk_q1": "0", "risk_q2": "0", "risk_q6": "0"}
+NO_RISK = {"item_q1": "0", "item_q2": "0", "item_q6": "0"}
 
 
 def local(when):
@@ -62,14 +62,14 @@ def test_wrong_password_records_nothing(client, login_as, team, db, course):
 
 def test_positive_risk_screen_alerts_the_supervisor(client, login_as, team, db, course):
     login_as(team["clinician"])
-    _start(client, course, risk_q2="1", risk_q3="1", risk_q4="0", risk_q5="0")
+    _start(client, course, item_q2="1", item_q3="1", item_q4="0", item_q5="0")
     [alert] = db.session.scalars(sa.select(Alert)).all()
     assert alert.kind == AlertKind.SUICIDE_RISK and "moderate risk" in alert.message
 
 
 def test_unanswered_skip_question_is_refused_with_the_reason(client, login_as, team, db, course):
     login_as(team["clinician"])
-    response = _start(client, course, risk_q2="1")  # q3-q5 must follow a yes to q2
+    response = _start(client, course, item_q2="1")  # q3-q5 must follow a yes to q2
     assert response.status_code == 200
     assert "not answered" in response.get_data(as_text=True)
     assert db.session.scalars(sa.select(IntegrationSession)).all() == []
@@ -103,7 +103,7 @@ def test_note_is_written_with_its_action_plan_then_signed(client, login_as, team
     assert sorted(i.text for i in db.session.scalars(sa.select(ActionItem))) == [
         "Walk daily", "Write the letter"]
     client.post(f"/records/integration_session/{note.id}/sign",
-                data={"meaning": "authored", "password": TEST_PASSWORD})
+                data={"sign-meaning": "authored", "sign-password": TEST_PASSWORD})
     assert db.session.get(IntegrationSession, note.id).status == RecordStatus.SIGNED
     page = client.get(f"/records/integration_session/{note.id}").get_data(as_text=True)
     assert "Write the letter" in page and "Forgiveness of her father." in page

@@ -51,7 +51,7 @@ def test_clinician_cannot_cosign(client, login_as, team, db, note):
     assert response.status_code == 403
     # nor through the generic signing route
     client.post(f"/records/integration_session/{note.id}/sign",
-                data={"meaning": "reviewed", "password": TEST_PASSWORD})
+                data={"sign-meaning": "reviewed", "sign-password": TEST_PASSWORD})
     assert db.session.get(IntegrationSession, note.id).status == RecordStatus.SIGNED
 
 
@@ -93,7 +93,8 @@ def test_return_addendum_resubmit_cosign(client, login_as, team, db, note):
     client.post(resubmit)
     assert db.session.scalars(sa.select(Review)).one().resubmitted_at is None  # no addendum yet
     client.post(f"/records/integration_session/{note.id}/addendum",
-                data={"text": "The call went well; sleeping better.", "password": TEST_PASSWORD})
+                data={"addendum-text": "The call went well; sleeping better.",
+                      "addendum-password": TEST_PASSWORD})
     client.post(resubmit)
     assert db.session.scalars(sa.select(Review)).one().resubmitted_at is not None
     assert "Notes returned to you" not in client.get("/").get_data(as_text=True)
