@@ -73,12 +73,20 @@ def app(database_url):
 def make_app(database_url, app):
     """Another app on the same database with some settings changed (CSRF on, rate limits...)."""
 
+    made = []
+
     def make(**overrides):
         other = create_app(app_config(database_url, **overrides))
         other.test_client_class = IsolatedClient
+        made.append(other)
         return other
 
-    return make
+    yield make
+    # Close each extra app's pooled connections now: left to the garbage collector, psycopg
+    # warns (ResourceWarning, an error here) in whichever later test happens to collect them.
+    for other in made:
+        with other.app_context():
+            _db.engine.dispose()
 
 
 def _empty_tables() -> None:
