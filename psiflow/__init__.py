@@ -93,10 +93,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from psiflow import guard, security_headers
+    from psiflow import guard, query_count, security_headers
 
     guard.init_app(app)
     security_headers.init_app(app)
+    query_count.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -25,8 +25,13 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     CLINIC_TIMEZONE = "UTC"  # for a user without a clinic (a fresh install's first admin)
     PAGE_SIZE = 50
+    # Cards per phase column on the board, longest in phase first; "All N in <phase>" pages
+    # through the rest. 50 made a supervisor's board 250 cards (120 kB, the slowest page).
+    BOARD_CARDS_PER_PHASE = 20
     PROTOCOL_DIR = None  # default: the protocols shipped in the package
     INSTRUMENT_DIR = None
+    # The benchmark's statement count per response (psiflow/query_count.py); never in a clinic.
+    QUERY_COUNT_HEADER = False
 
 
 class ConfigError(RuntimeError):

@@ -8,7 +8,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import catalog, guard
-from psiflow.course_panels import CoursePanel, add_panel
+from psiflow.course_panels import CoursePanel, add_panel, group_by_course
 from psiflow.domain.instruments import InstrumentError, record_totals, score_instrument
 from psiflow.domain.signing import Meaning
 from psiflow.extensions import db
@@ -28,17 +28,25 @@ def timepoints(protocol) -> list[str]:
     return points + ["integration", "ad_hoc"]
 
 
-def _panel_context(course) -> dict:
-    measures = db.session.scalars(
-        sa.select(MeasureResponse)
-        .where(MeasureResponse.course_id == course.id)
-        .order_by(MeasureResponse.occurred_at, MeasureResponse.id)
-    ).all()
+def _panel_context(courses) -> dict[int, dict]:
+    ids = [c.id for c in courses]
+    measures = group_by_course(
+        db.session.scalars(
+            sa.select(MeasureResponse)
+            .where(MeasureResponse.course_id.in_(ids))
+            .order_by(MeasureResponse.occurred_at, MeasureResponse.id)
+        ),
+        ids,
+    )
+    instruments = sorted(catalog.instruments().values(), key=lambda i: i.short_name)
     return {
-        "measures": measures,
-        "instruments": sorted(catalog.instruments().values(), key=lambda i: i.short_name),
-        "timepoint_label": timepoint_label,
-        "baseline_wanted": course.protocol.baseline_measures,
+        c.id: {
+            "measures": measures[c.id],
+            "instruments": instruments,
+            "timepoint_label": timepoint_label,
+            "baseline_wanted": c.protocol.baseline_measures,
+        }
+        for c in courses
     }
 
 

@@ -8,7 +8,7 @@ import sqlalchemy.orm as so
 from psiflow.access import Role
 from psiflow.domain.phases import ACTIVE_PHASES, Phase
 from psiflow.extensions import db
-from psiflow.models import Course, Patient, User
+from psiflow.models import Course, Patient, PhaseTransition, User
 from psiflow.models.patients import caseload_filter
 
 CLOSED_VIEW_PHASES = (Phase.ON_HOLD, Phase.COMPLETED, Phase.WITHDRAWN)
@@ -19,10 +19,18 @@ def _scope(user, clinician_id: int | None, practice: bool):
     if clinician_id is not None:
         conditions.append(
             sa.or_(
-                Patient.lead_clinician_id == clinician_id, Patient.co_facilitator_id == clinician_id
+                Patient.lead_clinician_id == clinician_id,
+                Patient.co_facilitator_id == clinician_id,
             )
         )
     return sa.and_(*conditions)
+
+
+def _courses_in_scope(user, clinician_id: int | None, practice: bool):
+    # The caseload's patients first, then their courses by ix_courses_patient_id: a join let
+    # SQLite start from every course of the network in the phase and check each one's patient.
+    patients = sa.select(Patient.id).where(_scope(user, clinician_id, practice))
+    return Course.patient_id.in_(patients)
 
 
 def board_practice_default(user) -> bool:
@@ -32,8 +40,7 @@ def board_practice_default(user) -> bool:
 def phase_counts(user, phases, clinician_id=None, practice=False) -> dict[Phase, int]:
     rows = db.session.execute(
         sa.select(Course.phase, sa.func.count())
-        .join(Course.patient)
-        .where(_scope(user, clinician_id, practice), Course.phase.in_(phases))
+        .where(_courses_in_scope(user, clinician_id, practice), Course.phase.in_(phases))
         .group_by(Course.phase)
     )
     counts = dict.fromkeys(phases, 0)
@@ -50,8 +57,7 @@ def board_courses(user, phases, per_phase: int, clinician_id=None, practice=Fals
             .over(partition_by=Course.phase, order_by=(Course.phase_entered_at, Course.id))
             .label("rank"),
         )
-        .join(Course.patient)
-        .where(_scope(user, clinician_id, practice), Course.phase.in_(phases))
+        .where(_courses_in_scope(user, clinician_id, practice), Course.phase.in_(phases))
         .subquery()
     )
     courses = db.session.scalars(
@@ -72,8 +78,7 @@ def board_courses(user, phases, per_phase: int, clinician_id=None, practice=Fals
 def phase_page(user, phase: Phase, page: int, per_page: int, clinician_id=None, practice=False):
     return db.paginate(
         sa.select(Course)
-        .join(Course.patient)
-        .where(_scope(user, clinician_id, practice), Course.phase == phase)
+        .where(_courses_in_scope(user, clinician_id, practice), Course.phase == phase)
         .options(so.joinedload(Course.patient).joinedload(Patient.lead_clinician))
         .order_by(Course.phase_entered_at, Course.id),
         page=page,
@@ -90,6 +95,18 @@ def patients_without_course(user, limit: int, practice=False):
         .order_by(Patient.created_at.desc())
         .limit(limit)
     ).all()
+
+
+def load_course_histories(patient) -> None:
+    """Load the patient's courses with their phase histories in a fixed number of queries,
+    however many courses the patient has had (lazy loading ran one query per course)."""
+    courses = db.session.scalars(
+        sa.select(Course)
+        .where(Course.patient_id == patient.id)
+        .order_by(Course.started_at)
+        .options(so.selectinload(Course.transitions).selectinload(PhaseTransition.by))
+    ).all()
+    so.attributes.set_committed_value(patient, "courses", courses)
 
 
 def team_members(supervisor) -> list[User]:

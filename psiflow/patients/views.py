@@ -68,7 +68,9 @@ def board():
             clinician_id=clinician_id,
             practice=practice,
         )
-    columns = queries.board_courses(current_user, phases, per_phase, clinician_id, practice)
+    columns = queries.board_courses(
+        current_user, phases, current_app.config["BOARD_CARDS_PER_PHASE"], clinician_id, practice
+    )
     return render_template(
         "patients/board.html",
         phases=phases,
@@ -142,13 +144,16 @@ def new():
 @bp.route("/patients/<int:patient_id>")
 def show(patient_id):
     patient = guard.loaded("patient")
+    queries.load_course_histories(patient)
+    courses = patient.courses
     start_form = StartCourseForm()
     start_form.protocol_key.choices = _protocol_choices()
     return render_template(
         "patients/show.html",
         patient=patient,
         start_form=start_form,
-        course_panels=course_panels.panels(current_app),
+        facts=gather_facts(courses),
+        panels=[(panel, panel.context(courses)) for panel in course_panels.panels(current_app)],
         may=lambda action: access.can(current_user, action, patient),
         Action=Action,
         OverrideForm=OverrideForm,

@@ -11,7 +11,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import guard
-from psiflow.course_panels import CoursePanel, add_panel
+from psiflow.course_panels import CoursePanel, add_panel, group_by_course
 from psiflow.domain.phases import Phase
 from psiflow.extensions import db
 from psiflow.form_builder import check_fields, choices_of, extend_form
@@ -40,35 +40,36 @@ from psiflow.presentation import from_local_input, to_local_input
 bp = Blueprint("preparation", __name__, url_prefix="/preparation")
 
 
-def _panel_context(course) -> dict:
-    ids = [course.id]
+def _panel_context(courses) -> dict[int, dict]:
+    ids = [c.id for c in courses]
+
+    def rows(model, *order):
+        query = sa.select(model).where(model.course_id.in_(ids)).order_by(*order)
+        return group_by_course(db.session.scalars(query), ids)
+
     records = {
-        model: db.session.scalars(
-            sa.select(model).where(model.course_id.in_(ids)).order_by(model.occurred_at)
-        ).all()
+        model: rows(model, model.occurred_at, model.id)
         for model in (Screening, Consent, SetIntake, PreparationSession)
     }
+    flags = rows(ScreeningFlag, ScreeningFlag.raised_at)
+    touch = rows(
+        TouchConsentEntry, TouchConsentEntry.recorded_at.desc(), TouchConsentEntry.id.desc()
+    )
     return {
-        "screenings": records[Screening],
-        "consents": records[Consent],
-        "intakes": records[SetIntake],
-        "sessions": records[PreparationSession],
-        "flags": db.session.scalars(
-            sa.select(ScreeningFlag)
-            .where(ScreeningFlag.course_id == course.id)
-            .order_by(ScreeningFlag.raised_at)
-        ).all(),
-        "touch_log": db.session.scalars(
-            sa.select(TouchConsentEntry)
-            .where(TouchConsentEntry.course_id == course.id)
-            .order_by(TouchConsentEntry.recorded_at.desc(), TouchConsentEntry.id.desc())
-        ).all(),
-        "touch_form": TouchConsentForm(formdata=None, prefix=f"touch{course.id}"),
-        "planned_form": PlannedDosingForm(
-            formdata=None, planned_dosing_at=to_local_input(course.planned_dosing_at)
-        ),
-        "clear_form": ClearFlagForm(formdata=None),
-        "in_preparation": course.phase in (Phase.SCREENING, Phase.PREPARATION),
+        course.id: {
+            "screenings": records[Screening][course.id],
+            "consents": records[Consent][course.id],
+            "intakes": records[SetIntake][course.id],
+            "sessions": records[PreparationSession][course.id],
+            "flags": flags[course.id],
+            "touch_log": touch[course.id],
+            "touch_form": TouchConsentForm(formdata=None, prefix=f"touch{course.id}"),
+            "planned_form": PlannedDosingForm(
+                formdata=None, planned_dosing_at=to_local_input(course.planned_dosing_at)
+            ),
+            "in_preparation": course.phase in (Phase.SCREENING, Phase.PREPARATION),
+        }
+        for course in courses
     }
 
 

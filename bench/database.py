@@ -1,0 +1,83 @@
+"""The benchmark's own database: created empty for each run, its schema built by the migrations.
+
+SQLite in bench/work/ by default; PostgreSQL when PSIFLOW_BENCH_DATABASE_URL names one. The run
+drops and recreates that database, so it refuses any PostgreSQL database whose name does not
+say it is a benchmark's (a clinic's real database must never be one typo away).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from psiflow.database import configure_engine
+
+ENV_URL = "PSIFLOW_BENCH_DATABASE_URL"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def database_url(work_dir: Path) -> str:
+    url = os.environ.get(ENV_URL)
+    if url:
+        return url
+    return f"sqlite:///{work_dir / 'psiflow-bench.sqlite3'}"
+
+
+def dialect(url: str) -> str:
+    return sa.make_url(url).get_backend_name()
+
+
+def recreate(url: str) -> None:
+    """Leave an empty database at `url`."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    if parsed.get_backend_name() != "postgresql":
+        raise SystemExit(f"{ENV_URL}: only sqlite and postgresql are supported, not {url!r}")
+    name = parsed.database or ""
+    if "bench" not in name:
+        raise SystemExit(
+            f"{ENV_URL} names the database {name!r}; the benchmark drops and recreates it, so "
+            "its name must contain 'bench' (for example psiflow_bench)."
+        )
+    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+
+
+def upgrade(url: str, env: dict[str, str]) -> None:
+    """Build the schema as a clinic does: `flask db upgrade`, through the Alembic migrations."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "psiflow", "db", "upgrade"],
+        cwd=REPO,
+        env={**env, "PSIFLOW_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"flask db upgrade failed:\n{done.stderr}")
+
+
+def engine_for(url: str) -> sa.Engine:
+    engine = sa.create_engine(url)
+    configure_engine(engine)  # the app's own SQLite settings (WAL, busy timeout)
+    return engine
+
+
+def analyze(engine: sa.Engine) -> None:
+    """Refresh the planner's statistics, as PostgreSQL's autovacuum would after a bulk load."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("ANALYZE"))
