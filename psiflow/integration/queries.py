@@ -9,6 +9,7 @@ import sqlalchemy.orm as so
 
 from psiflow import catalog
 from psiflow.charts import trajectory_chart
+from psiflow.course_panels import group_by_course
 from psiflow.domain.outcomes import OUTCOME_INSTRUMENTS, course_outcomes, is_outcome_instrument
 from psiflow.domain.phases import Phase
 from psiflow.domain.schedule import (
@@ -57,31 +58,39 @@ def course_charts(course: Course, measures, dosing_times, now):
     ]
 
 
-def panel_context(course: Course) -> dict:
-    """The integration progress panel of the patient page, for one course."""
+def panel_context(courses: list[Course]) -> dict[int, dict]:
+    """The integration progress panel of the patient page, for all of a patient's courses in
+    a fixed number of queries."""
     now = utcnow()
-    done = schedule_done([course])[course.id]
-    protocol = course.protocol
+    ids = [c.id for c in courses]
+    done = schedule_done(courses)
+    notes = group_by_course(db.session.scalars(
+        sa.select(IntegrationSession).where(IntegrationSession.course_id.in_(ids))
+        .options(so.joinedload(IntegrationSession.author))
+        .order_by(IntegrationSession.occurred_at.desc(), IntegrationSession.id.desc())
+    ), ids)
+    calls = group_by_course(db.session.scalars(
+        sa.select(SafetyCheckIn).where(SafetyCheckIn.course_id.in_(ids),
+                                       SafetyCheckIn.context == CheckInContext.CALL)
+        .order_by(SafetyCheckIn.occurred_at.desc())
+    ), ids)
+    measures = group_by_course(counting_measures(ids), ids)
+    items = group_by_course(open_action_items(ids), ids)
+    names = instrument_names()
+    return {c.id: _course_panel(c, done[c.id], notes[c.id], calls[c.id], measures[c.id],
+                                items[c.id], names, now) for c in courses}
+
+
+def _course_panel(course, done, notes, calls, measures, open_items, names, now) -> dict:
     show = bool(done.dosing_times) or course.phase in (Phase.INTEGRATION, Phase.FOLLOW_UP,
                                                       Phase.COMPLETED)
     if not show:
         return {"show": False}
-    notes = db.session.scalars(
-        sa.select(IntegrationSession).where(IntegrationSession.course_id == course.id)
-        .options(so.joinedload(IntegrationSession.author))
-        .order_by(IntegrationSession.occurred_at.desc(), IntegrationSession.id.desc())
-    ).all()
-    calls = db.session.scalars(
-        sa.select(SafetyCheckIn).where(SafetyCheckIn.course_id == course.id,
-                                       SafetyCheckIn.context == CheckInContext.CALL)
-        .order_by(SafetyCheckIn.occurred_at.desc())
-    ).all()
     contacts = [r.occurred_at for r in [*notes, *calls] if not r.is_voided]
     last_contact = max(contacts) if contacts else None
     last_dose = done.dosing_times[-1] if done.dosing_times else None
     since_last = [n for n in notes if n.counts and last_dose and n.occurred_at >= last_dose]
-    measures = counting_measures([course.id])
-    items = outstanding(schedule_numbers(protocol), done, instrument_names())
+    items = outstanding(schedule_numbers(course.protocol), done, names)
     return {
         "show": True,
         "now": now,
@@ -93,14 +102,14 @@ def panel_context(course: Course) -> dict:
         "sessions_counting": sum(1 for n in notes if n.counts),
         "last_contact": last_contact,
         "days_since_contact": (now - last_contact).days if last_contact else None,
-        "open_items": open_action_items(course.id),
+        "open_items": open_items,
+        # What is due or overdue, and what falls due in the next two weeks.
         "schedule": [(item, item.status(now)) for item in items
-                     if item.status(now) != DueStatus.UPCOMING or
-                     item.due_from - now < timedelta(days=14)],
+                     if item.status(now) != DueStatus.UPCOMING
+                     or item.due_from - now < timedelta(days=14)],
         "charts": course_charts(course, measures, done.dosing_times, now),
         "outcomes": course_outcomes(catalog.instruments(), measures),
-        "measures": measures,
-        "names": instrument_names(),
+        "names": names,
         "may_record": course.phase in (Phase.INTEGRATION, Phase.FOLLOW_UP, Phase.DOSING),
     }
 
@@ -117,7 +126,7 @@ def dashboard(user) -> dict:
         .limit(DASHBOARD_COURSES)
     ).all()
     now = utcnow()
-    done = schedule_done(courses) if courses else {}
+    done = schedule_done(courses)  # even for none: the board's query count stays fixed
     names = instrument_names()
     attention = []
     for course in courses:

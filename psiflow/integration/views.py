@@ -137,7 +137,7 @@ def new_check_in(course_id):
 
 
 def _note_form(note, formdata=True):
-    carried = open_action_items(note.course_id, before=note)
+    carried = open_action_items([note.course_id], before=note)
     own = items_created_in(note)
     measures = [SelectChoice(m.id, f"{m.instrument.short_name}, {timepoint_label(m.timepoint)}: "
                        f"{m.total:g}") for m in eligible_measures(note)]

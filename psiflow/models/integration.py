@@ -209,16 +209,20 @@ class ActionItem(db.Model):
 # --- operations (the caller has checked access and commits) --------------------------------
 
 
-def open_action_items(course_id: int, before: IntegrationSession | None = None):
-    """Items still open, from notes that were not voided (oldest first)."""
+def open_action_items(course_ids, before: IntegrationSession | None = None):
+    """Items still open in these courses, from notes that were not voided (oldest first).
+
+    With `before` (a draft note): also the items that very draft closed, since it may still
+    change its mind, and never the items it created itself.
+    """
     query = (
         sa.select(ActionItem)
         .join(IntegrationSession, IntegrationSession.id == ActionItem.created_in_id)
-        .where(ActionItem.course_id == course_id, IntegrationSession.voided_at.is_(None))
+        .where(ActionItem.course_id.in_(list(course_ids)),
+               IntegrationSession.voided_at.is_(None))
         .order_by(ActionItem.created_at, ActionItem.id)
     )
     if before is not None:
-        # Open now, or closed by this very (draft) note: the note may still change its mind.
         query = query.where(
             ActionItem.created_in_id != before.id,
             sa.or_(ActionItem.status == ActionStatus.OPEN, ActionItem.closed_in_id == before.id),
@@ -234,7 +238,7 @@ def update_action_plan(note: IntegrationSession, reviewed: dict[int, ActionStatu
     if note.is_signed or note.is_voided:
         raise SigningRefused(["The note is signed: its action plan is part of what was signed."])
     now = now or utcnow()
-    carried = {i.id: i for i in open_action_items(note.course_id, before=note)}
+    carried = {i.id: i for i in open_action_items([note.course_id], before=note)}
     for item_id, status in reviewed.items():
         item = carried.get(item_id)
         if item is None:

@@ -113,17 +113,17 @@ def test_action_items_carry_forward_until_marked(db, team, course):
     first = gen_integration_session(course, team["clinician"], sign=False)
     update_action_plan(first, {}, ["Walk every morning", "Call my sister", " "])
     sign_record(first, team["clinician"], Meaning.AUTHORED)
-    walk, call = open_action_items(course.id)
+    walk, call = open_action_items([course.id])
     assert [walk.text, call.text] == ["Walk every morning", "Call my sister"]
     second = gen_integration_session(course, team["clinician"], sign=False)
     update_action_plan(second, {walk.id: ActionStatus.DONE, call.id: ActionStatus.OPEN},
                        ["Journal after dreams"])
     db.session.flush()
-    assert [i.text for i in open_action_items(course.id)] == ["Call my sister",
+    assert [i.text for i in open_action_items([course.id])] == ["Call my sister",
                                                               "Journal after dreams"]
     assert walk.status == ActionStatus.DONE and walk.closed_in_id == second.id
     # the draft may still change its mind about what it closed
-    assert walk in open_action_items(course.id, before=second)
+    assert walk in open_action_items([course.id], before=second)
 
 
 def test_a_signed_note_s_action_plan_is_locked(db, team, course):
