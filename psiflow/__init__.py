@@ -77,11 +77,13 @@ def register_blueprints(app: Flask) -> None:
     from psiflow.admin.views import bp as admin_bp
     from psiflow.audit_trail.views import bp as audit_bp
     from psiflow.auth.views import bp as auth_bp
+    from psiflow.integration.views import bp as integration_bp
     from psiflow.measures.views import bp as measures_bp
     from psiflow.patients.views import bp as patients_bp
     from psiflow.preparation.views import bp as preparation_bp
     from psiflow.records.views import bp as records_bp
     from psiflow.sessions.views import bp as sessions_bp
+    from psiflow.supervision.views import bp as supervision_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(patients_bp)
@@ -91,6 +93,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sessions_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(integration_bp)
+    app.register_blueprint(supervision_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -177,6 +177,22 @@ ENDPOINTS: dict[str, Rule] = {
     #
     #
     # integration and supervision
+    "integration.new_session": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "integration.edit_session": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "integration.new_check_in": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "integration.export_csv": Rule(
+        roles=frozenset({Role.CLINICIAN, Role.SUPERVISOR}), patient=Action.EXPORT
+    ),
+    "integration.export_json": Rule(
+        roles=frozenset({Role.CLINICIAN, Role.SUPERVISOR}), patient=Action.EXPORT
+    ),
+    "supervision.queue": Rule(roles=frozenset({Role.SUPERVISOR})),
+    "supervision.review": Rule(roles=frozenset({Role.SUPERVISOR}), patient=Action.REVIEW),
+    "supervision.resubmit": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "supervision.alerts": Rule(roles=frozenset({Role.SUPERVISOR})),
+    "supervision.acknowledge": Rule(roles=frozenset({Role.SUPERVISOR}), patient=Action.REVIEW),
+    "supervision.outcomes": Rule(roles=frozenset({Role.SUPERVISOR})),
+    "supervision.outcomes_csv": Rule(roles=frozenset({Role.SUPERVISOR})),
     #
     #
     # audit

@@ -166,7 +166,9 @@ def seed_demo(now: datetime | None = None) -> Clinic:
     for clinician in clinicians:
         for path in CASELOAD_SHAPE:
             name = f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {SURNAMES[n % len(SURNAMES)]}"
-            protocol = protocols[n % len(protocols)]
+            # The second caseload is offset by two protocols, so every protocol has patients
+            # who reached follow-up and outcome charts to show.
+            protocol = protocols[(n + 2 * (n // len(CASELOAD_SHAPE))) % len(protocols)]
             # Protocols run by a pair (MAPS MDMA) get the supervisor as co-therapist, so each
             # clinician's caseload stays their own.
             co = supervisor if protocol.facilitators_required == 2 else None
@@ -200,8 +202,10 @@ def _patient(clinic, name, record, lead, co, practice, n) -> Patient:
 
 
 def _course(patient, protocol, path, by, now, n):
-    # Walk the path backwards from today so the latest step is recent and steps are weeks apart.
-    step = timedelta(days=9 + n % 5, hours=n % 7)
+    # Walk the path backwards from today so the latest step is recent and steps are weeks apart;
+    # courses that reached follow-up spread over months, so follow-up weeks have come due.
+    months = 5 if Phase.FOLLOW_UP in path else 1
+    step = timedelta(days=(9 + n % 5) * months, hours=n % 7)
     at = now - step * len(path) - timedelta(days=n % 4)
     course = Course(
         patient=patient,
@@ -245,10 +249,7 @@ def login_lines() -> list[str]:
     ]
 
 
-from psiflow.demo import preparation  # noqa: E402  (feature seeders use DemoContext above)
+# Feature seeders run in clinical order; they import DemoContext from above.
+from psiflow.demo import dosing, integration, preparation  # noqa: E402
 
-FEATURE_SEEDERS.append(preparation.seed)
-
-from psiflow.demo import dosing  # noqa: E402  (after preparation: clinical order)
-
-FEATURE_SEEDERS.append(dosing.seed)
+FEATURE_SEEDERS.extend([preparation.seed, dosing.seed, integration.seed])

@@ -11,6 +11,7 @@ from psiflow.models.dosing import (
     SessionEvent,
     VitalSign,
 )
+from psiflow.models.integration import ActionItem, IntegrationSession, SafetyCheckIn
 from psiflow.models.measures import MeasureResponse
 from psiflow.models.patients import Patient
 from psiflow.models.preparation import (
@@ -22,6 +23,7 @@ from psiflow.models.preparation import (
     TouchConsentEntry,
 )
 from psiflow.models.records import RECORD_TYPES, Addendum, ClinicalRecord, Signature
+from psiflow.models.reviews import Review
 from psiflow.models.users import Clinic, User
 
 __all__ = [
@@ -35,6 +37,12 @@ __all__ = [
     "AlertKind",
     "AuditChainHead",
     "AuditEvent",
+    "ActionItem",
+    "Alert",
+    "AlertKind",
+    "IntegrationSession",
+    "Review",
+    "SafetyCheckIn",
     "Consent",
     "MeasureResponse",
     "PreparationSession",

@@ -1,0 +1,139 @@
+"""Change from baseline, response and remission for a course, by each instrument's own rule.
+
+Works on anything with `instrument_id`, `timepoint`, `occurred_at` and `total` (measure
+responses, or plain tuples in tests). The baseline is the course's earliest baseline
+administration; the result compares it with the latest administration after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from psiflow.domain.instruments import (
+    Instrument,
+    change_from_baseline,
+    is_remission,
+    is_response,
+)
+
+BASELINE = "baseline"
+# The outcome instruments a course's trajectory and the team table follow, in display order.
+OUTCOME_INSTRUMENTS = ("phq9", "gad7", "pcl5", "who5", "madrs")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    instrument_id: str
+    baseline: float
+    latest: float
+    latest_timepoint: str
+    latest_at: datetime
+    change_percent: float | None  # signed; None when the baseline is 0
+    response: bool | None  # None when the instrument defines no response rule
+    remission: bool | None
+
+    def status_label(self) -> str:
+        if self.remission:
+            return "remission"
+        if self.response:
+            return "response"
+        return "no response" if self.response is False else ""
+
+
+def is_outcome_instrument(instrument: Instrument) -> bool:
+    """Instruments with a response or remission rule; risk screens and experience scales have
+    none and are charted elsewhere."""
+    return instrument.scoring == "sum" and any(
+        rule is not None
+        for rule in (
+            instrument.response_percent,
+            instrument.response_points,
+            instrument.remission_below,
+            instrument.remission_above,
+        )
+    )
+
+
+def outcome(
+    instrument: Instrument,
+    baseline_total: float,
+    latest_total: float,
+    latest_timepoint: str,
+    latest_at: datetime,
+) -> Outcome:
+    change = None
+    if baseline_total != 0:
+        change = change_from_baseline(instrument, baseline_total, latest_total)
+    return Outcome(
+        instrument_id=instrument.id,
+        baseline=baseline_total,
+        latest=latest_total,
+        latest_timepoint=latest_timepoint,
+        latest_at=latest_at,
+        change_percent=change,
+        response=is_response(instrument, baseline_total, latest_total),
+        remission=is_remission(instrument, latest_total),
+    )
+
+
+def improvement(instrument: Instrument, change_percent: float) -> float:
+    """Percent change turned so that up is better: -60% on PHQ-9 is a 60% improvement."""
+    return change_percent if instrument.higher_is_better else -change_percent
+
+
+def course_outcomes(
+    instruments: Mapping[str, Instrument], measures: Iterable
+) -> dict[str, Outcome]:
+    """{instrument id: Outcome} for every outcome instrument with a baseline and a later score."""
+    by_instrument: dict[str, list] = {}
+    for m in measures:
+        instrument = instruments.get(m.instrument_id)
+        if instrument is not None and is_outcome_instrument(instrument):
+            by_instrument.setdefault(m.instrument_id, []).append(m)
+    found = {}
+    for instrument_id, given in by_instrument.items():
+        given.sort(key=lambda m: m.occurred_at)
+        baselines = [m for m in given if m.timepoint == BASELINE]
+        if not baselines:
+            continue
+        base = baselines[0]
+        later = [m for m in given if m.timepoint != BASELINE and m.occurred_at > base.occurred_at]
+        if not later:
+            continue
+        last = later[-1]
+        found[instrument_id] = outcome(
+            instruments[instrument_id], base.total, last.total, last.timepoint, last.occurred_at
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class GroupMean:
+    group: str
+    instrument_id: str
+    mean_improvement: float  # percent, positive = better
+    n: int
+
+
+def mean_improvement_by_group(
+    instruments: Mapping[str, Instrument], outcomes: Iterable[tuple[str, Outcome]]
+) -> list[GroupMean]:
+    """Mean improvement from baseline per (group, instrument), e.g. per protocol.
+
+    Courses with a baseline of 0 (no percentage) are left out of the mean, not counted as 0.
+    """
+    sums: dict[tuple[str, str], list[float]] = {}
+    for group, result in outcomes:
+        if result.change_percent is None:
+            continue
+        value = improvement(instruments[result.instrument_id], result.change_percent)
+        sums.setdefault((group, result.instrument_id), []).append(value)
+    order = {iid: i for i, iid in enumerate(OUTCOME_INSTRUMENTS)}
+    return [
+        GroupMean(group, iid, sum(values) / len(values), len(values))
+        for (group, iid), values in sorted(
+            sums.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99), kv[0][1])
+        )
+    ]

@@ -1,0 +1,163 @@
+"""What the integration panel, the clinician's dashboard and the course export read."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from psiflow import catalog
+from psiflow.charts import trajectory_chart
+from psiflow.course_panels import group_by_course
+from psiflow.domain.outcomes import OUTCOME_INSTRUMENTS, course_outcomes, is_outcome_instrument
+from psiflow.domain.phases import Phase
+from psiflow.domain.schedule import (
+    DueKind,
+    DueStatus,
+    needing_attention,
+    outstanding,
+    schedule_numbers,
+)
+from psiflow.extensions import db
+from psiflow.models import Course, IntegrationSession, Patient, SafetyCheckIn
+from psiflow.models.integration import (
+    CheckInContext,
+    instrument_names,
+    open_action_items,
+    schedule_done,
+)
+from psiflow.models.measures import counting_measures, timepoint_label
+from psiflow.models.patients import caseload_filter
+from psiflow.models.reviews import returned_to
+from psiflow.models.types import utcnow
+from psiflow.presentation import local_date
+
+SCHEDULED_PHASES = (Phase.DOSING, Phase.INTEGRATION, Phase.FOLLOW_UP)
+# Clinic default: the dashboard looks at this many of a clinician's courses after dosing,
+# longest in phase first, so it stays one page of bounded queries for any caseload.
+DASHBOARD_COURSES = 200
+
+
+def course_charts(course: Course, measures, dosing_times, now):
+    """One trajectory per outcome instrument the course has scores for."""
+    instruments = catalog.instruments()
+    scores: dict[str, list] = {}
+    for m in measures:
+        instrument = instruments.get(m.instrument_id)
+        if instrument is not None and is_outcome_instrument(instrument):
+            scores.setdefault(m.instrument_id, []).append(
+                (m.occurred_at, m.total, timepoint_label(m.timepoint))
+            )
+    order = [i for i in OUTCOME_INSTRUMENTS if i in scores]
+    order += sorted(set(scores) - set(order))
+    end = max(now, course.started_at + timedelta(days=1))
+    return [
+        trajectory_chart(
+            instruments[iid], scores[iid], dosing_times, course.started_at, end, local_date
+        )
+        for iid in order
+    ]
+
+
+def panel_context(courses: list[Course]) -> dict[int, dict]:
+    """The integration progress panel of the patient page, for all of a patient's courses in
+    a fixed number of queries."""
+    now = utcnow()
+    ids = [c.id for c in courses]
+    done = schedule_done(courses)
+    notes = group_by_course(
+        db.session.scalars(
+            sa.select(IntegrationSession)
+            .where(IntegrationSession.course_id.in_(ids))
+            .options(so.joinedload(IntegrationSession.author))
+            .order_by(IntegrationSession.occurred_at.desc(), IntegrationSession.id.desc())
+        ),
+        ids,
+    )
+    calls = group_by_course(
+        db.session.scalars(
+            sa.select(SafetyCheckIn)
+            .where(SafetyCheckIn.course_id.in_(ids), SafetyCheckIn.context == CheckInContext.CALL)
+            .order_by(SafetyCheckIn.occurred_at.desc())
+        ),
+        ids,
+    )
+    measures = group_by_course(counting_measures(ids), ids)
+    items = group_by_course(open_action_items(ids), ids)
+    names = instrument_names()
+    return {
+        c.id: _course_panel(
+            c, done[c.id], notes[c.id], calls[c.id], measures[c.id], items[c.id], names, now
+        )
+        for c in courses
+    }
+
+
+def _course_panel(course, done, notes, calls, measures, open_items, names, now) -> dict:
+    show = bool(done.dosing_times) or course.phase in (
+        Phase.INTEGRATION,
+        Phase.FOLLOW_UP,
+        Phase.COMPLETED,
+    )
+    if not show:
+        return {"show": False}
+    contacts = [r.occurred_at for r in [*notes, *calls] if not r.is_voided]
+    last_contact = max(contacts) if contacts else None
+    last_dose = done.dosing_times[-1] if done.dosing_times else None
+    since_last = [n for n in notes if n.counts and last_dose and n.occurred_at >= last_dose]
+    items = outstanding(schedule_numbers(course.protocol), done, names)
+    return {
+        "show": True,
+        "now": now,
+        "notes": notes,
+        "calls": calls,
+        "dosings": len(done.dosing_times),
+        "dosing_times": done.dosing_times,
+        "sessions_since_last": len(since_last),
+        "sessions_counting": sum(1 for n in notes if n.counts),
+        "last_contact": last_contact,
+        "days_since_contact": (now - last_contact).days if last_contact else None,
+        "open_items": open_items,
+        # What is due or overdue, and what falls due in the next two weeks.
+        "schedule": [
+            (item, item.status(now))
+            for item in items
+            if item.status(now) != DueStatus.UPCOMING or item.due_from - now < timedelta(days=14)
+        ],
+        "charts": course_charts(course, measures, done.dosing_times, now),
+        "outcomes": course_outcomes(catalog.instruments(), measures),
+        "names": names,
+        "may_record": course.phase in (Phase.INTEGRATION, Phase.FOLLOW_UP, Phase.DOSING),
+    }
+
+
+def dashboard(user) -> dict:
+    """What needs doing across the user's own caseload after dosing, and notes returned to them."""
+    courses = db.session.scalars(
+        sa.select(Course)
+        .join(Course.patient)
+        .where(
+            caseload_filter(user),
+            sa.or_(Patient.lead_clinician_id == user.id, Patient.co_facilitator_id == user.id),
+            Course.phase.in_(SCHEDULED_PHASES),
+        )
+        .options(so.contains_eager(Course.patient))
+        .order_by(Course.phase_entered_at, Course.id)
+        .limit(DASHBOARD_COURSES)
+    ).all()
+    now = utcnow()
+    done = schedule_done(courses)  # even for none: the board's query count stays fixed
+    names = instrument_names()
+    attention = []
+    for course in courses:
+        items = outstanding(schedule_numbers(course.protocol), done[course.id], names)
+        attention += [(course, item, status) for item, status in needing_attention(items, now)]
+    attention.sort(key=lambda row: (row[2] != DueStatus.OVERDUE, row[1].overdue_at))
+    return {
+        "attention": attention,
+        "returned": returned_to(user, 50),
+        "now": now,
+        "DueStatus": DueStatus,
+        "DueKind": DueKind,
+    }

@@ -1,0 +1,583 @@
+"""Integration after dosing: session notes, safety check-ins and the patient's action items."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from psiflow import catalog
+from psiflow.domain.dosing import DoseKind
+from psiflow.domain.instruments import score_instrument
+from psiflow.domain.phases import Phase
+from psiflow.domain.schedule import Done, follow_up_timepoint
+from psiflow.domain.signing import Meaning, RecordStatus, SigningRefused
+from psiflow.extensions import db
+from psiflow.models.alerts import AlertKind, raise_alert
+from psiflow.models.courses import Course, PhaseTransition, fact_source
+from psiflow.models.dosing import DoseAdministration, DosingSession
+from psiflow.models.measures import MeasureResponse
+from psiflow.models.records import ClinicalRecord, sign_record
+from psiflow.models.types import UTCDateTime, enum_column, utcnow
+
+# The suicidality screen given where a protocol sets risk_screen_at_integration.
+RISK_SCREEN = "cssrs"
+
+# What patients most often work through after a session; free text says the rest.
+EMOTIONS = (
+    ("grief", "Grief or loss"),
+    ("fear", "Fear or anxiety"),
+    ("anger", "Anger"),
+    ("shame", "Shame or guilt"),
+    ("joy", "Joy"),
+    ("love", "Love or connection"),
+    ("awe", "Awe"),
+    ("relief", "Relief"),
+    ("confusion", "Confusion"),
+    ("sadness", "Sadness"),
+)
+
+integration_session_measures = sa.Table(
+    "integration_session_measures",
+    db.metadata,
+    sa.Column("integration_session_id", sa.ForeignKey("integration_sessions.id"), primary_key=True),
+    sa.Column(
+        "measure_response_id", sa.ForeignKey("measure_responses.id"), primary_key=True, index=True
+    ),
+)
+
+
+class IntegrationSession(ClinicalRecord, db.Model):
+    """A session note after dosing: what the patient is integrating and what they will do."""
+
+    __tablename__ = "integration_sessions"
+    record_type = "integration_session"
+    record_label = "Integration session"
+    edit_endpoint = "integration.edit_session"
+
+    duration_minutes: so.Mapped[int | None]
+    themes: so.Mapped[str] = so.mapped_column(sa.Text, default="")  # themes and insights
+    emotions: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)  # EMOTIONS ids
+    emotions_notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    meaning_made: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    risk_notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    plan_next_session: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # The safety check-in and the C-SSRS given at the start of this session.
+    check_in_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("safety_check_ins.id"), index=True
+    )
+    risk_screen_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("measure_responses.id"), index=True
+    )
+
+    check_in: so.Mapped[SafetyCheckIn | None] = so.relationship(foreign_keys=[check_in_id])
+    risk_screen: so.Mapped[MeasureResponse | None] = so.relationship(foreign_keys=[risk_screen_id])
+    measures_given: so.Mapped[list[MeasureResponse]] = so.relationship(
+        secondary=integration_session_measures, order_by=MeasureResponse.occurred_at
+    )
+
+    def content(self) -> dict:
+        # The signature binds the linked measures and the action plan too, not only columns.
+        content = super().content()
+        content["measures_given"] = sorted(m.id for m in self.measures_given)
+        items = (
+            db.session.scalars(
+                sa.select(ActionItem)
+                .where(
+                    sa.or_(ActionItem.created_in_id == self.id, ActionItem.closed_in_id == self.id)
+                )
+                .order_by(ActionItem.id)
+            ).all()
+            if self.id is not None
+            else []
+        )
+        content["action_items"] = [
+            [i.id, i.text, i.status.value if i.closed_in_id == self.id else "open"] for i in items
+        ]
+        return content
+
+    def missing_for_signing(self) -> list[str]:
+        missing = []
+        if not self.duration_minutes:
+            missing.append("Duration")
+        if not self.themes.strip():
+            missing.append("Themes and insights")
+        if not self.plan_next_session.strip():
+            missing.append("Plan for the next session")
+        if self.check_in_id is None:
+            missing.append("Safety check-in at the start of the session")
+        if self.course.protocol.risk_screen_at_integration and self.risk_screen_id is None:
+            missing.append("Risk screen (C-SSRS) at the start of the session")
+        return missing
+
+    @property
+    def emotion_labels(self) -> list[str]:
+        labels = dict(EMOTIONS)
+        return [labels.get(e, e) for e in self.emotions or []]
+
+
+class Sleep(enum.StrEnum):
+    AS_USUAL = "as_usual"
+    SOMEWHAT_DISTURBED = "somewhat_disturbed"
+    BADLY_DISTURBED = "badly_disturbed"
+
+    @property
+    def label(self) -> str:
+        return {
+            "as_usual": "As usual",
+            "somewhat_disturbed": "Somewhat disturbed",
+            "badly_disturbed": "Badly disturbed",
+        }[self.value]
+
+
+class CheckInContext(enum.StrEnum):
+    INTEGRATION_SESSION = "integration_session"
+    CALL = "call"
+
+    @property
+    def label(self) -> str:
+        return {"integration_session": "Start of an integration session", "call": "Scheduled call"}[
+            self.value
+        ]
+
+
+class SafetyCheckIn(ClinicalRecord, db.Model):
+    """Recorded and signed in one step, so a positive answer alerts the supervisor at once."""
+
+    __tablename__ = "safety_check_ins"
+    record_type = "safety_check_in"
+    record_label = "Safety check-in"
+
+    context: so.Mapped[CheckInContext] = so.mapped_column(enum_column(CheckInContext))
+    # Which scheduled call this was: the dosing session it follows and the protocol day.
+    dosing_number: so.Mapped[int | None]
+    scheduled_day: so.Mapped[int | None]
+    serious_events: so.Mapped[bool] = so.mapped_column(default=False)
+    serious_events_detail: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    sleep: so.Mapped[Sleep] = so.mapped_column(enum_column(Sleep), default=Sleep.AS_USUAL)
+    substance_use: so.Mapped[bool] = so.mapped_column(default=False)
+    substance_use_detail: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    back_to_normal: so.Mapped[bool] = so.mapped_column(default=True)
+    suicidal_thoughts: so.Mapped[bool] = so.mapped_column(default=False)
+    notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+
+    def concerns(self) -> list[str]:
+        """The positive answers, each of which alerts the supervisor."""
+        found = []
+        if self.serious_events:
+            found.append("serious event since last contact")
+        if self.sleep == Sleep.BADLY_DISTURBED:
+            found.append("badly disturbed sleep")
+        if self.substance_use:
+            found.append("substance use")
+        if not self.back_to_normal:
+            found.append("not back to normal activities")
+        if self.suicidal_thoughts:
+            found.append("current suicidal thoughts")
+        return found
+
+    @property
+    def when_label(self) -> str:
+        if self.context == CheckInContext.CALL and self.scheduled_day is not None:
+            return f"day {self.scheduled_day} call after dosing {self.dosing_number}"
+        return self.context.label.lower()
+
+
+class ActionStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    DROPPED = "dropped"
+
+    @property
+    def label(self) -> str:
+        return {"open": "Open", "done": "Done", "dropped": "Dropped"}[self.value]
+
+
+class ActionItem(db.Model):
+    """A behavioural commitment: made in one session, carried forward until a later session
+    marks it done or dropped."""
+
+    __tablename__ = "action_items"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("courses.id"), index=True)
+    text: so.Mapped[str] = so.mapped_column(sa.Text)
+    created_in_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("integration_sessions.id"), index=True
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    status: so.Mapped[ActionStatus] = so.mapped_column(
+        enum_column(ActionStatus), default=ActionStatus.OPEN, index=True
+    )
+    closed_in_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("integration_sessions.id"), index=True
+    )
+    closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    created_in: so.Mapped[IntegrationSession] = so.relationship(foreign_keys=[created_in_id])
+    closed_in: so.Mapped[IntegrationSession | None] = so.relationship(foreign_keys=[closed_in_id])
+
+
+# --- operations (the caller has checked access and commits) --------------------------------
+
+
+def open_action_items(course_ids, before: IntegrationSession | None = None):
+    """Items still open in these courses, from notes that were not voided (oldest first).
+
+    With `before` (a draft note): also the items that very draft closed, since it may still
+    change its mind, and never the items it created itself.
+    """
+    query = (
+        sa.select(ActionItem)
+        .join(IntegrationSession, IntegrationSession.id == ActionItem.created_in_id)
+        .where(ActionItem.course_id.in_(list(course_ids)), IntegrationSession.voided_at.is_(None))
+        .order_by(ActionItem.created_at, ActionItem.id)
+    )
+    if before is not None:
+        query = query.where(
+            ActionItem.created_in_id != before.id,
+            sa.or_(ActionItem.status == ActionStatus.OPEN, ActionItem.closed_in_id == before.id),
+        )
+    else:
+        query = query.where(ActionItem.status == ActionStatus.OPEN)
+    return db.session.scalars(query).all()
+
+
+def update_action_plan(
+    note: IntegrationSession,
+    reviewed: dict[int, ActionStatus],
+    new_items: list[str],
+    now: datetime | None = None,
+) -> None:
+    """Mark carried-forward items and add the note's new commitments (drafts only)."""
+    if note.is_signed or note.is_voided:
+        raise SigningRefused(["The note is signed: its action plan is part of what was signed."])
+    now = now or utcnow()
+    carried = {i.id: i for i in open_action_items([note.course_id], before=note)}
+    for item_id, status in reviewed.items():
+        item = carried.get(item_id)
+        if item is None:
+            continue
+        if status == ActionStatus.OPEN:
+            item.status, item.closed_in_id, item.closed_at = status, None, None
+        else:
+            item.status, item.closed_in_id, item.closed_at = status, note.id, now
+    for text in new_items:
+        if text.strip():
+            db.session.add(
+                ActionItem(
+                    course_id=note.course_id,
+                    text=text.strip(),
+                    created_in_id=note.id,
+                    created_at=now,
+                )
+            )
+
+
+def remove_draft_items(note: IntegrationSession, keep_ids: set[int]) -> None:
+    """Items a draft created and the clinician has since cleared from the form."""
+    if note.is_signed:
+        raise SigningRefused(["The note is signed: its action plan is part of what was signed."])
+    for item in db.session.scalars(
+        sa.select(ActionItem).where(ActionItem.created_in_id == note.id)
+    ):
+        if item.id not in keep_ids:
+            # Only ever a draft's own new item: nothing signed refers to it yet.
+            db.session.delete(item)
+
+
+def items_created_in(note: IntegrationSession) -> list[ActionItem]:
+    return db.session.scalars(
+        sa.select(ActionItem).where(ActionItem.created_in_id == note.id).order_by(ActionItem.id)
+    ).all()
+
+
+def dosing_times(course_ids) -> dict[int, list[datetime]]:
+    """When each dose was given, per course, oldest first: the initial dose of every dosing
+    session that was not voided. A course whose dosing was recorded outside PsiFlow (the
+    gate overridden) has no session: its dosing -> integration transitions stand in."""
+    found: dict[int, list[datetime]] = {cid: [] for cid in course_ids}
+    doses = db.session.execute(
+        sa.select(DosingSession.course_id, DoseAdministration.given_at)
+        .join(DoseAdministration, DoseAdministration.session_id == DosingSession.id)
+        .where(
+            DosingSession.course_id.in_(list(found)),
+            DosingSession.voided_at.is_(None),
+            DoseAdministration.kind == DoseKind.INITIAL,
+        )
+        .order_by(DoseAdministration.given_at)
+    )
+    for course_id, at in doses:
+        found[course_id].append(at)
+    without = [cid for cid, times in found.items() if not times]
+    if without:
+        rows = db.session.execute(
+            sa.select(PhaseTransition.course_id, PhaseTransition.at)
+            .where(
+                PhaseTransition.course_id.in_(without),
+                PhaseTransition.from_phase == Phase.DOSING,
+                PhaseTransition.to_phase == Phase.INTEGRATION,
+            )
+            .order_by(PhaseTransition.at, PhaseTransition.id)
+        )
+        for course_id, at in rows:
+            found[course_id].append(at)
+    return found
+
+
+def schedule_done(courses: list[Course]) -> dict[int, Done]:
+    """What the schedule needs to know about many courses, in a fixed number of queries."""
+    ids = [c.id for c in courses]
+    doses = dosing_times(ids)
+    notes: dict[int, list[datetime]] = {cid: [] for cid in ids}
+    for course_id, at in db.session.execute(
+        sa.select(IntegrationSession.course_id, IntegrationSession.occurred_at).where(
+            IntegrationSession.course_id.in_(ids), IntegrationSession.voided_at.is_(None)
+        )
+    ):
+        notes[course_id].append(at)
+    measures: dict[int, set] = {cid: set() for cid in ids}
+    for course_id, instrument_id, timepoint in db.session.execute(
+        sa.select(
+            MeasureResponse.course_id, MeasureResponse.instrument_id, MeasureResponse.timepoint
+        ).where(
+            MeasureResponse.course_id.in_(ids),
+            MeasureResponse.voided_at.is_(None),
+            MeasureResponse.status != RecordStatus.DRAFT,
+        )
+    ):
+        measures[course_id].add((instrument_id, timepoint))
+    calls: dict[int, set] = {cid: set() for cid in ids}
+    for course_id, number, day in db.session.execute(
+        sa.select(
+            SafetyCheckIn.course_id, SafetyCheckIn.dosing_number, SafetyCheckIn.scheduled_day
+        ).where(
+            SafetyCheckIn.course_id.in_(ids),
+            SafetyCheckIn.voided_at.is_(None),
+            SafetyCheckIn.scheduled_day.is_not(None),
+        )
+    ):
+        calls[course_id].add((number, day))
+    return {
+        cid: Done(
+            dosing_times=tuple(doses[cid]),
+            integration_times=tuple(sorted(notes[cid])),
+            measures=frozenset(measures[cid]),
+            check_ins=frozenset(calls[cid]),
+        )
+        for cid in ids
+    }
+
+
+def instrument_names() -> dict[str, str]:
+    return {iid: i.short_name for iid, i in catalog.instruments().items()}
+
+
+@fact_source
+def integration_facts(courses: list[Course]) -> dict[int, dict]:
+    ids = [c.id for c in courses]
+    facts: dict[int, dict] = {cid: {} for cid in ids}
+    last_dosing = dict(
+        db.session.execute(
+            sa.select(PhaseTransition.course_id, sa.func.max(PhaseTransition.at))
+            .where(
+                PhaseTransition.course_id.in_(ids),
+                PhaseTransition.from_phase == Phase.DOSING,
+                PhaseTransition.to_phase == Phase.INTEGRATION,
+            )
+            .group_by(PhaseTransition.course_id)
+        ).all()
+    )
+    # Always queried, even for courses without a dosing yet: a board's query count stays fixed.
+    counting = db.session.execute(
+        sa.select(IntegrationSession.course_id, IntegrationSession.occurred_at).where(
+            IntegrationSession.course_id.in_(list(last_dosing)),
+            IntegrationSession.voided_at.is_(None),
+            IntegrationSession.status != RecordStatus.DRAFT,
+            sa.or_(
+                IntegrationSession.needs_cosign.is_(False),
+                IntegrationSession.status == RecordStatus.COSIGNED,
+            ),
+        )
+    )
+    for course_id, occurred_at in counting:
+        if occurred_at >= last_dosing[course_id]:
+            f = facts[course_id]
+            f["integration_sessions_since_last_dosing"] = (
+                f.get("integration_sessions_since_last_dosing", 0) + 1
+            )
+    # The final follow-up: the last of the protocol's follow-up weeks, every follow-up measure.
+    final = {c.id: follow_up_timepoint(c.protocol.follow_up_weeks[-1]) for c in courses}
+    given: dict[int, set[str]] = {cid: set() for cid in ids}
+    for course_id, instrument_id, timepoint in db.session.execute(
+        sa.select(
+            MeasureResponse.course_id, MeasureResponse.instrument_id, MeasureResponse.timepoint
+        ).where(
+            MeasureResponse.course_id.in_(ids),
+            MeasureResponse.timepoint.in_(set(final.values())),
+            MeasureResponse.voided_at.is_(None),
+            MeasureResponse.status != RecordStatus.DRAFT,
+            sa.or_(
+                MeasureResponse.needs_cosign.is_(False),
+                MeasureResponse.status == RecordStatus.COSIGNED,
+            ),
+        )
+    ):
+        if timepoint == final[course_id]:
+            given[course_id].add(instrument_id)
+    names = instrument_names()
+    for course in courses:
+        missing = tuple(
+            names.get(i, i) for i in course.protocol.follow_up_measures if i not in given[course.id]
+        )
+        facts[course.id]["final_follow_up_recorded"] = not missing
+        facts[course.id]["missing_follow_up_measures"] = missing
+    return facts
+
+
+# --- recording (the caller has checked access and commits once) -----------------------------
+
+
+def record_check_in(
+    course: Course,
+    author,
+    *,
+    occurred_at: datetime,
+    context: CheckInContext,
+    answers: dict,
+    dosing_number: int | None = None,
+    scheduled_day: int | None = None,
+) -> SafetyCheckIn:
+    """A check-in, signed as it is saved; any positive answer alerts the supervisor at once."""
+    check_in = SafetyCheckIn(
+        course=course,
+        author=author,
+        occurred_at=occurred_at,
+        context=context,
+        dosing_number=dosing_number,
+        scheduled_day=scheduled_day,
+        status=RecordStatus.DRAFT,
+        **answers,
+    )
+    db.session.add(check_in)
+    db.session.flush()  # the signature needs the record's id and author
+    sign_record(check_in, author, Meaning.AUTHORED)
+    concerns = check_in.concerns()
+    if concerns:
+        raise_alert(
+            course,
+            AlertKind.SAFETY_CHECK_IN,
+            f"Safety check-in ({check_in.when_label}): " + "; ".join(concerns) + ".",
+            source=check_in,
+            by=author,
+        )
+    return check_in
+
+
+def record_risk_screen(
+    course: Course, author, answers: dict, occurred_at: datetime, timepoint: str = "integration"
+) -> MeasureResponse:
+    """The C-SSRS screener, scored and signed as it is saved; moderate or high risk alerts."""
+    instrument = catalog.instruments()[RISK_SCREEN]
+    score = score_instrument(instrument, answers)
+    screen = MeasureResponse(
+        course=course,
+        author=author,
+        instrument_id=instrument.id,
+        timepoint=timepoint,
+        answers=answers,
+        total=score.total,
+        band=score.band,
+        band_level=score.band_level,
+        subscales=score.subscales,
+        risk=score.risk,
+        occurred_at=occurred_at,
+        status=RecordStatus.DRAFT,
+    )
+    db.session.add(screen)
+    db.session.flush()
+    sign_record(screen, author, Meaning.AUTHORED)
+    if score.alert:
+        raise_alert(
+            course,
+            AlertKind.SUICIDE_RISK,
+            f"{instrument.short_name} at an integration session: {score.risk} risk.",
+            source=screen,
+            by=author,
+        )
+    return screen
+
+
+def start_integration_session(
+    course: Course,
+    author,
+    *,
+    occurred_at: datetime,
+    check_in_answers: dict,
+    risk_answers: dict | None,
+) -> IntegrationSession:
+    """Open a session: the safety check-in and (where the protocol asks) the risk screen are
+    signed first, so their alerts go out before the note is written; the note is a draft."""
+    check_in = record_check_in(
+        course,
+        author,
+        occurred_at=occurred_at,
+        context=CheckInContext.INTEGRATION_SESSION,
+        answers=check_in_answers,
+    )
+    screen = None
+    if risk_answers is not None:
+        screen = record_risk_screen(course, author, risk_answers, occurred_at)
+    note = IntegrationSession(
+        course=course, author=author, occurred_at=occurred_at, check_in=check_in, risk_screen=screen
+    )
+    db.session.add(note)
+    db.session.flush()
+    return note
+
+
+def eligible_measures(note: IntegrationSession) -> list[MeasureResponse]:
+    """Measures a note may list as given: the course's, not listed by another note."""
+    taken = sa.select(integration_session_measures.c.measure_response_id).where(
+        integration_session_measures.c.integration_session_id != note.id
+    )
+    query = (
+        sa.select(MeasureResponse)
+        .where(
+            MeasureResponse.course_id == note.course_id,
+            MeasureResponse.voided_at.is_(None),
+            MeasureResponse.id.not_in(taken),
+        )
+        .order_by(MeasureResponse.occurred_at.desc())
+    )
+    if note.risk_screen_id is not None:  # the note's own screen is part of it already
+        query = query.where(MeasureResponse.id != note.risk_screen_id)
+    return db.session.scalars(query).all()
+
+
+def save_note(
+    note: IntegrationSession,
+    fields: dict,
+    *,
+    reviewed: dict[int, ActionStatus],
+    own_items: dict[int, str],
+    new_items: list[str],
+    measure_ids: set[int],
+    now: datetime | None = None,
+) -> None:
+    """Save a draft note with its action plan and the measures it lists."""
+    if note.is_signed or note.is_voided:
+        raise SigningRefused(["The note is signed: change it with an addendum, not an edit."])
+    for name, value in fields.items():
+        setattr(note, name, value)
+    for item in items_created_in(note):
+        text = own_items.get(item.id, "").strip()
+        if text:
+            item.text = text
+    remove_draft_items(note, {i for i, t in own_items.items() if t.strip()})
+    update_action_plan(note, reviewed, new_items, now=now)
+    eligible = {m.id: m for m in eligible_measures(note)}
+    note.measures_given = [eligible[i] for i in sorted(measure_ids) if i in eligible]

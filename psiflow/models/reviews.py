@@ -1,0 +1,256 @@
+"""Supervisor reviews of signed notes: the queue, co-signing, returning and re-submitting."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from psiflow.domain.review import (
+    ALWAYS_REVIEWED,
+    Decision,
+    ReviewRefused,
+    resubmit_problems,
+    review_problems,
+)
+from psiflow.domain.signing import Meaning, RecordStatus
+from psiflow.extensions import db
+from psiflow.models.courses import Course
+from psiflow.models.patients import Patient, caseload_filter
+from psiflow.models.records import (
+    RECORD_TYPES,
+    Addendum,
+    ClinicalRecord,
+    Signature,
+    sign_record,
+)
+from psiflow.models.types import UTCDateTime, enum_column, utcnow
+from psiflow.models.users import User
+
+
+class Review(db.Model):
+    """A supervisor's decision on a signed note; a returned one stays open until re-submitted."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (sa.Index("ix_reviews_record", "record_type", "record_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    record_type: so.Mapped[str] = so.mapped_column(sa.String(40))
+    record_id: so.Mapped[int]
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("courses.id"), index=True)
+    # The note's author, so their dashboard finds returned notes without touching every type.
+    author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    reviewer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    decision: so.Mapped[Decision] = so.mapped_column(enum_column(Decision))
+    comments: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # {adherence item id: Fidelity value}; trainee records only.
+    fidelity: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
+    decided_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    resubmitted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime, index=True)
+
+    course: so.Mapped[Course] = so.relationship()
+    reviewer: so.Mapped[User] = so.relationship(foreign_keys=[reviewer_id])
+    author: so.Mapped[User] = so.relationship(foreign_keys=[author_id])
+
+    @property
+    def is_open_return(self) -> bool:
+        return self.decision == Decision.RETURNED and self.resubmitted_at is None
+
+    @property
+    def record(self) -> ClinicalRecord | None:
+        model = RECORD_TYPES.get(self.record_type)
+        return db.session.get(model, self.record_id) if model else None
+
+
+def reviews_of(record: ClinicalRecord) -> list[Review]:
+    return db.session.scalars(
+        sa.select(Review)
+        .where(Review.record_type == record.record_type, Review.record_id == record.id)
+        .options(so.joinedload(Review.reviewer))
+        .order_by(Review.decided_at, Review.id)
+    ).all()
+
+
+def open_return(record: ClinicalRecord) -> Review | None:
+    return next((r for r in reviews_of(record) if r.is_open_return), None)
+
+
+def _problems(
+    record: ClinicalRecord, reviewer: User, decision: Decision, comments: str, fidelity: dict | None
+) -> list[str]:
+    return review_problems(
+        decision=decision,
+        reviewer_id=reviewer.id,
+        author_supervisor_id=record.author.supervisor_id,
+        record_type=record.record_type,
+        signed=record.is_signed,
+        cosigned=record.status == RecordStatus.COSIGNED,
+        voided=record.is_voided,
+        needs_cosign=record.needs_cosign,
+        returned_open=open_return(record) is not None,
+        comments=comments,
+        fidelity=fidelity,
+        adherence_ids=[a.id for a in record.course.protocol.adherence_items],
+    )
+
+
+def review_record(
+    record: ClinicalRecord,
+    reviewer: User,
+    decision: Decision,
+    *,
+    comments: str = "",
+    fidelity: dict | None = None,
+    now: datetime | None = None,
+) -> Review:
+    """Co-sign (a REVIEWED signature) or return a note; raises ReviewRefused."""
+    now = now or utcnow()
+    problems = _problems(record, reviewer, decision, comments, fidelity)
+    if problems:
+        raise ReviewRefused(problems)
+    if decision == Decision.COSIGNED:
+        sign_record(record, reviewer, Meaning.REVIEWED, now=now)
+    review = Review(
+        record_type=record.record_type,
+        record_id=record.id,
+        course_id=record.course_id,
+        author_id=record.author_id,
+        reviewer_id=reviewer.id,
+        decision=decision,
+        comments=comments.strip(),
+        fidelity=dict(fidelity) if fidelity else None,
+        decided_at=now,
+    )
+    db.session.add(review)
+    return review
+
+
+def resubmit(record: ClinicalRecord, user: User, now: datetime | None = None) -> Review:
+    """The author sends a returned note back into the queue after answering it."""
+    returned = open_return(record)
+    addenda = db.session.execute(
+        sa.select(Addendum.author_id, Addendum.created_at).where(
+            Addendum.record_type == record.record_type, Addendum.record_id == record.id
+        )
+    ).all()
+    problems = resubmit_problems(
+        user_id=user.id,
+        author_id=record.author_id,
+        returned_open=returned is not None,
+        returned_at=returned.decided_at if returned else None,
+        addenda=addenda,
+    )
+    if problems:
+        raise ReviewRefused(problems)
+    returned.resubmitted_at = now or utcnow()
+    return returned
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def _awaiting(model, supervisor: User):
+    """One record type's notes awaiting this supervisor's review, as (type, id, signed_at)."""
+    author = so.aliased(User)
+    open_return_exists = (
+        sa.select(Review.id)
+        .where(
+            Review.record_type == model.record_type,
+            Review.record_id == model.id,
+            Review.decision == Decision.RETURNED,
+            Review.resubmitted_at.is_(None),
+        )
+        .exists()
+    )
+    reviewed = model.needs_cosign.is_(True)
+    if model.record_type in ALWAYS_REVIEWED:
+        reviewed = sa.true()
+    return (
+        sa.select(
+            sa.literal(model.record_type, sa.String(40)).label("record_type"),
+            model.id.label("record_id"),
+            Signature.signed_at.label("signed_at"),
+            model.course_id.label("course_id"),
+        )
+        .join(
+            Signature,
+            sa.and_(
+                Signature.record_type == model.record_type,
+                Signature.record_id == model.id,
+                Signature.meaning == Meaning.AUTHORED,
+            ),
+        )
+        .join(author, author.id == model.author_id)
+        .join(Course, Course.id == model.course_id)
+        .join(Patient, Patient.id == Course.patient_id)
+        .where(
+            author.supervisor_id == supervisor.id,
+            model.status == RecordStatus.SIGNED,
+            model.voided_at.is_(None),
+            reviewed,
+            ~open_return_exists,
+            caseload_filter(supervisor),
+        )
+    )
+
+
+def awaiting_review_query(supervisor: User):
+    """Every record type's notes awaiting review, oldest signature first (one statement)."""
+    union = sa.union_all(*[_awaiting(model, supervisor) for model in RECORD_TYPES.values()])
+    queued = union.subquery()
+    return sa.select(queued.c.record_type, queued.c.record_id, queued.c.signed_at).order_by(
+        queued.c.signed_at, queued.c.record_type, queued.c.record_id
+    )
+
+
+def load_records(rows) -> dict[tuple[str, int], ClinicalRecord]:
+    """The records named by (record_type, record_id, ...) rows: one query per type present."""
+    by_type: dict[str, list[int]] = {}
+    for row in rows:
+        by_type.setdefault(row[0], []).append(row[1])
+    found = {}
+    for record_type, ids in by_type.items():
+        model = RECORD_TYPES[record_type]
+        for record in db.session.scalars(
+            sa.select(model)
+            .where(model.id.in_(ids))
+            .options(
+                so.joinedload(model.author), so.joinedload(model.course).joinedload(Course.patient)
+            )
+        ):
+            found[(record_type, record.id)] = record
+    return found
+
+
+def returned_to(author: User, limit: int) -> list[Review]:
+    """Notes returned to this author and not yet re-submitted, oldest first."""
+    return db.session.scalars(
+        sa.select(Review)
+        .where(
+            Review.author_id == author.id,
+            Review.decision == Decision.RETURNED,
+            Review.resubmitted_at.is_(None),
+        )
+        .options(
+            so.joinedload(Review.reviewer), so.joinedload(Review.course).joinedload(Course.patient)
+        )
+        .order_by(Review.decided_at, Review.id)
+        .limit(limit)
+    ).all()
+
+
+def oldest_waiting_by_course(supervisor: User, course_ids) -> dict[int, datetime]:
+    """For the team table: when each course's oldest note awaiting review was signed."""
+    if not course_ids:
+        return {}
+    union = sa.union_all(
+        *[
+            _awaiting(model, supervisor).where(model.course_id.in_(course_ids))
+            for model in RECORD_TYPES.values()
+        ]
+    ).subquery()
+    rows = db.session.execute(
+        sa.select(union.c.course_id, sa.func.min(union.c.signed_at)).group_by(union.c.course_id)
+    )
+    return dict(rows.all())

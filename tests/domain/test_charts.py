@@ -1,0 +1,64 @@
+"""Chart geometry: the points, the bands and the dosing markers land where they should."""
+
+from datetime import UTC, datetime, timedelta
+
+from psiflow.charts import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, improvement_chart
+from psiflow.charts import trajectory_chart as chart
+from psiflow.domain.instruments import default_instrument_dir, load_instruments
+from psiflow.domain.outcomes import GroupMean
+
+INSTRUMENTS = load_instruments(default_instrument_dir())
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def fmt(when):
+    return when.strftime("%d %b")
+
+
+def test_points_are_placed_by_time_and_score():
+    scores = [(T0, 27, "baseline"), (T0 + timedelta(days=10), 0, "follow-up week 1")]
+    c = chart(INSTRUMENTS["phq9"], scores, [], T0, T0 + timedelta(days=10), fmt)
+    first, last = c.points
+    assert (first.x, first.y) == (LEFT, TOP)  # earliest time, highest score
+    assert (last.x, last.y) == (WIDTH - RIGHT, HEIGHT - BOTTOM)
+    assert c.polyline == f"{LEFT:.1f},{TOP:.1f} {WIDTH - RIGHT:.1f},{HEIGHT - BOTTOM:.1f}"
+    assert "27 (baseline), 0 (follow-up week 1)" in c.description
+
+
+def test_dosing_sessions_are_marked_on_the_time_axis():
+    dosed = T0 + timedelta(days=5)
+    c = chart(
+        INSTRUMENTS["phq9"], [(T0, 20, "baseline")], [dosed], T0, T0 + timedelta(days=10), fmt
+    )
+    [marker] = c.markers
+    assert marker.label == "Dosing 1"
+    assert marker.x == LEFT + (WIDTH - RIGHT - LEFT) / 2
+
+
+def test_severity_bands_tile_the_scale_least_severe_lightest():
+    c = chart(INSTRUMENTS["phq9"], [], [], T0, T0 + timedelta(days=1), fmt)
+    assert [b.label for b in c.bands] == [
+        "minimal",
+        "mild",
+        "moderate",
+        "moderately severe",
+        "severe",
+    ]
+    assert [b.css for b in c.bands] == ["sev-0", "sev-1", "sev-2", "sev-3", "sev-4"]
+    total = sum(b.height for b in c.bands)
+    assert abs(total - (HEIGHT - BOTTOM - TOP)) < 0.01
+
+
+def test_where_higher_is_better_the_top_band_is_the_least_severe():
+    c = chart(INSTRUMENTS["who5"], [], [], T0, T0 + timedelta(days=1), fmt)
+    top = min(c.bands, key=lambda b: b.y)
+    assert top.label == "above screening cut-off" and top.css == "sev-0"
+
+
+def test_improvement_bars_rise_for_improvement_and_fall_for_worsening():
+    means = [GroupMean("Psilocybin", "phq9", 50.0, 4), GroupMean("Psilocybin", "who5", -20.0, 3)]
+    c = improvement_chart("Mean improvement", means, {"phq9": "PHQ-9", "who5": "WHO-5"})
+    better, worse = c.bars
+    assert better.y + better.height == c.zero_y  # drawn up from zero
+    assert worse.y == c.zero_y  # drawn down from zero
+    assert "Psilocybin, PHQ-9: +50% (n=4)" in c.description

@@ -1,0 +1,85 @@
+"""Change from baseline, response and remission by each instrument's rule, without an app."""
+
+from collections import namedtuple
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from psiflow.domain.instruments import default_instrument_dir, load_instruments
+from psiflow.domain.outcomes import (
+    course_outcomes,
+    is_outcome_instrument,
+    mean_improvement_by_group,
+    outcome,
+)
+
+INSTRUMENTS = load_instruments(default_instrument_dir())
+M = namedtuple("M", "instrument_id timepoint occurred_at total")
+T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+
+def test_phq9_halved_is_a_response_but_not_remission():
+    result = outcome(INSTRUMENTS["phq9"], 20, 10, "follow_up_week_4", T0)
+    assert result.change_percent == -50.0
+    assert result.response is True and result.remission is False
+    assert result.status_label() == "response"
+
+
+def test_phq9_below_five_is_remission():
+    result = outcome(INSTRUMENTS["phq9"], 20, 4, "follow_up_week_4", T0)
+    assert result.remission is True and result.status_label() == "remission"
+
+
+def test_pcl5_drop_short_of_half_is_no_response():
+    result = outcome(INSTRUMENTS["pcl5"], 60, 35, "follow_up_week_8", T0)
+    assert result.response is False and result.remission is False
+    assert result.status_label() == "no response"
+
+
+def test_who5_responds_by_points_and_remits_above_fifty():
+    result = outcome(INSTRUMENTS["who5"], 28, 56, "follow_up_week_4", T0)
+    assert result.change_percent == 100.0
+    assert result.response is True and result.remission is True
+
+
+def test_a_zero_baseline_has_no_percentage():
+    result = outcome(INSTRUMENTS["gad7"], 0, 3, "follow_up_week_4", T0)
+    assert result.change_percent is None
+
+
+@pytest.mark.parametrize(
+    "iid,expected",
+    [("phq9", True), ("who5", True), ("cssrs", False), ("meq30", False), ("ceq", False)],
+)
+def test_only_instruments_with_response_rules_are_outcomes(iid, expected):
+    assert is_outcome_instrument(INSTRUMENTS[iid]) is expected
+
+
+def test_course_outcome_compares_the_first_baseline_with_the_latest_later_score():
+    measures = [
+        M("phq9", "baseline", T0, 21),
+        M("phq9", "baseline", T0 + timedelta(days=1), 19),  # a repeat: the first one stands
+        M("phq9", "integration", T0 + timedelta(days=30), 12),
+        M("phq9", "follow_up_week_4", T0 + timedelta(days=60), 6),
+        M("cssrs", "baseline", T0, 1),
+        M("cssrs", "integration", T0 + timedelta(days=30), 0),
+        M("gad7", "baseline", T0, 12),
+    ]
+    found = course_outcomes(INSTRUMENTS, measures)
+    assert set(found) == {"phq9"}  # gad7 has no later score; cssrs is not an outcome
+    assert found["phq9"].baseline == 21 and found["phq9"].latest == 6
+    assert found["phq9"].latest_timepoint == "follow_up_week_4"
+
+
+def test_mean_improvement_turns_signs_so_up_is_better():
+    rows = [
+        ("MDMA", outcome(INSTRUMENTS["phq9"], 20, 10, "f", T0)),  # 50% better
+        ("MDMA", outcome(INSTRUMENTS["phq9"], 10, 10, "f", T0)),  # no change
+        ("MDMA", outcome(INSTRUMENTS["who5"], 40, 60, "f", T0)),  # 50% better
+        ("MDMA", outcome(INSTRUMENTS["gad7"], 0, 2, "f", T0)),  # no percentage: left out
+    ]
+    means = mean_improvement_by_group(INSTRUMENTS, rows)
+    assert [(g.instrument_id, g.mean_improvement, g.n) for g in means] == [
+        ("phq9", 25.0, 2),
+        ("who5", 50.0, 1),
+    ]

@@ -1,0 +1,260 @@
+"""Integration sessions, safety calls, the integration panel and the course export, through
+the web."""
+
+import json
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from psiflow.domain.phases import Phase
+from psiflow.domain.signing import RecordStatus
+from psiflow.models import ActionItem, Alert, AlertKind, IntegrationSession, SafetyCheckIn
+from psiflow.models.types import utcnow
+from tests.factories import TEST_PASSWORD, gen_course, gen_patient
+from tests.integration_factories import dosed_course, gen_integration_session, gen_measure
+
+PSILOCYBIN = "psilocybin-single-dose@1.0"
+MDMA = "mdma-three-session@1.0"
+CALM = {"sleep": "as_usual", "back_to_normal": "yes", "suicidal_thoughts": "no"}
+NO_RISK = {"item_q1": "0", "item_q2": "0", "item_q6": "0"}
+
+
+def local(when):
+    """As typed into the form: wall-clock time in the test clinic's zone."""
+    return when.astimezone(ZoneInfo("America/Los_Angeles")).strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.fixture
+def course(db, team):
+    return gen_course(
+        gen_patient(team["clinician"], display_name="Juniper Example"),
+        Phase.INTEGRATION,
+        PSILOCYBIN,
+    )
+
+
+def _start(client, course, **fields):
+    data = {
+        "occurred_at": local(utcnow() - timedelta(hours=1)),
+        "password": TEST_PASSWORD,
+        **CALM,
+        **NO_RISK,
+        **fields,
+    }
+    return client.post(f"/integration/courses/{course.id}/sessions/new", data=data)
+
+
+def test_starting_a_session_signs_the_check_in_and_screen_and_opens_a_draft(
+    client, login_as, team, db, course
+):
+    login_as(team["clinician"])
+    page = client.get(f"/integration/courses/{course.id}/sessions/new").get_data(as_text=True)
+    assert "Have you wished you were dead" in page  # the C-SSRS items, from the instrument file
+    response = _start(client, course)
+    assert response.status_code == 302 and "/edit" in response.headers["Location"]
+    note = db.session.scalars(sa.select(IntegrationSession)).one()
+    assert note.status == RecordStatus.DRAFT
+    assert note.check_in.status == RecordStatus.SIGNED and note.check_in.concerns() == []
+    assert note.risk_screen.instrument_id == "cssrs" and note.risk_screen.risk == "none"
+    assert db.session.scalars(sa.select(Alert)).all() == []
+
+
+def test_wrong_password_records_nothing(client, login_as, team, db, course):
+    login_as(team["clinician"])
+    response = _start(client, course, password="not it")
+    assert response.status_code == 200
+    assert "password is not correct" in response.get_data(as_text=True)
+    assert db.session.scalars(sa.select(SafetyCheckIn)).all() == []
+
+
+def test_positive_risk_screen_alerts_the_supervisor(client, login_as, team, db, course):
+    login_as(team["clinician"])
+    _start(client, course, item_q2="1", item_q3="1", item_q4="0", item_q5="0")
+    [alert] = db.session.scalars(sa.select(Alert)).all()
+    assert alert.kind == AlertKind.SUICIDE_RISK and "moderate risk" in alert.message
+
+
+def test_unanswered_skip_question_is_refused_with_the_reason(client, login_as, team, db, course):
+    login_as(team["clinician"])
+    response = _start(client, course, item_q2="1")  # q3-q5 must follow a yes to q2
+    assert response.status_code == 200
+    assert "not answered" in response.get_data(as_text=True)
+    assert db.session.scalars(sa.select(IntegrationSession)).all() == []
+
+
+def test_positive_check_in_alerts_the_supervisor(client, login_as, team, db, course):
+    login_as(team["clinician"])
+    _start(client, course, suicidal_thoughts="yes", serious_events="y")
+    [alert] = db.session.scalars(sa.select(Alert)).all()
+    assert alert.kind == AlertKind.SAFETY_CHECK_IN
+    assert "current suicidal thoughts" in alert.message
+    assert "serious event" in alert.message
+
+
+def test_note_is_written_with_its_action_plan_then_signed(client, login_as, team, db, course):
+    login_as(team["clinician"])
+    _start(client, course)
+    note = db.session.scalars(sa.select(IntegrationSession)).one()
+    phq = gen_measure(course, team["clinician"], "phq9", "integration", total=9)
+    edit = f"/integration/integration_session/{note.id}/edit"
+    assert "Themes and insights" in client.get(edit).get_data(as_text=True)
+    response = client.post(
+        edit,
+        data={
+            "duration_minutes": "75",
+            "themes": "Forgiveness of her father.",
+            "emotions": ["grief", "relief"],
+            "meaning_made": "Anger was protecting her.",
+            "plan_next_session": "Review the letter.",
+            "new_1": "Write the letter",
+            "new_2": "Walk daily",
+            "measures": [str(phq.id)],
+        },
+    )
+    assert response.status_code == 302
+    note = db.session.get(IntegrationSession, note.id)
+    assert note.themes == "Forgiveness of her father." and note.emotions == ["grief", "relief"]
+    assert [m.id for m in note.measures_given] == [phq.id]
+    assert sorted(i.text for i in db.session.scalars(sa.select(ActionItem))) == [
+        "Walk daily",
+        "Write the letter",
+    ]
+    client.post(
+        f"/records/integration_session/{note.id}/sign",
+        data={"sign-meaning": "authored", "sign-password": TEST_PASSWORD},
+    )
+    assert db.session.get(IntegrationSession, note.id).status == RecordStatus.SIGNED
+    page = client.get(f"/records/integration_session/{note.id}").get_data(as_text=True)
+    assert "Write the letter" in page and "Forgiveness of her father." in page
+    # once signed, the edit page sends the author to the addendum instead
+    assert client.get(edit).status_code == 302
+
+
+def test_later_note_marks_carried_items(client, login_as, team, db, course):
+    login_as(team["clinician"])
+    _start(client, course)
+    first = db.session.scalars(sa.select(IntegrationSession)).one()
+    client.post(
+        f"/integration/integration_session/{first.id}/edit",
+        data={"duration_minutes": "60", "new_1": "Walk daily"},
+    )
+    _start(client, course)
+    second = db.session.scalars(
+        sa.select(IntegrationSession).order_by(IntegrationSession.id.desc())
+    ).first()
+    item = db.session.scalars(sa.select(ActionItem)).one()
+    page = client.get(f"/integration/integration_session/{second.id}/edit").get_data(as_text=True)
+    assert "Walk daily" in page
+    client.post(
+        f"/integration/integration_session/{second.id}/edit",
+        data={"duration_minutes": "60", f"item_{item.id}": "done"},
+    )
+    item = db.session.get(ActionItem, item.id)
+    assert item.status.value == "done" and item.closed_in_id == second.id
+
+
+def test_safety_call_is_matched_to_the_scheduled_day(client, login_as, team, db):
+    course = gen_course(gen_patient(team["clinician"]), Phase.INTEGRATION, MDMA)
+    dosed_course(course, utcnow() - timedelta(days=2, hours=2))
+    login_as(team["clinician"])
+    page = client.get(f"/integration/courses/{course.id}/check-ins/new").get_data(as_text=True)
+    assert '<option selected value="2:2">' in page  # dosing 2 (gen_course's dosing is 1), day 2
+    response = client.post(
+        f"/integration/courses/{course.id}/check-ins/new",
+        data={
+            **CALM,
+            "call": "2:2",
+            "password": TEST_PASSWORD,
+            "substance_use": "y",
+            "occurred_at": local(utcnow()),
+        },
+    )
+    assert response.status_code == 302
+    check_in = db.session.scalars(sa.select(SafetyCheckIn)).one()
+    assert (check_in.dosing_number, check_in.scheduled_day) == (2, 2)
+    [alert] = db.session.scalars(sa.select(Alert)).all()
+    assert "day 2 call after dosing 2" in alert.message and "substance use" in alert.message
+
+
+def test_future_times_are_refused(client, login_as, team, db, course):
+    login_as(team["clinician"])
+    response = _start(client, course, occurred_at=local(utcnow() + timedelta(days=2)))
+    assert response.status_code == 200
+    assert db.session.scalars(sa.select(SafetyCheckIn)).all() == []
+
+
+def test_panel_shows_progress_due_items_and_the_trajectory(client, login_as, team, db, course):
+    clinician = team["clinician"]
+    gen_measure(
+        course, clinician, "phq9", "baseline", total=18, occurred_at=utcnow() - timedelta(days=35)
+    )
+    gen_measure(course, clinician, "phq9", "integration", total=8)
+    login_as(clinician)
+    html = client.get(f"/patients/{course.patient_id}").get_data(as_text=True)
+    assert "Integration and outcomes" in html
+    assert "First integration session after dosing 1" in html  # dosed 10 days ago: overdue
+    assert "Overdue" in html
+    assert 'class="score"' in html and 'data-value="18.0"' in html and 'data-value="8.0"' in html
+    assert "Dosing 1" in html  # the dosing marked on the time axis
+    assert "<td>18.0</td>" in html and "<td>8.0</td>" in html  # the same numbers in a table
+    assert "-56%" in html and "response" in html
+
+
+def test_dashboard_lists_due_work_for_the_clinician(client, login_as, team, db):
+    course = gen_course(
+        gen_patient(team["clinician"], display_name="Rowan Sample"), Phase.INTEGRATION, PSILOCYBIN
+    )
+    dosed_course(course, utcnow() - timedelta(hours=30))
+    login_as(team["clinician"])
+    html = client.get("/").get_data(as_text=True)
+    assert "Due after dosing" in html
+    assert "MEQ-30 the day after dosing 2" in html
+    gen_integration_session(course, team["clinician"])
+    html = client.get("/").get_data(as_text=True)
+    assert "First integration session after dosing 2" not in html
+
+
+def test_course_exports_as_csv_and_json(client, login_as, team, db, course):
+    gen_measure(
+        course,
+        team["clinician"],
+        "phq9",
+        "baseline",
+        total=18,
+        occurred_at=utcnow() - timedelta(days=30),
+    )
+    gen_integration_session(course, team["clinician"], themes='=HYPERLINK("x")')
+    login_as(team["clinician"])
+    response = client.get(f"/integration/courses/{course.id}/export.json")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert "Juniper" not in response.headers["Content-Disposition"]
+    data = json.loads(response.get_data(as_text=True))
+    assert data["course"]["protocol"] == "psilocybin-single-dose"
+    assert [m["total"] for m in data["measures"] if m["instrument"] == "phq9"] == [18.0]
+    assert len(data["integration_sessions"]) == 1
+    csv = client.get(f"/integration/courses/{course.id}/export.csv").get_data(as_text=True)
+    assert csv.splitlines()[0] == "when_utc,kind,record_id,what,value,detail,status"
+    assert ",measure," in csv and "integration_session" in csv
+    assert "'=HYPERLINK" in csv  # a formula is defused, not run by the spreadsheet
+
+
+def test_practice_patient_is_never_exported(client, login_as, team, db):
+    course = gen_course(gen_patient(team["trainee"]), Phase.INTEGRATION, PSILOCYBIN)
+    for user in ("trainee", "supervisor"):
+        login_as(team[user])
+        for kind in ("csv", "json"):
+            response = client.get(f"/integration/courses/{course.id}/export.{kind}")
+            assert response.status_code in (403, 404), (user, kind)
+        client.post("/logout")
+    login_as(team["supervisor"])
+    assert "export.csv" not in client.get(f"/patients/{course.patient_id}").get_data(as_text=True)
+
+
+def test_other_caseload_cannot_start_sessions_or_export(client, login_as, team, db, course):
+    login_as(team["outsider"])
+    assert _start(client, course).status_code == 404
+    assert client.get(f"/integration/courses/{course.id}/export.csv").status_code == 404
+    assert db.session.scalars(sa.select(SafetyCheckIn)).all() == []
