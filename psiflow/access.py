@@ -200,6 +200,7 @@ ENDPOINTS: dict[str, Rule] = {
     #
     # accounts
     "admin.users": Rule(roles=frozenset({Role.ADMIN})),
+    "admin.patients": Rule(roles=frozenset({Role.ADMIN})),
     "admin.new_user": Rule(roles=frozenset({Role.ADMIN})),
     "admin.edit_user": Rule(roles=frozenset({Role.ADMIN})),
     "admin.deactivate_user": Rule(roles=frozenset({Role.ADMIN})),

@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from psiflow.access import Role
 from psiflow.admin.forms import ConfirmForm, NewUserForm, UserForm
 from psiflow.extensions import db
-from psiflow.models import User
+from psiflow.models import Patient, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -47,6 +47,23 @@ def users():
         error_out=False,
     )
     return render_template("admin/users.html", page=page, confirm=ConfirmForm())
+
+
+@bp.route("/patients")
+def patients():
+    """The clinic's patients by record number, each with a link to its audit history: an
+    administrator answers audit questions without reading clinical records."""
+    number = (request.args.get("record_number") or "").strip()
+    query = sa.select(Patient).where(Patient.clinic_id == current_user.clinic_id)
+    if number:
+        query = query.where(Patient.record_number.startswith(number, autoescape=True))
+    page = db.paginate(
+        query.order_by(Patient.record_number),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template("admin/patients.html", page=page, record_number=number)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

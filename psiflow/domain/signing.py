@@ -105,7 +105,7 @@ def signing_problems(
         if status == RecordStatus.DRAFT:
             return ["The author signs first."]
         if signer_id == author_id or not signer_is_care_team:
-            return ["Only the other facilitator of the session co-signs it."]
+            return ["Only the other facilitator recorded as present in the session co-signs it."]
         return []
     if meaning == Meaning.REVIEWED:
         if status == RecordStatus.DRAFT:

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from psiflow import catalog, guard
+from psiflow import audit, catalog, guard
 from psiflow.course_panels import CoursePanel, add_panel
 from psiflow.domain.instruments import InstrumentError
 from psiflow.domain.schedule import check_in_due_now, schedule_numbers
@@ -217,6 +217,7 @@ def edit_session(record_type, record_id):
 @bp.route("/courses/<int:course_id>/export.json")
 def export_json(course_id):
     course = guard.loaded("course")
+    audit.record_event("export", course, patient_id=course.patient_id, detail="course JSON")
     body = json.dumps(course_export(course), indent=2, ensure_ascii=False)
     return _download(body, "application/json", f"course-{course.id}.json")
 
@@ -224,6 +225,7 @@ def export_json(course_id):
 @bp.route("/courses/<int:course_id>/export.csv")
 def export_csv(course_id):
     course = guard.loaded("course")
+    audit.record_event("export", course, patient_id=course.patient_id, detail="course CSV")
     return _download(
         course_csv(course_export(course)), "text/csv; charset=utf-8", f"course-{course.id}.csv"
     )

@@ -84,6 +84,10 @@ class DosingSession(ClinicalRecord, db.Model):
     def adverse_events(self) -> list[AdverseEvent]:
         return _rows(AdverseEvent, self.id, AdverseEvent.onset_at, AdverseEvent.id)
 
+    def may_co_facilitate(self, user) -> bool:
+        # Only someone recorded as present in the room confirms what happened in it.
+        return user.id in (self.facilitator_ids or [])
+
     def facilitators(self) -> list[User]:
         if not self.facilitator_ids:
             return []

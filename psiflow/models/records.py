@@ -106,6 +106,10 @@ class ClinicalRecord:
         """What must be completed before the author may sign (none by default)."""
         return []
 
+    def may_co_facilitate(self, user) -> bool:
+        """Whether `user` was there to co-sign as the second facilitator (see pair_signing)."""
+        return True
+
     def on_signed(self, signer) -> None:
         """What signing sets in motion for this record type (e.g. raising screening flags)."""
 
@@ -187,7 +191,8 @@ def sign_record(
         meaning=meaning,
         signer_id=signer.id,
         author_id=record.author_id,
-        signer_is_care_team=signer_is_care_team,
+        signer_is_care_team=signer_is_care_team
+        and (meaning != Meaning.CO_FACILITATED or record.may_co_facilitate(signer)),
         already_signed_by={s.signer_id for s in existing},
         pair_signing=record.pair_signing,
     )

@@ -14,7 +14,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from psiflow import catalog, guard
+from psiflow import audit, catalog, guard
 from psiflow.charts import improvement_chart
 from psiflow.domain.outcomes import OUTCOME_INSTRUMENTS
 from psiflow.domain.phases import Phase
@@ -212,6 +212,7 @@ def outcomes():
 def outcomes_csv():
     filters = _filters()
     rows = queries.all_outcome_rows(current_user, filters, utcnow())
+    audit.record_event("export", detail=f"team outcome table CSV ({len(rows)} courses)")
     return _csv_response(rows)
 
 

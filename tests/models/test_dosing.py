@@ -173,6 +173,15 @@ def test_the_gate_fact_needs_the_second_facilitator_where_the_protocol_runs_a_pa
     assert facts.dosing_session_signed and facts.dosing_sessions_done == 1
 
 
+def test_only_a_facilitator_recorded_as_present_co_signs(db, team, pair_course):
+    session = gen_dosing_session(pair_course, team["clinician"], co_facilitator=team["clinician2"])
+    sign_record(session, team["clinician"], Meaning.AUTHORED)
+    assert team["supervisor"].id not in session.facilitator_ids  # on the team, not in the room
+    with pytest.raises(SigningRefused, match="recorded as present"):
+        sign_record(session, team["supervisor"], Meaning.CO_FACILITATED)
+    db.session.rollback()
+
+
 def test_a_single_facilitator_protocol_needs_one_signature(db, team, course):
     session = gen_dosing_session(course, team["clinician"])
     assert not session.pair_signing

@@ -144,3 +144,19 @@ def test_access_log_drops_query_strings_where_a_name_could_hide(app, caplog):
         server.server_close()
     assert '"GET /login HTTP/1.1" 200' in caplog.text  # the request was logged...
     assert "Zebulon" not in caplog.text  # ...without what the query string carried
+
+
+def test_a_nul_character_is_refused_before_it_reaches_the_database(client, login_as, team, db):
+    """PostgreSQL text cannot hold NUL; hypothesis found a form that passed it through."""
+    from tests.factories import gen_course, gen_patient
+
+    course = gen_course(gen_patient(team["clinician"]))
+    login_as(team["clinician"])
+    response = client.post(
+        f"/preparation/courses/{course.id}/consent", data={"form_version": "v1\x00"}
+    )
+    assert response.status_code == 400
+    assert client.get("/?view=\x00").status_code == 400
+    from psiflow.models import Consent
+
+    assert db.session.query(Consent).count() == 0

@@ -106,3 +106,24 @@ def test_user_list_shows_everyone_in_the_clinic(client, login_as, team):
     html = login_as(team["admin"]).get("/admin/users").get_data(as_text=True)
     for user in team.values():
         assert user.email in html
+
+
+def test_admin_finds_a_patient_and_reads_its_audit_history(client, login_as, team, db):
+    from tests.factories import gen_patient
+
+    patient = gen_patient(team["clinician"], record_number="AUD-42")
+    gen_patient(team["clinician"], record_number="ZZZ-1")
+    stranger = gen_patient(gen_user(Role.CLINICIAN, gen_clinic()), record_number="AUD-43")
+    login_as(team["admin"])
+    html = client.get("/admin/patients?record_number=AUD").get_data(as_text=True)
+    assert "AUD-42" in html and "ZZZ-1" not in html
+    assert "AUD-43" not in html  # another clinic's patient
+    assert f"/patients/{patient.id}/audit" in html
+    assert client.get(f"/patients/{patient.id}/audit").status_code == 200
+    assert client.get(f"/patients/{stranger.id}/audit").status_code == 404
+    assert client.get(f"/patients/{patient.id}").status_code == 403  # no clinical record
+
+
+def test_care_roles_cannot_list_patients_for_audit(client, login_as, team):
+    login_as(team["supervisor"])
+    assert client.get("/admin/patients").status_code == 403

@@ -258,3 +258,26 @@ def test_other_caseload_cannot_start_sessions_or_export(client, login_as, team, 
     assert _start(client, course).status_code == 404
     assert client.get(f"/integration/courses/{course.id}/export.csv").status_code == 404
     assert db.session.scalars(sa.select(SafetyCheckIn)).all() == []
+
+
+def test_every_export_is_in_the_audit_trail(client, login_as, team, db, course):
+    from psiflow.models import AuditEvent
+
+    login_as(team["clinician"])
+    client.get(f"/integration/courses/{course.id}/export.json")
+    client.get(f"/integration/courses/{course.id}/export.csv")
+    client.post("/logout")
+    login_as(team["supervisor"])
+    client.get("/supervision/outcomes.csv")
+    exports = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "export").order_by(AuditEvent.seq)
+    ).all()
+    assert [e.detail.split(" (")[0] for e in exports] == [
+        "course JSON",
+        "course CSV",
+        "team outcome table CSV",
+    ]
+    assert exports[0].patient_id == course.patient_id
+    assert (
+        exports[0].actor_id == team["clinician"].id and exports[2].actor_id == team["supervisor"].id
+    )
