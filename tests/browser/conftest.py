@@ -79,7 +79,8 @@ def live_server(served_app, db):
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    # Generous: CI shares two cores between the app, Chromium and the test runner.
+    page.set_default_timeout(30_000)
     yield page
     context.close()
 
