@@ -138,7 +138,16 @@ def seed(ctx: DemoContext) -> None:
 def _screening(course, author, at, positive: bool) -> Screening:
     checks = {c.id: {"positive": False, "detail": ""} for c in course.protocol.contraindications}
     if positive:
-        flagged = next(iter(checks))
+        # A medicine the patient has since stopped: the flag the demo supervisor clears.
+        medicines = (
+            "ssri_taper",
+            "lithium",
+            "maoi",
+            "sedating_medications",
+            "rems_sedating_medications",
+            "tramadol",
+        )
+        flagged = next((c for c in medicines if c in checks), next(iter(checks)))
         checks[flagged] = {"positive": True, "detail": "Reported at intake; prescriber consulted."}
     screening = Screening(
         course=course,
