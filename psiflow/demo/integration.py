@@ -23,6 +23,7 @@ from psiflow.extensions import db
 from psiflow.models import ActionItem, IntegrationSession, MeasureResponse, SafetyCheckIn
 from psiflow.models.alerts import AlertKind, raise_alert
 from psiflow.models.integration import ActionStatus, CheckInContext, Sleep
+from psiflow.models.measures import record_measure
 from psiflow.models.records import sign_record
 from psiflow.models.reviews import Review
 
@@ -298,23 +299,16 @@ def _measure(course, author, instrument, timepoint, at: datetime, value, experie
             score = record_totals(instrument, min(total, instrument.total_max), subs)
         else:
             score = record_totals(instrument, round(value))
-    measure = MeasureResponse(
-        course=course,
-        author=author,
-        instrument_id=instrument.id,
-        timepoint=timepoint,
-        answers=answers,
-        total=score.total,
-        band=score.band,
-        band_level=score.band_level,
-        subscales=score.subscales,
-        risk=score.risk,
-        occurred_at=at,
-        status=RecordStatus.DRAFT,
+    measure = record_measure(
+        course,
+        author,
+        instrument,
+        timepoint,
+        answers,
+        score,
+        at,
+        signed_at=at + timedelta(minutes=5),
     )
-    db.session.add(measure)
-    db.session.flush()
-    sign_record(measure, author, Meaning.AUTHORED, now=at + timedelta(minutes=5))
     return measure
 
 

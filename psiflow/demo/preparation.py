@@ -14,13 +14,13 @@ from psiflow.domain.signing import Meaning
 from psiflow.extensions import db
 from psiflow.models import (
     Consent,
-    MeasureResponse,
     PreparationSession,
     Screening,
     ScreeningFlag,
     SetIntake,
     TouchConsentEntry,
 )
+from psiflow.models.measures import record_measure
 from psiflow.models.preparation import clear_flag
 from psiflow.models.records import sign_record
 
@@ -172,21 +172,15 @@ def _baselines(course, author, at, n: int) -> None:
         else:
             answers = {}
             score = record_totals(instrument, round(instrument.total_max * 0.45))
-        measure = MeasureResponse(
-            course=course,
-            author=author,
-            occurred_at=at + timedelta(minutes=10 * offset),
-            instrument_id=instrument_id,
-            timepoint="baseline",
-            answers=answers,
-            total=score.total,
-            band=score.band,
-            band_level=score.band_level,
-            subscales=dict(score.subscales),
-            risk=score.risk,
+        record_measure(
+            course,
+            author,
+            instrument,
+            "baseline",
+            answers,
+            score,
+            at + timedelta(minutes=10 * offset),
         )
-        db.session.add(measure)
-        sign_record(measure, author, Meaning.AUTHORED, now=measure.occurred_at)
 
 
 def _answers(instrument, n: int) -> dict[str, int]:

@@ -10,12 +10,10 @@ from wtforms.fields.choices import SelectChoice
 from psiflow import catalog, guard
 from psiflow.course_panels import CoursePanel, add_panel, group_by_course
 from psiflow.domain.instruments import InstrumentError, record_totals, score_instrument
-from psiflow.domain.signing import Meaning
 from psiflow.extensions import db
 from psiflow.measures.forms import measure_form
 from psiflow.models.alerts import AlertKind, raise_alert
-from psiflow.models.measures import BASELINE, MeasureResponse, timepoint_label
-from psiflow.models.records import sign_record
+from psiflow.models.measures import BASELINE, MeasureResponse, record_measure, timepoint_label
 from psiflow.models.types import utcnow
 
 bp = Blueprint("measures", __name__, url_prefix="/measures")
@@ -86,21 +84,15 @@ def new(course_id):
 
 def _record(course, instrument, form, score) -> MeasureResponse:
     """Store, sign and (for a risk screen at or above its threshold) alert, in one step."""
-    response = MeasureResponse(
-        course=course,
-        author_id=current_user.id,
-        occurred_at=utcnow(),
-        instrument_id=instrument.id,
-        timepoint=form.timepoint.data,
-        answers=_answers(instrument, form),
-        total=score.total,
-        band=score.band,
-        band_level=score.band_level,
-        subscales=dict(score.subscales),
-        risk=score.risk,
+    response = record_measure(
+        course,
+        current_user,
+        instrument,
+        form.timepoint.data,
+        _answers(instrument, form),
+        score,
+        utcnow(),
     )
-    db.session.add(response)
-    sign_record(response, current_user, Meaning.AUTHORED)
     when = timepoint_label(response.timepoint)
     message = f"{instrument.short_name} recorded: {score.total:g}"
     if score.band:

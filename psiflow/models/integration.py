@@ -18,7 +18,7 @@ from psiflow.extensions import db
 from psiflow.models.alerts import AlertKind, raise_alert
 from psiflow.models.courses import Course, PhaseTransition, fact_source
 from psiflow.models.dosing import DoseAdministration, DosingSession
-from psiflow.models.measures import MeasureResponse
+from psiflow.models.measures import MeasureResponse, record_measure
 from psiflow.models.records import ClinicalRecord, sign_record
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 
@@ -483,23 +483,9 @@ def record_risk_screen(
     """The C-SSRS screener, scored and signed as it is saved; moderate or high risk alerts."""
     instrument = catalog.instruments()[RISK_SCREEN]
     score = score_instrument(instrument, answers)
-    screen = MeasureResponse(
-        course=course,
-        author=author,
-        instrument_id=instrument.id,
-        timepoint=timepoint,
-        answers=answers,
-        total=score.total,
-        band=score.band,
-        band_level=score.band_level,
-        subscales=score.subscales,
-        risk=score.risk,
-        occurred_at=occurred_at,
-        status=RecordStatus.DRAFT,
+    screen = record_measure(
+        course, author, instrument, timepoint, answers, score, occurred_at, signed_at=utcnow()
     )
-    db.session.add(screen)
-    db.session.flush()
-    sign_record(screen, author, Meaning.AUTHORED)
     if score.alert:
         raise_alert(
             course,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from psiflow import catalog
-from psiflow.domain.signing import RecordStatus
+from psiflow.domain.signing import Meaning, RecordStatus
 from psiflow.extensions import db
 from psiflow.models.courses import Course, fact_source
-from psiflow.models.records import ClinicalRecord
+from psiflow.models.records import ClinicalRecord, sign_record
 
 BASELINE = "baseline"
 
@@ -46,6 +48,36 @@ class MeasureResponse(ClinicalRecord, db.Model):
     @property
     def record_label_full(self) -> str:
         return f"{self.instrument.short_name} ({timepoint_label(self.timepoint)})"
+
+
+def record_measure(
+    course,
+    author,
+    instrument,
+    timepoint: str,
+    answers: dict,
+    score,
+    occurred_at: datetime,
+    signed_at: datetime | None = None,
+) -> MeasureResponse:
+    """Store a scored administration and sign it: measures are recorded and signed in one
+    step, by the clinician who gave them."""
+    response = MeasureResponse(
+        course=course,
+        author=author,
+        occurred_at=occurred_at,
+        instrument_id=instrument.id,
+        timepoint=timepoint,
+        answers=answers,
+        total=score.total,
+        band=score.band,
+        band_level=score.band_level,
+        subscales=dict(score.subscales),
+        risk=score.risk,
+    )
+    db.session.add(response)
+    sign_record(response, author, Meaning.AUTHORED, now=signed_at or occurred_at)
+    return response
 
 
 def timepoint_label(timepoint: str) -> str:
