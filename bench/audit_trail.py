@@ -7,12 +7,13 @@ and record views, puts everything in time order and chains it with the app's own
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bench.network import Network, insert_rows
+from bench.network import Network, insert_tuples
 from psiflow.access import Role
 from psiflow.audit import row_hash
 from psiflow.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent
@@ -65,11 +66,30 @@ def seed_audit_trail(net: Network, conn: sa.Connection) -> int:
             at = net.now - timedelta(days=day * 365 / LOGIN_DAYS, hours=rng.uniform(0, 3))
             events.append((at, member.id, "login_success", "User", str(member.id), None, None))
     events.sort(key=lambda e: e[0])
-    return insert_rows(conn, AuditEvent.__table__, _chained(net, events, conn))
+    return insert_tuples(conn, AuditEvent.__table__, COLUMNS, _chained(net, events, conn))
+
+
+COLUMNS = (
+    "seq",
+    "at",
+    "actor_id",
+    "context",
+    "action",
+    "object_type",
+    "object_id",
+    "patient_id",
+    "changes",
+    "detail",
+    "request_id",
+    "remote_addr",
+    "prev_hash",
+    "hash",
+)
 
 
 def _chained(net: Network, events: list[tuple], conn: sa.Connection):
-    """Rows in chain order, each hashed over the previous one; the head row written last."""
+    """Rows in chain order, each hashed over the previous one by the app's own `row_hash`;
+    the head row written last."""
     prev, seq = GENESIS_HASH, 0
     for at, actor_id, action, object_type, object_id, patient_id, changes in events:
         seq += 1
@@ -88,6 +108,21 @@ def _chained(net: Network, events: list[tuple], conn: sa.Connection):
             "remote_addr": "10.0.0.10",
             "prev_hash": prev,
         }
-        row["hash"] = prev = row_hash(row)
-        yield row
+        prev = row_hash(row)
+        yield (
+            seq,
+            net.db_time(at),
+            actor_id,
+            "web",
+            action,
+            object_type,
+            object_id,
+            patient_id,
+            None if changes is None else json.dumps(changes),
+            None,
+            row["request_id"],
+            "10.0.0.10",
+            row["prev_hash"],
+            prev,
+        )
     conn.execute(sa.insert(AuditChainHead.__table__).values(id=1, last_seq=seq, last_hash=prev))

@@ -121,6 +121,11 @@ class Network:
     # have written to the audit trail for each seeded change, chained last.
     audit: list[tuple] = field(default_factory=list)
     _ids: dict[str, int] = field(default_factory=dict)
+    sqlite: bool = True
+
+    def db_time(self, at: datetime):
+        """A UTC time as the driver stores it for UTCDateTime (SQLite: naive ISO text)."""
+        return at.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite else at
 
     def next_id(self, table: str) -> int:
         """The next explicit id of `table` (rows go in with their ids, so children can refer
@@ -141,6 +146,25 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[dict]) -> i
     it = iter(rows)
     while batch := list(islice(it, BATCH_ROWS)):
         conn.execute(table.insert(), batch)
+        count += len(batch)
+    return count
+
+
+def insert_tuples(
+    conn: sa.Connection, table: sa.Table, columns: tuple[str, ...], rows: Iterable[tuple]
+) -> int:
+    """The fast path for the tables of a million rows: tuples of values the database driver
+    takes as they are (times through `Network.db_time`, enums as their values, JSON as text),
+    inserted without SQLAlchemy's per-value processing, which would double their seeding time."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    count = 0
+    it = iter(rows)
+    while batch := list(islice(it, BATCH_ROWS)):
+        conn.exec_driver_sql(sql, batch)
         count += len(batch)
     return count
 

@@ -23,7 +23,7 @@ from functools import cache
 
 import sqlalchemy as sa
 
-from bench.network import CoursePlan, Network, insert_rows
+from bench.network import CoursePlan, Network, insert_rows, insert_tuples
 from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.instruments import default_instrument_dir, load_instruments
 from psiflow.domain.phases import Phase
@@ -545,14 +545,17 @@ def seed_dosing_sessions(net: Network, conn: sa.Connection) -> int:
                 sessions.append(_session(net, ctx, at, entries, signed=False))
         net.session_times[ctx.plan.id] = times
     count = insert_rows(conn, DosingSession.__table__, sessions)
+    count += insert_tuples(conn, SessionAnswer.__table__, ANSWER_COLUMNS, entries.answers)
     for model, rows in (
-        (SessionAnswer, entries.answers),
         (DoseAdministration, entries.doses),
         (SessionEvent, entries.events),
         (AdverseEvent, entries.adverse),
     ):
         count += insert_rows(conn, model.__table__, rows)
     return count
+
+
+ANSWER_COLUMNS = ("id", "session_id", "recorded_at", "recorded_by_id", "kind", "item_id", "value")
 
 
 @dataclass
@@ -582,34 +585,21 @@ def _session(net, ctx, at: datetime, entries: _Entries, signed: bool) -> dict:
     end = at + timedelta(minutes=p.min_monitoring_minutes + 30)
     sid = net.next_id("dosing_sessions")
     # The checklist: every item once signed; only the "before" items while under way.
-    for item in p.checklist:
-        if signed or item.when == "before":
+    ticked = net.db_time(at + timedelta(minutes=5))
+    answers = [(AnswerKind.CHECKLIST, i.id, True) for i in p.checklist]
+    answers += [(AnswerKind.QUESTION, q.id, False) for q in p.session_questions]
+    whens = {i.id: i.when for i in (*p.checklist, *p.session_questions)}
+    for kind, item_id, value in answers:
+        if signed or whens[item_id] == "before":
             entries.answers.append(
-                _entry(
-                    net,
-                    "session_answers",
-                    ctx,
+                (
+                    net.next_id("session_answers"),
                     sid,
-                    at + timedelta(minutes=5),
+                    ticked,
                     ctx.lead_id,
-                    kind=AnswerKind.CHECKLIST,
-                    item_id=item.id,
-                    value=True,
-                )
-            )
-    for q in p.session_questions:
-        if signed or q.when == "before":
-            entries.answers.append(
-                _entry(
-                    net,
-                    "session_answers",
-                    ctx,
-                    sid,
-                    at + timedelta(minutes=5),
-                    ctx.lead_id,
-                    kind=AnswerKind.QUESTION,
-                    item_id=q.id,
-                    value=False,
+                    kind.value,
+                    item_id,
+                    value,
                 )
             )
     dose = p.dose
@@ -739,8 +729,26 @@ def seed_vitals(net: Network, conn: sa.Connection) -> int:
     """The protocol's full readings at its schedule, and pulse-oximeter readings between."""
     rng = random.Random(net.shape.seed)
 
-    def rows() -> Iterator[dict]:
-        next_id = net.next_id
+    columns = (
+        "id",
+        "session_id",
+        "recorded_at",
+        "recorded_by_id",
+        "taken_at",
+        "systolic",
+        "diastolic",
+        "heart_rate",
+        "temperature_c",
+        "spo2",
+        "flags",
+        "acknowledged_at",
+        "acknowledged_by_id",
+        "acknowledgement",
+        "version",
+    )
+
+    def rows() -> Iterator[tuple]:
+        next_id, db_time, randrange = net.next_id, net.db_time, rng.randrange
         for sid, by, dose_at, until, protocol in net.vitals_plan:
             full = set(protocol.vitals_schedule_minutes)
             last = int((until - dose_at).total_seconds() // 60)
@@ -748,27 +756,30 @@ def seed_vitals(net: Network, conn: sa.Connection) -> int:
             for minute in minutes:
                 if minute > last:
                     break
-                at = dose_at + timedelta(minutes=minute)
-                complete = minute in full
-                yield {
-                    "id": next_id("vital_signs"),
-                    "session_id": sid,
-                    "recorded_at": at,
-                    "recorded_by_id": by,
-                    "taken_at": at,
-                    "systolic": 118 + rng.randrange(25) if complete else None,
-                    "diastolic": 72 + rng.randrange(15) if complete else None,
-                    "heart_rate": 68 + rng.randrange(25),
-                    "temperature_c": 36.6 if complete else None,
-                    "spo2": 96 + rng.randrange(4),
-                    "flags": [],
-                    "acknowledged_at": None,
-                    "acknowledged_by_id": None,
-                    "acknowledgement": "",
-                    "version": 1,
-                }
+                at = db_time(dose_at + timedelta(minutes=minute))
+                if minute in full:
+                    bp = (118 + randrange(25), 72 + randrange(15))
+                    temperature = 36.6
+                else:
+                    bp, temperature = (None, None), None
+                yield (
+                    next_id("vital_signs"),
+                    sid,
+                    at,
+                    by,
+                    at,
+                    *bp,
+                    68 + randrange(25),
+                    temperature,
+                    96 + randrange(4),
+                    "[]",
+                    None,
+                    None,
+                    "",
+                    1,
+                )
 
-    return insert_rows(conn, VitalSign.__table__, rows())
+    return insert_tuples(conn, VitalSign.__table__, columns, rows())
 
 
 # --- integration -----------------------------------------------------------------------------

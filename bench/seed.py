@@ -57,6 +57,7 @@ def seed_network(
         rng=random.Random(shape.seed),
         protocols=protocols,
         password_hash=password_hash,
+        sqlite=engine.dialect.name == "sqlite",
     )
     counts = {}
     with engine.begin() as conn:
