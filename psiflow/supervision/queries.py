@@ -160,19 +160,32 @@ class OutcomeRow:
     review_overdue: bool
 
 
-def _counting_outcome_measures(course_scope):
-    return db.session.scalars(
-        sa.select(MeasureResponse).where(
-            MeasureResponse.course_id.in_(course_scope),
-            MeasureResponse.instrument_id.in_(OUTCOME_INSTRUMENTS),
-            MeasureResponse.voided_at.is_(None),
-            MeasureResponse.status != RecordStatus.DRAFT,
-            sa.or_(
-                MeasureResponse.needs_cosign.is_(False),
-                MeasureResponse.status == RecordStatus.COSIGNED,
-            ),
-        )
-    ).all()
+def _counting_outcome_measures(course_scope, *columns):
+    """Counting outcome measures of the courses in scope: whole records, or only `columns`
+    (rows with the same attribute names, far cheaper for many courses)."""
+    query = (sa.select(*columns) if columns else sa.select(MeasureResponse)).where(
+        MeasureResponse.course_id.in_(course_scope),
+        MeasureResponse.instrument_id.in_(OUTCOME_INSTRUMENTS),
+        MeasureResponse.voided_at.is_(None),
+        MeasureResponse.status != RecordStatus.DRAFT,
+        sa.or_(
+            MeasureResponse.needs_cosign.is_(False),
+            MeasureResponse.status == RecordStatus.COSIGNED,
+        ),
+    )
+    if columns:
+        return db.session.execute(query).all()
+    return db.session.scalars(query).all()
+
+
+# What `course_outcomes` reads of a measure.
+_OUTCOME_COLUMNS = (
+    MeasureResponse.course_id,
+    MeasureResponse.instrument_id,
+    MeasureResponse.timepoint,
+    MeasureResponse.occurred_at,
+    MeasureResponse.total,
+)
 
 
 def outcome_rows(supervisor, courses: list[Course], now: datetime) -> list[OutcomeRow]:
@@ -230,7 +243,8 @@ def improvement_by_protocol(supervisor, filters: OutcomeFilters):
         ).all()
     )
     by_course: dict[int, list] = {}
-    for m in _counting_outcome_measures(scope):
+    # Every course of the team: columns, not records (a team of 2,000 patients has ~10,000).
+    for m in _counting_outcome_measures(scope, *_OUTCOME_COLUMNS):
         by_course.setdefault(m.course_id, []).append(m)
     names = {p.id: p.name for p in catalog.protocols().values()}
     instruments = catalog.instruments()
