@@ -258,3 +258,26 @@ def test_other_caseload_cannot_start_sessions_or_export(client, login_as, team, 
     assert _start(client, course).status_code == 404
     assert client.get(f"/integration/courses/{course.id}/export.csv").status_code == 404
     assert db.session.scalars(sa.select(SafetyCheckIn)).all() == []
+
+
+def test_a_note_saved_from_another_device_at_the_same_moment_is_not_a_server_error(
+    client, login_as, team, db, course, monkeypatch
+):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from psiflow.integration import views
+
+    dosed_course(course)
+    note = gen_integration_session(course, team["clinician"], sign=False)
+
+    def saved_elsewhere_first(*args, **kwargs):
+        raise StaleDataError("UPDATE statement on table 'integration_sessions' matched 0 rows")
+
+    monkeypatch.setattr(views, "save_note", saved_elsewhere_first)
+    login_as(team["clinician"])
+    url = f"/integration/integration_session/{note.id}/edit"
+    response = client.post(url, data={"duration_minutes": 50, "themes": "Mine"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(url)
+    page = client.get(url).get_data(as_text=True)
+    assert "Someone else saved this note at the same moment" in page
