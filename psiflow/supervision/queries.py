@@ -66,14 +66,23 @@ def review_queue(supervisor, page: int, per_page: int) -> RowPage:
     """A page of the queue, oldest first, with each row's record loaded (bounded queries)."""
     query = awaiting_review_query(supervisor)
     page = max(page, 1)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    # The total rides along with the page's rows (a window count), so the eight-table union
+    # runs once per request, not twice; only a page past the end needs a count of its own.
+    rows = db.session.execute(
+        query.add_columns(sa.func.count().over().label("total"))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    if rows:
+        total = rows[0].total
+    else:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     records = load_records(rows)
     return RowPage(
         page,
         per_page,
         total,
-        [(records[(t, i)], signed_at) for t, i, signed_at in rows if (t, i) in records],
+        [(records[(t, i)], signed_at) for t, i, signed_at, _ in rows if (t, i) in records],
     )
 
 
