@@ -87,7 +87,7 @@ class Crowd:
             self.warm_sizes.append(self._visit(i).size)
 
     def _visit(self, i: int) -> _Sample:
-        visit = Visit(self._next_visit[i], self._users[i])
+        visit = Visit(self._next_visit[i], self._users[i], i, len(self._browsers))
         self._next_visit[i] += 1
         page, browser = self.page, self._browsers[i]
         if page.prepare is not None:

@@ -19,9 +19,8 @@ import sqlalchemy as sa
 from psiflow.access import Role
 from psiflow.demo import FIRST_NAMES, SURNAMES
 from psiflow.domain.phases import ACTIVE_PHASES, Phase
-from psiflow.domain.protocols import Protocol, default_protocol_dir, load_protocols
+from psiflow.domain.protocols import Protocol
 from psiflow.models import Clinic, Course, Patient, PhaseTransition, User
-from psiflow.models.types import utcnow
 
 BENCH_PASSWORD = "psiflow-bench-passphrase"
 BATCH_ROWS = 5000
@@ -110,6 +109,29 @@ class Network:
     staff: list[StaffMember] = field(default_factory=list)
     patients: list[dict] = field(default_factory=list)
     courses: list[CoursePlan] = field(default_factory=list)
+    staff_rows: list[dict] = field(default_factory=list)
+    # Filled by the record seeders (bench/records.py) for the ones after them.
+    timelines: dict = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    session_times: dict[int, list[datetime]] = field(default_factory=dict)
+    vitals_plan: list[tuple] = field(default_factory=list)
+    signatures: list[dict] = field(default_factory=list)
+    alerts: list[dict] = field(default_factory=list)
+    # (at, actor_id, action, object_type, object_id, patient_id, changes): what the app would
+    # have written to the audit trail for each seeded change, chained last.
+    audit: list[tuple] = field(default_factory=list)
+    _ids: dict[str, int] = field(default_factory=dict)
+    sqlite: bool = True
+
+    def db_time(self, at: datetime):
+        """A UTC time as the driver stores it for UTCDateTime (SQLite: naive ISO text)."""
+        return at.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite else at
+
+    def next_id(self, table: str) -> int:
+        """The next explicit id of `table` (rows go in with their ids, so children can refer
+        to their parents without reading them back)."""
+        self._ids[table] = n = self._ids.get(table, 0) + 1
+        return n
 
     def members(self, role: Role) -> list[StaffMember]:
         return [s for s in self.staff if s.role == role]
@@ -124,6 +146,25 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[dict]) -> i
     it = iter(rows)
     while batch := list(islice(it, BATCH_ROWS)):
         conn.execute(table.insert(), batch)
+        count += len(batch)
+    return count
+
+
+def insert_tuples(
+    conn: sa.Connection, table: sa.Table, columns: tuple[str, ...], rows: Iterable[tuple]
+) -> int:
+    """The fast path for the tables of a million rows: tuples of values the database driver
+    takes as they are (times through `Network.db_time`, enums as their values, JSON as text),
+    inserted without SQLAlchemy's per-value processing, which would double their seeding time."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    count = 0
+    it = iter(rows)
+    while batch := list(islice(it, BATCH_ROWS)):
+        conn.exec_driver_sql(sql, batch)
         count += len(batch)
     return count
 
@@ -177,6 +218,7 @@ def seed_users(net: Network, conn: sa.Connection) -> int:
     for n in range(net.shape.clinicians):
         team = n // TEAM_SIZE
         add(Role.CLINICIAN, n + 1, net.clinic_ids[team], supervisors[team])
+    net.staff_rows = rows
     return insert_rows(conn, User.__table__, rows)
 
 
@@ -333,51 +375,3 @@ def seed_phase_transitions(net: Network, conn: sa.Connection) -> int:
                 previous = phase
 
     return insert_rows(conn, PhaseTransition.__table__, rows())
-
-
-# One seeder per record type, in dependency order. Add a line when a record type lands.
-SEEDERS: tuple[tuple[str, Seeder], ...] = (
-    ("clinics", seed_clinics),
-    ("users", seed_users),
-    ("patients", seed_patients),
-    ("courses", seed_courses),
-    ("phase transitions", seed_phase_transitions),
-)
-
-
-def seed_network(
-    engine: sa.Engine, shape: Shape, password_hash: str, now: datetime | None = None
-) -> dict[str, int]:
-    """Seed an empty, migrated database in one transaction; returns rows per record type."""
-    protocols = sorted(load_protocols(default_protocol_dir()).values(), key=lambda p: p.key)
-    net = Network(
-        shape=shape,
-        now=now or utcnow(),
-        rng=random.Random(shape.seed),
-        protocols=protocols,
-        password_hash=password_hash,
-    )
-    counts = {}
-    with engine.begin() as conn:
-        for name, seeder in SEEDERS:
-            counts[name] = seeder(net, conn)
-        if engine.dialect.name == "postgresql":
-            _advance_sequences(conn)
-    return counts
-
-
-def _advance_sequences(conn: sa.Connection) -> None:
-    # Rows were inserted with explicit ids; move each id sequence past them, so the app's own
-    # inserts during the run (a vitals reading, a note) get fresh ids.
-    for table in Clinic.metadata.sorted_tables:
-        if (
-            "id" in table.c
-            and table.c.id.autoincrement in (True, "auto")
-            and table.c.id.primary_key
-        ):
-            conn.execute(
-                sa.text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
-                )
-            )

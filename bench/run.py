@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from bench import database
 from bench.cast import read_cast
 from bench.measure import Crowd
-from bench.network import BENCH_PASSWORD, Shape, seed_network
+from bench.network import BENCH_PASSWORD, Shape
 from bench.pages import PAGES, baseline_page
 from bench.report import MAX_SEED_SECONDS, table, write_json
+from bench.seed import seed_network
 from bench.server import app_environment, gunicorn
 
 HERE = Path(__file__).resolve().parent
@@ -121,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         def crowd(page, users):
             return Crowd(address, page, users, args.clients, args.warmup, args.page_seconds)
 
-        crowds = [crowd(page, cast.get(page.role, [])) for page in pages]
+        crowds = [
+            crowd(page, [m for m in cast.get(page.role, []) if not page.needs or page.needs(m)])
+            for page in pages
+        ]
         # The baseline renders as many bytes as the typical page of this run.
         sizes = [n for c in crowds if c.page.method == "GET" for n in c.warm_sizes]
         size = int(statistics.median(sizes)) if sizes else 20_000

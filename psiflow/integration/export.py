@@ -7,6 +7,7 @@ never reach this module: access.py denies EXPORT on them before any view runs.
 from __future__ import annotations
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from psiflow import catalog
 from psiflow.domain.outcomes import course_outcomes
@@ -30,6 +31,8 @@ def course_export(course) -> dict:
     notes = db.session.scalars(
         sa.select(IntegrationSession)
         .where(IntegrationSession.course_id == course.id)
+        # Each note lists the measures given in it: one query for all notes, not one per note.
+        .options(so.selectinload(IntegrationSession.measures_given))
         .order_by(IntegrationSession.occurred_at, IntegrationSession.id)
     ).all()
     check_ins = db.session.scalars(

@@ -6,6 +6,7 @@ import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import audit, catalog, guard
@@ -200,6 +201,18 @@ def edit_session(record_type, record_id):
             except SigningRefused as refused:
                 db.session.rollback()
                 flash(" ".join(refused.missing), "error")
+            except StaleDataError:
+                # Saved from another device between this request's read and its write (the
+                # benchmark's concurrent saves found it as a 500): theirs stands, say so.
+                db.session.rollback()
+                flash(
+                    "Someone else saved this note at the same moment. Nothing of yours was "
+                    "saved: the form now shows their version; enter your change again.",
+                    "error",
+                )
+                return redirect(
+                    url_for("integration.edit_session", record_type=record_type, record_id=note.id)
+                )
             else:
                 flash("Draft saved. Sign it when it is complete.", "success")
                 return _to_record(note)

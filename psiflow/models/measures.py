@@ -91,8 +91,9 @@ def timepoint_label(timepoint: str) -> str:
     return timepoint.replace("_", " ")
 
 
-def counting_measures(course_ids, timepoint: str | None = None):
-    query = sa.select(MeasureResponse).where(
+def _counting(query, course_ids):
+    """`query` narrowed to the measures of these courses that count."""
+    return query.where(
         MeasureResponse.course_id.in_(course_ids),
         MeasureResponse.voided_at.is_(None),
         MeasureResponse.status != RecordStatus.DRAFT,
@@ -100,6 +101,10 @@ def counting_measures(course_ids, timepoint: str | None = None):
             MeasureResponse.needs_cosign.is_(False), MeasureResponse.status == RecordStatus.COSIGNED
         ),
     )
+
+
+def counting_measures(course_ids, timepoint: str | None = None):
+    query = _counting(sa.select(MeasureResponse), course_ids)
     if timepoint is not None:
         query = query.where(MeasureResponse.timepoint == timepoint)
     return db.session.scalars(query.order_by(MeasureResponse.occurred_at)).all()
@@ -108,8 +113,14 @@ def counting_measures(course_ids, timepoint: str | None = None):
 @fact_source
 def baseline_facts(courses: list[Course]) -> dict[int, dict]:
     given: dict[int, set[str]] = {c.id: set() for c in courses}
-    for m in counting_measures(list(given), BASELINE):
-        given[m.course_id].add(m.instrument_id)
+    # Which instruments, not the records: a board asks this of a hundred courses at once.
+    rows = db.session.execute(
+        _counting(
+            sa.select(MeasureResponse.course_id, MeasureResponse.instrument_id), list(given)
+        ).where(MeasureResponse.timepoint == BASELINE)
+    )
+    for course_id, instrument_id in rows:
+        given[course_id].add(instrument_id)
     instruments = catalog.instruments()
     facts = {}
     for course in courses:

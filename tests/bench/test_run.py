@@ -10,7 +10,12 @@ import sqlalchemy as sa
 from bench import run
 from bench.network import Shape
 from bench.pages import BASELINE, PAGES
+from psiflow import create_app
+from psiflow.audit import verify_chain
+from psiflow.domain.phases import Phase
+from psiflow.extensions import db
 from psiflow.models import Course, PhaseTransition
+from psiflow.models.courses import gather_facts
 
 
 def test_the_full_size_network_has_fifty_clinicians_under_ten_supervisors():
@@ -76,3 +81,34 @@ def test_the_seeded_courses_have_a_consistent_phase_history(tmp_path, monkeypatc
         assert steps[0][0] is None
         assert steps[-1][1] == phase
         assert all(a[1] == b[0] for a, b in zip(steps, steps[1:], strict=False))
+
+
+@pytest.mark.bench
+def test_the_seeded_audit_trail_verifies_and_the_gates_agree_with_the_phases(tmp_path, monkeypatch):
+    monkeypatch.delenv("PSIFLOW_BENCH_DATABASE_URL", raising=False)
+    url = run.database.database_url(tmp_path)
+    run.seed(url, 60)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        report = verify_chain(conn)
+    engine.dispose()
+    assert report.ok, report.problem
+    assert report.rows > 1000
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": url})
+    with app.app_context():
+        courses = db.session.scalars(sa.select(Course)).all()
+        facts = gather_facts(courses)
+        for course in courses:
+            f = facts[course.id]
+            phases = {t.to_phase for t in course.transitions}
+            if Phase.PREPARATION in phases:  # it left screening through an open gate
+                assert f.screening_signed and f.consent_recorded and not f.uncleared_flags
+            if Phase.DOSING in phases:
+                assert f.set_intake_complete and f.baseline_recorded
+            if course.phase in (Phase.FOLLOW_UP, Phase.COMPLETED):
+                assert f.dosing_sessions_done == course.protocol.dosing_sessions
+            if course.phase == Phase.COMPLETED:
+                assert f.final_follow_up_recorded
+        db.session.remove()
+        db.engine.dispose()

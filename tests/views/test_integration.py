@@ -281,3 +281,26 @@ def test_every_export_is_in_the_audit_trail(client, login_as, team, db, course):
     assert (
         exports[0].actor_id == team["clinician"].id and exports[2].actor_id == team["supervisor"].id
     )
+
+
+def test_a_note_saved_from_another_device_at_the_same_moment_is_not_a_server_error(
+    client, login_as, team, db, course, monkeypatch
+):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from psiflow.integration import views
+
+    dosed_course(course)
+    note = gen_integration_session(course, team["clinician"], sign=False)
+
+    def saved_elsewhere_first(*args, **kwargs):
+        raise StaleDataError("UPDATE statement on table 'integration_sessions' matched 0 rows")
+
+    monkeypatch.setattr(views, "save_note", saved_elsewhere_first)
+    login_as(team["clinician"])
+    url = f"/integration/integration_session/{note.id}/edit"
+    response = client.post(url, data={"duration_minutes": 50, "themes": "Mine"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(url)
+    page = client.get(url).get_data(as_text=True)
+    assert "Someone else saved this note at the same moment" in page

@@ -7,12 +7,18 @@ as a count that grows from a 10-patient clinic to a 200-patient one.
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 from psiflow.access import Role
 from psiflow.domain.phases import Phase
+from psiflow.domain.vitals import Reading
+from psiflow.extensions import db
+from psiflow.models import ActionItem, dosing
+from psiflow.models.types import utcnow
 from psiflow.query_count import HEADER
 from tests.conftest import count_queries
-from tests.factories import TEST_PASSWORD, gen_course, gen_patient, gen_user
+from tests.factories import TEST_PASSWORD, gen_course, gen_dosing_session, gen_patient, gen_user
+from tests.integration_factories import gen_integration_session, gen_measure
 
 SMALL, LARGE = 10, 200
 
@@ -157,3 +163,117 @@ def test_the_patient_page_runs_as_many_queries_for_four_courses_as_for_one(
 
     login_as(team["clinician"])
     assert page_queries(4) == page_queries(1)
+
+
+# --- the record pages: their growth axis is the records of one session, note or course -------
+
+PSILOCYBIN = "psilocybin-single-dose@1.0"
+FEW, MANY = 3, 30
+
+
+def _session_with_readings(team, readings: int):
+    course = gen_course(gen_patient(team["clinician"]), Phase.DOSING, protocol_key=PSILOCYBIN)
+    session = gen_dosing_session(course, team["clinician"], complete=False, hours_ago=4)
+    start = utcnow() - timedelta(hours=3)
+    for n in range(readings):
+        at = start + timedelta(minutes=5 * n)
+        dosing.record_vitals(
+            session, Reading(heart_rate=80, spo2=97), at, team["clinician"], now=at
+        )
+        dosing.record_event(
+            session, dosing.EventKind.NOTE, at, "Resting.", team["clinician"], now=at
+        )
+    db.session.flush()
+    return session
+
+
+def test_the_live_session_and_a_vitals_post_run_as_many_queries_for_30_readings_as_for_3(
+    client, login_as, team, db
+):
+    def counts(readings: int) -> tuple[int, int]:
+        session = _session_with_readings(team, readings)
+        with count_queries(db.engine) as page:
+            assert client.get(f"/dosing-sessions/{session.id}").status_code == 200
+        with count_queries(db.engine) as post:
+            response = client.post(
+                f"/dosing-sessions/{session.id}/vitals", data={"heart_rate": 84, "spo2": 97}
+            )
+        assert response.status_code == 302
+        return page.count, post.count
+
+    login_as(team["clinician"])
+    assert counts(MANY) == counts(FEW)
+
+
+def test_saving_a_note_runs_as_many_queries_with_30_open_action_items_as_with_3(
+    client, login_as, team, db
+):
+    def count(items: int) -> int:
+        course = gen_course(gen_patient(team["clinician"]), Phase.INTEGRATION, PSILOCYBIN)
+        earlier = gen_integration_session(course, team["clinician"])
+        for n in range(items):
+            db.session.add(
+                ActionItem(course_id=course.id, text=f"Commitment {n}", created_in_id=earlier.id)
+            )
+        note = gen_integration_session(course, team["clinician"], sign=False)
+        db.session.flush()
+        carried = {
+            f"item_{i.id}": "open"
+            for i in db.session.scalars(
+                db.select(ActionItem).where(ActionItem.created_in_id == earlier.id)
+            )
+        }
+        with count_queries(db.engine) as counter:
+            response = client.post(
+                f"/integration/integration_session/{note.id}/edit",
+                data={"duration_minutes": 60, "themes": "Grief.", **carried},
+            )
+        assert response.status_code == 302
+        return counter.count
+
+    login_as(team["clinician"])
+    assert count(MANY) == count(FEW)
+
+
+def test_a_course_export_runs_as_many_queries_for_30_records_as_for_3(client, login_as, team, db):
+    def count(records: int) -> int:
+        course = gen_course(gen_patient(team["clinician"]), Phase.INTEGRATION, PSILOCYBIN)
+        for _ in range(records):
+            gen_measure(course, team["clinician"], "phq9", "integration", total=9)
+            gen_integration_session(course, team["clinician"])
+        with count_queries(db.engine) as counter:
+            response = client.get(f"/integration/courses/{course.id}/export.csv")
+        assert response.status_code == 200
+        return counter.count
+
+    login_as(team["clinician"])
+    assert count(MANY) == count(FEW)
+
+
+def test_the_review_queue_and_outcome_table_run_as_many_queries_for_200_patients_as_for_10(
+    client, login_as, team, db
+):
+    def grow_to(size: int) -> None:
+        # Every patient in integration: a baseline, a later measure and a note awaiting review.
+        while clinic_size[0] < size:
+            lead = team["clinician"] if clinic_size[0] % 2 else team["clinician2"]
+            course = gen_course(gen_patient(lead), Phase.INTEGRATION, PSILOCYBIN)
+            gen_measure(course, lead, "phq9", "baseline", total=18)
+            gen_measure(course, lead, "phq9", "integration", total=9)
+            gen_integration_session(course, lead)
+            clinic_size[0] += 1
+
+    def counts() -> dict[str, int]:
+        found = {}
+        for url in ("/supervision/reviews", "/supervision/outcomes"):
+            with count_queries(db.engine) as counter:
+                assert client.get(url).status_code == 200, url
+            found[url] = counter.count
+        return found
+
+    clinic_size = [0]
+    login_as(team["supervisor"])
+    grow_to(SMALL)
+    small = counts()
+    grow_to(LARGE)
+    assert counts() == small

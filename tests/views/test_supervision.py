@@ -297,3 +297,15 @@ def test_outcome_csv_has_the_numbers_and_no_practice_patient(client, login_as, t
     assert row.startswith(course.patient.record_number)
     assert ",20.0,8.0,-60.0,yes,no," in row
     assert "PRAC-9" not in response.get_data(as_text=True)
+
+
+def test_the_queue_counts_every_waiting_note_on_every_page(db, team):
+    from psiflow.supervision.queries import review_queue
+
+    for _ in range(3):
+        course = gen_course(gen_patient(team["clinician"]), Phase.INTEGRATION)
+        gen_integration_session(course, team["clinician"])
+    pages = [review_queue(team["supervisor"], n, per_page=2) for n in (1, 2, 3)]
+    assert [len(p.rows) for p in pages] == [2, 1, 0]
+    assert [p.total for p in pages] == [3, 3, 3]
+    assert pages[0].has_next and not pages[1].has_next

@@ -1,0 +1,128 @@
+"""The seeded network's audit trail: what the app would have written, hash-chained.
+
+Every seeder notes its changes in `Network.audit`; this adds the phase transitions, log-ins
+and record views, puts everything in time order and chains it with the app's own
+`psiflow.audit.row_hash`, so `flask --app psiflow audit-verify` passes on the seeded database.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from bench.network import Network, insert_tuples
+from psiflow.access import Role
+from psiflow.audit import row_hash
+from psiflow.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent
+
+# Each clinician and supervisor logs in on most working days of the past year.
+LOGIN_DAYS = 250
+# The care team opens a patient's record a few times for every step of the course.
+VIEWS_PER_TRANSITION = 2
+
+
+def seed_audit_trail(net: Network, conn: sa.Connection) -> int:
+    events = net.audit
+    rng = random.Random(net.shape.seed)
+    patients = {p["id"]: p for p in net.patients}
+    for course in net.courses:
+        lead = course.started_by_id
+        previous = None
+        for phase, at in course.steps:
+            changes = {
+                "course_id": [None, course.id],
+                "from_phase": [None, previous.value if previous else None],
+                "to_phase": [None, phase.value],
+                "by_id": [None, lead],
+            }
+            events.append(
+                (at, lead, "phase_transition", "PhaseTransition", "", course.patient_id, changes)
+            )
+            for n in range(VIEWS_PER_TRANSITION):
+                when = at - timedelta(hours=n + 1)
+                events.append(
+                    (when, lead, "view", "Patient", str(course.patient_id), course.patient_id, None)
+                )
+            previous = phase
+    for patient in patients.values():
+        events.append(
+            (
+                patient["created_at"],
+                patient["created_by_id"],
+                "create",
+                "Patient",
+                str(patient["id"]),
+                patient["id"],
+                {"record_number": [None, patient["record_number"]]},
+            )
+        )
+    for member in net.staff:
+        if member.role == Role.ADMIN:
+            continue
+        for day in range(LOGIN_DAYS):
+            at = net.now - timedelta(days=day * 365 / LOGIN_DAYS, hours=rng.uniform(0, 3))
+            events.append((at, member.id, "login_success", "User", str(member.id), None, None))
+    events.sort(key=lambda e: e[0])
+    return insert_tuples(conn, AuditEvent.__table__, COLUMNS, _chained(net, events, conn))
+
+
+COLUMNS = (
+    "seq",
+    "at",
+    "actor_id",
+    "context",
+    "action",
+    "object_type",
+    "object_id",
+    "patient_id",
+    "changes",
+    "detail",
+    "request_id",
+    "remote_addr",
+    "prev_hash",
+    "hash",
+)
+
+
+def _chained(net: Network, events: list[tuple], conn: sa.Connection):
+    """Rows in chain order, each hashed over the previous one by the app's own `row_hash`;
+    the head row written last."""
+    prev, seq = GENESIS_HASH, 0
+    for at, actor_id, action, object_type, object_id, patient_id, changes in events:
+        seq += 1
+        row = {
+            "seq": seq,
+            "at": at,
+            "actor_id": actor_id,
+            "context": "web",
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "patient_id": patient_id,
+            "changes": changes,
+            "detail": None,
+            "request_id": f"{seq:032x}",
+            "remote_addr": "10.0.0.10",
+            "prev_hash": prev,
+        }
+        prev = row_hash(row)
+        yield (
+            seq,
+            net.db_time(at),
+            actor_id,
+            "web",
+            action,
+            object_type,
+            object_id,
+            patient_id,
+            None if changes is None else json.dumps(changes),
+            None,
+            row["request_id"],
+            "10.0.0.10",
+            row["prev_hash"],
+            prev,
+        )
+    conn.execute(sa.insert(AuditChainHead.__table__).values(id=1, last_seq=seq, last_hash=prev))
