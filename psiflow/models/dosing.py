@@ -22,7 +22,7 @@ from psiflow.domain.signing import Meaning, RecordStatus
 from psiflow.extensions import db
 from psiflow.models.alerts import AlertKind, raise_alert
 from psiflow.models.courses import Course, fact_source
-from psiflow.models.records import ClinicalRecord, RecordLocked, Signature
+from psiflow.models.records import ClinicalRecord, RecordLocked, Signature, record_counts
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
 
@@ -535,38 +535,51 @@ def discharge(
 
 def fully_signed_ids(sessions: list[DosingSession]) -> set[int]:
     """Sessions that count and carry every facilitator signature the protocol needs."""
-    ids = [s.id for s in sessions]
-    if not ids:
+    cosigned = _co_facilitated_ids([s.id for s in sessions])
+    return {s.id for s in sessions if s.counts and (not s.pair_signing or s.id in cosigned)}
+
+
+def _co_facilitated_ids(session_ids: list[int]) -> set[int]:
+    if not session_ids:
         return set()
-    cosigned = set(
+    return set(
         db.session.scalars(
             sa.select(Signature.record_id).where(
                 Signature.record_type == DosingSession.record_type,
-                Signature.record_id.in_(ids),
+                Signature.record_id.in_(session_ids),
                 Signature.meaning == Meaning.CO_FACILITATED,
             )
         )
     )
-    return {s.id for s in sessions if s.counts and (not s.pair_signing or s.id in cosigned)}
 
 
 @fact_source
 def dosing_facts(courses: list[Course]) -> dict[int, dict]:
-    """`dosing_session_signed` (the latest session, fully signed) and `dosing_sessions_done`."""
+    """`dosing_session_signed` (the latest session, fully signed) and `dosing_sessions_done`.
+
+    Reads four columns, not whole sessions: boards ask this for every card they show.
+    """
     by_id = {c.id: c for c in courses}
-    sessions = list(
-        db.session.scalars(
-            sa.select(DosingSession)
-            .where(DosingSession.course_id.in_(by_id), DosingSession.voided_at.is_(None))
-            .order_by(DosingSession.occurred_at, DosingSession.id)
+    rows = db.session.execute(
+        sa.select(
+            DosingSession.id,
+            DosingSession.course_id,
+            DosingSession.status,
+            DosingSession.needs_cosign,
         )
-    )
-    signed = fully_signed_ids(sessions)
+        .where(DosingSession.course_id.in_(by_id), DosingSession.voided_at.is_(None))
+        .order_by(DosingSession.occurred_at, DosingSession.id)
+    ).all()
+    cosigned = _co_facilitated_ids([row.id for row in rows])
     facts: dict[int, dict] = {}
-    for s in sessions:  # oldest first: the last one seen per course is its latest
-        f = facts.setdefault(s.course_id, {"dosing_sessions_done": 0})
-        f["dosing_session_signed"] = s.id in signed
-        f["dosing_sessions_done"] += s.id in signed
+    for row in rows:  # oldest first: the last one seen per course is its latest
+        pair = by_id[row.course_id].protocol.facilitators_required == 2
+        signed = record_counts(row.status, row.needs_cosign, voided=False) and (
+            not pair or row.id in cosigned
+        )
+        f = facts.setdefault(row.course_id, {"dosing_sessions_done": 0})
+        f["dosing_session_signed"] = signed
+        f["dosing_sessions_done"] += signed
     return facts
 
 

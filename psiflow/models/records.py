@@ -34,6 +34,14 @@ _MUTABLE_AFTER_SIGNING = frozenset(
 )
 
 
+def record_counts(status, needs_cosign: bool, voided: bool) -> bool:
+    """A record counts toward gates and outcomes once signed, not voided, and co-signed where
+    it needs to be (a trainee's). Kept apart so column-only queries apply the same rule."""
+    if voided or status in (None, RecordStatus.DRAFT):
+        return False
+    return not needs_cosign or status == RecordStatus.COSIGNED
+
+
 class RecordLocked(RuntimeError):
     """Someone tried to change a signed record's content."""
 
@@ -136,9 +144,7 @@ class ClinicalRecord:
     @property
     def counts(self) -> bool:
         """Whether this record counts toward gates and outcomes."""
-        if self.is_voided or self.status == RecordStatus.DRAFT:
-            return False
-        return not self.needs_cosign or self.status == RecordStatus.COSIGNED
+        return record_counts(self.status, self.needs_cosign, self.is_voided)
 
     def current_hash(self) -> str:
         return content_hash(self.record_type, self.id, self.content())
