@@ -395,12 +395,7 @@ def integration_facts(courses: list[Course]) -> dict[int, dict]:
     counting = db.session.execute(
         sa.select(IntegrationSession.course_id, IntegrationSession.occurred_at).where(
             IntegrationSession.course_id.in_(list(last_dosing)),
-            IntegrationSession.voided_at.is_(None),
-            IntegrationSession.status != RecordStatus.DRAFT,
-            sa.or_(
-                IntegrationSession.needs_cosign.is_(False),
-                IntegrationSession.status == RecordStatus.COSIGNED,
-            ),
+            IntegrationSession.counting(),
         )
     )
     for course_id, occurred_at in counting:
@@ -418,12 +413,7 @@ def integration_facts(courses: list[Course]) -> dict[int, dict]:
         ).where(
             MeasureResponse.course_id.in_(ids),
             MeasureResponse.timepoint.in_(set(final.values())),
-            MeasureResponse.voided_at.is_(None),
-            MeasureResponse.status != RecordStatus.DRAFT,
-            sa.or_(
-                MeasureResponse.needs_cosign.is_(False),
-                MeasureResponse.status == RecordStatus.COSIGNED,
-            ),
+            MeasureResponse.counting(),
         )
     ):
         if timepoint == final[course_id]:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from psiflow import catalog
-from psiflow.domain.signing import Meaning, RecordStatus
+from psiflow.domain.signing import Meaning
 from psiflow.extensions import db
 from psiflow.models.courses import Course, fact_source
 from psiflow.models.records import ClinicalRecord, sign_record
@@ -95,11 +95,7 @@ def _counting(query, course_ids):
     """`query` narrowed to the measures of these courses that count."""
     return query.where(
         MeasureResponse.course_id.in_(course_ids),
-        MeasureResponse.voided_at.is_(None),
-        MeasureResponse.status != RecordStatus.DRAFT,
-        sa.or_(
-            MeasureResponse.needs_cosign.is_(False), MeasureResponse.status == RecordStatus.COSIGNED
-        ),
+        MeasureResponse.counting(),
     )
 
 

@@ -250,9 +250,7 @@ def _counting(model, course_ids, *columns):
     return db.session.execute(
         sa.select(model.course_id, *columns).where(
             model.course_id.in_(course_ids),
-            model.voided_at.is_(None),
-            model.status != RecordStatus.DRAFT,
-            sa.or_(model.needs_cosign.is_(False), model.status == RecordStatus.COSIGNED),
+            model.counting(),
         )
     ).all()
 

@@ -146,6 +146,15 @@ class ClinicalRecord:
         """Whether this record counts toward gates and outcomes."""
         return record_counts(self.status, self.needs_cosign, self.is_voided)
 
+    @classmethod
+    def counting(cls) -> sa.ColumnElement[bool]:
+        """The SQL twin of `counts`, for queries over many records."""
+        return sa.and_(
+            cls.voided_at.is_(None),
+            cls.status != RecordStatus.DRAFT,
+            sa.or_(cls.needs_cosign.is_(False), cls.status == RecordStatus.COSIGNED),
+        )
+
     def current_hash(self) -> str:
         return content_hash(self.record_type, self.id, self.content())
 

@@ -21,7 +21,6 @@ from psiflow.domain.outcomes import (
 from psiflow.domain.phases import Phase
 from psiflow.domain.review import REVIEW_OVERDUE_DAYS
 from psiflow.domain.schedule import DueKind, DueStatus, outstanding, schedule_numbers
-from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models import Alert, Course, MeasureResponse, Patient, User
 from psiflow.models.integration import instrument_names, schedule_done
@@ -175,12 +174,7 @@ def _counting_outcome_measures(course_scope, *columns):
     query = (sa.select(*columns) if columns else sa.select(MeasureResponse)).where(
         MeasureResponse.course_id.in_(course_scope),
         MeasureResponse.instrument_id.in_(OUTCOME_INSTRUMENTS),
-        MeasureResponse.voided_at.is_(None),
-        MeasureResponse.status != RecordStatus.DRAFT,
-        sa.or_(
-            MeasureResponse.needs_cosign.is_(False),
-            MeasureResponse.status == RecordStatus.COSIGNED,
-        ),
+        MeasureResponse.counting(),
     )
     if columns:
         return db.session.execute(query).all()
