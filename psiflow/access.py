@@ -108,6 +108,27 @@ def sees_supervisees_patients(role: Role) -> bool:
     return Role(role) == Role.SUPERVISOR
 
 
+def has_caseload(role: Role) -> bool:
+    """Admins hold accounts, not patients: their home is user management."""
+    return Role(role) != Role.ADMIN
+
+
+def works_on_practice_patients(role: Role) -> bool:
+    """A trainee's own patients are practice (fictional) ones: what they create and see first."""
+    return Role(role) == Role.TRAINEE
+
+
+def needs_cosignature(role: Role) -> bool:
+    """What a trainee signs counts only once a supervisor co-signs it."""
+    return Role(role) == Role.TRAINEE
+
+
+def co_facilitator_roles(role: Role) -> frozenset[Role]:
+    """Who may co-facilitate with `role`: trainees practise with trainees or a supervisor,
+    clinicians pair with clinical staff, never across the practice/real divide."""
+    return _PRACTICE_ROLES if works_on_practice_patients(role) else _REAL_ROLES
+
+
 # --- The endpoint table --------------------------------------------------------------------
 
 ANY_ROLE = frozenset(Role)

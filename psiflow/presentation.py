@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_login import current_user
 
+from psiflow import access
 from psiflow.domain.phases import Phase
 
 
@@ -54,3 +55,7 @@ def init_app(app) -> None:
     app.add_template_filter(days_since, "days_since")
     app.add_template_global(Phase, "Phase")
     app.add_template_global(clinic_zone, "clinic_zone")
+    # What the navigation and page texts show depends on the role: ask access.py, not the role.
+    app.add_template_global(access.has_caseload, "has_caseload")
+    app.add_template_global(access.works_on_practice_patients, "works_on_practice_patients")
+    app.add_template_global(access.sees_supervisees_patients, "sees_supervisees_patients")

@@ -14,6 +14,7 @@ from typing import ClassVar
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from psiflow import access
 from psiflow.domain.signing import (
     Meaning,
     RecordStatus,
@@ -238,7 +239,7 @@ def sign_record(
     db.session.add(signature)
     if meaning == Meaning.AUTHORED:
         record.status = RecordStatus.SIGNED
-        record.needs_cosign = signer.role == "trainee"
+        record.needs_cosign = access.needs_cosignature(signer.role)
         record.on_signed(signer)
     elif meaning == Meaning.REVIEWED:
         record.status = RecordStatus.COSIGNED

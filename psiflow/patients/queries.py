@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from psiflow.access import Role
 from psiflow.domain.phases import ACTIVE_PHASES, Phase
 from psiflow.extensions import db
 from psiflow.models import Course, Patient, PhaseTransition, User
@@ -31,10 +30,6 @@ def _courses_in_scope(user, clinician_id: int | None, practice: bool):
     # SQLite start from every course of the network in the phase and check each one's patient.
     patients = sa.select(Patient.id).where(_scope(user, clinician_id, practice))
     return Course.patient_id.in_(patients)
-
-
-def board_practice_default(user) -> bool:
-    return Role(user.role) == Role.TRAINEE
 
 
 def phase_counts(user, phases, clinician_id=None, practice=False) -> dict[Phase, int]:

@@ -8,7 +8,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import access, catalog, course_panels, guard
-from psiflow.access import Action, Role
+from psiflow.access import Action
 from psiflow.domain.phases import ACTIVE_PHASES, Phase, PhaseError
 from psiflow.extensions import db
 from psiflow.models import Patient, User
@@ -32,12 +32,11 @@ def _protocol_choices():
 
 @bp.route("/")
 def board():
-    if current_user.role == Role.ADMIN:
+    if not access.has_caseload(current_user.role):
         return redirect(url_for("admin.users"))
-    practice_default = queries.board_practice_default(current_user)
-    practice = practice_default
+    practice = access.works_on_practice_patients(current_user.role)
     team, clinician_id = [], None
-    if current_user.role == Role.SUPERVISOR:
+    if access.sees_supervisees_patients(current_user.role):
         team = queries.team_members(current_user)
         practice = request.args.get("practice") == "1"
         clinician_id = request.args.get("clinician", type=int)
@@ -86,12 +85,7 @@ def board():
 
 
 def _co_facilitator_choices():
-    # Trainees practise with trainees or their supervisor; clinicians pair with clinical staff.
-    roles = (
-        [Role.TRAINEE, Role.SUPERVISOR]
-        if current_user.role == Role.TRAINEE
-        else [Role.CLINICIAN, Role.SUPERVISOR]
-    )
+    roles = access.co_facilitator_roles(current_user.role)
     users = db.session.scalars(
         sa.select(User)
         .where(
@@ -127,7 +121,7 @@ def new():
                 display_name=form.display_name.data.strip(),
                 date_of_birth=form.date_of_birth.data,
                 record_number=form.record_number.data.strip(),
-                is_practice=current_user.role == Role.TRAINEE,
+                is_practice=access.works_on_practice_patients(current_user.role),
                 lead_clinician=current_user,
                 co_facilitator_id=form.co_facilitator_id.data or None,
                 created_by_id=current_user.id,

@@ -109,3 +109,33 @@ def test_every_rule_with_a_patient_action_is_for_care_roles_only():
     for endpoint, rule in ENDPOINTS.items():
         if rule.patient is not None:
             assert Role.ADMIN not in rule.roles or rule.patient == Action.VIEW_AUDIT, endpoint
+
+
+@pytest.mark.parametrize(
+    "role,caseload,practice,cosign,partners",
+    [
+        (Role.CLINICIAN, True, False, False, {Role.CLINICIAN, Role.SUPERVISOR}),
+        (Role.SUPERVISOR, True, False, False, {Role.CLINICIAN, Role.SUPERVISOR}),
+        (Role.TRAINEE, True, True, True, {Role.TRAINEE, Role.SUPERVISOR}),
+        (Role.ADMIN, False, False, False, {Role.CLINICIAN, Role.SUPERVISOR}),
+    ],
+)
+def test_role_rules_the_views_ask_for(role, caseload, practice, cosign, partners):
+    from psiflow.access import (
+        co_facilitator_roles,
+        has_caseload,
+        needs_cosignature,
+        works_on_practice_patients,
+    )
+
+    assert has_caseload(role) is caseload
+    assert works_on_practice_patients(role) is practice
+    assert needs_cosignature(role) is cosign
+    assert co_facilitator_roles(role) == partners
+
+
+def test_a_trainee_is_never_paired_with_a_clinician_on_real_care():
+    from psiflow.access import co_facilitator_roles
+
+    assert Role.CLINICIAN not in co_facilitator_roles(Role.TRAINEE)
+    assert Role.TRAINEE not in co_facilitator_roles(Role.CLINICIAN)
