@@ -170,45 +170,73 @@ def _invalid(session, name: str, form):
     return _render(session, 422, **{name: form})
 
 
+def _entry(name: str, form, operation, done, *, versioned: bool = False, duplicate: str = ""):
+    """One entry posted from the session room: validate, apply one model operation, commit.
+
+    A refusal goes back beside its fields; a stale version (another tablet saved the session
+    row first) shows their version; a `duplicate` (a unique row the other tablet just wrote)
+    is refused with that message. `done(session, result)` answers a success.
+    """
+    session = guard.loaded("record")
+    if not form.validate_on_submit():
+        return _invalid(session, name, form)
+    if versioned and form.version.data != session.version:
+        return _conflict(session)
+    try:
+        result = operation(session)
+        db.session.commit()
+    except model.SessionRefused as refused:
+        return _refused(session, name, form, refused)
+    except StaleDataError:
+        return _conflict(session)
+    except IntegrityError:
+        if not duplicate:
+            raise
+        return _refused(session, name, form, model.SessionRefused({"kind": duplicate}))
+    return done(session, result)
+
+
+def _back_to(anchor: str, message: str = ""):
+    def done(session, _result):
+        if message:
+            flash(message, "success")
+        return redirect(_live(session, anchor))
+
+    return done
+
+
 @bp.route("/dosing-sessions/<int:record_id>/answers", methods=["POST"], defaults=SESSION)
 def answer(record_type, record_id):
-    session = guard.loaded("record")
     form = f.AnswerForm()
-    if not form.validate_on_submit():
-        return _invalid(session, "answer", form)
-    try:
-        model.record_answer(
+    kind = form.kind.data
+    anchor = "checklist" if kind == model.AnswerKind.CHECKLIST else "questions"
+    return _entry(
+        "answer",
+        form,
+        lambda session: model.record_answer(
             session,
-            model.AnswerKind(form.kind.data),
+            model.AnswerKind(kind),
             form.item_id.data,
             form.value.data == "1",
             current_user,
-        )
-        db.session.commit()
-    except model.SessionRefused as refused:
-        return _refused(session, "answer", form, refused)
-    anchor = "checklist" if form.kind.data == model.AnswerKind.CHECKLIST else "questions"
-    return redirect(_live(session, f"{anchor}-{form.item_id.data}"))
+        ),
+        _back_to(f"{anchor}-{form.item_id.data}"),
+    )
 
 
 @bp.route("/dosing-sessions/<int:record_id>/details", methods=["POST"], defaults=SESSION)
 def details(record_type, record_id):
-    session = guard.loaded("record")
     form = f.DetailsForm()
-    form.facilitator_ids.choices = _facilitator_choices(session)
-    if not form.validate_on_submit():
-        return _invalid(session, "details", form)
-    if form.version.data != session.version:
-        return _conflict(session)
-    try:
-        model.update_details(session, form.facilitator_ids.data, form.notes.data or "")
-        db.session.commit()
-    except StaleDataError:
-        return _conflict(session)
-    except model.SessionRefused as refused:
-        return _refused(session, "details", form, refused)
-    flash("Facilitators and notes saved.", "success")
-    return redirect(_live(session, "details"))
+    form.facilitator_ids.choices = _facilitator_choices(guard.loaded("record"))
+    return _entry(
+        "details",
+        form,
+        lambda session: model.update_details(
+            session, form.facilitator_ids.data, form.notes.data or ""
+        ),
+        _back_to("details", "Facilitators and notes saved."),
+        versioned=True,
+    )
 
 
 def _conflict(session):
@@ -225,79 +253,69 @@ def _conflict(session):
 
 @bp.route("/dosing-sessions/<int:record_id>/doses", methods=["POST"], defaults=SESSION)
 def dose(record_type, record_id):
-    session = guard.loaded("record")
     form = f.DoseForm()
-    if not form.validate_on_submit():
-        return _invalid(session, "dose", form)
-    try:
-        model.record_dose(
+    return _entry(
+        "dose",
+        form,
+        lambda session: model.record_dose(
             session,
             DoseKind(form.kind.data),
             form.amount.data,
             form.lot_number.data or "",
             f.utc(form.given_at.data),
             current_user,
-        )
-        db.session.commit()
-    except model.SessionRefused as refused:
-        return _refused(session, "dose", form, refused)
-    except IntegrityError:
+        ),
+        _back_to("medicine", "Dose recorded."),
         # The other tablet recorded this dose a moment ago: theirs stands, this one is dropped.
-        return _refused(
-            session,
-            "dose",
-            form,
-            model.SessionRefused(
-                {"kind": "This dose was just recorded from another device; see the record above."}
-            ),
-        )
-    flash("Dose recorded.", "success")
-    return redirect(_live(session, "medicine"))
+        duplicate="This dose was just recorded from another device; see the record above.",
+    )
 
 
 @bp.route("/dosing-sessions/<int:record_id>/events", methods=["POST"], defaults=SESSION)
 def event(record_type, record_id):
-    session = guard.loaded("record")
     form = f.EventForm()
-    if not form.validate_on_submit():
-        return _invalid(session, "event", form)
-    try:
-        model.record_event(
+    return _entry(
+        "event",
+        form,
+        lambda session: model.record_event(
             session,
             EventKind(form.kind.data),
             f.utc(form.at.data),
             form.note.data or "",
             current_user,
-        )
-        db.session.commit()
-    except model.SessionRefused as refused:
-        return _refused(session, "event", form, refused)
-    return redirect(_live(session, "timeline"))
+        ),
+        _back_to("timeline"),
+    )
 
 
 @bp.route("/dosing-sessions/<int:record_id>/vitals", methods=["POST"], defaults=SESSION)
 def vitals(record_type, record_id):
-    session = guard.loaded("record")
     form = f.VitalsForm()
-    if not form.validate_on_submit():
-        return _invalid(session, "vitals", form)
-    reading = Reading(
-        systolic=form.systolic.data,
-        diastolic=form.diastolic.data,
-        heart_rate=form.heart_rate.data,
-        temperature_c=form.temperature_c.data,
-        spo2=form.spo2.data,
+
+    def recorded(session, vital):
+        if vital.flags:
+            flash("Out of range: " + "; ".join(vital.flags) + ". Acknowledge it below.", "error")
+        else:
+            flash("Vital signs recorded.", "success")
+        return redirect(_live(session, "alerts" if vital.flags else "vitals"))
+
+    def reading():
+        return Reading(
+            systolic=form.systolic.data,
+            diastolic=form.diastolic.data,
+            heart_rate=form.heart_rate.data,
+            temperature_c=form.temperature_c.data,
+            spo2=form.spo2.data,
+        )
+
+    return _entry(
+        "vitals",
+        form,
+        lambda session: model.record_vitals(
+            session, reading(), f.utc(form.taken_at.data), current_user
+        ),
+        recorded,
     )
-    try:
-        vital = model.record_vitals(session, reading, f.utc(form.taken_at.data), current_user)
-        db.session.commit()
-    except model.SessionRefused as refused:
-        return _refused(session, "vitals", form, refused)
-    if vital.flags:
-        flash("Out of range: " + "; ".join(vital.flags) + ". Acknowledge it below.", "error")
-    else:
-        flash("Vital signs recorded.", "success")
-    return redirect(_live(session, "alerts" if vital.flags else "vitals"))
 
 
 @bp.route(
@@ -328,13 +346,20 @@ def acknowledge(record_type, record_id, vital_id):
 
 @bp.route("/dosing-sessions/<int:record_id>/adverse-events", methods=["POST"], defaults=SESSION)
 def adverse_event(record_type, record_id):
-    session = guard.loaded("record")
     form = f.AdverseEventForm()
-    if not form.validate_on_submit():
-        return _invalid(session, "adverse_event", form)
     serious = form.serious.data == "yes"
-    try:
-        model.record_adverse_event(
+
+    def recorded(session, _event):
+        if serious:
+            flash("Serious adverse event recorded; the supervisor has been alerted.", "error")
+        else:
+            flash("Adverse event recorded.", "success")
+        return redirect(_live(session, "adverse-events"))
+
+    return _entry(
+        "adverse_event",
+        form,
+        lambda session: model.record_adverse_event(
             session,
             onset_at=f.utc(form.onset_at.data),
             description=form.description.data,
@@ -344,28 +369,18 @@ def adverse_event(record_type, record_id):
             action_taken=form.action_taken.data,
             outcome=Outcome(form.outcome.data),
             by=current_user,
-        )
-        db.session.commit()
-    except model.SessionRefused as refused:
-        return _refused(session, "adverse_event", form, refused)
-    if serious:
-        flash("Serious adverse event recorded; the supervisor has been alerted.", "error")
-    else:
-        flash("Adverse event recorded.", "success")
-    return redirect(_live(session, "adverse-events"))
+        ),
+        recorded,
+    )
 
 
 @bp.route("/dosing-sessions/<int:record_id>/discharge", methods=["POST"], defaults=SESSION)
 def discharge(record_type, record_id):
-    session = guard.loaded("record")
-    intake = agreed_set_intake(session.course_id)
     form = f.DischargeForm()
-    form.criteria.choices = _criteria_choices(session)
-    if not form.validate_on_submit():
-        return _invalid(session, "discharge", form)
-    if form.version.data != session.version:
-        return _conflict(session)
-    try:
+    form.criteria.choices = _criteria_choices(guard.loaded("record"))
+
+    def discharged(session):
+        intake = agreed_set_intake(session.course_id)
         model.discharge(
             session,
             discharged_at=f.utc(form.discharged_at.data),
@@ -376,10 +391,7 @@ def discharge(record_type, record_id):
             deviation=form.deviation.data or "",
             transport_plan=intake.transport_plan if intake else "",
         )
-        db.session.commit()
-    except StaleDataError:
-        return _conflict(session)
-    except model.SessionRefused as refused:
-        return _refused(session, "discharge", form, refused)
-    flash("Discharge recorded.", "success")
-    return redirect(_live(session, "discharge"))
+
+    return _entry(
+        "discharge", form, discharged, _back_to("discharge", "Discharge recorded."), versioned=True
+    )
