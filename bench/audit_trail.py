@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from bench.network import Network, insert_tuples
 from psiflow.access import Role
-from psiflow.audit import row_hash
+from psiflow.audit import HASHED_FIELDS, row_hash
 from psiflow.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent
 
 # Each clinician and supervisor logs in on most working days of the past year.
@@ -69,22 +69,7 @@ def seed_audit_trail(net: Network, conn: sa.Connection) -> int:
     return insert_tuples(conn, AuditEvent.__table__, COLUMNS, _chained(net, events, conn))
 
 
-COLUMNS = (
-    "seq",
-    "at",
-    "actor_id",
-    "context",
-    "action",
-    "object_type",
-    "object_id",
-    "patient_id",
-    "changes",
-    "detail",
-    "request_id",
-    "remote_addr",
-    "prev_hash",
-    "hash",
-)
+COLUMNS = (*HASHED_FIELDS, "hash")
 
 
 def _chained(net: Network, events: list[tuple], conn: sa.Connection):
