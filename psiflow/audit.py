@@ -233,9 +233,16 @@ def _after_flush(session, _flush_context) -> None:
         _append(connection, events)
 
 
+@functools.cache
+def _table_order() -> dict[str, int]:
+    # The schema is fixed once the models are imported; sorting it on every flush cost a write
+    # request ~3 ms.
+    return {t.name: i for i, t in enumerate(db.metadata.sorted_tables)}
+
+
 def _in_dependency_order(objects) -> list:
     """Parents before children (a patient before its course), then by id: a stable order."""
-    order = {t.name: i for i, t in enumerate(db.metadata.sorted_tables)}
+    order = _table_order()
     auditable = [o for o in objects if _auditable(o)]
     return sorted(
         auditable,

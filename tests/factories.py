@@ -5,17 +5,16 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-
 from psiflow import catalog
 from psiflow.access import Role
 from psiflow.domain.phases import Phase
 from psiflow.extensions import db
 from psiflow.models import Clinic, Course, Patient, PhaseTransition, User
 from psiflow.models.types import utcnow
+from psiflow.models.users import hash_password
 
 TEST_PASSWORD = "a long test passphrase"
-_HASH = PasswordHasher().hash(TEST_PASSWORD)  # hashed once: Argon2 is slow on purpose
+_HASH = hash_password(TEST_PASSWORD)  # hashed once: Argon2 is slow on purpose
 _seq = itertools.count(1)
 
 FORWARD = [

@@ -19,7 +19,7 @@ from psiflow import audit
 from psiflow.auth.forms import ChangePasswordForm, LoginForm
 from psiflow.extensions import db, limiter
 from psiflow.models.types import utcnow
-from psiflow.models.users import user_by_email
+from psiflow.models.users import spend_password_check, user_by_email
 from psiflow.presentation import local_time
 
 bp = Blueprint("auth", __name__)
@@ -62,7 +62,14 @@ def login():
                 "error",
             )
             return render_template("auth/login.html", form=form), 200
-        if user is None or not user.active or not user.check_password(form.password.data):
+        # The password is checked even for an unknown or deactivated account, so the time a
+        # failed log-in takes does not tell which addresses have an account.
+        password_ok = (
+            user.check_password(form.password.data)
+            if user is not None
+            else spend_password_check(form.password.data)
+        )
+        if user is None or not user.active or not password_ok:
             if user is not None and user.active:
                 user.record_failed_login(now, config["LOCKOUT_FAILURES"], config["LOCKOUT_MINUTES"])
             # The typed email is not kept: it is often a password typed in the wrong box.
@@ -71,6 +78,7 @@ def login():
             flash("The email or password is not correct.", "error")
             return render_template("auth/login.html", form=form), 200
         user.record_successful_login()
+        user.upgrade_password_hash(form.password.data)
         db.session.commit()
         audit.record_event("login_success", user, actor_id=user.id)
         session.clear()

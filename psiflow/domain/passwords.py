@@ -2,6 +2,12 @@
 
 MIN_LENGTH = 12
 
+# Argon2id cost (OWASP Password Storage Cheat Sheet: m=12 MiB, t=3, p=1 is one of five settings
+# it rates equally strong; this one costs the least time on a small clinic server).
+ARGON2_MEMORY_KIB = 12 * 1024
+ARGON2_TIME_COST = 3
+ARGON2_LANES = 1
+
 # Passwords of 12 characters or more that top published breach-frequency lists (keyboard
 # walks, number runs, "password" and "iloveyou" variants, names, teams and brands with digits),
 # plus the product's and the clinic's own words: an attacker tries these first. Written out by

@@ -3,6 +3,8 @@
 import time
 from datetime import timedelta
 
+from argon2 import PasswordHasher
+
 from psiflow.access import Role
 from psiflow.extensions import db
 from psiflow.models import User
@@ -143,3 +145,28 @@ def test_user_loader_refuses_a_stale_token(client, auth, db, clinic):
     user.end_sessions()
     db.session.commit()
     assert client.get("/").status_code == 302
+
+
+def test_login_rehashes_a_password_stored_with_older_argon2_settings(client, auth, team):
+    user = team["clinician"]
+    user.password_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=2).hash(
+        TEST_PASSWORD
+    )
+    db.session.commit()
+    assert auth.login(user).status_code == 302
+    db.session.refresh(user)
+    assert "m=12288,t=3,p=1" in user.password_hash and user.check_password(TEST_PASSWORD)
+    token = user.session_token
+    auth.logout()
+    assert auth.login(user).status_code == 302  # already current: left as it is
+    db.session.refresh(user)
+    assert user.session_token == token
+
+
+def test_unknown_account_costs_a_password_check_like_a_known_one(client, db, monkeypatch):
+    checked = []
+    monkeypatch.setattr(
+        "psiflow.auth.views.spend_password_check", lambda pw: checked.append(pw) or False
+    )
+    response = client.post("/login", data={"email": "nobody@x.test", "password": "whatever12345"})
+    assert response.status_code == 200 and checked == ["whatever12345"]
