@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import islice
+from operator import itemgetter
 
 import sqlalchemy as sa
 
@@ -141,13 +142,40 @@ Seeder = Callable[[Network, sa.Connection], int]
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[dict]) -> int:
-    """Insert `rows` in batches of executemany; memory stays bounded for a million rows."""
+    """Insert `rows` in batches; memory stays bounded for a million rows.
+
+    Each value goes through its column's own bind processor (what SQLAlchemy would do), but the
+    rows go to the driver as tuples: SQLAlchemy's per-row parameter handling was a fifth of the
+    seeding time."""
     count = 0
     it = iter(rows)
+    processors: dict[tuple[str, ...], list] = {}
     while batch := list(islice(it, BATCH_ROWS)):
-        conn.execute(table.insert(), batch)
+        columns = tuple(batch[0])
+        keys = batch[0].keys()
+        if any(row.keys() != keys for row in batch):
+            conn.execute(table.insert(), batch)  # rows of different shapes: the general path
+        else:
+            convert = processors.get(columns)
+            if convert is None:
+                convert = processors[columns] = [
+                    (i, proc)
+                    for i, name in enumerate(columns)
+                    if (proc := table.c[name].type._cached_bind_processor(conn.dialect))
+                ]
+            count += insert_tuples(conn, table, columns, _converted(batch, columns, convert))
+            continue
         count += len(batch)
     return count
+
+
+def _converted(batch: list[dict], columns: tuple[str, ...], convert: list) -> Iterator[tuple]:
+    values_of = itemgetter(*columns)
+    for row in batch:
+        values = list(values_of(row)) if len(columns) > 1 else [row[columns[0]]]
+        for i, proc in convert:
+            values[i] = proc(values[i])
+        yield tuple(values)
 
 
 def insert_tuples(

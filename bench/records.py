@@ -153,7 +153,12 @@ def _between(rng: random.Random, start: datetime, end: datetime | None, now: dat
     return start + (end - start) * rng.uniform(0.05, 0.95)
 
 
+_PLAIN_TYPES = frozenset({str, int, float, bool})
+
+
 def _plain(value):
+    if type(value) in _PLAIN_TYPES:
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, enum.Enum):

@@ -73,7 +73,7 @@ def seed(url: str, patients: int) -> float:
     log(f"Creating the database ({database.dialect(url)}) with flask db upgrade...")
     database.recreate(url)
     database.upgrade(url, app_environment(url))
-    engine = database.engine_for(url)
+    engine = database.loading_engine(url)
     try:
         log(f"Seeding {patients:,} patients...")
         start = time.perf_counter()

@@ -408,10 +408,14 @@ def _patient_id_of_loaded(obj) -> int | None:
 # --- The chain -----------------------------------------------------------------------------
 
 
+# One encoder for every event: json.dumps builds a new one per call when given options.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def row_hash(fields: dict) -> str:
     payload = {key: fields[key] for key in HASHED_FIELDS}
     payload["at"] = fields["at"].astimezone(UTC).isoformat(timespec="microseconds")
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _CANONICAL_JSON.encode(payload)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

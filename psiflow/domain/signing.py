@@ -47,7 +47,14 @@ class SigningRefused(ValueError):
         self.missing = missing
 
 
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+# One encoder for every hash: json.dumps builds a new one per call when given options.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _canonical(value):
+    if type(value) in _PLAIN_TYPES:  # most values; exact types, so enums still become values
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -63,11 +70,8 @@ def _canonical(value):
 
 def content_hash(record_type: str, record_id: int, content: dict) -> str:
     """SHA-256 over a canonical JSON form of what was signed (type, id and content)."""
-    payload = json.dumps(
-        {"type": record_type, "id": record_id, "content": _canonical(content)},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+    payload = _CANONICAL_JSON.encode(
+        {"type": record_type, "id": record_id, "content": _canonical(content)}
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
