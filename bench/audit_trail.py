@@ -66,15 +66,18 @@ def seed_audit_trail(net: Network, conn: sa.Connection) -> int:
             at = net.now - timedelta(days=day * 365 / LOGIN_DAYS, hours=rng.uniform(0, 3))
             events.append((at, member.id, "login_success", "User", str(member.id), None, None))
     events.sort(key=lambda e: e[0])
-    return insert_tuples(conn, AuditEvent.__table__, COLUMNS, _chained(net, events, conn))
+    head: dict = {}
+    count = insert_tuples(conn, AuditEvent.__table__, COLUMNS, _chained(net, events, head))
+    conn.execute(sa.insert(AuditChainHead.__table__).values(id=1, **head))
+    return count
 
 
 COLUMNS = (*HASHED_FIELDS, "hash")
 
 
-def _chained(net: Network, events: list[tuple], conn: sa.Connection):
+def _chained(net: Network, events: list[tuple], head: dict):
     """Rows in chain order, each hashed over the previous one by the app's own `row_hash`;
-    the head row written last."""
+    `head` gets the chain head's values once the last row is made."""
     prev, seq = GENESIS_HASH, 0
     for at, actor_id, action, object_type, object_id, patient_id, changes in events:
         seq += 1
@@ -110,4 +113,4 @@ def _chained(net: Network, events: list[tuple], conn: sa.Connection):
             row["prev_hash"],
             prev,
         )
-    conn.execute(sa.insert(AuditChainHead.__table__).values(id=1, last_seq=seq, last_hash=prev))
+    head.update(last_seq=seq, last_hash=prev)

@@ -184,6 +184,8 @@ def insert_tuples(
     """The fast path for the tables of a million rows: tuples of values the database driver
     takes as they are (times through `Network.db_time`, enums as their values, JSON as text),
     inserted without SQLAlchemy's per-value processing, which would double their seeding time."""
+    if conn.dialect.name == "postgresql":
+        return _copy_rows(conn, table, columns, rows)
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
@@ -194,6 +196,23 @@ def insert_tuples(
     while batch := list(islice(it, BATCH_ROWS)):
         conn.exec_driver_sql(sql, batch)
         count += len(batch)
+    return count
+
+
+def _copy_rows(
+    conn: sa.Connection, table: sa.Table, columns: tuple[str, ...], rows: Iterable[tuple]
+) -> int:
+    # PostgreSQL's COPY streams rows into the table in one command, in the same transaction:
+    # several times faster than batches of INSERT for the million-row tables.
+    count = 0
+    driver = conn.connection.driver_connection
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+            count += 1
     return count
 
 
