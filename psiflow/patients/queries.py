@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from psiflow.domain.phases import ACTIVE_PHASES, Phase
+from psiflow import catalog
+from psiflow.domain.phases import (
+    ACTIVE_PHASES,
+    GATED_FROM,
+    CourseFacts,
+    Phase,
+    forward_gates,
+    gate_numbers,
+)
+from psiflow.domain.protocols import Protocol
 from psiflow.extensions import db
 from psiflow.models import Course, Patient, PhaseTransition, User
 from psiflow.models.patients import caseload_filter
@@ -43,6 +55,27 @@ def phase_counts(user, phases, clinician_id=None, practice=False) -> dict[Phase,
     return counts
 
 
+@dataclass(frozen=True, slots=True)
+class CourseCard:
+    """A course as its board card shows it, read as columns: a board shows a hundred cards and
+    needs none of the ORM's change tracking. Answers what the fact sources ask of a course."""
+
+    id: int
+    phase: Phase
+    phase_entered_at: datetime
+    planned_dosing_at: datetime | None
+    protocol: Protocol
+    patient_id: int
+    display_name: str
+    lead_clinician_name: str
+
+    def gates(self, facts: CourseFacts) -> list[tuple[Phase, list[str]]]:
+        """As `Course.gates`, from facts gathered for the whole board."""
+        if self.phase not in GATED_FROM:
+            return []
+        return forward_gates(self.phase, gate_numbers(self.protocol), facts)
+
+
 def board_courses(user, phases, per_phase: int, clinician_id=None, practice=False):
     """Up to `per_phase` courses in each phase, longest in phase first (one query)."""
     ranked = (
@@ -55,18 +88,32 @@ def board_courses(user, phases, per_phase: int, clinician_id=None, practice=Fals
         .where(_courses_in_scope(user, clinician_id, practice), Course.phase.in_(phases))
         .subquery()
     )
-    courses = db.session.scalars(
-        sa.select(Course)
-        .join(ranked, ranked.c.id == Course.id)
-        .where(ranked.c.rank <= per_phase)
-        .options(
-            so.joinedload(Course.patient).joinedload(Patient.lead_clinician),
+    rows = db.session.execute(
+        sa.select(
+            Course.id,
+            Course.phase,
+            Course.phase_entered_at,
+            Course.planned_dosing_at,
+            Course.protocol_id,
+            Course.protocol_version,
+            Patient.id,
+            Patient.display_name,
+            User.name,
         )
+        .join(ranked, ranked.c.id == Course.id)
+        .join(Patient, Patient.id == Course.patient_id)
+        .join(User, User.id == Patient.lead_clinician_id)
+        .where(ranked.c.rank <= per_phase)
         .order_by(Course.phase_entered_at, Course.id)
-    ).all()
-    grouped: dict[Phase, list[Course]] = {phase: [] for phase in phases}
-    for course in courses:
-        grouped[course.phase].append(course)
+    ).tuples()
+    protocols = catalog.protocols()
+    grouped: dict[Phase, list[CourseCard]] = {phase: [] for phase in phases}
+    for cid, phase, entered, planned, pid, version, patient_id, name, lead in rows:
+        grouped[phase].append(
+            CourseCard(
+                cid, phase, entered, planned, protocols[f"{pid}@{version}"], patient_id, name, lead
+            )
+        )
     return grouped
 
 
