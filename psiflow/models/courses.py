@@ -94,8 +94,10 @@ class Course(db.Model):
         return forward_gates(self.phase, numbers, facts if facts is not None else self.facts())
 
 
-# Each record type contributes the facts it knows, for many courses at once (one query per
-# source, whatever the number of courses: boards stay at a fixed number of queries).
+# Each record type contributes the facts it knows, for many courses at once (a fixed number of
+# queries per source, whatever the number of courses: boards stay at a fixed number of queries).
+# A source reads only a course's `id`, `protocol` and `planned_dosing_at`, so the board can pass
+# cards read as columns instead of whole courses.
 FactSource = Callable[[list["Course"]], dict[int, dict]]
 _FACT_SOURCES: list[FactSource] = []
 _FACT_NAMES = {f.name for f in fields(CourseFacts)}

@@ -44,17 +44,6 @@ def _courses_in_scope(user, clinician_id: int | None, practice: bool):
     return Course.patient_id.in_(patients)
 
 
-def phase_counts(user, phases, clinician_id=None, practice=False) -> dict[Phase, int]:
-    rows = db.session.execute(
-        sa.select(Course.phase, sa.func.count())
-        .where(_courses_in_scope(user, clinician_id, practice), Course.phase.in_(phases))
-        .group_by(Course.phase)
-    )
-    counts = dict.fromkeys(phases, 0)
-    counts.update({phase: n for phase, n in rows})
-    return counts
-
-
 @dataclass(frozen=True, slots=True)
 class CourseCard:
     """A course as its board card shows it, read as columns: a board shows a hundred cards and
@@ -77,13 +66,15 @@ class CourseCard:
 
 
 def board_courses(user, phases, per_phase: int, clinician_id=None, practice=False):
-    """Up to `per_phase` courses in each phase, longest in phase first (one query)."""
+    """Up to `per_phase` courses in each phase, longest in phase first, and how many courses
+    each phase has (one query)."""
     ranked = (
         sa.select(
             Course.id,
             sa.func.row_number()
             .over(partition_by=Course.phase, order_by=(Course.phase_entered_at, Course.id))
             .label("rank"),
+            sa.func.count().over(partition_by=Course.phase).label("in_phase"),
         )
         .where(_courses_in_scope(user, clinician_id, practice), Course.phase.in_(phases))
         .subquery()
@@ -99,6 +90,7 @@ def board_courses(user, phases, per_phase: int, clinician_id=None, practice=Fals
             Patient.id,
             Patient.display_name,
             User.name,
+            ranked.c.in_phase,
         )
         .join(ranked, ranked.c.id == Course.id)
         .join(Patient, Patient.id == Course.patient_id)
@@ -108,13 +100,15 @@ def board_courses(user, phases, per_phase: int, clinician_id=None, practice=Fals
     ).tuples()
     protocols = catalog.protocols()
     grouped: dict[Phase, list[CourseCard]] = {phase: [] for phase in phases}
-    for cid, phase, entered, planned, pid, version, patient_id, name, lead in rows:
+    counts = dict.fromkeys(phases, 0)
+    for cid, phase, entered, planned, pid, version, patient_id, name, lead, in_phase in rows:
         grouped[phase].append(
             CourseCard(
                 cid, phase, entered, planned, protocols[f"{pid}@{version}"], patient_id, name, lead
             )
         )
-    return grouped
+        counts[phase] = in_phase
+    return grouped, counts
 
 
 def phase_page(user, phase: Phase, page: int, per_page: int, clinician_id=None, practice=False):

@@ -67,14 +67,14 @@ def board():
             clinician_id=clinician_id,
             practice=practice,
         )
-    columns = queries.board_courses(
+    columns, counts = queries.board_courses(
         current_user, phases, current_app.config["BOARD_CARDS_PER_PHASE"], clinician_id, practice
     )
     return render_template(
         "patients/board.html",
         phases=phases,
         view=view,
-        counts=queries.phase_counts(current_user, phases, clinician_id, practice),
+        counts=counts,
         columns=columns,
         facts=gather_facts([c for column in columns.values() for c in column]),
         unstarted=queries.patients_without_course(current_user, per_phase, practice),
