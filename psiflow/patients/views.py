@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from psiflow import access, catalog, course_panels, guard
 from psiflow.access import Action
-from psiflow.domain.phases import ACTIVE_PHASES, Phase, PhaseError
+from psiflow.domain.phases import ACTIVE_PHASES, GATED_FROM, Phase, PhaseError
 from psiflow.extensions import db
 from psiflow.models import Patient, User
 from psiflow.models.courses import GateClosed, change_phase, gather_facts, start_course
@@ -76,7 +76,10 @@ def board():
         view=view,
         counts=counts,
         columns=columns,
-        facts=gather_facts([c for column in columns.values() for c in column]),
+        # Only a card with a gate ahead shows facts: on hold, completed and withdrawn have none.
+        facts=gather_facts(
+            [c for column in columns.values() for c in column if c.phase in GATED_FROM]
+        ),
         unstarted=queries.patients_without_course(current_user, per_phase, practice),
         team=team,
         clinician_id=clinician_id,
