@@ -60,6 +60,10 @@ GATED_TRANSITIONS = frozenset(
 )
 
 
+# The phases a course leaves through a gate: only these show what the next gate needs.
+GATED_FROM = frozenset(frm for frm, _ in GATED_TRANSITIONS)
+
+
 class PhaseError(ValueError):
     """A transition the phase machine does not allow."""
 
@@ -245,6 +249,13 @@ def unmet_requirements(
     if (current, to) not in _GATES:
         raise PhaseError(f"A course cannot go from {current.label} to {to.label}.")
     return _GATES[(current, to)](facts, numbers)
+
+
+def forward_gates(
+    current: Phase, numbers: GateNumbers, facts: CourseFacts
+) -> list[tuple[Phase, list[str]]]:
+    """Each forward phase reachable from `current`, with what its gate still needs."""
+    return [(to, _GATES[(current, to)](facts, numbers)) for to in next_phases(current)]
 
 
 def check_transition(

@@ -73,7 +73,8 @@ class Done:
 
     dosing_times: tuple[datetime, ...] = ()  # oldest first
     integration_times: tuple[datetime, ...] = ()  # integration notes that were not voided
-    measures: frozenset[tuple[str, str]] = frozenset()  # (instrument id, timepoint) given
+    # (instrument id, timepoint) given, at least at the schedule's own timepoints
+    measures: frozenset[tuple[str, str]] = frozenset()
     check_ins: frozenset[tuple[int, int]] = frozenset()  # (dosing number, scheduled day) made
 
 
@@ -99,12 +100,17 @@ class DueItem:
         return DueStatus.OVERDUE
 
 
+# The timepoints the schedule asks for begin with these: what `Done.measures` needs to hold.
+AFTER_DOSING_PREFIX = "after_dosing_"
+FOLLOW_UP_PREFIX = "follow_up_week_"
+
+
 def after_dosing_timepoint(dosing_number: int) -> str:
-    return f"after_dosing_{dosing_number}"
+    return f"{AFTER_DOSING_PREFIX}{dosing_number}"
 
 
 def follow_up_timepoint(week: int) -> str:
-    return f"follow_up_week_{week}"
+    return f"{FOLLOW_UP_PREFIX}{week}"
 
 
 def outstanding(

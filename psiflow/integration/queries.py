@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -132,26 +133,46 @@ def _course_panel(course, done, notes, calls, measures, open_items, names, now) 
     }
 
 
+class DueCourse(NamedTuple):
+    """A course on the dashboard: the columns its rows link to and its schedule needs."""
+
+    id: int
+    patient_id: int
+    display_name: str
+    protocol_key: str
+
+
 def dashboard(user) -> dict:
     """What needs doing across the user's own caseload after dosing, and notes returned to them."""
-    courses = db.session.scalars(
-        sa.select(Course)
-        .join(Course.patient)
-        .where(
-            caseload_filter(user),
-            sa.or_(Patient.lead_clinician_id == user.id, Patient.co_facilitator_id == user.id),
-            Course.phase.in_(SCHEDULED_PHASES),
+    # Columns, not whole courses and patients: the dashboard reads four of them, for 200 courses.
+    courses = [
+        DueCourse(cid, patient_id, name, f"{protocol_id}@{version}")
+        for cid, patient_id, name, protocol_id, version in db.session.execute(
+            sa.select(
+                Course.id,
+                Course.patient_id,
+                Patient.display_name,
+                Course.protocol_id,
+                Course.protocol_version,
+            )
+            .join(Course.patient)
+            .where(
+                caseload_filter(user),
+                sa.or_(Patient.lead_clinician_id == user.id, Patient.co_facilitator_id == user.id),
+                Course.phase.in_(SCHEDULED_PHASES),
+            )
+            .order_by(Course.phase_entered_at, Course.id)
+            .limit(DASHBOARD_COURSES)
         )
-        .options(so.contains_eager(Course.patient))
-        .order_by(Course.phase_entered_at, Course.id)
-        .limit(DASHBOARD_COURSES)
-    ).all()
+    ]
     now = utcnow()
     done = schedule_done(courses)  # even for none: the board's query count stays fixed
     names = instrument_names()
+    protocols = catalog.protocols()
+    numbers = {key: schedule_numbers(protocols[key]) for key in {c.protocol_key for c in courses}}
     attention = []
     for course in courses:
-        items = outstanding(schedule_numbers(course.protocol), done[course.id], names)
+        items = outstanding(numbers[course.protocol_key], done[course.id], names)
         attention += [(course, item, status) for item, status in needing_attention(items, now)]
     attention.sort(key=lambda row: (row[2] != DueStatus.OVERDUE, row[1].overdue_at))
     return {

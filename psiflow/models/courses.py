@@ -10,13 +10,14 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from psiflow.domain.phases import (
+    GATED_FROM,
     GATED_TRANSITIONS,
     CourseFacts,
     Phase,
     PhaseError,
     check_transition,
+    forward_gates,
     gate_numbers,
-    next_phases,
     unmet_requirements,
 )
 from psiflow.extensions import db
@@ -87,18 +88,16 @@ class Course(db.Model):
 
     def gates(self, facts: CourseFacts | None = None) -> list[tuple[Phase, list[str]]]:
         """Each forward phase reachable now, with what its gate still needs."""
-        current = self.phase
-        if current not in {frm for frm, _ in GATED_TRANSITIONS}:
+        if self.phase not in GATED_FROM:
             return []
         numbers = gate_numbers(self.protocol)
-        facts = facts if facts is not None else self.facts()
-        return [
-            (to, unmet_requirements(current, to, numbers, facts)) for to in next_phases(current)
-        ]
+        return forward_gates(self.phase, numbers, facts if facts is not None else self.facts())
 
 
-# Each record type contributes the facts it knows, for many courses at once (one query per
-# source, whatever the number of courses: boards stay at a fixed number of queries).
+# Each record type contributes the facts it knows, for many courses at once (a fixed number of
+# queries per source, whatever the number of courses: boards stay at a fixed number of queries).
+# A source reads only a course's `id`, `protocol` and `planned_dosing_at`, so the board can pass
+# cards read as columns instead of whole courses.
 FactSource = Callable[[list["Course"]], dict[int, dict]]
 _FACT_SOURCES: list[FactSource] = []
 _FACT_NAMES = {f.name for f in fields(CourseFacts)}

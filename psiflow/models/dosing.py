@@ -557,25 +557,33 @@ def _co_facilitated_ids(session_ids: list[int]) -> set[int]:
 def dosing_facts(courses: list[Course]) -> dict[int, dict]:
     """`dosing_session_signed` (the latest session, fully signed) and `dosing_sessions_done`.
 
-    Reads four columns, not whole sessions: boards ask this for every card they show.
+    Reads four columns, not whole sessions, in one query: boards ask this for every card.
     """
     by_id = {c.id: c for c in courses}
+    co_facilitated = (
+        sa.select(Signature.id)
+        .where(
+            Signature.record_type == DosingSession.record_type,
+            Signature.record_id == DosingSession.id,
+            Signature.meaning == Meaning.CO_FACILITATED,
+        )
+        .exists()
+    )
     rows = db.session.execute(
         sa.select(
-            DosingSession.id,
             DosingSession.course_id,
             DosingSession.status,
             DosingSession.needs_cosign,
+            co_facilitated.label("co_facilitated"),
         )
         .where(DosingSession.course_id.in_(by_id), DosingSession.voided_at.is_(None))
         .order_by(DosingSession.occurred_at, DosingSession.id)
     ).all()
-    cosigned = _co_facilitated_ids([row.id for row in rows])
     facts: dict[int, dict] = {}
     for row in rows:  # oldest first: the last one seen per course is its latest
         pair = by_id[row.course_id].protocol.facilitators_required == 2
         signed = record_counts(row.status, row.needs_cosign, voided=False) and (
-            not pair or row.id in cosigned
+            not pair or row.co_facilitated
         )
         f = facts.setdefault(row.course_id, {"dosing_sessions_done": 0})
         f["dosing_session_signed"] = signed

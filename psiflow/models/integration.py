@@ -12,7 +12,12 @@ from psiflow import catalog
 from psiflow.domain.dosing import DoseKind
 from psiflow.domain.instruments import score_instrument
 from psiflow.domain.phases import Phase
-from psiflow.domain.schedule import Done, follow_up_timepoint
+from psiflow.domain.schedule import (
+    AFTER_DOSING_PREFIX,
+    FOLLOW_UP_PREFIX,
+    Done,
+    follow_up_timepoint,
+)
 from psiflow.domain.signing import Meaning, RecordStatus, SigningRefused
 from psiflow.extensions import db
 from psiflow.models.alerts import AlertKind, raise_alert
@@ -340,25 +345,32 @@ def schedule_done(courses: list[Course]) -> dict[int, Done]:
     ):
         notes[course_id].append(at)
     measures: dict[int, set] = {cid: set() for cid in ids}
+    # Only the schedule's timepoints, once each: baselines and repeats are most of the rows.
     for course_id, instrument_id, timepoint in db.session.execute(
         sa.select(
             MeasureResponse.course_id, MeasureResponse.instrument_id, MeasureResponse.timepoint
-        ).where(
+        )
+        .where(
             MeasureResponse.course_id.in_(ids),
             MeasureResponse.voided_at.is_(None),
             MeasureResponse.status != RecordStatus.DRAFT,
+            sa.or_(
+                MeasureResponse.timepoint.startswith(AFTER_DOSING_PREFIX, autoescape=True),
+                MeasureResponse.timepoint.startswith(FOLLOW_UP_PREFIX, autoescape=True),
+            ),
         )
+        .distinct()
     ):
         measures[course_id].add((instrument_id, timepoint))
     calls: dict[int, set] = {cid: set() for cid in ids}
     for course_id, number, day in db.session.execute(
-        sa.select(
-            SafetyCheckIn.course_id, SafetyCheckIn.dosing_number, SafetyCheckIn.scheduled_day
-        ).where(
+        sa.select(SafetyCheckIn.course_id, SafetyCheckIn.dosing_number, SafetyCheckIn.scheduled_day)
+        .where(
             SafetyCheckIn.course_id.in_(ids),
             SafetyCheckIn.voided_at.is_(None),
             SafetyCheckIn.scheduled_day.is_not(None),
         )
+        .distinct()
     ):
         calls[course_id].add((number, day))
     return {
@@ -380,30 +392,25 @@ def instrument_names() -> dict[str, str]:
 def integration_facts(courses: list[Course]) -> dict[int, dict]:
     ids = [c.id for c in courses]
     facts: dict[int, dict] = {cid: {} for cid in ids}
-    last_dosing = dict(
-        db.session.execute(
-            sa.select(PhaseTransition.course_id, sa.func.max(PhaseTransition.at))
-            .where(
-                PhaseTransition.course_id.in_(ids),
-                PhaseTransition.from_phase == Phase.DOSING,
-                PhaseTransition.to_phase == Phase.INTEGRATION,
-            )
-            .group_by(PhaseTransition.course_id)
-        ).all()
-    )
-    # Always queried, even for courses without a dosing yet: a board's query count stays fixed.
-    counting = db.session.execute(
-        sa.select(IntegrationSession.course_id, IntegrationSession.occurred_at).where(
-            IntegrationSession.course_id.in_(list(last_dosing)),
-            IntegrationSession.counting(),
+    last_dosing = (
+        sa.select(PhaseTransition.course_id, sa.func.max(PhaseTransition.at).label("at"))
+        .where(
+            PhaseTransition.course_id.in_(ids),
+            PhaseTransition.from_phase == Phase.DOSING,
+            PhaseTransition.to_phase == Phase.INTEGRATION,
         )
+        .group_by(PhaseTransition.course_id)
+        .subquery()
     )
-    for course_id, occurred_at in counting:
-        if occurred_at >= last_dosing[course_id]:
-            f = facts[course_id]
-            f["integration_sessions_since_last_dosing"] = (
-                f.get("integration_sessions_since_last_dosing", 0) + 1
-            )
+    # Counted in SQL against each course's last dosing: one query and a row per course.
+    since = db.session.execute(
+        sa.select(IntegrationSession.course_id, sa.func.count())
+        .join(last_dosing, last_dosing.c.course_id == IntegrationSession.course_id)
+        .where(IntegrationSession.counting(), IntegrationSession.occurred_at >= last_dosing.c.at)
+        .group_by(IntegrationSession.course_id)
+    )
+    for course_id, n in since:
+        facts[course_id]["integration_sessions_since_last_dosing"] = n
     # The final follow-up: the last of the protocol's follow-up weeks, every follow-up measure.
     final = {c.id: follow_up_timepoint(c.protocol.follow_up_weeks[-1]) for c in courses}
     given: dict[int, set[str]] = {cid: set() for cid in ids}

@@ -11,7 +11,7 @@ import sqlalchemy.orm as so
 from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models.courses import Course, fact_source
-from psiflow.models.records import ClinicalRecord
+from psiflow.models.records import ClinicalRecord, record_counts
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
 
@@ -244,23 +244,63 @@ class PreparationSession(ClinicalRecord, db.Model):
         return [labels.get(t, t) for t in self.topics]
 
 
-def _counting(model, course_ids, *columns):
-    """Records that count (signed, not voided, co-signed where needed), for many courses:
-    only the columns the facts need (boards ask for a hundred courses at once)."""
-    return db.session.execute(
-        sa.select(model.course_id, *columns).where(
-            model.course_id.in_(course_ids),
-            model.counting(),
-        )
-    ).all()
+# The forms the gate to dosing requires, in the order their drafts are listed.
+_REQUIRED_FORMS = (Screening, Consent, SetIntake)
+
+
+def _required_forms(course_ids):
+    """The forms of these courses that were not voided, signed or not: one query for the three
+    tables, since a board asks this of a hundred courses at once."""
+    parts = [
+        sa.select(
+            model.course_id,
+            sa.literal_column(str(index), sa.Integer).label("form"),
+            model.id,
+            model.status,
+            model.needs_cosign,
+            model.created_at,
+            (model.intention if model is SetIntake else sa.null()).label("intention"),
+            (model.transport_plan if model is SetIntake else sa.null()).label("transport_plan"),
+        ).where(model.course_id.in_(course_ids), model.voided_at.is_(None))
+        for index, model in enumerate(_REQUIRED_FORMS)
+    ]
+    union = sa.union_all(*parts).subquery()
+    return db.session.execute(sa.select(union).order_by(union.c.form, union.c.id)).all()
 
 
 @fact_source
 def preparation_facts(courses: list[Course]) -> dict[int, dict]:
     ids = [c.id for c in courses]
     facts: dict[int, dict] = {cid: {} for cid in ids}
-    for s in _counting(Screening, ids):
-        facts[s.course_id]["screening_signed"] = True
+    for (
+        course_id,
+        form,
+        _id,
+        status,
+        needs_cosign,
+        created_at,
+        intention,
+        transport,
+    ) in _required_forms(ids):
+        f = facts[course_id]
+        model = _REQUIRED_FORMS[form]
+        if status == RecordStatus.DRAFT:
+            f["unsigned_required_forms"] = (
+                *f.get("unsigned_required_forms", ()),
+                f"{model.record_label} (draft since {created_at:%Y-%m-%d})",
+            )
+        elif not record_counts(status, needs_cosign, voided=False):
+            continue
+        elif model is Screening:
+            f["screening_signed"] = True
+        elif model is Consent:
+            f["consent_recorded"] = True
+        else:
+            f.update(
+                set_intake_complete=True,
+                intention_written=bool(intention.strip()),
+                transport_arranged=bool(transport.strip()),
+            )
     open_flags = db.session.execute(
         sa.select(ScreeningFlag.course_id, sa.func.count())
         .join(Screening, Screening.id == ScreeningFlag.screening_id)
@@ -273,37 +313,18 @@ def preparation_facts(courses: list[Course]) -> dict[int, dict]:
     )
     for course_id, n in open_flags:
         facts[course_id]["uncleared_flags"] = n
-    for c in _counting(Consent, ids):
-        facts[c.course_id]["consent_recorded"] = True
-    for intake in _counting(SetIntake, ids, SetIntake.intention, SetIntake.transport_plan):
-        facts[intake.course_id].update(
-            set_intake_complete=True,
-            intention_written=bool(intake.intention.strip()),
-            transport_arranged=bool(intake.transport_plan.strip()),
+    sessions = db.session.execute(
+        sa.select(
+            PreparationSession.course_id,
+            sa.func.count(),
+            sa.func.max(PreparationSession.occurred_at),
         )
-    for p in _counting(PreparationSession, ids, PreparationSession.occurred_at):
-        f = facts[p.course_id]
-        f["signed_preparation_sessions"] = f.get("signed_preparation_sessions", 0) + 1
-        if f.get("last_preparation_at") is None or p.occurred_at > f["last_preparation_at"]:
-            f["last_preparation_at"] = p.occurred_at
+        .where(PreparationSession.course_id.in_(ids), PreparationSession.counting())
+        .group_by(PreparationSession.course_id)
+    )
+    for course_id, n, last in sessions:
+        facts[course_id].update(signed_preparation_sessions=n, last_preparation_at=last)
     for course in courses:
         if course.planned_dosing_at is not None:
             facts[course.id]["planned_dosing_at"] = course.planned_dosing_at
-    drafts = []
-    for model in (Screening, Consent, SetIntake):
-        drafts += db.session.execute(
-            sa.select(model.course_id, model.created_at)
-            .where(
-                model.course_id.in_(ids),
-                model.status == RecordStatus.DRAFT,
-                model.voided_at.is_(None),
-            )
-            .add_columns(sa.literal(model.record_label))
-        ).all()
-    for course_id, created_at, label in drafts:
-        f = facts[course_id]
-        f["unsigned_required_forms"] = (
-            *f.get("unsigned_required_forms", ()),
-            f"{label} (draft since {created_at:%Y-%m-%d})",
-        )
     return facts

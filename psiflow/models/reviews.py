@@ -33,7 +33,11 @@ class Review(db.Model):
     """A supervisor's decision on a signed note; a returned one stays open until re-submitted."""
 
     __tablename__ = "reviews"
-    __table_args__ = (sa.Index("ix_reviews_record", "record_type", "record_id"),)
+    __table_args__ = (
+        sa.Index("ix_reviews_record", "record_type", "record_id"),
+        # The board's "notes returned to you": an author's returned notes not yet re-submitted.
+        sa.Index("ix_reviews_returned", "author_id", "decision", "resubmitted_at"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     record_type: so.Mapped[str] = so.mapped_column(sa.String(40))

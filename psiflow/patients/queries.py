@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from psiflow.domain.phases import ACTIVE_PHASES, Phase
+from psiflow import catalog
+from psiflow.domain.phases import (
+    ACTIVE_PHASES,
+    GATED_FROM,
+    CourseFacts,
+    Phase,
+    forward_gates,
+    gate_numbers,
+)
+from psiflow.domain.protocols import Protocol
 from psiflow.extensions import db
 from psiflow.models import Course, Patient, PhaseTransition, User
 from psiflow.models.patients import caseload_filter
@@ -32,42 +44,71 @@ def _courses_in_scope(user, clinician_id: int | None, practice: bool):
     return Course.patient_id.in_(patients)
 
 
-def phase_counts(user, phases, clinician_id=None, practice=False) -> dict[Phase, int]:
-    rows = db.session.execute(
-        sa.select(Course.phase, sa.func.count())
-        .where(_courses_in_scope(user, clinician_id, practice), Course.phase.in_(phases))
-        .group_by(Course.phase)
-    )
-    counts = dict.fromkeys(phases, 0)
-    counts.update({phase: n for phase, n in rows})
-    return counts
+@dataclass(frozen=True, slots=True)
+class CourseCard:
+    """A course as its board card shows it, read as columns: a board shows a hundred cards and
+    needs none of the ORM's change tracking. Answers what the fact sources ask of a course."""
+
+    id: int
+    phase: Phase
+    phase_entered_at: datetime
+    planned_dosing_at: datetime | None
+    protocol: Protocol
+    patient_id: int
+    display_name: str
+    lead_clinician_name: str
+
+    def gates(self, facts: CourseFacts) -> list[tuple[Phase, list[str]]]:
+        """As `Course.gates`, from facts gathered for the whole board."""
+        if self.phase not in GATED_FROM:
+            return []
+        return forward_gates(self.phase, gate_numbers(self.protocol), facts)
 
 
 def board_courses(user, phases, per_phase: int, clinician_id=None, practice=False):
-    """Up to `per_phase` courses in each phase, longest in phase first (one query)."""
+    """Up to `per_phase` courses in each phase, longest in phase first, and how many courses
+    each phase has (one query)."""
     ranked = (
         sa.select(
             Course.id,
             sa.func.row_number()
             .over(partition_by=Course.phase, order_by=(Course.phase_entered_at, Course.id))
             .label("rank"),
+            sa.func.count().over(partition_by=Course.phase).label("in_phase"),
         )
         .where(_courses_in_scope(user, clinician_id, practice), Course.phase.in_(phases))
         .subquery()
     )
-    courses = db.session.scalars(
-        sa.select(Course)
-        .join(ranked, ranked.c.id == Course.id)
-        .where(ranked.c.rank <= per_phase)
-        .options(
-            so.joinedload(Course.patient).joinedload(Patient.lead_clinician),
+    rows = db.session.execute(
+        sa.select(
+            Course.id,
+            Course.phase,
+            Course.phase_entered_at,
+            Course.planned_dosing_at,
+            Course.protocol_id,
+            Course.protocol_version,
+            Patient.id,
+            Patient.display_name,
+            User.name,
+            ranked.c.in_phase,
         )
+        .join(ranked, ranked.c.id == Course.id)
+        .join(Patient, Patient.id == Course.patient_id)
+        .join(User, User.id == Patient.lead_clinician_id)
+        .where(ranked.c.rank <= per_phase)
         .order_by(Course.phase_entered_at, Course.id)
-    ).all()
-    grouped: dict[Phase, list[Course]] = {phase: [] for phase in phases}
-    for course in courses:
-        grouped[course.phase].append(course)
-    return grouped
+    ).tuples()
+    protocols = catalog.protocols()
+    grouped: dict[Phase, list[CourseCard]] = {phase: [] for phase in phases}
+    counts = dict.fromkeys(phases, 0)
+    for cid, phase, entered, planned, pid, version, patient_id, name, lead, in_phase in rows:
+        grouped[phase].append(
+            CourseCard(
+                cid, phase, entered, planned, protocols[f"{pid}@{version}"], patient_id, name, lead
+            )
+        )
+        counts[phase] = in_phase
+    return grouped, counts
 
 
 def phase_page(user, phase: Phase, page: int, per_page: int, clinician_id=None, practice=False):

@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from psiflow import access, catalog, course_panels, guard
 from psiflow.access import Action
-from psiflow.domain.phases import ACTIVE_PHASES, Phase, PhaseError
+from psiflow.domain.phases import ACTIVE_PHASES, GATED_FROM, Phase, PhaseError
 from psiflow.extensions import db
 from psiflow.models import Patient, User
 from psiflow.models.courses import GateClosed, change_phase, gather_facts, start_course
@@ -67,16 +67,19 @@ def board():
             clinician_id=clinician_id,
             practice=practice,
         )
-    columns = queries.board_courses(
+    columns, counts = queries.board_courses(
         current_user, phases, current_app.config["BOARD_CARDS_PER_PHASE"], clinician_id, practice
     )
     return render_template(
         "patients/board.html",
         phases=phases,
         view=view,
-        counts=queries.phase_counts(current_user, phases, clinician_id, practice),
+        counts=counts,
         columns=columns,
-        facts=gather_facts([c for column in columns.values() for c in column]),
+        # Only a card with a gate ahead shows facts: on hold, completed and withdrawn have none.
+        facts=gather_facts(
+            [c for column in columns.values() for c in column if c.phase in GATED_FROM]
+        ),
         unstarted=queries.patients_without_course(current_user, per_phase, practice),
         team=team,
         clinician_id=clinician_id,
