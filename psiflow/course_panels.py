@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from psiflow.domain.signing import RecordStatus
+from psiflow.extensions import db
+from psiflow.models.records import record_counts
+from psiflow.models.users import User
 
 
 @dataclass(frozen=True)
@@ -34,3 +42,60 @@ def group_by_course(rows, course_ids) -> dict[int, list]:
     for row in rows:
         grouped[row.course_id].append(row)
     return grouped
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLine:
+    """One line of a panel's record list: the few columns it shows, not the whole record
+    (a long history lists hundreds of records whose text the page never shows)."""
+
+    record_type: str
+    id: int
+    course_id: int
+    occurred_at: datetime
+    status: RecordStatus
+    needs_cosign: bool
+    voided_at: datetime | None
+    author_name: str | None = None
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status not in (None, RecordStatus.DRAFT)
+
+    @property
+    def counts(self) -> bool:
+        return record_counts(self.status, self.needs_cosign, self.is_voided)
+
+
+def record_lines(models, course_ids, *, newest_first=False, author=False) -> list[RecordLine]:
+    """The record lines of several record types for these courses in one query, ordered by
+    when they occurred (ties by id), oldest first unless `newest_first`."""
+    selects = []
+    for model in models:
+        columns = [
+            sa.literal(model.record_type).label("record_type"),
+            model.id,
+            model.course_id,
+            model.occurred_at,
+            model.status,
+            model.needs_cosign,
+            model.voided_at,
+        ]
+        query = sa.select(*columns, *([User.name] if author else []))
+        if author:
+            query = query.join(User, User.id == model.author_id)
+        selects.append(query.where(model.course_id.in_(list(course_ids))))
+    if len(selects) == 1:
+        query = selects[0]
+        order = [query.selected_columns.occurred_at, query.selected_columns.id]
+    else:
+        query = sa.union_all(*selects).subquery()
+        order = [query.c.occurred_at, query.c.id]
+        query = sa.select(query)
+    if newest_first:
+        order = [o.desc() for o in order]
+    return [RecordLine(*row) for row in db.session.execute(query.order_by(*order))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_login import current_user
 
 from psiflow import access
@@ -13,7 +13,12 @@ from psiflow.domain.phases import Phase
 
 
 def clinic_zone() -> ZoneInfo:
-    tz = getattr(current_user, "timezone", None) if current_user else None
+    # A page formats a time per row (hundreds on a session's page): the user Flask-Login has
+    # already loaded for this request is read directly, not through the current_user proxy.
+    user = g.get("_login_user") if has_request_context() else None
+    if user is None:
+        user = current_user
+    tz = getattr(user, "timezone", None) if user else None
     return ZoneInfo(tz or current_app.config["CLINIC_TIMEZONE"])
 
 

@@ -6,15 +6,35 @@ never reach this module: access.py denies EXPORT on them before any view runs.
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from psiflow import catalog
 from psiflow.domain.outcomes import course_outcomes
 from psiflow.extensions import db
+from psiflow.integration.queries import CallLine
 from psiflow.models import ActionItem, IntegrationSession, MeasureResponse, SafetyCheckIn
+from psiflow.models.integration import integration_session_measures
 from psiflow.models.measures import timepoint_label
+from psiflow.models.records import record_counts
 from psiflow.spreadsheet import csv_text
+
+_NOTE_COLUMNS = (
+    "occurred_at",
+    "duration_minutes",
+    "themes",
+    "emotions",
+    "emotions_notes",
+    "meaning_made",
+    "risk_notes",
+    "plan_next_session",
+    "notes",
+)
+
+
+def _counts(measure) -> bool:
+    return record_counts(measure.status, measure.needs_cosign, measure.voided_at is not None)
 
 
 def _iso(value):
@@ -23,29 +43,64 @@ def _iso(value):
 
 def course_export(course) -> dict:
     patient = course.patient
-    measures = db.session.scalars(
-        sa.select(MeasureResponse)
+    # Column rows, not records: the export writes out values and never changes a record.
+    measures = db.session.execute(
+        sa.select(
+            MeasureResponse.id,
+            MeasureResponse.instrument_id,
+            MeasureResponse.timepoint,
+            MeasureResponse.occurred_at,
+            MeasureResponse.total,
+            MeasureResponse.band,
+            MeasureResponse.risk,
+            MeasureResponse.subscales,
+            MeasureResponse.status,
+            MeasureResponse.needs_cosign,
+            MeasureResponse.voided_at,
+        )
         .where(MeasureResponse.course_id == course.id)
         .order_by(MeasureResponse.occurred_at, MeasureResponse.id)
     ).all()
-    notes = db.session.scalars(
-        sa.select(IntegrationSession)
+    notes = db.session.execute(
+        sa.select(IntegrationSession.id, IntegrationSession.voided_at, IntegrationSession.status)
+        .add_columns(*(getattr(IntegrationSession, name) for name in _NOTE_COLUMNS))
         .where(IntegrationSession.course_id == course.id)
-        # Each note lists the measures given in it: one query for all notes, not one per note.
-        .options(so.selectinload(IntegrationSession.measures_given))
         .order_by(IntegrationSession.occurred_at, IntegrationSession.id)
     ).all()
-    check_ins = db.session.scalars(
-        sa.select(SafetyCheckIn)
-        .where(SafetyCheckIn.course_id == course.id)
-        .order_by(SafetyCheckIn.occurred_at, SafetyCheckIn.id)
-    ).all()
-    items = db.session.scalars(
-        sa.select(ActionItem)
+    # The measures each note lists, for all notes in one query, in the note's own order.
+    given: dict[int, list[int]] = {}
+    link = integration_session_measures.c
+    if notes:
+        for note_id, measure_id in db.session.execute(
+            sa.select(link.integration_session_id, link.measure_response_id)
+            .join(MeasureResponse, MeasureResponse.id == link.measure_response_id)
+            .where(link.integration_session_id.in_([n.id for n in notes]))
+            .order_by(MeasureResponse.occurred_at)
+        ):
+            given.setdefault(note_id, []).append(measure_id)
+    call_columns = [getattr(SafetyCheckIn, f.name) for f in fields(CallLine)]
+    check_ins = [
+        CallLine(*row)
+        for row in db.session.execute(
+            sa.select(*call_columns)
+            .where(SafetyCheckIn.course_id == course.id)
+            .order_by(SafetyCheckIn.occurred_at, SafetyCheckIn.id)
+        )
+    ]
+    items = db.session.execute(
+        sa.select(
+            ActionItem.id,
+            ActionItem.text,
+            ActionItem.status,
+            ActionItem.created_in_id,
+            ActionItem.closed_in_id,
+            ActionItem.created_at,
+            ActionItem.closed_at,
+        )
         .where(ActionItem.course_id == course.id)
         .order_by(ActionItem.created_at, ActionItem.id)
     ).all()
-    counting = [m for m in measures if m.counts]
+    counting = [m for m in measures if _counts(m)]
     outcomes = course_outcomes(catalog.instruments(), counting)
     return {
         "patient": {"record_number": patient.record_number, "display_name": patient.display_name},
@@ -77,8 +132,8 @@ def course_export(course) -> dict:
                 "risk": m.risk,
                 "subscales": m.subscales,
                 "status": m.status.value,
-                "counts": m.counts,
-                "voided": m.is_voided,
+                "counts": _counts(m),
+                "voided": m.voided_at is not None,
             }
             for m in measures
         ],
@@ -99,7 +154,7 @@ def course_export(course) -> dict:
                 "id": n.id,
                 "occurred_at": _iso(n.occurred_at),
                 "status": n.status.value,
-                "voided": n.is_voided,
+                "voided": n.voided_at is not None,
                 "duration_minutes": n.duration_minutes,
                 "themes": n.themes,
                 "emotions": n.emotions,
@@ -108,7 +163,7 @@ def course_export(course) -> dict:
                 "risk_notes": n.risk_notes,
                 "plan_next_session": n.plan_next_session,
                 "notes": n.notes,
-                "measures_given": [m.id for m in n.measures_given],
+                "measures_given": given.get(n.id, []),
             }
             for n in notes
         ],

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import NamedTuple
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import ClassVar, NamedTuple
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from psiflow import catalog
 from psiflow.charts import trajectory_chart
-from psiflow.course_panels import group_by_course
+from psiflow.course_panels import group_by_course, record_lines
 from psiflow.domain.outcomes import OUTCOME_INSTRUMENTS, course_outcomes, is_outcome_instrument
 from psiflow.domain.phases import Phase
 from psiflow.domain.schedule import (
@@ -24,11 +24,12 @@ from psiflow.extensions import db
 from psiflow.models import Course, IntegrationSession, Patient, SafetyCheckIn
 from psiflow.models.integration import (
     CheckInContext,
+    Sleep,
     instrument_names,
     open_action_items,
     schedule_done,
 )
-from psiflow.models.measures import counting_measures, timepoint_label
+from psiflow.models.measures import MeasureResponse, timepoint_label
 from psiflow.models.patients import caseload_filter
 from psiflow.models.reviews import returned_to
 from psiflow.models.types import utcnow
@@ -61,30 +62,80 @@ def course_charts(course: Course, measures, dosing_times, now):
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class CallLine:
+    """A safety check-in call as the panel lists it: the answers that raise concerns and when
+    it was, not the notes."""
+
+    id: int
+    course_id: int
+    occurred_at: datetime
+    voided_at: datetime | None
+    context: CheckInContext
+    dosing_number: int | None
+    scheduled_day: int | None
+    serious_events: bool
+    sleep: Sleep
+    substance_use: bool
+    back_to_normal: bool
+    suicidal_thoughts: bool
+
+    record_type: ClassVar[str] = SafetyCheckIn.record_type
+    # The record's own rules, read from the line's columns.
+    concerns = SafetyCheckIn.concerns
+    when_label = SafetyCheckIn.when_label
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreLine:
+    """What charts and outcomes read of a measure that counts."""
+
+    course_id: int
+    instrument_id: str
+    occurred_at: datetime
+    total: float
+    timepoint: str
+
+
 def panel_context(courses: list[Course]) -> dict[int, dict]:
     """The integration progress panel of the patient page, for all of a patient's courses in
-    a fixed number of queries."""
+    a fixed number of queries; lists read only the columns they show."""
     now = utcnow()
     ids = [c.id for c in courses]
     done = schedule_done(courses)
     notes = group_by_course(
-        db.session.scalars(
-            sa.select(IntegrationSession)
-            .where(IntegrationSession.course_id.in_(ids))
-            .options(so.joinedload(IntegrationSession.author))
-            .order_by(IntegrationSession.occurred_at.desc(), IntegrationSession.id.desc())
-        ),
-        ids,
+        record_lines([IntegrationSession], ids, newest_first=True, author=True), ids
     )
+    call_columns = [getattr(SafetyCheckIn, f.name) for f in fields(CallLine)]
     calls = group_by_course(
-        db.session.scalars(
-            sa.select(SafetyCheckIn)
-            .where(SafetyCheckIn.course_id.in_(ids), SafetyCheckIn.context == CheckInContext.CALL)
-            .order_by(SafetyCheckIn.occurred_at.desc())
+        (
+            CallLine(*row)
+            for row in db.session.execute(
+                sa.select(*call_columns)
+                .where(
+                    SafetyCheckIn.course_id.in_(ids), SafetyCheckIn.context == CheckInContext.CALL
+                )
+                .order_by(SafetyCheckIn.occurred_at.desc())
+            )
         ),
         ids,
     )
-    measures = group_by_course(counting_measures(ids), ids)
+    score_columns = [getattr(MeasureResponse, f.name) for f in fields(ScoreLine)]
+    measures = group_by_course(
+        (
+            ScoreLine(*row)
+            for row in db.session.execute(
+                sa.select(*score_columns)
+                .where(MeasureResponse.course_id.in_(ids), MeasureResponse.counting())
+                .order_by(MeasureResponse.occurred_at)
+            )
+        ),
+        ids,
+    )
     items = group_by_course(open_action_items(ids), ids)
     names = instrument_names()
     return {

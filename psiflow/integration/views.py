@@ -31,9 +31,7 @@ from psiflow.models.integration import (
     ActionStatus,
     CheckInContext,
     IntegrationSession,
-    eligible_measures,
-    items_created_in,
-    open_action_items,
+    note_rows,
     record_check_in,
     save_note,
     schedule_done,
@@ -157,20 +155,18 @@ def new_check_in(course_id):
     )
 
 
-def _note_form(note, formdata=True):
-    carried = open_action_items([note.course_id], before=note)
-    own = items_created_in(note)
+def _note_form(note, rows, formdata=True):
     measures = [
         SelectChoice(
             m.id, f"{m.instrument.short_name}, {timepoint_label(m.timepoint)}: {m.total:g}"
         )
-        for m in eligible_measures(note)
+        for m in rows.eligible
     ]
     kwargs = {} if formdata else {"formdata": None}
     if not formdata:
         kwargs["data"] = {name: getattr(note, name) for name in NOTE_FIELDS}
         kwargs["data"]["measures"] = [m.id for m in note.measures_given]
-    return note_form(carried, own, measures, obj=None, **kwargs)
+    return note_form(rows.carried, rows.own, measures, obj=None, **kwargs)
 
 
 @bp.route("/<record_type>/<int:record_id>/edit", methods=["GET", "POST"])
@@ -181,7 +177,8 @@ def edit_session(record_type, record_id):
     if note.is_signed or note.is_voided:
         flash("The note is signed: add an addendum instead of editing it.", "error")
         return _to_record(note)
-    form = _note_form(note, formdata=True)
+    rows = note_rows(note)  # read once: the form offers them and the save works on them
+    form = _note_form(note, rows, formdata=True)
     if form.is_submitted():
         if form.validate():
             try:
@@ -196,6 +193,7 @@ def edit_session(record_type, record_id):
                     own_items={item.id: field.data or "" for field, item in form.own},
                     new_items=[field.data or "" for field in form.new],
                     measure_ids=set(form.measures.data or []),
+                    loaded=rows,
                 )
                 db.session.commit()
             except SigningRefused as refused:
@@ -217,7 +215,7 @@ def edit_session(record_type, record_id):
                 flash("Draft saved. Sign it when it is complete.", "success")
                 return _to_record(note)
     else:
-        form = _note_form(note, formdata=False)
+        form = _note_form(note, rows, formdata=False)
     return render_template(
         "integration/edit_session.html",
         form=form,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from datetime import datetime
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -26,13 +29,40 @@ def timepoints(protocol) -> list[str]:
     return points + ["integration", "ad_hoc"]
 
 
+@dataclass(frozen=True, slots=True)
+class MeasureLine:
+    """A measure as the panel's table shows it: the score, not the answers."""
+
+    id: int
+    course_id: int
+    occurred_at: datetime
+    instrument_id: str
+    timepoint: str
+    total: float
+    band: str | None
+    risk: str | None
+    voided_at: datetime | None
+
+    @property
+    def instrument(self):
+        return catalog.instruments()[self.instrument_id]
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+
 def _panel_context(courses) -> dict[int, dict]:
     ids = [c.id for c in courses]
+    columns = [getattr(MeasureResponse, f.name) for f in fields(MeasureLine)]
     measures = group_by_course(
-        db.session.scalars(
-            sa.select(MeasureResponse)
-            .where(MeasureResponse.course_id.in_(ids))
-            .order_by(MeasureResponse.occurred_at, MeasureResponse.id)
+        (
+            MeasureLine(*row)
+            for row in db.session.execute(
+                sa.select(*columns)
+                .where(MeasureResponse.course_id.in_(ids))
+                .order_by(MeasureResponse.occurred_at, MeasureResponse.id)
+            )
         ),
         ids,
     )

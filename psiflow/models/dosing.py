@@ -124,14 +124,31 @@ class DosingSession(ClinicalRecord, db.Model):
 
 
 def _rows(model, session_id: int, *order) -> list:
+    # Who recorded each row is not joined in: signing and the gaps never read it, and the
+    # session sheet loads the session's people once (`session_people`) instead of a user
+    # per row.
     return list(
-        db.session.scalars(
-            sa.select(model)
-            .where(model.session_id == session_id)
-            .options(so.joinedload(model.recorded_by))
-            .order_by(*order)
+        db.session.scalars(sa.select(model).where(model.session_id == session_id).order_by(*order))
+    )
+
+
+def session_people(session: DosingSession) -> dict[int, User]:
+    """Everyone a session's page names (its author, the facilitators present, whoever entered
+    or acknowledged a row), in one query: rows then find who recorded them without a query."""
+    entered = [
+        sa.select(m.recorded_by_id).where(m.session_id == session.id)
+        for m in (SessionAnswer, DoseAdministration, SessionEvent, VitalSign, AdverseEvent)
+    ]
+    entered.append(
+        sa.select(VitalSign.acknowledged_by_id).where(
+            VitalSign.session_id == session.id, VitalSign.acknowledged_by_id.is_not(None)
         )
     )
+    named = [session.author_id, *(session.facilitator_ids or [])]
+    users = db.session.scalars(
+        sa.select(User).where(sa.or_(User.id.in_(sa.union(*entered)), User.id.in_(named)))
+    )
+    return {u.id: u for u in users}
 
 
 def _columns(obj, skip=frozenset()) -> dict:
@@ -533,10 +550,14 @@ def discharge(
     session.transport_plan = transport_plan
 
 
-def fully_signed_ids(sessions: list[DosingSession]) -> set[int]:
-    """Sessions that count and carry every facilitator signature the protocol needs."""
+def fully_signed_ids(sessions, courses: list[Course]) -> set[int]:
+    """Sessions that count and carry every facilitator signature the protocol needs.
+
+    `sessions` (of these courses) are sessions or lines with `id`, `course_id` and `counts`.
+    """
+    pair = {c.id: c.protocol.facilitators_required == 2 for c in courses}  # as pair_signing
     cosigned = _co_facilitated_ids([s.id for s in sessions])
-    return {s.id for s in sessions if s.counts and (not s.pair_signing or s.id in cosigned)}
+    return {s.id for s in sessions if s.counts and (not pair[s.course_id] or s.id in cosigned)}
 
 
 def _co_facilitated_ids(session_ids: list[int]) -> set[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -256,12 +257,18 @@ def update_action_plan(
     reviewed: dict[int, ActionStatus],
     new_items: list[str],
     now: datetime | None = None,
+    carried: list[ActionItem] | None = None,
 ) -> None:
-    """Mark carried-forward items and add the note's new commitments (drafts only)."""
+    """Mark carried-forward items and add the note's new commitments (drafts only).
+
+    `carried`: `open_action_items([note.course_id], before=note)` if the caller has it.
+    """
     if note.is_signed or note.is_voided:
         raise SigningRefused(["The note is signed: its action plan is part of what was signed."])
     now = now or utcnow()
-    carried = {i.id: i for i in open_action_items([note.course_id], before=note)}
+    if carried is None:
+        carried = open_action_items([note.course_id], before=note)
+    carried = {i.id: i for i in carried}
     for item_id, status in reviewed.items():
         item = carried.get(item_id)
         if item is None:
@@ -282,13 +289,16 @@ def update_action_plan(
             )
 
 
-def remove_draft_items(note: IntegrationSession, keep_ids: set[int]) -> None:
-    """Items a draft created and the clinician has since cleared from the form."""
+def remove_draft_items(
+    note: IntegrationSession, keep_ids: set[int], own: list[ActionItem] | None = None
+) -> None:
+    """Items a draft created and the clinician has since cleared from the form.
+
+    `own`: `items_created_in(note)` if the caller has it.
+    """
     if note.is_signed:
         raise SigningRefused(["The note is signed: its action plan is part of what was signed."])
-    for item in db.session.scalars(
-        sa.select(ActionItem).where(ActionItem.created_in_id == note.id)
-    ):
+    for item in items_created_in(note) if own is None else own:
         if item.id not in keep_ids:
             # Only ever a draft's own new item: nothing signed refers to it yet.
             db.session.delete(item)
@@ -541,6 +551,24 @@ def eligible_measures(note: IntegrationSession) -> list[MeasureResponse]:
     return db.session.scalars(query).all()
 
 
+@dataclass(frozen=True)
+class NoteRows:
+    """What a draft note's form offers: the items carried into it, the items it created and
+    the measures it may list."""
+
+    carried: list[ActionItem]
+    own: list[ActionItem]
+    eligible: list[MeasureResponse]
+
+
+def note_rows(note: IntegrationSession) -> NoteRows:
+    return NoteRows(
+        carried=open_action_items([note.course_id], before=note),
+        own=items_created_in(note),
+        eligible=eligible_measures(note),
+    )
+
+
 def save_note(
     note: IntegrationSession,
     fields: dict,
@@ -550,17 +578,23 @@ def save_note(
     new_items: list[str],
     measure_ids: set[int],
     now: datetime | None = None,
+    loaded: NoteRows | None = None,
 ) -> None:
-    """Save a draft note with its action plan and the measures it lists."""
+    """Save a draft note with its action plan and the measures it lists.
+
+    `loaded`: the note's rows as the caller read them for its form in this transaction
+    (a save then reads each once); read here when not given.
+    """
     if note.is_signed or note.is_voided:
         raise SigningRefused(["The note is signed: change it with an addendum, not an edit."])
+    loaded = loaded or note_rows(note)
     for name, value in fields.items():
         setattr(note, name, value)
-    for item in items_created_in(note):
+    for item in loaded.own:
         text = own_items.get(item.id, "").strip()
         if text:
             item.text = text
-    remove_draft_items(note, {i for i, t in own_items.items() if t.strip()})
-    update_action_plan(note, reviewed, new_items, now=now)
-    eligible = {m.id: m for m in eligible_measures(note)}
+    remove_draft_items(note, {i for i, t in own_items.items() if t.strip()}, own=loaded.own)
+    update_action_plan(note, reviewed, new_items, now=now, carried=loaded.carried)
+    eligible = {m.id: m for m in loaded.eligible}
     note.measures_given = [eligible[i] for i in sorted(measure_ids) if i in eligible]

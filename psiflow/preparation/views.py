@@ -11,7 +11,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import guard
-from psiflow.course_panels import CoursePanel, add_panel, group_by_course
+from psiflow.course_panels import CoursePanel, add_panel, group_by_course, record_lines
 from psiflow.domain.phases import Phase
 from psiflow.extensions import db
 from psiflow.form_builder import check_fields, choices_of, extend_form
@@ -47,10 +47,12 @@ def _panel_context(courses) -> dict[int, dict]:
         query = sa.select(model).where(model.course_id.in_(ids)).order_by(*order)
         return group_by_course(db.session.scalars(query), ids)
 
-    records = {
-        model: rows(model, model.occurred_at, model.id)
-        for model in (Screening, Consent, SetIntake, PreparationSession)
-    }
+    # One query for the four record lists, which show a line per record, never its content.
+    models = (Screening, Consent, SetIntake, PreparationSession)
+    records = {model: {cid: [] for cid in ids} for model in models}
+    by_type = {model.record_type: records[model] for model in models}
+    for line in record_lines(models, ids):
+        by_type[line.record_type][line.course_id].append(line)
     flags = rows(ScreeningFlag, ScreeningFlag.raised_at)
     touch = rows(
         TouchConsentEntry, TouchConsentEntry.recorded_at.desc(), TouchConsentEntry.id.desc()

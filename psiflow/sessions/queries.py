@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
-from psiflow.course_panels import group_by_course
+from psiflow.course_panels import RecordLine, group_by_course, record_lines
 from psiflow.domain import dosing as rules
 from psiflow.domain import vitals as vital_rules
 from psiflow.domain.dosing import DoseKind
@@ -21,6 +20,7 @@ from psiflow.models.dosing import (
     VitalSign,
     current_answers,
     fully_signed_ids,
+    session_people,
 )
 from psiflow.models.preparation import SetIntake, current_touch_consent
 from psiflow.models.types import utcnow
@@ -57,6 +57,7 @@ class SessionSheet:
     touch_consent: object | None = None
     schedule: list = field(default_factory=list)
     missing: list = field(default_factory=list)
+    people: dict = field(default_factory=dict)  # user id -> User, see session_people
 
     @property
     def protocol(self):
@@ -157,6 +158,8 @@ def _minutes(start, end) -> int | None:
 def session_sheet(session: DosingSession, now: datetime | None = None) -> SessionSheet:
     now = now or utcnow()
     sheet = SessionSheet(session=session, now=now)
+    # Held by the sheet: rows find who recorded them in the identity map while it lives.
+    sheet.people = session_people(session)
     protocol = session.protocol
     answers = session.answer_rows()
     state = current_answers(answers)
@@ -175,17 +178,13 @@ def session_sheet(session: DosingSession, now: datetime | None = None) -> Sessio
         (q, state.get((AnswerKind.QUESTION, q.id))) for q in protocol.session_questions
     ]
     sheet.doses = session.doses()
-    sheet.vitals = list(
-        db.session.scalars(
-            sa.select(VitalSign)
-            .where(VitalSign.session_id == session.id)
-            .options(so.joinedload(VitalSign.recorded_by), so.joinedload(VitalSign.acknowledged_by))
-            .order_by(VitalSign.taken_at, VitalSign.id)
-        )
-    )
+    sheet.vitals = session.vitals()
     sheet.events = session.events()
     sheet.adverse_events = session.adverse_events()
-    sheet.facilitators = session.facilitators()
+    sheet.facilitators = sorted(
+        (sheet.people[i] for i in set(session.facilitator_ids or []) if i in sheet.people),
+        key=lambda u: u.name,
+    )
     sheet.set_intake = agreed_set_intake(session.course_id)
     sheet.touch_consent = current_touch_consent(session.course_id)
     sheet.schedule = vital_rules.schedule(
@@ -214,20 +213,16 @@ def agreed_set_intake(course_id: int) -> SetIntake | None:
 
 @dataclass
 class CourseSessions:
-    sessions: list
+    sessions: list  # RecordLine, oldest first
     fully_signed: set
-    in_progress: DosingSession | None
+    in_progress: RecordLine | None
 
 
 def courses_sessions(courses) -> dict[int, CourseSessions]:
-    """Each course's dosing sessions, for all of a patient's courses in two queries."""
+    """Each course's dosing sessions as lines, for all of a patient's courses in two queries."""
     ids = [c.id for c in courses]
-    everything = db.session.scalars(
-        sa.select(DosingSession)
-        .where(DosingSession.course_id.in_(ids))
-        .order_by(DosingSession.occurred_at, DosingSession.id)
-    ).all()
-    signed = fully_signed_ids(everything)
+    everything = record_lines([DosingSession], ids)
+    signed = fully_signed_ids(everything, courses)
     grouped = group_by_course(everything, ids)
     return {
         cid: CourseSessions(

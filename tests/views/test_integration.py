@@ -241,6 +241,26 @@ def test_course_exports_as_csv_and_json(client, login_as, team, db, course):
     assert "'=HYPERLINK" in csv  # a formula is defused, not run by the spreadsheet
 
 
+def test_the_export_lists_the_measures_each_note_gave_and_what_counts(
+    client, login_as, team, db, course
+):
+    days_ago = {n: utcnow() - timedelta(days=n) for n in (1, 2)}
+    early = gen_measure(course, team["clinician"], "phq9", total=12, occurred_at=days_ago[2])
+    late = gen_measure(course, team["clinician"], "gad7", total=6, occurred_at=days_ago[1])
+    draft = gen_measure(course, team["clinician"], "phq9", "ad_hoc", total=3, sign=False)
+    note = gen_integration_session(course, team["clinician"], sign=False)
+    note.measures_given = [late, early]
+    other = gen_integration_session(course, team["clinician"])
+    db.session.commit()
+    login_as(team["clinician"])
+    data = json.loads(client.get(f"/integration/courses/{course.id}/export.json").data)
+    given = {n["id"]: n["measures_given"] for n in data["integration_sessions"]}
+    assert given == {note.id: [early.id, late.id], other.id: []}
+    by_id = {m["id"]: m for m in data["measures"]}
+    assert by_id[early.id]["counts"] and not by_id[draft.id]["counts"]
+    assert not by_id[early.id]["voided"] and by_id[draft.id]["status"] == "draft"
+
+
 def test_practice_patient_is_never_exported(client, login_as, team, db):
     course = gen_course(gen_patient(team["trainee"]), Phase.INTEGRATION, PSILOCYBIN)
     for user in ("trainee", "supervisor"):
