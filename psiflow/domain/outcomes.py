@@ -2,13 +2,15 @@
 
 Works on anything with `instrument_id`, `timepoint`, `occurred_at` and `total` (measure
 responses, or plain tuples in tests). The baseline is the course's earliest baseline
-administration; the result compares it with the latest administration after it.
+administration; the result compares it with the latest administration after it. The team
+table picks the same two scores in SQL (supervision.queries.outcome_scores) so it need not read
+every measure of a team; its tests hold both to one answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from psiflow.domain.instruments import (
@@ -17,6 +19,7 @@ from psiflow.domain.instruments import (
     is_remission,
     is_response,
 )
+from psiflow.domain.schedule import Done, DueKind, DueStatus, ScheduleNumbers, outstanding
 
 BASELINE = "baseline"
 # The outcome instruments a course's trajectory and the team table follow, in display order.
@@ -107,6 +110,30 @@ def course_outcomes(
             instruments[instrument_id], base.total, last.total, last.timepoint, last.occurred_at
         )
     return found
+
+
+def overdue_follow_ups(
+    numbers: ScheduleNumbers,
+    dosing_times: tuple[datetime, ...],
+    measures_given: frozenset[tuple[str, str]],
+    now: datetime,
+    names: dict[str, str] | None = None,
+) -> list[str]:
+    """Labels of the follow-up measures overdue for a course, in the schedule's order.
+
+    The schedule's own rule with only the follow-up part of the protocol's numbers: the team
+    table shows nothing else, and need not load integration notes or check-in calls for it.
+    """
+    follow_up_only = replace(
+        numbers, integration_sessions_per_dosing=0, after_dosing_measures=(), safety_checkin_days=()
+    )
+    return [
+        item.label
+        for item in outstanding(
+            follow_up_only, Done(dosing_times=dosing_times, measures=measures_given), names
+        )
+        if item.kind == DueKind.FOLLOW_UP_MEASURE and item.status(now) == DueStatus.OVERDUE
+    ]
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,21 @@ import sqlalchemy.orm as so
 
 from psiflow import catalog
 from psiflow.domain.outcomes import (
+    BASELINE,
     OUTCOME_INSTRUMENTS,
     Outcome,
-    course_outcomes,
+    is_outcome_instrument,
     mean_improvement_by_group,
+    outcome,
+    overdue_follow_ups,
 )
 from psiflow.domain.phases import Phase
 from psiflow.domain.review import REVIEW_OVERDUE_DAYS
-from psiflow.domain.schedule import DueKind, DueStatus, outstanding, schedule_numbers
+from psiflow.domain.schedule import follow_up_timepoint, schedule_numbers
+from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models import Alert, Course, MeasureResponse, Patient, User
-from psiflow.models.integration import instrument_names, schedule_done
+from psiflow.models.integration import dosing_times, instrument_names
 from psiflow.models.patients import caseload_filter
 from psiflow.models.reviews import awaiting_review_query, load_records, oldest_waiting_by_course
 
@@ -130,6 +134,20 @@ class OutcomeFilters:
         }
 
 
+def _team_patient_ids(supervisor):
+    """Patients led or co-facilitated by the supervisor or a supervisee: a superset of the
+    supervisor's caseload, found through the two clinician indexes. Beside `caseload_filter`
+    it lets the database start from the team's patients, not every course in these phases."""
+    patients = Patient.__table__.alias("team_patients")
+    team = sa.select(User.id).where(
+        sa.or_(User.id == supervisor.id, User.supervisor_id == supervisor.id)
+    )
+    return sa.union_all(
+        sa.select(patients.c.id).where(patients.c.lead_clinician_id.in_(team)),
+        sa.select(patients.c.id).where(patients.c.co_facilitator_id.in_(team)),
+    )
+
+
 def _outcome_scope(supervisor, filters: OutcomeFilters):
     # Practice patients never enter outcome figures or their export.
     conditions = [
@@ -137,6 +155,7 @@ def _outcome_scope(supervisor, filters: OutcomeFilters):
         Patient.is_practice.is_(False),
         Course.phase.in_(filters.phases),
     ]
+    conditions.append(Course.patient_id.in_(_team_patient_ids(supervisor)))
     if filters.clinician_id is not None:
         conditions.append(
             sa.or_(
@@ -159,6 +178,10 @@ def _courses_query(supervisor, filters):
     )
 
 
+def _course_scope(supervisor, filters):
+    return sa.select(Course.id).join(Course.patient).where(_outcome_scope(supervisor, filters))
+
+
 @dataclass
 class OutcomeRow:
     course: Course
@@ -168,52 +191,151 @@ class OutcomeRow:
     review_overdue: bool
 
 
-def _counting_outcome_measures(course_scope, *columns):
-    """Counting outcome measures of the courses in scope: whole records, or only `columns`
-    (rows with the same attribute names, far cheaper for many courses)."""
-    query = (sa.select(*columns) if columns else sa.select(MeasureResponse)).where(
-        MeasureResponse.course_id.in_(course_scope),
-        MeasureResponse.instrument_id.in_(OUTCOME_INSTRUMENTS),
-        MeasureResponse.counting(),
+def outcome_scores(course_scope):
+    """Per course (ascending) and outcome instrument: the protocol, the first baseline total and
+    the latest later administration (total, timepoint, time), the two scores `course_outcomes`
+    compares. Picked in SQL, so a team's thousands of measures never leave the database.
+
+    Ties in time go to the lower id for the baseline and the higher id for the latest, as a
+    stable sort of the measures in id order does in `course_outcomes`.
+    """
+    m = MeasureResponse
+    scored = (
+        sa.select(m.id, m.course_id, m.instrument_id, m.timepoint, m.occurred_at, m.total)
+        .where(
+            m.course_id.in_(course_scope),
+            m.instrument_id.in_(OUTCOME_INSTRUMENTS),
+            m.counting(),
+        )
+        .cte("scored")
     )
-    if columns:
-        return db.session.execute(query).all()
-    return db.session.scalars(query).all()
+    per_instrument = (scored.c.course_id, scored.c.instrument_id)
+    baselines = (
+        sa.select(
+            scored.c.course_id,
+            scored.c.instrument_id,
+            scored.c.occurred_at,
+            scored.c.total,
+            sa.func.row_number()
+            .over(partition_by=per_instrument, order_by=(scored.c.occurred_at, scored.c.id))
+            .label("rank"),
+        )
+        .where(scored.c.timepoint == BASELINE)
+        .subquery()
+    )
+    later = (
+        sa.select(
+            scored.c.course_id,
+            scored.c.instrument_id,
+            baselines.c.total.label("baseline"),
+            scored.c.total.label("latest"),
+            scored.c.timepoint,
+            scored.c.occurred_at,
+            sa.func.row_number()
+            .over(
+                partition_by=per_instrument,
+                order_by=(scored.c.occurred_at.desc(), scored.c.id.desc()),
+            )
+            .label("rank"),
+        )
+        .join(
+            baselines,
+            sa.and_(
+                baselines.c.course_id == scored.c.course_id,
+                baselines.c.instrument_id == scored.c.instrument_id,
+                baselines.c.rank == 1,
+                scored.c.occurred_at > baselines.c.occurred_at,
+            ),
+        )
+        .where(scored.c.timepoint != BASELINE)
+        .subquery()
+    )
+    return db.session.execute(
+        sa.select(
+            later.c.course_id,
+            Course.protocol_id,
+            later.c.instrument_id,
+            later.c.baseline,
+            later.c.latest,
+            later.c.timepoint,
+            later.c.occurred_at,
+        )
+        .join(Course, Course.id == later.c.course_id)
+        .where(later.c.rank == 1)
+        .order_by(later.c.course_id, later.c.instrument_id)
+    ).all()
 
 
-# What `course_outcomes` reads of a measure.
-_OUTCOME_COLUMNS = (
-    MeasureResponse.course_id,
-    MeasureResponse.instrument_id,
-    MeasureResponse.timepoint,
-    MeasureResponse.occurred_at,
-    MeasureResponse.total,
-)
+@dataclass
+class CourseOutcomes:
+    protocol_id: str
+    outcomes: dict[str, Outcome]
 
 
-def outcome_rows(supervisor, courses: list[Course], now: datetime) -> list[OutcomeRow]:
-    ids = [c.id for c in courses]
-    measures: dict[int, list] = {cid: [] for cid in ids}
-    for m in _counting_outcome_measures(ids) if ids else []:
-        measures[m.course_id].append(m)
-    done = schedule_done(courses) if courses else {}
-    waiting = oldest_waiting_by_course(supervisor, ids)
+def scope_outcomes(supervisor, filters: OutcomeFilters) -> dict[int, CourseOutcomes]:
+    """The outcomes of every course the filters select, once per request: the chart and the
+    table's page both read them."""
     instruments = catalog.instruments()
+    found: dict[int, CourseOutcomes] = {}
+    for score in outcome_scores(_course_scope(supervisor, filters)):
+        instrument = instruments.get(score.instrument_id)
+        if instrument is None or not is_outcome_instrument(instrument):
+            continue
+        course = found.setdefault(score.course_id, CourseOutcomes(score.protocol_id, {}))
+        course.outcomes[score.instrument_id] = outcome(
+            instrument, score.baseline, score.latest, score.timepoint, score.occurred_at
+        )
+    return found
+
+
+def _overdue_follow_ups(courses: list[Course], now: datetime) -> dict[int, list[str]]:
+    """Each course's overdue follow-up measures: only what that list needs of the schedule."""
+    ids = [c.id for c in courses]
+    doses = dosing_times(ids)
+    timepoints = {follow_up_timepoint(week) for c in courses for week in c.protocol.follow_up_weeks}
+    given: dict[int, set] = {cid: set() for cid in ids}
+    for course_id, instrument_id, timepoint in db.session.execute(
+        sa.select(
+            MeasureResponse.course_id, MeasureResponse.instrument_id, MeasureResponse.timepoint
+        ).where(
+            MeasureResponse.course_id.in_(ids),
+            MeasureResponse.timepoint.in_(timepoints),
+            # Given is given for the schedule, co-signed or not (as `schedule_done` counts it).
+            MeasureResponse.voided_at.is_(None),
+            MeasureResponse.status != RecordStatus.DRAFT,
+        )
+    ):
+        given[course_id].add((instrument_id, timepoint))
     names = instrument_names()
+    return {
+        c.id: overdue_follow_ups(
+            schedule_numbers(c.protocol),
+            tuple(doses[c.id]),
+            frozenset(given[c.id]),
+            now,
+            names,
+        )
+        for c in courses
+    }
+
+
+def outcome_rows(
+    supervisor, courses: list[Course], now: datetime, outcomes: dict[int, CourseOutcomes]
+) -> list[OutcomeRow]:
+    """Table rows for `courses`, with their outcomes from `scope_outcomes`."""
+    if not courses:
+        return []
+    overdue = _overdue_follow_ups(courses, now)
+    waiting = oldest_waiting_by_course(supervisor, [c.id for c in courses])
     rows = []
     for course in courses:
-        items = outstanding(schedule_numbers(course.protocol), done[course.id], names)
-        overdue = [
-            i.label
-            for i in items
-            if i.kind == DueKind.FOLLOW_UP_MEASURE and i.status(now) == DueStatus.OVERDUE
-        ]
         since = waiting.get(course.id)
+        found = outcomes.get(course.id)
         rows.append(
             OutcomeRow(
                 course=course,
-                outcomes=course_outcomes(instruments, measures[course.id]),
-                overdue_follow_ups=overdue,
+                outcomes=found.outcomes if found else {},
+                overdue_follow_ups=overdue[course.id],
                 review_waiting_since=since,
                 review_overdue=since is not None
                 and now - since > timedelta(days=REVIEW_OVERDUE_DAYS),
@@ -222,41 +344,48 @@ def outcome_rows(supervisor, courses: list[Course], now: datetime) -> list[Outco
     return rows
 
 
-def outcome_page(supervisor, filters: OutcomeFilters, page: int, per_page: int, now):
-    result = db.paginate(
-        _courses_query(supervisor, filters), page=page, per_page=per_page, error_out=False
-    )
-    result.rows = outcome_rows(supervisor, list(result.items), now)
-    return result
+def outcome_page(
+    supervisor,
+    filters: OutcomeFilters,
+    page: int,
+    per_page: int,
+    now,
+    outcomes: dict[int, CourseOutcomes],
+) -> RowPage:
+    page = max(page, 1)
+    # The total rides along with the page's courses (a window count): one pass over the scope.
+    found = db.session.execute(
+        _courses_query(supervisor, filters)
+        .add_columns(sa.func.count().over().label("total"))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    if found:
+        total = found[0].total
+    else:
+        total = db.session.scalar(
+            sa.select(sa.func.count()).select_from(_course_scope(supervisor, filters).subquery())
+        )
+    courses = [course for course, _ in found]
+    return RowPage(page, per_page, total, outcome_rows(supervisor, courses, now, outcomes))
 
 
 def all_outcome_rows(supervisor, filters: OutcomeFilters, now) -> list[OutcomeRow]:
     courses = db.session.scalars(_courses_query(supervisor, filters)).unique().all()
-    return outcome_rows(supervisor, courses, now)
+    return outcome_rows(supervisor, courses, now, scope_outcomes(supervisor, filters))
 
 
-def improvement_by_protocol(supervisor, filters: OutcomeFilters):
-    """Mean improvement per protocol and instrument over every course the filters select."""
-    scope = sa.select(Course.id).join(Course.patient).where(_outcome_scope(supervisor, filters))
-    protocol_of = dict(
-        db.session.execute(
-            sa.select(Course.id, Course.protocol_id)
-            .join(Course.patient)
-            .where(_outcome_scope(supervisor, filters))
-        ).all()
-    )
-    by_course: dict[int, list] = {}
-    # Every course of the team: columns, not records (a team of 2,000 patients has ~10,000).
-    for m in _counting_outcome_measures(scope, *_OUTCOME_COLUMNS):
-        by_course.setdefault(m.course_id, []).append(m)
+def improvement_by_protocol(outcomes: dict[int, CourseOutcomes]):
+    """Mean improvement per protocol and instrument over the courses of `scope_outcomes`."""
     names = {p.id: p.name for p in catalog.protocols().values()}
-    instruments = catalog.instruments()
-    results = [
-        (names.get(protocol_of[cid], protocol_of[cid]), o)
-        for cid, given in by_course.items()
-        for o in course_outcomes(instruments, given).values()
-    ]
-    return mean_improvement_by_group(instruments, results)
+    return mean_improvement_by_group(
+        catalog.instruments(),
+        [
+            (names.get(course.protocol_id, course.protocol_id), result)
+            for course in outcomes.values()
+            for result in course.outcomes.values()
+        ],
+    )
 
 
 def team_clinicians(supervisor) -> list[User]:

@@ -160,8 +160,8 @@ def acknowledge(alert_id):
     return redirect(url_for("supervision.alerts"))
 
 
-def _filters() -> queries.OutcomeFilters:
-    clinicians = {u.id for u in queries.team_clinicians(current_user)}
+def _filters(clinicians) -> queries.OutcomeFilters:
+    team = {u.id for u in clinicians}
     clinician_id = request.args.get("clinician", type=int)
     protocol_ids = {p.id for p in catalog.protocols().values()}
     protocol_id = request.args.get("protocol") or None
@@ -171,7 +171,7 @@ def _filters() -> queries.OutcomeFilters:
         phase = None
     return queries.OutcomeFilters(
         # Values outside the team or the catalogue are ignored, not obeyed.
-        clinician_id=clinician_id if clinician_id in clinicians else None,
+        clinician_id=clinician_id if clinician_id in team else None,
         protocol_id=protocol_id if protocol_id in protocol_ids else None,
         phase=phase if phase in queries.OUTCOME_PHASES else None,
     )
@@ -179,19 +179,22 @@ def _filters() -> queries.OutcomeFilters:
 
 @bp.route("/outcomes")
 def outcomes():
-    filters = _filters()
+    clinicians = queries.team_clinicians(current_user)
+    filters = _filters(clinicians)
     now = utcnow()
+    outcomes = queries.scope_outcomes(current_user, filters)
     page = queries.outcome_page(
         current_user,
         filters,
         request.args.get("page", 1, type=int),
         current_app.config["PAGE_SIZE"],
         now,
+        outcomes,
     )
     names = instrument_names()
     chart = improvement_chart(
         "Mean improvement from baseline by protocol (percent; up is better on every measure)",
-        queries.improvement_by_protocol(current_user, filters),
+        queries.improvement_by_protocol(outcomes),
         names,
     )
     return render_template(
@@ -201,7 +204,7 @@ def outcomes():
         chart=chart,
         names=names,
         instruments=OUTCOME_INSTRUMENTS,
-        clinicians=queries.team_clinicians(current_user),
+        clinicians=clinicians,
         protocols=catalog.current_protocols(),
         phases=queries.OUTCOME_PHASES,
         overdue_days=REVIEW_OVERDUE_DAYS,
@@ -210,7 +213,7 @@ def outcomes():
 
 @bp.route("/outcomes.csv")
 def outcomes_csv():
-    filters = _filters()
+    filters = _filters(queries.team_clinicians(current_user))
     rows = queries.all_outcome_rows(current_user, filters, utcnow())
     audit.record_event("export", detail=f"team outcome table CSV ({len(rows)} courses)")
     return _csv_response(rows)

@@ -83,3 +83,40 @@ def test_mean_improvement_turns_signs_so_up_is_better():
         ("phq9", 25.0, 2),
         ("who5", 50.0, 1),
     ]
+
+
+def test_overdue_follow_ups_are_the_follow_up_part_of_the_whole_schedule():
+    from psiflow.domain.outcomes import overdue_follow_ups
+    from psiflow.domain.schedule import Done, DueKind, DueStatus, ScheduleNumbers, outstanding
+
+    numbers = ScheduleNumbers(
+        dosing_sessions=2,
+        integration_sessions_per_dosing=2,
+        first_integration_within_hours=48,
+        after_dosing_measures=("ebi",),
+        safety_checkin_days=(1, 7),
+        follow_up_weeks=(1, 4, 12),
+        follow_up_measures=("phq9", "gad7"),
+    )
+    names = {"phq9": "PHQ-9", "gad7": "GAD-7"}
+    doses = (T0, T0 + timedelta(days=14))
+    done = Done(
+        dosing_times=doses,
+        integration_times=(T0 + timedelta(days=2),),
+        measures=frozenset({("phq9", "follow_up_week_1"), ("ebi", "after_dosing_1")}),
+        check_ins=frozenset({(1, 1)}),
+    )
+    now = T0 + timedelta(days=14 + 7 * 5)
+    whole = [
+        item.label
+        for item in outstanding(numbers, done, names)
+        if item.kind == DueKind.FOLLOW_UP_MEASURE and item.status(now) == DueStatus.OVERDUE
+    ]
+    assert whole == [
+        "GAD-7 at follow-up week 1",
+        "GAD-7 at follow-up week 4",
+        "PHQ-9 at follow-up week 4",
+    ]
+    assert overdue_follow_ups(numbers, doses, done.measures, now, names) == whole
+    # Before the last dosing session, no follow-up is due at all.
+    assert overdue_follow_ups(numbers, doses[:1], done.measures, now, names) == []

@@ -309,3 +309,69 @@ def test_the_queue_counts_every_waiting_note_on_every_page(db, team):
     assert [len(p.rows) for p in pages] == [2, 1, 0]
     assert [p.total for p in pages] == [3, 3, 3]
     assert pages[0].has_next and not pages[1].has_next
+
+
+def test_team_table_picks_the_same_baseline_and_latest_scores_as_the_course_page(team, db):
+    """The team table picks each outcome's two scores in SQL; `course_outcomes` is the rule."""
+    from psiflow import catalog
+    from psiflow.domain.outcomes import course_outcomes
+    from psiflow.models import MeasureResponse
+    from psiflow.supervision import queries
+
+    clinician = team["clinician"]
+    course = gen_course(gen_patient(clinician), Phase.FOLLOW_UP, PSILOCYBIN)
+    other = gen_course(gen_patient(team["clinician2"]), Phase.INTEGRATION, PSILOCYBIN)
+    start = utcnow() - timedelta(days=90)
+
+    def at(days):
+        return start + timedelta(days=days)
+
+    # PHQ-9: two baselines at one moment (the first given counts), a score before them and
+    # one at the same moment (neither is "later"), two latest scores at one moment (the last
+    # given counts), and later ones that do not count: voided, a draft.
+    gen_measure(course, clinician, "phq9", "integration", total=3, occurred_at=at(-1))
+    gen_measure(course, clinician, "phq9", "baseline", total=20, occurred_at=at(0))
+    gen_measure(course, clinician, "phq9", "baseline", total=18, occurred_at=at(0))
+    gen_measure(course, clinician, "phq9", "integration", total=15, occurred_at=at(0))
+    gen_measure(course, clinician, "phq9", "follow_up_week_1", total=12, occurred_at=at(30))
+    gen_measure(course, clinician, "phq9", "follow_up_week_3", total=10, occurred_at=at(30))
+    voided = gen_measure(course, clinician, "phq9", "follow_up_week_4", total=2, occurred_at=at(40))
+    voided.voided_at = utcnow()
+    gen_measure(
+        course, clinician, "phq9", "follow_up_week_6", total=1, occurred_at=at(50), sign=False
+    )
+    # GAD-7 from a baseline of 0 (no percentage); WHO-5 with a baseline only; PCL-5 with its
+    # baseline after the only other score; MADRS with a later baseline that does not count.
+    gen_measure(course, clinician, "gad7", "baseline", total=0, occurred_at=at(0))
+    gen_measure(course, clinician, "gad7", "follow_up_week_4", total=5, occurred_at=at(30))
+    gen_measure(course, clinician, "who5", "baseline", total=40, occurred_at=at(0))
+    gen_measure(course, clinician, "pcl5", "follow_up_week_4", total=30, occurred_at=at(10))
+    gen_measure(course, clinician, "pcl5", "baseline", total=50, occurred_at=at(20))
+    gen_measure(course, clinician, "madrs", "baseline", total=30, occurred_at=at(0))
+    gen_measure(course, clinician, "madrs", "baseline", total=10, occurred_at=at(5))
+    gen_measure(course, clinician, "madrs", "follow_up_week_4", total=12, occurred_at=at(30))
+    gen_measure(other, team["clinician2"], "phq9", "baseline", total=14, occurred_at=at(0))
+    gen_measure(other, team["clinician2"], "phq9", "integration", total=7, occurred_at=at(8))
+    db.session.commit()
+
+    instruments = catalog.instruments()
+    expected = {}
+    for c in (course, other):
+        counting = db.session.scalars(
+            sa.select(MeasureResponse)
+            .where(MeasureResponse.course_id == c.id, MeasureResponse.counting())
+            .order_by(MeasureResponse.id)
+        ).all()
+        expected[c.id] = course_outcomes(instruments, counting)
+    assert set(expected[course.id]) == {"phq9", "gad7", "madrs"}
+    assert expected[course.id]["phq9"].baseline == 20 and expected[course.id]["phq9"].latest == 10
+
+    found = queries.scope_outcomes(team["supervisor"], queries.OutcomeFilters())
+    rows = queries.outcome_rows(team["supervisor"], [course, other], utcnow(), found)
+    assert {row.course.id: row.outcomes for row in rows} == expected
+    assert queries.improvement_by_protocol(found) == (
+        queries.mean_improvement_by_group(
+            instruments,
+            [(c.protocol.name, o) for c in (course, other) for o in expected[c.id].values()],
+        )
+    )
