@@ -99,13 +99,6 @@ def _counting(query, course_ids):
     )
 
 
-def counting_measures(course_ids, timepoint: str | None = None):
-    query = _counting(sa.select(MeasureResponse), course_ids)
-    if timepoint is not None:
-        query = query.where(MeasureResponse.timepoint == timepoint)
-    return db.session.scalars(query.order_by(MeasureResponse.occurred_at)).all()
-
-
 @fact_source
 def baseline_facts(courses: list[Course]) -> dict[int, dict]:
     given: dict[int, set[str]] = {c.id: set() for c in courses}
