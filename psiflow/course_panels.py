@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
-from psiflow.models.records import record_counts
+from psiflow.models.records import RecordState
 from psiflow.models.users import User
 
 
@@ -45,7 +45,7 @@ def group_by_course(rows, course_ids) -> dict[int, list]:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordLine:
+class RecordLine(RecordState):
     """One line of a panel's record list: the few columns it shows, not the whole record
     (a long history lists hundreds of records whose text the page never shows)."""
 
@@ -57,18 +57,6 @@ class RecordLine:
     needs_cosign: bool
     voided_at: datetime | None
     author_name: str | None = None
-
-    @property
-    def is_voided(self) -> bool:
-        return self.voided_at is not None
-
-    @property
-    def is_signed(self) -> bool:
-        return self.status not in (None, RecordStatus.DRAFT)
-
-    @property
-    def counts(self) -> bool:
-        return record_counts(self.status, self.needs_cosign, self.is_voided)
 
 
 def record_lines(models, course_ids, *, newest_first=False, author=False) -> list[RecordLine]:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from psiflow import catalog
 from psiflow.domain.outcomes import course_outcomes
 from psiflow.extensions import db
+from psiflow.integration.forms import NOTE_FIELDS
 from psiflow.integration.queries import CallLine
 from psiflow.models import ActionItem, IntegrationSession, MeasureResponse, SafetyCheckIn
 from psiflow.models.integration import integration_session_measures
@@ -20,17 +21,7 @@ from psiflow.models.measures import timepoint_label
 from psiflow.models.records import record_counts
 from psiflow.spreadsheet import csv_text
 
-_NOTE_COLUMNS = (
-    "occurred_at",
-    "duration_minutes",
-    "themes",
-    "emotions",
-    "emotions_notes",
-    "meaning_made",
-    "risk_notes",
-    "plan_next_session",
-    "notes",
-)
+_NOTE_COLUMNS = ("occurred_at", *NOTE_FIELDS)
 
 
 def _counts(measure) -> bool:

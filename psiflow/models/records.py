@@ -47,7 +47,27 @@ class RecordLocked(RuntimeError):
     """Someone tried to change a signed record's content."""
 
 
-class ClinicalRecord:
+class RecordState:
+    """A record's signing state, read from its `status`, `needs_cosign` and `voided_at`: for
+    whole records and for the column-only lines that lists read."""
+
+    __slots__ = ()
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+    @property
+    def is_signed(self) -> bool:
+        return self.status not in (None, RecordStatus.DRAFT)
+
+    @property
+    def counts(self) -> bool:
+        """Whether this record counts toward gates and outcomes."""
+        return record_counts(self.status, self.needs_cosign, self.is_voided)
+
+
+class ClinicalRecord(RecordState):
     """Mixin for every clinical record that belongs to a course."""
 
     record_type: ClassVar[str]  # URL and audit name, e.g. "screening"
@@ -133,19 +153,6 @@ class ClinicalRecord:
         """What signing sets in motion for this record type (e.g. raising screening flags)."""
 
     # --- state ---------------------------------------------------------------------------
-
-    @property
-    def is_voided(self) -> bool:
-        return self.voided_at is not None
-
-    @property
-    def is_signed(self) -> bool:
-        return self.status not in (None, RecordStatus.DRAFT)
-
-    @property
-    def counts(self) -> bool:
-        """Whether this record counts toward gates and outcomes."""
-        return record_counts(self.status, self.needs_cosign, self.is_voided)
 
     @classmethod
     def counting(cls) -> sa.ColumnElement[bool]:
