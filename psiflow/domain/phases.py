@@ -237,6 +237,32 @@ _GATES = {
 }
 assert set(_GATES) == GATED_TRANSITIONS
 
+# The facts the gates out of each phase read: a board gathers, per card, only these (a course
+# in dosing needs no preparation records read). tests/domain/test_phases.py proves each gate
+# gives the same answer whatever the facts not listed for its phase hold.
+GATE_FACTS: dict[Phase, frozenset[str]] = {
+    Phase.SCREENING: frozenset({"screening_signed", "uncleared_flags", "consent_recorded"}),
+    Phase.PREPARATION: frozenset(
+        {
+            "signed_preparation_sessions",
+            "set_intake_complete",
+            "intention_written",
+            "baseline_recorded",
+            "missing_baseline_measures",
+            "transport_arranged",
+            "unsigned_required_forms",
+            "last_preparation_at",
+            "planned_dosing_at",
+        }
+    ),
+    Phase.DOSING: frozenset({"dosing_session_signed"}),
+    Phase.INTEGRATION: frozenset(
+        {"integration_sessions_since_last_dosing", "dosing_sessions_done"}
+    ),
+    Phase.FOLLOW_UP: frozenset({"final_follow_up_recorded", "missing_follow_up_measures"}),
+}
+assert set(GATE_FACTS) == GATED_FROM
+
 
 def next_phases(current: Phase) -> list[Phase]:
     """The forward (gated) phases reachable from `current`, in clinical order."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from psiflow.domain.phases import (
+    GATE_FACTS,
     GATED_FROM,
     GATED_TRANSITIONS,
     CourseFacts,
@@ -91,34 +92,66 @@ class Course(db.Model):
         if self.phase not in GATED_FROM:
             return []
         numbers = gate_numbers(self.protocol)
-        return forward_gates(self.phase, numbers, facts if facts is not None else self.facts())
+        if facts is None:
+            facts = gate_facts([self])[self.id]
+        return forward_gates(self.phase, numbers, facts)
 
 
 # Each record type contributes the facts it knows, for many courses at once (a fixed number of
 # queries per source, whatever the number of courses: boards stay at a fixed number of queries).
-# A source reads only a course's `id`, `protocol` and `planned_dosing_at`, so the board can pass
-# cards read as columns instead of whole courses.
+# A source reads only a course's `id`, `phase`, `protocol` and `planned_dosing_at`, so the board
+# can pass cards read as columns instead of whole courses. It names the facts it gives, so a
+# board asks it only about the courses whose gates read them.
 FactSource = Callable[[list["Course"]], dict[int, dict]]
-_FACT_SOURCES: list[FactSource] = []
-_FACT_NAMES = {f.name for f in fields(CourseFacts)}
+# A source's statements are built once, at import, with the ids bound at each execution
+# (`{"course_ids": [...]}`): building and keying a statement cost more than SQLite running it.
+COURSE_IDS = sa.bindparam("course_ids", expanding=True)
+_FACT_NAMES = frozenset(f.name for f in fields(CourseFacts))
 
 
-def fact_source(fn: FactSource) -> FactSource:
-    """Register a function returning {course_id: {CourseFacts field: value}}."""
-    _FACT_SOURCES.append(fn)
-    return fn
+@dataclass(frozen=True)
+class _Source:
+    fn: FactSource
+    gives: frozenset[str]
 
 
-def gather_facts(courses: list[Course]) -> dict[int, CourseFacts]:
+_FACT_SOURCES: list[_Source] = []
+
+
+def fact_source(*gives: str) -> Callable[[FactSource], FactSource]:
+    """Register a function returning {course_id: {fact: value}} for the `gives` facts."""
+    unknown = set(gives) - _FACT_NAMES
+    if unknown:
+        raise KeyError(f"unknown facts {sorted(unknown)}")
+
+    def register(fn: FactSource) -> FactSource:
+        _FACT_SOURCES.append(_Source(fn, frozenset(gives)))
+        return fn
+
+    return register
+
+
+def gather_facts(
+    courses: list[Course], wanted: Callable[[Course], frozenset[str]] = lambda _: _FACT_NAMES
+) -> dict[int, CourseFacts]:
+    """Every fact of each course, or the `wanted(course)` ones (the others keep the defaults
+    of a course without records)."""
     gathered: dict[int, dict] = {c.id: {} for c in courses}
-    if courses:
-        for source in _FACT_SOURCES:
-            for course_id, values in source(courses).items():
-                unknown = set(values) - _FACT_NAMES
-                if unknown:
-                    raise KeyError(f"{source.__name__} reports unknown facts {sorted(unknown)}")
-                gathered[course_id].update(values)
+    for source in _FACT_SOURCES:
+        asked = [c for c in courses if wanted(c) & source.gives]
+        if not asked:
+            continue
+        for course_id, values in source.fn(asked).items():
+            if not values.keys() <= source.gives:
+                unknown = sorted(values.keys() - source.gives)
+                raise KeyError(f"{source.fn.__name__} reports facts it does not name: {unknown}")
+            gathered[course_id].update(values)
     return {cid: replace(CourseFacts(), **values) for cid, values in gathered.items()}
+
+
+def gate_facts(courses: list[Course]) -> dict[int, CourseFacts]:
+    """What the gates out of each course's phase read, and nothing more (`GATE_FACTS`)."""
+    return gather_facts(courses, lambda course: GATE_FACTS.get(course.phase, frozenset()))
 
 
 class PhaseTransition(db.Model):
@@ -188,7 +221,7 @@ def change_phase(
     unmet: list[str] = []
     if (course.phase, to) in GATED_TRANSITIONS:
         numbers = gate_numbers(course.protocol)
-        unmet = unmet_requirements(course.phase, to, numbers, course.facts())
+        unmet = unmet_requirements(course.phase, to, numbers, gate_facts([course])[course.id])
         if unmet and not override:
             raise GateClosed(unmet)
         if unmet and not reason:

@@ -21,7 +21,7 @@ from psiflow.domain.phases import Phase
 from psiflow.domain.signing import Meaning, RecordStatus
 from psiflow.extensions import db
 from psiflow.models.alerts import AlertKind, raise_alert
-from psiflow.models.courses import Course, fact_source
+from psiflow.models.courses import COURSE_IDS, Course, fact_source
 from psiflow.models.records import ClinicalRecord, RecordLocked, Signature, record_counts
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
@@ -574,39 +574,41 @@ def _co_facilitated_ids(session_ids: list[int]) -> set[int]:
     )
 
 
-@fact_source
+_CO_FACILITATED = (
+    sa.select(Signature.id)
+    .where(
+        Signature.record_type == DosingSession.record_type,
+        Signature.record_id == DosingSession.id,
+        Signature.meaning == Meaning.CO_FACILITATED,
+    )
+    .exists()
+)
+_DOSING_FACTS_SQL = (
+    sa.select(
+        DosingSession.course_id,
+        DosingSession.status,
+        DosingSession.needs_cosign,
+        _CO_FACILITATED.label("co_facilitated"),
+    )
+    .where(DosingSession.course_id.in_(COURSE_IDS), DosingSession.voided_at.is_(None))
+    .order_by(DosingSession.occurred_at, DosingSession.id)
+)
+
+
+@fact_source("dosing_session_signed", "dosing_sessions_done")
 def dosing_facts(courses: list[Course]) -> dict[int, dict]:
     """`dosing_session_signed` (the latest session, fully signed) and `dosing_sessions_done`.
 
     Reads four columns, not whole sessions, in one query: boards ask this for every card.
     """
     by_id = {c.id: c for c in courses}
-    co_facilitated = (
-        sa.select(Signature.id)
-        .where(
-            Signature.record_type == DosingSession.record_type,
-            Signature.record_id == DosingSession.id,
-            Signature.meaning == Meaning.CO_FACILITATED,
-        )
-        .exists()
-    )
-    rows = db.session.execute(
-        sa.select(
-            DosingSession.course_id,
-            DosingSession.status,
-            DosingSession.needs_cosign,
-            co_facilitated.label("co_facilitated"),
-        )
-        .where(DosingSession.course_id.in_(by_id), DosingSession.voided_at.is_(None))
-        .order_by(DosingSession.occurred_at, DosingSession.id)
-    ).all()
+    rows = db.session.execute(_DOSING_FACTS_SQL, {"course_ids": list(by_id)})
     facts: dict[int, dict] = {}
-    for row in rows:  # oldest first: the last one seen per course is its latest
-        pair = by_id[row.course_id].protocol.facilitators_required == 2
-        signed = record_counts(row.status, row.needs_cosign, voided=False) and (
-            not pair or row.co_facilitated
-        )
-        f = facts.setdefault(row.course_id, {"dosing_sessions_done": 0})
+    for course_id, status, needs_cosign, co_facilitated in rows:
+        # Oldest first: the last one seen per course is its latest.
+        pair = by_id[course_id].protocol.facilitators_required == 2
+        signed = record_counts(status, needs_cosign, voided=False) and (not pair or co_facilitated)
+        f = facts.setdefault(course_id, {"dosing_sessions_done": 0})
         f["dosing_session_signed"] = signed
         f["dosing_sessions_done"] += signed
     return facts

@@ -22,7 +22,7 @@ from psiflow.domain.schedule import (
 from psiflow.domain.signing import Meaning, RecordStatus, SigningRefused
 from psiflow.extensions import db
 from psiflow.models.alerts import AlertKind, raise_alert
-from psiflow.models.courses import Course, PhaseTransition, fact_source
+from psiflow.models.courses import COURSE_IDS, Course, PhaseTransition, fact_source
 from psiflow.models.dosing import DoseAdministration, DosingSession
 from psiflow.models.measures import MeasureResponse, record_measure
 from psiflow.models.records import ClinicalRecord, sign_record
@@ -398,50 +398,61 @@ def instrument_names() -> dict[str, str]:
     return {iid: i.short_name for iid, i in catalog.instruments().items()}
 
 
-@fact_source
+_LAST_DOSING = (
+    sa.select(PhaseTransition.course_id, sa.func.max(PhaseTransition.at).label("at"))
+    .where(
+        PhaseTransition.course_id.in_(COURSE_IDS),
+        PhaseTransition.from_phase == Phase.DOSING,
+        PhaseTransition.to_phase == Phase.INTEGRATION,
+    )
+    .group_by(PhaseTransition.course_id)
+    .subquery()
+)
+# Counted in SQL against each course's last dosing: one query and a row per course.
+_SESSIONS_SINCE_DOSING_SQL = (
+    sa.select(IntegrationSession.course_id, sa.func.count())
+    .join(_LAST_DOSING, _LAST_DOSING.c.course_id == IntegrationSession.course_id)
+    .where(IntegrationSession.counting(), IntegrationSession.occurred_at >= _LAST_DOSING.c.at)
+    .group_by(IntegrationSession.course_id)
+)
+
+
+@fact_source("integration_sessions_since_last_dosing")
 def integration_facts(courses: list[Course]) -> dict[int, dict]:
-    ids = [c.id for c in courses]
-    facts: dict[int, dict] = {cid: {} for cid in ids}
-    last_dosing = (
-        sa.select(PhaseTransition.course_id, sa.func.max(PhaseTransition.at).label("at"))
-        .where(
-            PhaseTransition.course_id.in_(ids),
-            PhaseTransition.from_phase == Phase.DOSING,
-            PhaseTransition.to_phase == Phase.INTEGRATION,
-        )
-        .group_by(PhaseTransition.course_id)
-        .subquery()
-    )
-    # Counted in SQL against each course's last dosing: one query and a row per course.
-    since = db.session.execute(
-        sa.select(IntegrationSession.course_id, sa.func.count())
-        .join(last_dosing, last_dosing.c.course_id == IntegrationSession.course_id)
-        .where(IntegrationSession.counting(), IntegrationSession.occurred_at >= last_dosing.c.at)
-        .group_by(IntegrationSession.course_id)
-    )
-    for course_id, n in since:
-        facts[course_id]["integration_sessions_since_last_dosing"] = n
-    # The final follow-up: the last of the protocol's follow-up weeks, every follow-up measure.
+    since = db.session.execute(_SESSIONS_SINCE_DOSING_SQL, {"course_ids": [c.id for c in courses]})
+    return {course_id: {"integration_sessions_since_last_dosing": n} for course_id, n in since}
+
+
+_FINAL_MEASURES_SQL = sa.select(
+    MeasureResponse.course_id, MeasureResponse.instrument_id, MeasureResponse.timepoint
+).where(
+    MeasureResponse.course_id.in_(COURSE_IDS),
+    MeasureResponse.timepoint.in_(sa.bindparam("timepoints", expanding=True)),
+    MeasureResponse.counting(),
+)
+
+
+@fact_source("final_follow_up_recorded", "missing_follow_up_measures")
+def follow_up_facts(courses: list[Course]) -> dict[int, dict]:
+    """The final follow-up: the last of the protocol's follow-up weeks, every follow-up measure."""
     final = {c.id: follow_up_timepoint(c.protocol.follow_up_weeks[-1]) for c in courses}
-    given: dict[int, set[str]] = {cid: set() for cid in ids}
+    given: dict[int, set[str]] = {cid: set() for cid in final}
     for course_id, instrument_id, timepoint in db.session.execute(
-        sa.select(
-            MeasureResponse.course_id, MeasureResponse.instrument_id, MeasureResponse.timepoint
-        ).where(
-            MeasureResponse.course_id.in_(ids),
-            MeasureResponse.timepoint.in_(set(final.values())),
-            MeasureResponse.counting(),
-        )
+        _FINAL_MEASURES_SQL,
+        {"course_ids": list(final), "timepoints": sorted(set(final.values()))},
     ):
         if timepoint == final[course_id]:
             given[course_id].add(instrument_id)
     names = instrument_names()
+    facts = {}
     for course in courses:
         missing = tuple(
             names.get(i, i) for i in course.protocol.follow_up_measures if i not in given[course.id]
         )
-        facts[course.id]["final_follow_up_recorded"] = not missing
-        facts[course.id]["missing_follow_up_measures"] = missing
+        facts[course.id] = {
+            "final_follow_up_recorded": not missing,
+            "missing_follow_up_measures": missing,
+        }
     return facts
 
 

@@ -10,7 +10,7 @@ import sqlalchemy.orm as so
 from psiflow import catalog
 from psiflow.domain.signing import Meaning
 from psiflow.extensions import db
-from psiflow.models.courses import Course, fact_source
+from psiflow.models.courses import COURSE_IDS, Course, fact_source
 from psiflow.models.records import ClinicalRecord, sign_record
 
 BASELINE = "baseline"
@@ -99,16 +99,18 @@ def _counting(query, course_ids):
     )
 
 
-@fact_source
+_BASELINES_GIVEN_SQL = _counting(
+    sa.select(MeasureResponse.course_id, MeasureResponse.instrument_id), COURSE_IDS
+).where(MeasureResponse.timepoint == BASELINE)
+
+
+@fact_source("baseline_recorded", "missing_baseline_measures")
 def baseline_facts(courses: list[Course]) -> dict[int, dict]:
     given: dict[int, set[str]] = {c.id: set() for c in courses}
     # Which instruments, not the records: a board asks this of a hundred courses at once.
-    rows = db.session.execute(
-        _counting(
-            sa.select(MeasureResponse.course_id, MeasureResponse.instrument_id), list(given)
-        ).where(MeasureResponse.timepoint == BASELINE)
-    )
-    for course_id, instrument_id in rows:
+    for course_id, instrument_id in db.session.execute(
+        _BASELINES_GIVEN_SQL, {"course_ids": list(given)}
+    ):
         given[course_id].add(instrument_id)
     instruments = catalog.instruments()
     facts = {}

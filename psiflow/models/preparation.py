@@ -10,7 +10,7 @@ import sqlalchemy.orm as so
 
 from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
-from psiflow.models.courses import Course, fact_source
+from psiflow.models.courses import COURSE_IDS, Course, fact_source
 from psiflow.models.records import ClinicalRecord, record_counts
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
@@ -248,7 +248,7 @@ class PreparationSession(ClinicalRecord, db.Model):
 _REQUIRED_FORMS = (Screening, Consent, SetIntake)
 
 
-def _required_forms(course_ids):
+def _required_forms_statement():
     """The forms of these courses that were not voided, signed or not: one query for the three
     tables, since a board asks this of a hundred courses at once."""
     parts = [
@@ -261,17 +261,50 @@ def _required_forms(course_ids):
             model.created_at,
             (model.intention if model is SetIntake else sa.null()).label("intention"),
             (model.transport_plan if model is SetIntake else sa.null()).label("transport_plan"),
-        ).where(model.course_id.in_(course_ids), model.voided_at.is_(None))
+        ).where(model.course_id.in_(COURSE_IDS), model.voided_at.is_(None))
         for index, model in enumerate(_REQUIRED_FORMS)
     ]
     union = sa.union_all(*parts).subquery()
-    return db.session.execute(sa.select(union).order_by(union.c.form, union.c.id)).all()
+    return sa.select(union).order_by(union.c.form, union.c.id)
 
 
-@fact_source
+_REQUIRED_FORMS_SQL = _required_forms_statement()
+_OPEN_FLAGS_SQL = (
+    sa.select(ScreeningFlag.course_id, sa.func.count())
+    .join(Screening, Screening.id == ScreeningFlag.screening_id)
+    .where(
+        ScreeningFlag.course_id.in_(COURSE_IDS),
+        ScreeningFlag.cleared_at.is_(None),
+        Screening.voided_at.is_(None),
+    )
+    .group_by(ScreeningFlag.course_id)
+)
+_PREPARATION_SESSIONS_SQL = (
+    sa.select(
+        PreparationSession.course_id,
+        sa.func.count(),
+        sa.func.max(PreparationSession.occurred_at),
+    )
+    .where(PreparationSession.course_id.in_(COURSE_IDS), PreparationSession.counting())
+    .group_by(PreparationSession.course_id)
+)
+
+
+@fact_source(
+    "screening_signed",
+    "consent_recorded",
+    "uncleared_flags",
+    "unsigned_required_forms",
+    "set_intake_complete",
+    "intention_written",
+    "transport_arranged",
+    "signed_preparation_sessions",
+    "last_preparation_at",
+    "planned_dosing_at",
+)
 def preparation_facts(courses: list[Course]) -> dict[int, dict]:
-    ids = [c.id for c in courses]
-    facts: dict[int, dict] = {cid: {} for cid in ids}
+    ids = {"course_ids": [c.id for c in courses]}
+    facts: dict[int, dict] = {c.id: {} for c in courses}
     for (
         course_id,
         form,
@@ -281,7 +314,7 @@ def preparation_facts(courses: list[Course]) -> dict[int, dict]:
         created_at,
         intention,
         transport,
-    ) in _required_forms(ids):
+    ) in db.session.execute(_REQUIRED_FORMS_SQL, ids):
         f = facts[course_id]
         model = _REQUIRED_FORMS[form]
         if status == RecordStatus.DRAFT:
@@ -301,28 +334,9 @@ def preparation_facts(courses: list[Course]) -> dict[int, dict]:
                 intention_written=bool(intention.strip()),
                 transport_arranged=bool(transport.strip()),
             )
-    open_flags = db.session.execute(
-        sa.select(ScreeningFlag.course_id, sa.func.count())
-        .join(Screening, Screening.id == ScreeningFlag.screening_id)
-        .where(
-            ScreeningFlag.course_id.in_(ids),
-            ScreeningFlag.cleared_at.is_(None),
-            Screening.voided_at.is_(None),
-        )
-        .group_by(ScreeningFlag.course_id)
-    )
-    for course_id, n in open_flags:
+    for course_id, n in db.session.execute(_OPEN_FLAGS_SQL, ids):
         facts[course_id]["uncleared_flags"] = n
-    sessions = db.session.execute(
-        sa.select(
-            PreparationSession.course_id,
-            sa.func.count(),
-            sa.func.max(PreparationSession.occurred_at),
-        )
-        .where(PreparationSession.course_id.in_(ids), PreparationSession.counting())
-        .group_by(PreparationSession.course_id)
-    )
-    for course_id, n, last in sessions:
+    for course_id, n, last in db.session.execute(_PREPARATION_SESSIONS_SQL, ids):
         facts[course_id].update(signed_preparation_sessions=n, last_preparation_at=last)
     for course in courses:
         if course.planned_dosing_at is not None:

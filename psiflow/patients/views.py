@@ -9,10 +9,10 @@ from wtforms.fields.choices import SelectChoice
 
 from psiflow import access, catalog, course_panels, guard
 from psiflow.access import Action
-from psiflow.domain.phases import ACTIVE_PHASES, GATED_FROM, Phase, PhaseError
+from psiflow.domain.phases import ACTIVE_PHASES, Phase, PhaseError
 from psiflow.extensions import db
 from psiflow.models import Patient, User
-from psiflow.models.courses import GateClosed, change_phase, gather_facts, start_course
+from psiflow.models.courses import GateClosed, change_phase, gate_facts, start_course
 from psiflow.patients import queries
 from psiflow.patients.forms import (
     AdvanceForm,
@@ -76,10 +76,8 @@ def board():
         view=view,
         counts=counts,
         columns=columns,
-        # Only a card with a gate ahead shows facts: on hold, completed and withdrawn have none.
-        facts=gather_facts(
-            [c for column in columns.values() for c in column if c.phase in GATED_FROM]
-        ),
+        # A card shows its gates: on hold, completed and withdrawn have none, so no facts.
+        facts=gate_facts([c for column in columns.values() for c in column]),
         unstarted=queries.patients_without_course(current_user, per_phase, practice),
         team=team,
         clinician_id=clinician_id,
@@ -149,7 +147,7 @@ def show(patient_id):
         "patients/show.html",
         patient=patient,
         start_form=start_form,
-        facts=gather_facts(courses),
+        facts=gate_facts(courses),
         panels=[(panel, panel.context(courses)) for panel in course_panels.panels(current_app)],
         may=lambda action: access.can(current_user, action, patient),
         Action=Action,

@@ -1,12 +1,13 @@
 """The phase machine and its gates, without an app."""
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from psiflow.domain.phases import (
     ACTIVE_PHASES,
+    GATE_FACTS,
     GATED_TRANSITIONS,
     CourseFacts,
     GateNumbers,
@@ -196,3 +197,55 @@ def test_next_phases_follow_clinical_order():
     assert next_phases(Phase.COMPLETED) == []
     with pytest.raises(PhaseError):
         unmet_requirements(Phase.SCREENING, Phase.DOSING, MAPS, CourseFacts())
+
+
+# Values each kind of fact can take, from "nothing on record" to "more than enough".
+_FACT_VALUES = {
+    bool: (False, True),
+    int: (0, 1, 5),
+    tuple: ((), ("PHQ-9",)),
+    datetime: (None, T0, T0 - timedelta(days=120), T0 + timedelta(hours=2)),
+}
+_FACT_KINDS = {
+    "bool": bool,
+    "int": int,
+    "tuple[str, ...]": tuple,
+    "datetime | None": datetime,
+}
+
+
+def _alternatives(name):
+    kind = next(_FACT_KINDS[f.type] for f in fields(CourseFacts) if f.name == name)
+    return _FACT_VALUES[kind]
+
+
+ALL_MET = replace(
+    READY_FOR_DOSING,
+    last_preparation_at=T0 - timedelta(days=2),
+    planned_dosing_at=T0,
+    dosing_session_signed=True,
+    dosing_sessions_done=1,
+    integration_sessions_since_last_dosing=3,
+    final_follow_up_recorded=True,
+)
+
+
+@pytest.mark.parametrize("frm,to", sorted(GATED_TRANSITIONS))
+@pytest.mark.parametrize("numbers", [MAPS, OREGON], ids=["maps", "oregon"])
+@pytest.mark.parametrize(
+    "base", [CourseFacts(), READY_FOR_DOSING, ALL_MET], ids=["none", "ready", "all-met"]
+)
+def test_a_gate_reads_only_the_facts_declared_for_its_phase(frm, to, numbers, base):
+    # The board gathers only GATE_FACTS[phase] for a card: any other fact must not matter.
+    expected = unmet_requirements(frm, to, numbers, base)
+    unread = {f.name for f in fields(CourseFacts)} - GATE_FACTS[frm]
+    for name in sorted(unread):
+        for value in _alternatives(name):
+            changed = replace(base, **{name: value})
+            assert unmet_requirements(frm, to, numbers, changed) == expected, (name, value)
+
+
+def test_every_declared_fact_is_a_course_fact():
+    names = {f.name for f in fields(CourseFacts)}
+    for phase, declared in GATE_FACTS.items():
+        assert declared <= names, phase
