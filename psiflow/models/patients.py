@@ -49,12 +49,35 @@ class Patient(db.Model):
 
 def caseload_filter(user) -> sa.ColumnElement[bool]:
     """The SQL twin of `access.can(user, VIEW, patient)`, for lists and counts."""
-    role = access.Role(user.role)
-    if not user.is_active or role == access.Role.ADMIN:
+    return _caseload(access.Role(user.role), user.is_active, user.id)
+
+
+# A page that runs the same statement on every load builds it once per role, with the user's
+# id left as this parameter (`caseload_params(user)` fills it): building and keying a large
+# statement costs more than running it. Required, so a statement run without it fails.
+CASELOAD_USER = sa.bindparam("caseload_user_id", type_=sa.Integer, required=True)
+
+
+def caseload_rule(role: access.Role, active: bool = True) -> sa.ColumnElement[bool]:
+    """`caseload_filter` for any user of this role, their id bound at execution."""
+    return _caseload(role, active, CASELOAD_USER)
+
+
+def caseload_params(user) -> dict:
+    return {CASELOAD_USER.key: user.id}
+
+
+def caseload_key(user) -> tuple[access.Role, bool]:
+    """What a statement built with `caseload_rule` depends on: cache it under this key."""
+    return access.Role(user.role), bool(user.is_active)
+
+
+def _caseload(role: access.Role, active: bool, user_id) -> sa.ColumnElement[bool]:
+    if not active or role == access.Role.ADMIN:
         return sa.false()
-    scope = [Patient.lead_clinician_id == user.id, Patient.co_facilitator_id == user.id]
+    scope = [Patient.lead_clinician_id == user_id, Patient.co_facilitator_id == user_id]
     if access.sees_supervisees_patients(role):
-        team = sa.select(User.id).where(User.supervisor_id == user.id).scalar_subquery()
+        team = sa.select(User.id).where(User.supervisor_id == user_id).scalar_subquery()
         scope += [Patient.lead_clinician_id.in_(team), Patient.co_facilitator_id.in_(team)]
     kinds = []
     if access.sees_real_patients(role):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,7 +19,13 @@ from psiflow.domain.review import (
 from psiflow.domain.signing import Meaning, RecordStatus
 from psiflow.extensions import db
 from psiflow.models.courses import Course
-from psiflow.models.patients import Patient, caseload_filter
+from psiflow.models.patients import (
+    Patient,
+    caseload_filter,
+    caseload_key,
+    caseload_params,
+    caseload_rule,
+)
 from psiflow.models.records import (
     RECORD_TYPES,
     Addendum,
@@ -172,6 +180,8 @@ def _signed_awaiting(model, supervisor_id):
             sa.literal(model.record_type, sa.String(40)).label("record_type"),
             t.c.id.label("record_id"),
             t.c.course_id.label("course_id"),
+            t.c.needs_cosign.label("needs_cosign"),
+            authors.c.name.label("author_name"),
         )
         .select_from(
             # A join, not `author_id IN (...)`: SQLite then starts from the supervisees and each
@@ -184,10 +194,14 @@ def _signed_awaiting(model, supervisor_id):
 
 def _awaiting(supervisor: User):
     """Notes awaiting this supervisor's review, as (record_type, record_id, signed_at,
-    course_id): the record tables give only their candidate ids, and the signature, the open
-    return and the caseload are checked once over their union, not once per table."""
+    course_id, ...)."""
     # One parameter shared by the eight tables, rather than eight to build.
-    supervisor_id = sa.bindparam("supervisor_id", supervisor.id)
+    return _awaiting_for(sa.bindparam("supervisor_id", supervisor.id), caseload_filter(supervisor))
+
+
+def _awaiting_for(supervisor_id, caseload):
+    """The record tables give only their candidate ids, and the signature, the open return
+    and the caseload are checked once over their union, not once per table."""
     queued = sa.union_all(
         *[_signed_awaiting(model, supervisor_id) for model in RECORD_TYPES.values()]
     ).subquery()
@@ -207,6 +221,10 @@ def _awaiting(supervisor: User):
             queued.c.record_id,
             Signature.signed_at,
             queued.c.course_id,
+            queued.c.needs_cosign,
+            queued.c.author_name,
+            Patient.display_name.label("patient_name"),
+            Patient.is_practice,
         )
         .join(
             Signature,
@@ -218,8 +236,63 @@ def _awaiting(supervisor: User):
         )
         .join(Course, Course.id == queued.c.course_id)
         .join(Patient, Patient.id == Course.patient_id)
-        .where(~open_return_exists, caseload_filter(supervisor))
+        .where(~open_return_exists, caseload)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """A note in the review queue, as its row shows it."""
+
+    record_type: str
+    record_id: int
+    signed_at: datetime
+    patient_name: str
+    is_practice: bool
+    author_name: str
+    needs_cosign: bool
+
+    @property
+    def record_label(self) -> str:
+        return RECORD_TYPES[self.record_type].record_label
+
+
+@functools.cache
+def _queue_statement(role, active: bool):
+    """A page of the queue with the whole queue's length: built once per role, since the
+    eight-table union cost more to build than to run (parameters: `queue_params`)."""
+    queued = _awaiting_for(
+        sa.bindparam("supervisor_id", type_=sa.Integer, required=True),
+        caseload_rule(role, active),
+    ).subquery()
+    return (
+        sa.select(
+            *(queued.c[f.name] for f in fields(QueueRow)),
+            sa.func.count().over().label("total"),
+        )
+        .order_by(queued.c.signed_at, queued.c.record_type, queued.c.record_id)
+        .limit(sa.bindparam("limit", type_=sa.Integer, required=True))
+        .offset(sa.bindparam("offset", type_=sa.Integer, required=True))
+    )
+
+
+def awaiting_review_page(supervisor: User, limit: int, offset: int) -> tuple[list[QueueRow], int]:
+    """Rows of the queue, oldest signature first, and how many notes wait in all (one
+    statement; a page past the end counts the queue again)."""
+    params = {
+        "supervisor_id": supervisor.id,
+        "limit": limit,
+        "offset": offset,
+        **caseload_params(supervisor),
+    }
+    rows = db.session.execute(_queue_statement(*caseload_key(supervisor)), params).all()
+    if rows:
+        total = rows[0].total
+    else:
+        total = db.session.scalar(
+            sa.select(sa.func.count()).select_from(awaiting_review_query(supervisor).subquery())
+        )
+    return [QueueRow(*row[:-1]) for row in rows], total
 
 
 def awaiting_review_query(supervisor: User):
@@ -228,25 +301,6 @@ def awaiting_review_query(supervisor: User):
     return sa.select(queued.c.record_type, queued.c.record_id, queued.c.signed_at).order_by(
         queued.c.signed_at, queued.c.record_type, queued.c.record_id
     )
-
-
-def load_records(rows) -> dict[tuple[str, int], ClinicalRecord]:
-    """The records named by (record_type, record_id, ...) rows: one query per type present."""
-    by_type: dict[str, list[int]] = {}
-    for row in rows:
-        by_type.setdefault(row[0], []).append(row[1])
-    found = {}
-    for record_type, ids in by_type.items():
-        model = RECORD_TYPES[record_type]
-        for record in db.session.scalars(
-            sa.select(model)
-            .where(model.id.in_(ids))
-            .options(
-                so.joinedload(model.author), so.joinedload(model.course).joinedload(Course.patient)
-            )
-        ):
-            found[(record_type, record.id)] = record
-    return found
 
 
 def returned_to(author: User, limit: int) -> list[Review]:

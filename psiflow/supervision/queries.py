@@ -29,7 +29,7 @@ from psiflow.extensions import db
 from psiflow.models import Alert, Course, MeasureResponse, Patient, User
 from psiflow.models.integration import dosing_times, instrument_names
 from psiflow.models.patients import caseload_filter
-from psiflow.models.reviews import awaiting_review_query, load_records, oldest_waiting_by_course
+from psiflow.models.reviews import awaiting_review_page, oldest_waiting_by_course
 
 OUTCOME_PHASES = (Phase.INTEGRATION, Phase.FOLLOW_UP, Phase.COMPLETED)
 DEFAULT_OUTCOME_PHASES = (Phase.INTEGRATION, Phase.FOLLOW_UP)
@@ -66,27 +66,10 @@ class RowPage:
 
 
 def review_queue(supervisor, page: int, per_page: int) -> RowPage:
-    """A page of the queue, oldest first, with each row's record loaded (bounded queries)."""
-    query = awaiting_review_query(supervisor)
+    """A page of the queue, oldest first, as the columns its rows show (one query)."""
     page = max(page, 1)
-    # The total rides along with the page's rows (a window count), so the eight-table union
-    # runs once per request, not twice; only a page past the end needs a count of its own.
-    rows = db.session.execute(
-        query.add_columns(sa.func.count().over().label("total"))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    if rows:
-        total = rows[0].total
-    else:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    records = load_records(rows)
-    return RowPage(
-        page,
-        per_page,
-        total,
-        [(records[(t, i)], signed_at) for t, i, signed_at, _ in rows if (t, i) in records],
-    )
+    rows, total = awaiting_review_page(supervisor, per_page, (page - 1) * per_page)
+    return RowPage(page, per_page, total, rows)
 
 
 def team_alerts(supervisor, page: int, per_page: int):

@@ -1,0 +1,44 @@
+"""The caseload rule in its two SQL forms: with the user's id written in (`caseload_filter`)
+and with it bound at execution (`caseload_rule`, for statements built once per role)."""
+
+import pytest
+import sqlalchemy as sa
+
+from psiflow.access import Role
+from psiflow.extensions import db
+from psiflow.models import Patient
+from psiflow.models.patients import caseload_filter, caseload_key, caseload_params, caseload_rule
+from tests.factories import gen_patient, gen_user
+
+
+@pytest.fixture
+def caseloads(team, clinic):
+    clinician, clinician2, trainee = team["clinician"], team["clinician2"], team["trainee"]
+    gen_patient(clinician)
+    gen_patient(clinician, co_facilitator=clinician2)
+    gen_patient(clinician2, co_facilitator=team["outsider"])
+    gen_patient(trainee)  # a practice patient
+    gen_patient(team["outsider"])
+    gen_patient(team["outsider"], co_facilitator=clinician)
+    inactive = gen_user(Role.CLINICIAN, clinic, supervisor=team["supervisor"])
+    gen_patient(inactive)
+    inactive.active = False
+    db.session.commit()
+    return [*team.values(), inactive]
+
+
+def test_the_bound_rule_selects_exactly_the_patients_of_the_written_rule(caseloads):
+    statements = {}
+    for user in caseloads:
+        written = set(db.session.scalars(sa.select(Patient.id).where(caseload_filter(user))))
+        key = caseload_key(user)
+        statements.setdefault(key, sa.select(Patient.id).where(caseload_rule(*key)))
+        bound = set(db.session.scalars(statements[key], caseload_params(user)))
+        assert bound == written, user.role
+    # One statement served several users of a role, each seeing only their own caseload.
+    assert len(statements) < len(caseloads)
+
+
+def test_a_statement_built_on_the_bound_rule_refuses_to_run_without_the_user(db):
+    with pytest.raises(sa.exc.StatementError, match="caseload_user_id"):
+        db.session.scalars(sa.select(Patient.id).where(caseload_rule(Role.CLINICIAN))).all()
