@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,28 +21,10 @@ from psiflow.domain.phases import (
 from psiflow.domain.protocols import Protocol
 from psiflow.extensions import db
 from psiflow.models import Course, Patient, PhaseTransition, User
-from psiflow.models.patients import caseload_filter
+from psiflow.models.patients import caseload_key, caseload_params, caseload_rule
+from psiflow.paging import RowPage
 
 CLOSED_VIEW_PHASES = (Phase.ON_HOLD, Phase.COMPLETED, Phase.WITHDRAWN)
-
-
-def _scope(user, clinician_id: int | None, practice: bool):
-    conditions = [caseload_filter(user), Patient.is_practice.is_(practice)]
-    if clinician_id is not None:
-        conditions.append(
-            sa.or_(
-                Patient.lead_clinician_id == clinician_id,
-                Patient.co_facilitator_id == clinician_id,
-            )
-        )
-    return sa.and_(*conditions)
-
-
-def _courses_in_scope(user, clinician_id: int | None, practice: bool):
-    # The caseload's patients first, then their courses by ix_courses_patient_id: a join let
-    # SQLite start from every course of the network in the phase and check each one's patient.
-    patients = sa.select(Patient.id).where(_scope(user, clinician_id, practice))
-    return Course.patient_id.in_(patients)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +48,53 @@ class CourseCard:
         return forward_gates(self.phase, gate_numbers(self.protocol), facts)
 
 
-def board_courses(user, phases, per_phase: int, clinician_id=None, practice=False):
-    """Up to `per_phase` courses in each phase, longest in phase first, and how many courses
-    each phase has (one query)."""
+_CARD_COLUMNS = (
+    Course.id,
+    Course.phase,
+    Course.phase_entered_at,
+    Course.planned_dosing_at,
+    Course.protocol_id,
+    Course.protocol_version,
+    Patient.id,
+    Patient.display_name,
+    User.name,
+)
+
+
+def _card(row, protocols) -> CourseCard:
+    cid, phase, entered, planned, pid, version, patient_id, name, lead = row[: len(_CARD_COLUMNS)]
+    return CourseCard(
+        cid, phase, entered, planned, protocols[f"{pid}@{version}"], patient_id, name, lead
+    )
+
+
+# The board and its phase lists run on every visit: their statements are built once per shape
+# of caseload (role, and whether one clinician is picked), the user and filters bound at each
+# execution (`_params`); building and keying them cost more than SQLite running them.
+@functools.cache
+def _courses_in_scope(role, active: bool, by_clinician: bool):
+    # The caseload's patients first, then their courses by ix_courses_patient_id: a join let
+    # SQLite start from every course of the network in the phase and check each one's patient.
+    conditions = [caseload_rule(role, active), Patient.is_practice == sa.bindparam("practice")]
+    if by_clinician:
+        clinician = sa.bindparam("clinician_id", type_=sa.Integer)
+        conditions.append(
+            sa.or_(Patient.lead_clinician_id == clinician, Patient.co_facilitator_id == clinician)
+        )
+    return Course.patient_id.in_(sa.select(Patient.id).where(*conditions))
+
+
+def _params(user, clinician_id: int | None, practice: bool, **more) -> dict:
+    return {
+        **caseload_params(user),
+        "practice": practice,
+        "clinician_id": clinician_id,
+        **more,
+    }
+
+
+@functools.cache
+def _board_statement(role, active: bool, by_clinician: bool):
     ranked = (
         sa.select(
             Course.id,
@@ -76,60 +103,94 @@ def board_courses(user, phases, per_phase: int, clinician_id=None, practice=Fals
             .label("rank"),
             sa.func.count().over(partition_by=Course.phase).label("in_phase"),
         )
-        .where(_courses_in_scope(user, clinician_id, practice), Course.phase.in_(phases))
+        .where(
+            _courses_in_scope(role, active, by_clinician),
+            Course.phase.in_(sa.bindparam("phases", expanding=True)),
+        )
         .subquery()
     )
-    rows = db.session.execute(
-        sa.select(
-            Course.id,
-            Course.phase,
-            Course.phase_entered_at,
-            Course.planned_dosing_at,
-            Course.protocol_id,
-            Course.protocol_version,
-            Patient.id,
-            Patient.display_name,
-            User.name,
-            ranked.c.in_phase,
-        )
+    return (
+        sa.select(*_CARD_COLUMNS, ranked.c.in_phase)
         .join(ranked, ranked.c.id == Course.id)
         .join(Patient, Patient.id == Course.patient_id)
         .join(User, User.id == Patient.lead_clinician_id)
-        .where(ranked.c.rank <= per_phase)
+        .where(ranked.c.rank <= sa.bindparam("per_phase", type_=sa.Integer))
         .order_by(Course.phase_entered_at, Course.id)
-    ).tuples()
+    )
+
+
+def board_courses(user, phases, per_phase: int, clinician_id=None, practice=False):
+    """Up to `per_phase` courses in each phase, longest in phase first, and how many courses
+    each phase has (one query)."""
+    rows = db.session.execute(
+        _board_statement(*caseload_key(user), clinician_id is not None),
+        _params(user, clinician_id, practice, phases=list(phases), per_phase=per_phase),
+    )
     protocols = catalog.protocols()
     grouped: dict[Phase, list[CourseCard]] = {phase: [] for phase in phases}
     counts = dict.fromkeys(phases, 0)
-    for cid, phase, entered, planned, pid, version, patient_id, name, lead, in_phase in rows:
-        grouped[phase].append(
-            CourseCard(
-                cid, phase, entered, planned, protocols[f"{pid}@{version}"], patient_id, name, lead
-            )
-        )
-        counts[phase] = in_phase
+    for row in rows:
+        card = _card(row, protocols)
+        grouped[card.phase].append(card)
+        counts[card.phase] = row.in_phase
     return grouped, counts
 
 
+@functools.cache
+def _phase_page_statement(role, active: bool, by_clinician: bool):
+    return (
+        sa.select(*_CARD_COLUMNS, sa.func.count().over().label("total"))
+        .join(Patient, Patient.id == Course.patient_id)
+        .join(User, User.id == Patient.lead_clinician_id)
+        .where(_courses_in_scope(role, active, by_clinician), Course.phase == sa.bindparam("phase"))
+        .order_by(Course.phase_entered_at, Course.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+    )
+
+
 def phase_page(user, phase: Phase, page: int, per_page: int, clinician_id=None, practice=False):
-    return db.paginate(
-        sa.select(Course)
-        .where(_courses_in_scope(user, clinician_id, practice), Course.phase == phase)
-        .options(so.joinedload(Course.patient).joinedload(Patient.lead_clinician))
-        .order_by(Course.phase_entered_at, Course.id),
-        page=page,
-        per_page=per_page,
-        error_out=False,
+    """One page of a phase's courses, longest in phase first, with their number (one query;
+    a page past the end counts them again)."""
+    page = max(page, 1)
+    key = (*caseload_key(user), clinician_id is not None)
+    params = _params(user, clinician_id, practice, phase=phase)
+    rows = db.session.execute(
+        _phase_page_statement(*key), {**params, "limit": per_page, "offset": (page - 1) * per_page}
+    ).all()
+    if rows:
+        total = rows[0].total
+    else:
+        total = db.session.scalar(
+            sa.select(sa.func.count(Course.id)).where(
+                _courses_in_scope(*key), Course.phase == sa.bindparam("phase")
+            ),
+            params,
+        )
+    protocols = catalog.protocols()
+    return RowPage(page, per_page, total, [_card(row, protocols) for row in rows])
+
+
+@functools.cache
+def _unstarted_statement(role, active: bool):
+    has_course = sa.select(Course.id).where(Course.patient_id == Patient.id).exists()
+    return (
+        sa.select(Patient.id, Patient.display_name)
+        .where(
+            caseload_rule(role, active),
+            Patient.is_practice == sa.bindparam("practice"),
+            ~has_course,
+        )
+        .order_by(Patient.created_at.desc())
+        .limit(sa.bindparam("limit", type_=sa.Integer))
     )
 
 
 def patients_without_course(user, limit: int, practice=False):
-    has_course = sa.select(Course.id).where(Course.patient_id == Patient.id).exists()
-    return db.session.scalars(
-        sa.select(Patient)
-        .where(caseload_filter(user), Patient.is_practice.is_(practice), ~has_course)
-        .order_by(Patient.created_at.desc())
-        .limit(limit)
+    """The newest patients of the caseload who have no course yet (id, display_name)."""
+    return db.session.execute(
+        _unstarted_statement(*caseload_key(user)),
+        {**caseload_params(user), "practice": practice, "limit": limit},
     ).all()
 
 

@@ -30,39 +30,10 @@ from psiflow.models import Alert, Course, MeasureResponse, Patient, User
 from psiflow.models.integration import dosing_times, instrument_names
 from psiflow.models.patients import caseload_filter
 from psiflow.models.reviews import awaiting_review_page, oldest_waiting_by_course
+from psiflow.paging import RowPage
 
 OUTCOME_PHASES = (Phase.INTEGRATION, Phase.FOLLOW_UP, Phase.COMPLETED)
 DEFAULT_OUTCOME_PHASES = (Phase.INTEGRATION, Phase.FOLLOW_UP)
-
-
-@dataclass
-class RowPage:
-    """A page of rows of a multi-column query (db.paginate returns scalars only)."""
-
-    page: int
-    per_page: int
-    total: int
-    rows: list
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def review_queue(supervisor, page: int, per_page: int) -> RowPage:
