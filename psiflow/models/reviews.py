@@ -303,21 +303,25 @@ def awaiting_review_query(supervisor: User):
     )
 
 
+# On every caseload board: built once, the author and the limit bound at each execution.
+_RETURNED_TO = (
+    sa.select(Review)
+    .where(
+        Review.author_id == sa.bindparam("author_id", type_=sa.Integer),
+        Review.decision == Decision.RETURNED,
+        Review.resubmitted_at.is_(None),
+    )
+    .options(
+        so.joinedload(Review.reviewer), so.joinedload(Review.course).joinedload(Course.patient)
+    )
+    .order_by(Review.decided_at, Review.id)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+
+
 def returned_to(author: User, limit: int) -> list[Review]:
     """Notes returned to this author and not yet re-submitted, oldest first."""
-    return db.session.scalars(
-        sa.select(Review)
-        .where(
-            Review.author_id == author.id,
-            Review.decision == Decision.RETURNED,
-            Review.resubmitted_at.is_(None),
-        )
-        .options(
-            so.joinedload(Review.reviewer), so.joinedload(Review.course).joinedload(Course.patient)
-        )
-        .order_by(Review.decided_at, Review.id)
-        .limit(limit)
-    ).all()
+    return db.session.scalars(_RETURNED_TO, {"author_id": author.id, "limit": limit}).all()
 
 
 def oldest_waiting_by_course(supervisor: User, course_ids) -> dict[int, datetime]:
