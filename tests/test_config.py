@@ -70,3 +70,20 @@ def test_a_broken_protocol_file_stops_the_app_with_file_and_key(tmp_path):
                 "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
             }
         )
+
+
+def test_an_embedded_database_is_opened_for_concurrent_safe_and_fast_use(tmp_path):
+    from psiflow.extensions import db
+
+    app = create_app({"SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    with app.app_context(), db.engine.connect() as connection:
+
+        def pragma(name):
+            return connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+
+        assert pragma("journal_mode") == "wal"
+        assert pragma("busy_timeout") == 10000
+        assert pragma("foreign_keys") == 1
+        assert pragma("synchronous") == 1  # NORMAL: safe with WAL, no sync per commit
+        assert pragma("cache_size") == -65536
+        assert pragma("mmap_size") == 1 << 30
