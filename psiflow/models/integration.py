@@ -310,12 +310,16 @@ def items_created_in(note: IntegrationSession) -> list[ActionItem]:
     ).all()
 
 
-def dosing_times(course_ids) -> dict[int, list[datetime]]:
+def dosing_times(course_ids, connection=None) -> dict[int, list[datetime]]:
     """When each dose was given, per course, oldest first: the initial dose of every dosing
     session that was not voided. A course whose dosing was recorded outside PsiFlow (the
-    gate overridden) has no session: its dosing -> integration transitions stand in."""
+    gate overridden) has no session: its dosing -> integration transitions stand in.
+
+    `connection`: a session or connection to read through (the app's session by default).
+    """
+    execute = (db.session if connection is None else connection).execute
     found: dict[int, list[datetime]] = {cid: [] for cid in course_ids}
-    doses = db.session.execute(
+    doses = execute(
         sa.select(DosingSession.course_id, DoseAdministration.given_at)
         .join(DoseAdministration, DoseAdministration.session_id == DosingSession.id)
         .where(
@@ -329,7 +333,7 @@ def dosing_times(course_ids) -> dict[int, list[datetime]]:
         found[course_id].append(at)
     without = [cid for cid, times in found.items() if not times]
     if without:
-        rows = db.session.execute(
+        rows = execute(
             sa.select(PhaseTransition.course_id, PhaseTransition.at)
             .where(
                 PhaseTransition.course_id.in_(without),
@@ -343,12 +347,17 @@ def dosing_times(course_ids) -> dict[int, list[datetime]]:
     return found
 
 
-def schedule_done(courses: list[Course]) -> dict[int, Done]:
-    """What the schedule needs to know about many courses, in a fixed number of queries."""
+def schedule_done(courses, connection=None) -> dict[int, Done]:
+    """What the schedule needs to know about many courses, in a fixed number of queries.
+
+    `courses`: anything with an `id`. `connection`: as for `dosing_times`. Keep
+    `psiflow.schedule_attention.FEEDS` in step with what is read here.
+    """
+    execute = (db.session if connection is None else connection).execute
     ids = [c.id for c in courses]
-    doses = dosing_times(ids)
+    doses = dosing_times(ids, connection)
     notes: dict[int, list[datetime]] = {cid: [] for cid in ids}
-    for course_id, at in db.session.execute(
+    for course_id, at in execute(
         sa.select(IntegrationSession.course_id, IntegrationSession.occurred_at).where(
             IntegrationSession.course_id.in_(ids), IntegrationSession.voided_at.is_(None)
         )
@@ -356,7 +365,7 @@ def schedule_done(courses: list[Course]) -> dict[int, Done]:
         notes[course_id].append(at)
     measures: dict[int, set] = {cid: set() for cid in ids}
     # Only the schedule's timepoints, once each: baselines and repeats are most of the rows.
-    for course_id, instrument_id, timepoint in db.session.execute(
+    for course_id, instrument_id, timepoint in execute(
         sa.select(
             MeasureResponse.course_id, MeasureResponse.instrument_id, MeasureResponse.timepoint
         )
@@ -373,7 +382,7 @@ def schedule_done(courses: list[Course]) -> dict[int, Done]:
     ):
         measures[course_id].add((instrument_id, timepoint))
     calls: dict[int, set] = {cid: set() for cid in ids}
-    for course_id, number, day in db.session.execute(
+    for course_id, number, day in execute(
         sa.select(SafetyCheckIn.course_id, SafetyCheckIn.dosing_number, SafetyCheckIn.scheduled_day)
         .where(
             SafetyCheckIn.course_id.in_(ids),
