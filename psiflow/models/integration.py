@@ -318,33 +318,38 @@ def dosing_times(course_ids, connection=None) -> dict[int, list[datetime]]:
     `connection`: a session or connection to read through (the app's session by default).
     """
     execute = (db.session if connection is None else connection).execute
-    found: dict[int, list[datetime]] = {cid: [] for cid in course_ids}
-    doses = execute(
-        sa.select(DosingSession.course_id, DoseAdministration.given_at)
-        .join(DoseAdministration, DoseAdministration.session_id == DosingSession.id)
-        .where(
-            DosingSession.course_id.in_(list(found)),
-            DosingSession.voided_at.is_(None),
-            DoseAdministration.kind == DoseKind.INITIAL,
-        )
-        .order_by(DoseAdministration.given_at)
+    ids = list(course_ids)
+    # Doses and stand-in transitions in one statement, so a page reads them with the same
+    # number of queries whichever kind its courses have.
+    doses = sa.select(
+        DosingSession.course_id,
+        DoseAdministration.given_at.label("at"),
+        sa.literal(0).label("stand_in"),
+        DoseAdministration.id.label("tie"),
+    ).where(
+        DoseAdministration.session_id == DosingSession.id,
+        DosingSession.course_id.in_(ids),
+        DosingSession.voided_at.is_(None),
+        DoseAdministration.kind == DoseKind.INITIAL,
     )
-    for course_id, at in doses:
-        found[course_id].append(at)
-    without = [cid for cid, times in found.items() if not times]
-    if without:
-        rows = execute(
-            sa.select(PhaseTransition.course_id, PhaseTransition.at)
-            .where(
-                PhaseTransition.course_id.in_(without),
-                PhaseTransition.from_phase == Phase.DOSING,
-                PhaseTransition.to_phase == Phase.INTEGRATION,
-            )
-            .order_by(PhaseTransition.at, PhaseTransition.id)
-        )
-        for course_id, at in rows:
-            found[course_id].append(at)
-    return found
+    stand_ins = sa.select(
+        PhaseTransition.course_id,
+        PhaseTransition.at,
+        sa.literal(1),
+        PhaseTransition.id,
+    ).where(
+        PhaseTransition.course_id.in_(ids),
+        PhaseTransition.from_phase == Phase.DOSING,
+        PhaseTransition.to_phase == Phase.INTEGRATION,
+    )
+    both = sa.union_all(doses, stand_ins).subquery()
+    dosed: dict[int, list[datetime]] = {cid: [] for cid in ids}
+    moved: dict[int, list[datetime]] = {cid: [] for cid in ids}
+    for course_id, at, stand_in, _tie in execute(
+        sa.select(both).order_by(both.c.stand_in, both.c.at, both.c.tie)
+    ):
+        (moved if stand_in else dosed)[course_id].append(at)
+    return {cid: dosed[cid] or moved[cid] for cid in ids}
 
 
 def schedule_done(courses, connection=None) -> dict[int, Done]:
