@@ -9,7 +9,7 @@ stored value only changes when the record does.
 A session listener notes which courses a flush touched through what the schedule reads
 (`FEEDS`, in step with `models.integration.schedule_done`) and works their value out again
 just before the transaction commits, in one batch, through the same rule. Nothing else is
-read or written when a transaction touches none of it (a vitals reading, a signature).
+read or written when a transaction touches none of it (a vitals reading, a signed note).
 Rows written around the ORM (the benchmark's seed, a migration) call `refresh` themselves.
 """
 
@@ -22,6 +22,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from psiflow import catalog
 from psiflow.domain.phases import Phase
 from psiflow.domain.schedule import (
     AFTER_DOSING_PREFIX,
@@ -253,8 +254,6 @@ def _before_commit(session) -> None:
         else:
             query = sa.select(table.c.course_id).where(table.c.id == record_id)
         courses.update(connection.execute(query).scalars())
-    from psiflow import catalog
-
     changed = refresh(connection, courses, catalog.protocols())
     # A course this session holds would show the old value until it is next loaded.
     for course_id, at in changed.items():

@@ -12,6 +12,7 @@ from psiflow.domain.dosing import DoseKind
 from psiflow.domain.phases import Phase
 from psiflow.domain.schedule import DueStatus, needing_attention, outstanding, schedule_numbers
 from psiflow.domain.signing import Meaning
+from psiflow.extensions import db as _db
 from psiflow.integration import queries
 from psiflow.models import (
     Course,
@@ -19,6 +20,7 @@ from psiflow.models import (
     DosingSession,
     IntegrationSession,
     MeasureResponse,
+    Patient,
     SafetyCheckIn,
     dosing,
 )
@@ -321,10 +323,7 @@ def _dashboard_in_full(user, now):
 
 
 def db_courses(user):
-    from psiflow.extensions import db
-    from psiflow.models import Patient
-
-    return db.session.scalars(
+    return _db.session.scalars(
         sa.select(Course)
         .join(Course.patient)
         .where(
