@@ -32,7 +32,7 @@ def upgrade():
             unique=False,
         )
     # Existing courses get their value from the app's own rule, so the dashboard shows the
-    # same rows the moment the migration is done. It reads only columns 0001-0007 made.
+    # same rows the moment the migration is done.
     from flask import current_app
 
     from psiflow import schedule_attention
@@ -42,6 +42,8 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("courses", schema=None) as batch_op:
+    # In place (SQLite 3.35+ drops a column itself): batch mode's copy of the table would
+    # drop a table that rows of every record type refer to.
+    with op.batch_alter_table("courses", schema=None, recreate="never") as batch_op:
         batch_op.drop_index("ix_courses_schedule_attention")
         batch_op.drop_column("attention_from")
