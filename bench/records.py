@@ -24,6 +24,7 @@ from functools import cache
 import sqlalchemy as sa
 
 from bench.network import CoursePlan, Network, insert_rows, insert_tuples
+from psiflow import schedule_attention
 from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.instruments import default_instrument_dir, load_instruments
 from psiflow.domain.phases import Phase
@@ -996,3 +997,9 @@ def seed_signatures(net: Network, conn: sa.Connection) -> int:
 
 def seed_alerts(net: Network, conn: sa.Connection) -> int:
     return insert_rows(conn, Alert.__table__, net.alerts)
+
+
+def seed_schedule_attention(net: Network, conn: sa.Connection) -> int:
+    """Each course's `attention_from` by the app's own rule over the rows just seeded: the
+    seed writes around the ORM, so the listener that keeps it in the app never saw them."""
+    return schedule_attention.refresh_all(conn, {p.key: p for p in net.protocols})

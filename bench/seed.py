@@ -42,6 +42,7 @@ SEEDERS: tuple[tuple[str, Seeder], ...] = (
     ("integration notes, check-ins, action items, reviews", records.seed_integration),
     ("signatures", records.seed_signatures),
     ("alerts", records.seed_alerts),
+    ("courses' schedule attention (not rows)", records.seed_schedule_attention),
     ("audit events", seed_audit_trail),
 )
 

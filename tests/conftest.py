@@ -96,12 +96,46 @@ def _empty_tables() -> None:
             connection.execute(table.delete())
 
 
+def stale_schedule_attention() -> dict[int, tuple]:
+    """Courses whose stored `attention_from` differs from the rule over what is committed:
+    {course id: (stored, computed)}. Courses on a protocol this app did not load are skipped."""
+    from psiflow import catalog
+    from psiflow.models import Course
+    from psiflow.schedule_attention import compute
+
+    protocols = catalog.protocols()
+    with _db.engine.connect() as connection:
+        rows = [
+            row
+            for row in connection.execute(
+                sa.select(
+                    Course.id, Course.protocol_id, Course.protocol_version, Course.attention_from
+                )
+            )
+            if f"{row[1]}@{row[2]}" in protocols
+        ]
+        fresh = compute(connection, [row[:3] for row in rows], protocols)
+    return {row[0]: (row[3], fresh[row[0]]) for row in rows if row[3] != fresh[row[0]]}
+
+
+def _commit_what_the_test_left() -> None:
+    # What a test built and only flushed is committed too, so every write path the suite
+    # takes, factories included, goes past the stored-value check below.
+    try:
+        _db.session.commit()
+    except Exception:  # noqa: BLE001 - a test may leave a session it broke on purpose
+        _db.session.rollback()
+
+
 @pytest.fixture
 def db(app):
     with app.app_context():
         yield _db
+        _commit_what_the_test_left()
         _db.session.remove()
+        stale = stale_schedule_attention()
         _empty_tables()
+        assert not stale, f"Course.attention_from disagrees with the schedule rule: {stale}"
 
 
 @pytest.fixture

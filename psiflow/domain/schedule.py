@@ -194,6 +194,20 @@ def outstanding(
     return sorted(items, key=lambda item: (item.overdue_at, item.label))
 
 
+def attention_from(numbers: ScheduleNumbers, done: Done) -> datetime | None:
+    """From when the course has something due or overdue: the earliest start of an item still
+    outstanding and not superseded, or None when nothing more falls due on what is on record.
+
+    It depends on the record alone, not on the clock, so it can be stored and only changes
+    when the record does: `needing_attention(outstanding(numbers, done), now)` is non-empty
+    exactly when this is not None and `now` has reached it.
+    """
+    return min(
+        (item.due_from for item in outstanding(numbers, done) if not item.superseded),
+        default=None,
+    )
+
+
 def needing_attention(items: list[DueItem], now: datetime) -> list[tuple[DueItem, DueStatus]]:
     """The items a dashboard shows: due now or overdue, overdue first."""
     found = [(item, item.status(now)) for item in items]

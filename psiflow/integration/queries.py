@@ -195,7 +195,23 @@ class DueCourse(NamedTuple):
 
 def dashboard(user) -> dict:
     """What needs doing across the user's own caseload after dosing, and notes returned to them."""
-    # Columns, not whole courses and patients: the dashboard reads four of them, for 200 courses.
+    now = utcnow()
+    # The same courses as ever (the first DASHBOARD_COURSES longest in phase), but only those
+    # whose stored attention_from has come are read back and have their schedule worked out:
+    # the others have nothing due or overdue (`domain.schedule.attention_from`).
+    looked_at = (
+        sa.select(Course.id, Course.attention_from)
+        .join(Course.patient)
+        .where(
+            caseload_filter(user),
+            sa.or_(Patient.lead_clinician_id == user.id, Patient.co_facilitator_id == user.id),
+            Course.phase.in_(SCHEDULED_PHASES),
+        )
+        .order_by(Course.phase_entered_at, Course.id)
+        .limit(DASHBOARD_COURSES)
+        .subquery()
+    )
+    # Columns, not whole courses and patients: the dashboard reads four of them.
     courses = [
         DueCourse(cid, patient_id, name, f"{protocol_id}@{version}")
         for cid, patient_id, name, protocol_id, version in db.session.execute(
@@ -206,17 +222,12 @@ def dashboard(user) -> dict:
                 Course.protocol_id,
                 Course.protocol_version,
             )
+            .join(looked_at, looked_at.c.id == Course.id)
             .join(Course.patient)
-            .where(
-                caseload_filter(user),
-                sa.or_(Patient.lead_clinician_id == user.id, Patient.co_facilitator_id == user.id),
-                Course.phase.in_(SCHEDULED_PHASES),
-            )
+            .where(looked_at.c.attention_from <= now)
             .order_by(Course.phase_entered_at, Course.id)
-            .limit(DASHBOARD_COURSES)
         )
     ]
-    now = utcnow()
     done = schedule_done(courses)  # even for none: the board's query count stays fixed
     names = instrument_names()
     protocols = catalog.protocols()

@@ -48,9 +48,24 @@ class Course(db.Model):
     started_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     # When the (next) dosing session is planned: protocols time preparation against it.
     planned_dosing_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # From when the course has something due after dosing (`domain.schedule.attention_from`
+    # of its record), kept by `psiflow.schedule_attention` on every write that changes it, so
+    # the dashboard works out the schedule of only the courses that need attention now.
+    attention_from: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     version: so.Mapped[int] = so.mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+    # The dashboard ranks a caseload's courses in phase and keeps those whose attention has
+    # come, from the index alone.
+    __table_args__ = (
+        sa.Index(
+            "ix_courses_schedule_attention",
+            "patient_id",
+            "phase",
+            "phase_entered_at",
+            "attention_from",
+        ),
+    )
 
     patient: so.Mapped[Patient] = so.relationship(back_populates="courses")
     transitions: so.Mapped[list[PhaseTransition]] = so.relationship(

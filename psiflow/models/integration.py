@@ -310,45 +310,59 @@ def items_created_in(note: IntegrationSession) -> list[ActionItem]:
     ).all()
 
 
-def dosing_times(course_ids) -> dict[int, list[datetime]]:
+def dosing_times(course_ids, connection=None) -> dict[int, list[datetime]]:
     """When each dose was given, per course, oldest first: the initial dose of every dosing
     session that was not voided. A course whose dosing was recorded outside PsiFlow (the
-    gate overridden) has no session: its dosing -> integration transitions stand in."""
-    found: dict[int, list[datetime]] = {cid: [] for cid in course_ids}
-    doses = db.session.execute(
-        sa.select(DosingSession.course_id, DoseAdministration.given_at)
-        .join(DoseAdministration, DoseAdministration.session_id == DosingSession.id)
-        .where(
-            DosingSession.course_id.in_(list(found)),
-            DosingSession.voided_at.is_(None),
-            DoseAdministration.kind == DoseKind.INITIAL,
-        )
-        .order_by(DoseAdministration.given_at)
+    gate overridden) has no session: its dosing -> integration transitions stand in.
+
+    `connection`: a session or connection to read through (the app's session by default).
+    """
+    execute = (db.session if connection is None else connection).execute
+    ids = list(course_ids)
+    # Doses and stand-in transitions in one statement, so a page reads them with the same
+    # number of queries whichever kind its courses have.
+    doses = sa.select(
+        DosingSession.course_id,
+        DoseAdministration.given_at.label("at"),
+        sa.literal(0).label("stand_in"),
+        DoseAdministration.id.label("tie"),
+    ).where(
+        DoseAdministration.session_id == DosingSession.id,
+        DosingSession.course_id.in_(ids),
+        DosingSession.voided_at.is_(None),
+        DoseAdministration.kind == DoseKind.INITIAL,
     )
-    for course_id, at in doses:
-        found[course_id].append(at)
-    without = [cid for cid, times in found.items() if not times]
-    if without:
-        rows = db.session.execute(
-            sa.select(PhaseTransition.course_id, PhaseTransition.at)
-            .where(
-                PhaseTransition.course_id.in_(without),
-                PhaseTransition.from_phase == Phase.DOSING,
-                PhaseTransition.to_phase == Phase.INTEGRATION,
-            )
-            .order_by(PhaseTransition.at, PhaseTransition.id)
-        )
-        for course_id, at in rows:
-            found[course_id].append(at)
-    return found
+    stand_ins = sa.select(
+        PhaseTransition.course_id,
+        PhaseTransition.at,
+        sa.literal(1),
+        PhaseTransition.id,
+    ).where(
+        PhaseTransition.course_id.in_(ids),
+        PhaseTransition.from_phase == Phase.DOSING,
+        PhaseTransition.to_phase == Phase.INTEGRATION,
+    )
+    both = sa.union_all(doses, stand_ins).subquery()
+    dosed: dict[int, list[datetime]] = {cid: [] for cid in ids}
+    moved: dict[int, list[datetime]] = {cid: [] for cid in ids}
+    for course_id, at, stand_in, _tie in execute(
+        sa.select(both).order_by(both.c.stand_in, both.c.at, both.c.tie)
+    ):
+        (moved if stand_in else dosed)[course_id].append(at)
+    return {cid: dosed[cid] or moved[cid] for cid in ids}
 
 
-def schedule_done(courses: list[Course]) -> dict[int, Done]:
-    """What the schedule needs to know about many courses, in a fixed number of queries."""
+def schedule_done(courses, connection=None) -> dict[int, Done]:
+    """What the schedule needs to know about many courses, in a fixed number of queries.
+
+    `courses`: anything with an `id`. `connection`: as for `dosing_times`. Keep
+    `psiflow.schedule_attention.FEEDS` in step with what is read here.
+    """
+    execute = (db.session if connection is None else connection).execute
     ids = [c.id for c in courses]
-    doses = dosing_times(ids)
+    doses = dosing_times(ids, connection)
     notes: dict[int, list[datetime]] = {cid: [] for cid in ids}
-    for course_id, at in db.session.execute(
+    for course_id, at in execute(
         sa.select(IntegrationSession.course_id, IntegrationSession.occurred_at).where(
             IntegrationSession.course_id.in_(ids), IntegrationSession.voided_at.is_(None)
         )
@@ -356,7 +370,7 @@ def schedule_done(courses: list[Course]) -> dict[int, Done]:
         notes[course_id].append(at)
     measures: dict[int, set] = {cid: set() for cid in ids}
     # Only the schedule's timepoints, once each: baselines and repeats are most of the rows.
-    for course_id, instrument_id, timepoint in db.session.execute(
+    for course_id, instrument_id, timepoint in execute(
         sa.select(
             MeasureResponse.course_id, MeasureResponse.instrument_id, MeasureResponse.timepoint
         )
@@ -373,7 +387,7 @@ def schedule_done(courses: list[Course]) -> dict[int, Done]:
     ):
         measures[course_id].add((instrument_id, timepoint))
     calls: dict[int, set] = {cid: set() for cid in ids}
-    for course_id, number, day in db.session.execute(
+    for course_id, number, day in execute(
         sa.select(SafetyCheckIn.course_id, SafetyCheckIn.dosing_number, SafetyCheckIn.scheduled_day)
         .where(
             SafetyCheckIn.course_id.in_(ids),

@@ -7,6 +7,7 @@ from psiflow.domain.schedule import (
     DueKind,
     DueStatus,
     ScheduleNumbers,
+    attention_from,
     check_in_due_now,
     needing_attention,
     outstanding,
@@ -161,3 +162,71 @@ def test_check_in_made_now_is_matched_to_the_call_that_is_due():
     assert check_in_due_now(MDMA, done, DOSED + timedelta(days=2, hours=3)) == (1, 2)
     assert check_in_due_now(MDMA, done, DOSED + timedelta(days=8)) == (1, 7)
     assert check_in_due_now(MDMA, Done(), DOSED) is None
+
+
+# --- attention_from: the stored "needs attention from" of a course ---------------------------
+
+
+def test_a_course_with_nothing_dosed_needs_no_attention():
+    assert attention_from(PSILOCYBIN, Done()) is None
+
+
+def test_attention_starts_with_the_dosing_itself_while_the_first_integration_waits():
+    assert attention_from(PSILOCYBIN, Done(dosing_times=(DOSED,))) == DOSED
+
+
+def test_attention_starts_with_the_day_after_once_the_first_integration_is_done():
+    done = Done(dosing_times=(DOSED,), integration_times=(DOSED + timedelta(hours=5),))
+    assert attention_from(PSILOCYBIN, done) == DOSED + timedelta(days=1)
+
+
+def test_items_of_an_earlier_dosing_no_longer_count_once_superseded():
+    second = DOSED + timedelta(days=30)
+    done = Done(
+        dosing_times=(DOSED, second),
+        integration_times=(second + timedelta(hours=2),),
+        measures=frozenset({("ceq", "after_dosing_2")}),
+        check_ins=frozenset({(2, 2)}),
+    )
+    # Dosing 1 left everything undone, but it is missed, not due: the day-7 call of dosing 2.
+    assert attention_from(MDMA, done) == second + timedelta(days=7)
+
+
+def test_a_course_with_everything_done_needs_no_attention():
+    done = Done(
+        dosing_times=(DOSED,),
+        integration_times=(DOSED + timedelta(hours=5),),
+        measures=frozenset(
+            {("meq30", "after_dosing_1"), ("ebi", "after_dosing_1")}
+            | {(i, f"follow_up_week_{w}") for i in ("phq9", "gad7") for w in (4, 12)}
+        ),
+        check_ins=frozenset({(1, 1), (1, 7)}),
+    )
+    assert outstanding(PSILOCYBIN, done) == []
+    assert attention_from(PSILOCYBIN, done) is None
+
+
+def test_attention_from_agrees_with_needing_attention_at_every_moment():
+    cases = [
+        (PSILOCYBIN, Done()),
+        (PSILOCYBIN, Done(dosing_times=(DOSED,))),
+        (
+            PSILOCYBIN,
+            Done(
+                dosing_times=(DOSED,),
+                integration_times=(DOSED + timedelta(hours=3),),
+                measures=frozenset({("meq30", "after_dosing_1"), ("ebi", "after_dosing_1")}),
+                check_ins=frozenset({(1, 1), (1, 7)}),
+            ),
+        ),
+        (MDMA, Done(dosing_times=(DOSED, DOSED + timedelta(days=30)))),
+        (ESKETAMINE, Done(dosing_times=tuple(DOSED + timedelta(days=3 * i) for i in range(8)))),
+        (ESKETAMINE, Done(dosing_times=(DOSED,))),
+    ]
+    moments = [DOSED + timedelta(hours=h) for h in range(-24, 24 * 7 * 30, 7)]
+    for numbers, done in cases:
+        start = attention_from(numbers, done)
+        items = outstanding(numbers, done)
+        for now in moments:
+            wanted = bool(needing_attention(items, now))
+            assert wanted == (start is not None and start <= now), (numbers, done, now)
