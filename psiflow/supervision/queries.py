@@ -16,9 +16,8 @@ from psiflow.domain.outcomes import (
     BASELINE,
     OUTCOME_INSTRUMENTS,
     Outcome,
-    is_outcome_instrument,
+    OutcomeJudge,
     mean_improvement_by_group,
-    outcome,
     overdue_follow_ups,
 )
 from psiflow.domain.phases import Phase
@@ -122,18 +121,30 @@ def _outcome_scope(supervisor, filters: OutcomeFilters):
     return sa.and_(*conditions)
 
 
-def _courses_query(supervisor, filters):
+def _course_scope(supervisor, filters):
+    """The selected courses' ids, protocols and table order (never their rows: a page loads
+    only its own)."""
     return (
-        sa.select(Course)
+        sa.select(Course.id, Course.protocol_id, Course.phase_entered_at)
         .join(Course.patient)
         .where(_outcome_scope(supervisor, filters))
-        .options(so.contains_eager(Course.patient).joinedload(Patient.lead_clinician))
-        .order_by(Course.phase_entered_at, Course.id)
+        .cte("scope")
     )
 
 
-def _course_scope(supervisor, filters):
-    return sa.select(Course.id).join(Course.patient).where(_outcome_scope(supervisor, filters))
+def _load_courses(ids: list[int]) -> list[Course]:
+    """The courses named by `ids`, with their patient and lead clinician, in that order."""
+    if not ids:
+        return []
+    found = {
+        course.id: course
+        for course in db.session.scalars(
+            sa.select(Course)
+            .where(Course.id.in_(ids))
+            .options(so.joinedload(Course.patient).joinedload(Patient.lead_clinician))
+        )
+    }
+    return [found[course_id] for course_id in ids]
 
 
 @dataclass
@@ -145,10 +156,12 @@ class OutcomeRow:
     review_overdue: bool
 
 
-def outcome_scores(course_scope):
-    """Per course (ascending) and outcome instrument: the protocol, the first baseline total and
-    the latest later administration (total, timepoint, time), the two scores `course_outcomes`
-    compares. Picked in SQL, so a team's thousands of measures never leave the database.
+def outcome_scores(scope):
+    """Every course of `scope` in the table's order (phase entered, id), with its protocol and,
+    per outcome instrument, the first baseline total and the latest later administration
+    (total, timepoint, time): the two scores `course_outcomes` compares. A course with none
+    comes once, with no instrument. Picked in SQL, so a team's thousands of measures never
+    leave the database, and the scope is read once for the table, its total and the chart.
 
     Ties in time go to the lower id for the baseline and the higher id for the latest, as a
     stable sort of the measures in id order does in `course_outcomes`.
@@ -157,7 +170,7 @@ def outcome_scores(course_scope):
     scored = (
         sa.select(m.id, m.course_id, m.instrument_id, m.timepoint, m.occurred_at, m.total)
         .where(
-            m.course_id.in_(course_scope),
+            m.course_id.in_(sa.select(scope.c.id)),
             m.instrument_id.in_(OUTCOME_INSTRUMENTS),
             m.counting(),
         )
@@ -204,19 +217,19 @@ def outcome_scores(course_scope):
         .where(scored.c.timepoint != BASELINE)
         .subquery()
     )
+    latest = sa.select(later).where(later.c.rank == 1).subquery()
     return db.session.execute(
         sa.select(
-            later.c.course_id,
-            Course.protocol_id,
-            later.c.instrument_id,
-            later.c.baseline,
-            later.c.latest,
-            later.c.timepoint,
-            later.c.occurred_at,
+            scope.c.id.label("course_id"),
+            scope.c.protocol_id,
+            latest.c.instrument_id,
+            latest.c.baseline,
+            latest.c.latest,
+            latest.c.timepoint,
+            latest.c.occurred_at,
         )
-        .join(Course, Course.id == later.c.course_id)
-        .where(later.c.rank == 1)
-        .order_by(later.c.course_id, later.c.instrument_id)
+        .outerjoin(latest, latest.c.course_id == scope.c.id)
+        .order_by(scope.c.phase_entered_at, scope.c.id, latest.c.instrument_id)
     ).all()
 
 
@@ -226,20 +239,34 @@ class CourseOutcomes:
     outcomes: dict[str, Outcome]
 
 
-def scope_outcomes(supervisor, filters: OutcomeFilters) -> dict[int, CourseOutcomes]:
-    """The outcomes of every course the filters select, once per request: the chart and the
-    table's page both read them."""
-    instruments = catalog.instruments()
+@dataclass
+class ScopeOutcomes:
+    """The courses the filters select, in the table's order, each with its outcomes."""
+
+    courses: dict[int, CourseOutcomes]
+
+    @property
+    def course_ids(self) -> list[int]:
+        return list(self.courses)
+
+
+def scope_outcomes(supervisor, filters: OutcomeFilters) -> ScopeOutcomes:
+    """The outcomes of every course the filters select, once per request: the chart, the
+    table's total and its page all read them."""
+    judge = OutcomeJudge(catalog.instruments())
     found: dict[int, CourseOutcomes] = {}
-    for score in outcome_scores(_course_scope(supervisor, filters)):
-        instrument = instruments.get(score.instrument_id)
-        if instrument is None or not is_outcome_instrument(instrument):
+    for course_id, protocol_id, instrument_id, baseline, latest, timepoint, at in outcome_scores(
+        _course_scope(supervisor, filters)
+    ):
+        course = found.get(course_id)
+        if course is None:
+            course = found[course_id] = CourseOutcomes(protocol_id, {})
+        if instrument_id is None:
             continue
-        course = found.setdefault(score.course_id, CourseOutcomes(score.protocol_id, {}))
-        course.outcomes[score.instrument_id] = outcome(
-            instrument, score.baseline, score.latest, score.timepoint, score.occurred_at
-        )
-    return found
+        result = judge.outcome(instrument_id, baseline, latest, timepoint, at)
+        if result is not None:
+            course.outcomes[instrument_id] = result
+    return ScopeOutcomes(found)
 
 
 def _overdue_follow_ups(courses: list[Course], now: datetime) -> dict[int, list[str]]:
@@ -274,7 +301,7 @@ def _overdue_follow_ups(courses: list[Course], now: datetime) -> dict[int, list[
 
 
 def outcome_rows(
-    supervisor, courses: list[Course], now: datetime, outcomes: dict[int, CourseOutcomes]
+    supervisor, courses: list[Course], now: datetime, outcomes: ScopeOutcomes
 ) -> list[OutcomeRow]:
     """Table rows for `courses`, with their outcomes from `scope_outcomes`."""
     if not courses:
@@ -284,7 +311,7 @@ def outcome_rows(
     rows = []
     for course in courses:
         since = waiting.get(course.id)
-        found = outcomes.get(course.id)
+        found = outcomes.courses.get(course.id)
         rows.append(
             OutcomeRow(
                 course=course,
@@ -298,45 +325,29 @@ def outcome_rows(
     return rows
 
 
-def outcome_page(
-    supervisor,
-    filters: OutcomeFilters,
-    page: int,
-    per_page: int,
-    now,
-    outcomes: dict[int, CourseOutcomes],
-) -> RowPage:
+def outcome_page(supervisor, page: int, per_page: int, now, outcomes: ScopeOutcomes) -> RowPage:
+    """A page of the table: the scope is already known, so only the page's courses load."""
     page = max(page, 1)
-    # The total rides along with the page's courses (a window count): one pass over the scope.
-    found = db.session.execute(
-        _courses_query(supervisor, filters)
-        .add_columns(sa.func.count().over().label("total"))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    if found:
-        total = found[0].total
-    else:
-        total = db.session.scalar(
-            sa.select(sa.func.count()).select_from(_course_scope(supervisor, filters).subquery())
-        )
-    courses = [course for course, _ in found]
-    return RowPage(page, per_page, total, outcome_rows(supervisor, courses, now, outcomes))
+    ids = outcomes.course_ids
+    courses = _load_courses(ids[(page - 1) * per_page : page * per_page])
+    return RowPage(page, per_page, len(ids), outcome_rows(supervisor, courses, now, outcomes))
 
 
 def all_outcome_rows(supervisor, filters: OutcomeFilters, now) -> list[OutcomeRow]:
-    courses = db.session.scalars(_courses_query(supervisor, filters)).unique().all()
-    return outcome_rows(supervisor, courses, now, scope_outcomes(supervisor, filters))
+    outcomes = scope_outcomes(supervisor, filters)
+    return outcome_rows(supervisor, _load_courses(outcomes.course_ids), now, outcomes)
 
 
-def improvement_by_protocol(outcomes: dict[int, CourseOutcomes]):
+def improvement_by_protocol(outcomes: ScopeOutcomes):
     """Mean improvement per protocol and instrument over the courses of `scope_outcomes`."""
     names = {p.id: p.name for p in catalog.protocols().values()}
     return mean_improvement_by_group(
         catalog.instruments(),
         [
             (names.get(course.protocol_id, course.protocol_id), result)
-            for course in outcomes.values()
+            # In course-id order, as the means were always summed: float addition is not
+            # associative, and a reordered sum can move a rounded figure.
+            for _, course in sorted(outcomes.courses.items())
             for result in course.outcomes.values()
         ],
     )

@@ -185,7 +185,6 @@ def outcomes():
     outcomes = queries.scope_outcomes(current_user, filters)
     page = queries.outcome_page(
         current_user,
-        filters,
         request.args.get("page", 1, type=int),
         current_app.config["PAGE_SIZE"],
         now,
