@@ -9,6 +9,7 @@ every measure of a team; its tests hold both to one answer.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -162,6 +163,14 @@ def course_outcomes(
     return found
 
 
+@functools.lru_cache(maxsize=64)
+def _follow_up_only(numbers: ScheduleNumbers) -> ScheduleNumbers:
+    # Once per protocol, not once per course of a team's table.
+    return replace(
+        numbers, integration_sessions_per_dosing=0, after_dosing_measures=(), safety_checkin_days=()
+    )
+
+
 def overdue_follow_ups(
     numbers: ScheduleNumbers,
     dosing_times: tuple[datetime, ...],
@@ -174,13 +183,12 @@ def overdue_follow_ups(
     The schedule's own rule with only the follow-up part of the protocol's numbers: the team
     table shows nothing else, and need not load integration notes or check-in calls for it.
     """
-    follow_up_only = replace(
-        numbers, integration_sessions_per_dosing=0, after_dosing_measures=(), safety_checkin_days=()
-    )
     return [
         item.label
         for item in outstanding(
-            follow_up_only, Done(dosing_times=dosing_times, measures=measures_given), names
+            _follow_up_only(numbers),
+            Done(dosing_times=dosing_times, measures=measures_given),
+            names,
         )
         if item.kind == DueKind.FOLLOW_UP_MEASURE and item.status(now) == DueStatus.OVERDUE
     ]

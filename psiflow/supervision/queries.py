@@ -5,6 +5,7 @@ Each page issues a fixed number of queries whatever the size of the team.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,7 +28,13 @@ from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models import Alert, Course, MeasureResponse, Patient, User
 from psiflow.models.integration import dosing_times, instrument_names
-from psiflow.models.patients import caseload_filter
+from psiflow.models.patients import (
+    CASELOAD_USER,
+    caseload_filter,
+    caseload_key,
+    caseload_params,
+    caseload_rule,
+)
 from psiflow.models.reviews import awaiting_review_page, oldest_waiting_by_course
 from psiflow.paging import RowPage
 
@@ -87,13 +94,13 @@ class OutcomeFilters:
         }
 
 
-def _team_patient_ids(supervisor):
+def _team_patient_ids(supervisor_id):
     """Patients led or co-facilitated by the supervisor or a supervisee: a superset of the
-    supervisor's caseload, found through the two clinician indexes. Beside `caseload_filter`
+    supervisor's caseload, found through the two clinician indexes. Beside the caseload rule
     it lets the database start from the team's patients, not every course in these phases."""
     patients = Patient.__table__.alias("team_patients")
     team = sa.select(User.id).where(
-        sa.or_(User.id == supervisor.id, User.supervisor_id == supervisor.id)
+        sa.or_(User.id == supervisor_id, User.supervisor_id == supervisor_id)
     )
     return sa.union_all(
         sa.select(patients.c.id).where(patients.c.lead_clinician_id.in_(team)),
@@ -101,35 +108,46 @@ def _team_patient_ids(supervisor):
     )
 
 
-def _outcome_scope(supervisor, filters: OutcomeFilters):
+def _course_scope(role, active: bool, by_clinician: bool, by_protocol: bool):
+    """The selected courses' ids, protocols and table order (never their rows: a page loads
+    only its own), for any supervisor of this role: `_scope_params` fills in who and what."""
     # Practice patients never enter outcome figures or their export.
     conditions = [
-        caseload_filter(supervisor),
+        caseload_rule(role, active),
         Patient.is_practice.is_(False),
-        Course.phase.in_(filters.phases),
+        Course.phase.in_(sa.bindparam("phases", expanding=True, required=True)),
+        # The caseload's user is the supervisor whose team this is.
+        Course.patient_id.in_(_team_patient_ids(CASELOAD_USER)),
     ]
-    conditions.append(Course.patient_id.in_(_team_patient_ids(supervisor)))
-    if filters.clinician_id is not None:
+    if by_clinician:
+        clinician_id = sa.bindparam("clinician_id", type_=sa.Integer, required=True)
         conditions.append(
             sa.or_(
-                Patient.lead_clinician_id == filters.clinician_id,
-                Patient.co_facilitator_id == filters.clinician_id,
+                Patient.lead_clinician_id == clinician_id,
+                Patient.co_facilitator_id == clinician_id,
             )
         )
-    if filters.protocol_id:
-        conditions.append(Course.protocol_id == filters.protocol_id)
-    return sa.and_(*conditions)
-
-
-def _course_scope(supervisor, filters):
-    """The selected courses' ids, protocols and table order (never their rows: a page loads
-    only its own)."""
+    if by_protocol:
+        conditions.append(Course.protocol_id == sa.bindparam("protocol_id", required=True))
     return (
         sa.select(Course.id, Course.protocol_id, Course.phase_entered_at)
         .join(Course.patient)
-        .where(_outcome_scope(supervisor, filters))
+        .where(*conditions)
         .cte("scope")
     )
+
+
+def _scope_params(supervisor, filters: OutcomeFilters) -> dict:
+    params = {**caseload_params(supervisor), "phases": list(filters.phases)}
+    if filters.clinician_id is not None:
+        params["clinician_id"] = filters.clinician_id
+    if filters.protocol_id:
+        params["protocol_id"] = filters.protocol_id
+    return params
+
+
+def _scope_key(supervisor, filters: OutcomeFilters) -> tuple:
+    return (*caseload_key(supervisor), filters.clinician_id is not None, bool(filters.protocol_id))
 
 
 def _load_courses(ids: list[int]) -> list[Course]:
@@ -156,16 +174,27 @@ class OutcomeRow:
     review_overdue: bool
 
 
-def outcome_scores(scope):
-    """Every course of `scope` in the table's order (phase entered, id), with its protocol and,
-    per outcome instrument, the first baseline total and the latest later administration
-    (total, timepoint, time): the two scores `course_outcomes` compares. A course with none
-    comes once, with no instrument. Picked in SQL, so a team's thousands of measures never
-    leave the database, and the scope is read once for the table, its total and the chart.
+def outcome_scores(supervisor, filters: OutcomeFilters):
+    """Every course the filters select, in the table's order (phase entered, id), with its
+    protocol and, per outcome instrument, the first baseline total and the latest later
+    administration (total, timepoint, time): the two scores `course_outcomes` compares. A
+    course with none comes once, with no instrument. Picked in SQL, so a team's thousands of
+    measures never leave the database, and the scope is read once for the table, its total
+    and the chart.
 
     Ties in time go to the lower id for the baseline and the higher id for the latest, as a
     stable sort of the measures in id order does in `course_outcomes`.
     """
+    return db.session.execute(
+        _scores_statement(*_scope_key(supervisor, filters)), _scope_params(supervisor, filters)
+    ).all()
+
+
+@functools.cache
+def _scores_statement(role, active: bool, by_clinician: bool, by_protocol: bool):
+    """`outcome_scores` for any supervisor of this role and filters of this shape: built once,
+    since building and keying the statement took a third of its time."""
+    scope = _course_scope(role, active, by_clinician, by_protocol)
     m = MeasureResponse
     scored = (
         sa.select(m.id, m.course_id, m.instrument_id, m.timepoint, m.occurred_at, m.total)
@@ -218,7 +247,7 @@ def outcome_scores(scope):
         .subquery()
     )
     latest = sa.select(later).where(later.c.rank == 1).subquery()
-    return db.session.execute(
+    return (
         sa.select(
             scope.c.id.label("course_id"),
             scope.c.protocol_id,
@@ -230,7 +259,7 @@ def outcome_scores(scope):
         )
         .outerjoin(latest, latest.c.course_id == scope.c.id)
         .order_by(scope.c.phase_entered_at, scope.c.id, latest.c.instrument_id)
-    ).all()
+    )
 
 
 @dataclass
@@ -256,7 +285,7 @@ def scope_outcomes(supervisor, filters: OutcomeFilters) -> ScopeOutcomes:
     judge = OutcomeJudge(catalog.instruments())
     found: dict[int, CourseOutcomes] = {}
     for course_id, protocol_id, instrument_id, baseline, latest, timepoint, at in outcome_scores(
-        _course_scope(supervisor, filters)
+        supervisor, filters
     ):
         course = found.get(course_id)
         if course is None:
@@ -273,7 +302,12 @@ def _overdue_follow_ups(courses: list[Course], now: datetime) -> dict[int, list[
     """Each course's overdue follow-up measures: only what that list needs of the schedule."""
     ids = [c.id for c in courses]
     doses = dosing_times(ids)
-    timepoints = {follow_up_timepoint(week) for c in courses for week in c.protocol.follow_up_weeks}
+    # A page's courses follow a few protocols: each one's numbers are read once.
+    numbers = {}
+    for course in courses:
+        if course.protocol_key not in numbers:
+            numbers[course.protocol_key] = schedule_numbers(course.protocol)
+    timepoints = {follow_up_timepoint(week) for n in numbers.values() for week in n.follow_up_weeks}
     given: dict[int, set] = {cid: set() for cid in ids}
     for course_id, instrument_id, timepoint in db.session.execute(
         sa.select(
@@ -290,7 +324,7 @@ def _overdue_follow_ups(courses: list[Course], now: datetime) -> dict[int, list[
     names = instrument_names()
     return {
         c.id: overdue_follow_ups(
-            schedule_numbers(c.protocol),
+            numbers[c.protocol_key],
             tuple(doses[c.id]),
             frozenset(given[c.id]),
             now,
