@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -315,32 +316,45 @@ def dosing_times(course_ids) -> dict[int, list[datetime]]:
     session that was not voided. A course whose dosing was recorded outside PsiFlow (the
     gate overridden) has no session: its dosing -> integration transitions stand in."""
     found: dict[int, list[datetime]] = {cid: [] for cid in course_ids}
-    doses = db.session.execute(
+    for course_id, at in db.session.execute(_doses_statement(), {"course_ids": list(found)}):
+        found[course_id].append(at)
+    without = [cid for cid, times in found.items() if not times]
+    if without:
+        rows = db.session.execute(_dosing_transitions_statement(), {"course_ids": without})
+        for course_id, at in rows:
+            found[course_id].append(at)
+    return found
+
+
+# Built once: lists read dosing times on every load, and building a statement costs more
+# than running it.
+@functools.cache
+def _doses_statement():
+    return (
         sa.select(DosingSession.course_id, DoseAdministration.given_at)
         .join(DoseAdministration, DoseAdministration.session_id == DosingSession.id)
         .where(
-            DosingSession.course_id.in_(list(found)),
+            DosingSession.course_id.in_(sa.bindparam("course_ids", expanding=True, required=True)),
             DosingSession.voided_at.is_(None),
             DoseAdministration.kind == DoseKind.INITIAL,
         )
         .order_by(DoseAdministration.given_at)
     )
-    for course_id, at in doses:
-        found[course_id].append(at)
-    without = [cid for cid, times in found.items() if not times]
-    if without:
-        rows = db.session.execute(
-            sa.select(PhaseTransition.course_id, PhaseTransition.at)
-            .where(
-                PhaseTransition.course_id.in_(without),
-                PhaseTransition.from_phase == Phase.DOSING,
-                PhaseTransition.to_phase == Phase.INTEGRATION,
-            )
-            .order_by(PhaseTransition.at, PhaseTransition.id)
+
+
+@functools.cache
+def _dosing_transitions_statement():
+    return (
+        sa.select(PhaseTransition.course_id, PhaseTransition.at)
+        .where(
+            PhaseTransition.course_id.in_(
+                sa.bindparam("course_ids", expanding=True, required=True)
+            ),
+            PhaseTransition.from_phase == Phase.DOSING,
+            PhaseTransition.to_phase == Phase.INTEGRATION,
         )
-        for course_id, at in rows:
-            found[course_id].append(at)
-    return found
+        .order_by(PhaseTransition.at, PhaseTransition.id)
+    )
 
 
 def schedule_done(courses: list[Course]) -> dict[int, Done]:

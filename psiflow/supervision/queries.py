@@ -108,14 +108,16 @@ def _team_patient_ids(supervisor_id):
     )
 
 
-def _course_scope(role, active: bool, by_clinician: bool, by_protocol: bool):
+def _course_scope(
+    role, active: bool, phases: tuple[Phase, ...], by_clinician: bool, by_protocol: bool
+):
     """The selected courses' ids, protocols and table order (never their rows: a page loads
     only its own), for any supervisor of this role: `_scope_params` fills in who and what."""
     # Practice patients never enter outcome figures or their export.
     conditions = [
         caseload_rule(role, active),
         Patient.is_practice.is_(False),
-        Course.phase.in_(sa.bindparam("phases", expanding=True, required=True)),
+        Course.phase.in_(phases),
         # The caseload's user is the supervisor whose team this is.
         Course.patient_id.in_(_team_patient_ids(CASELOAD_USER)),
     ]
@@ -138,7 +140,7 @@ def _course_scope(role, active: bool, by_clinician: bool, by_protocol: bool):
 
 
 def _scope_params(supervisor, filters: OutcomeFilters) -> dict:
-    params = {**caseload_params(supervisor), "phases": list(filters.phases)}
+    params = caseload_params(supervisor)
     if filters.clinician_id is not None:
         params["clinician_id"] = filters.clinician_id
     if filters.protocol_id:
@@ -147,27 +149,72 @@ def _scope_params(supervisor, filters: OutcomeFilters) -> dict:
 
 
 def _scope_key(supervisor, filters: OutcomeFilters) -> tuple:
-    return (*caseload_key(supervisor), filters.clinician_id is not None, bool(filters.protocol_id))
+    return (
+        *caseload_key(supervisor),
+        filters.phases,
+        filters.clinician_id is not None,
+        bool(filters.protocol_id),
+    )
 
 
-def _load_courses(ids: list[int]) -> list[Course]:
-    """The courses named by `ids`, with their patient and lead clinician, in that order."""
+@dataclass(frozen=True, slots=True)
+class TableCourse:
+    """A course as a row of the outcome table and its CSV show it: read as columns, since
+    loading each page's courses, patients and clinicians as objects cost more than the rest
+    of the page's rows."""
+
+    id: int
+    patient_id: int
+    protocol_id: str
+    protocol_version: str
+    phase: Phase
+    patient_name: str
+    record_number: str
+    lead_clinician_name: str
+
+    @property
+    def protocol_key(self) -> str:
+        return f"{self.protocol_id}@{self.protocol_version}"
+
+    @property
+    def protocol(self):
+        return catalog.protocol(self.protocol_key)
+
+
+def _load_courses(ids: list[int]) -> list[TableCourse]:
+    """The courses named by `ids`, in that order."""
     if not ids:
         return []
     found = {
-        course.id: course
-        for course in db.session.scalars(
-            sa.select(Course)
-            .where(Course.id.in_(ids))
-            .options(so.joinedload(Course.patient).joinedload(Patient.lead_clinician))
-        )
+        row[0]: TableCourse(*row)
+        for row in db.session.execute(_courses_statement(), {"course_ids": ids})
     }
     return [found[course_id] for course_id in ids]
 
 
+@functools.cache
+def _courses_statement():
+    lead = so.aliased(User)
+    return (
+        sa.select(
+            Course.id,
+            Course.patient_id,
+            Course.protocol_id,
+            Course.protocol_version,
+            Course.phase,
+            Patient.display_name,
+            Patient.record_number,
+            lead.name,
+        )
+        .join(Course.patient)
+        .join(lead, lead.id == Patient.lead_clinician_id)
+        .where(Course.id.in_(sa.bindparam("course_ids", expanding=True, required=True)))
+    )
+
+
 @dataclass
 class OutcomeRow:
-    course: Course
+    course: TableCourse
     outcomes: dict[str, Outcome]
     overdue_follow_ups: list[str]
     review_waiting_since: datetime | None
@@ -185,16 +232,20 @@ def outcome_scores(supervisor, filters: OutcomeFilters):
     Ties in time go to the lower id for the baseline and the higher id for the latest, as a
     stable sort of the measures in id order does in `course_outcomes`.
     """
-    return db.session.execute(
+    # Columns only, so the session's ORM layer has nothing to add: run on its connection.
+    connection = db.session.connection()
+    return connection.execute(
         _scores_statement(*_scope_key(supervisor, filters)), _scope_params(supervisor, filters)
     ).all()
 
 
 @functools.cache
-def _scores_statement(role, active: bool, by_clinician: bool, by_protocol: bool):
+def _scores_statement(
+    role, active: bool, phases: tuple[Phase, ...], by_clinician: bool, by_protocol: bool
+):
     """`outcome_scores` for any supervisor of this role and filters of this shape: built once,
     since building and keying the statement took a third of its time."""
-    scope = _course_scope(role, active, by_clinician, by_protocol)
+    scope = _course_scope(role, active, phases, by_clinician, by_protocol)
     m = MeasureResponse
     scored = (
         sa.select(m.id, m.course_id, m.instrument_id, m.timepoint, m.occurred_at, m.total)
@@ -298,7 +349,7 @@ def scope_outcomes(supervisor, filters: OutcomeFilters) -> ScopeOutcomes:
     return ScopeOutcomes(found)
 
 
-def _overdue_follow_ups(courses: list[Course], now: datetime) -> dict[int, list[str]]:
+def _overdue_follow_ups(courses: list[TableCourse], now: datetime) -> dict[int, list[str]]:
     """Each course's overdue follow-up measures: only what that list needs of the schedule."""
     ids = [c.id for c in courses]
     doses = dosing_times(ids)
@@ -310,15 +361,7 @@ def _overdue_follow_ups(courses: list[Course], now: datetime) -> dict[int, list[
     timepoints = {follow_up_timepoint(week) for n in numbers.values() for week in n.follow_up_weeks}
     given: dict[int, set] = {cid: set() for cid in ids}
     for course_id, instrument_id, timepoint in db.session.execute(
-        sa.select(
-            MeasureResponse.course_id, MeasureResponse.instrument_id, MeasureResponse.timepoint
-        ).where(
-            MeasureResponse.course_id.in_(ids),
-            MeasureResponse.timepoint.in_(timepoints),
-            # Given is given for the schedule, co-signed or not (as `schedule_done` counts it).
-            MeasureResponse.voided_at.is_(None),
-            MeasureResponse.status != RecordStatus.DRAFT,
-        )
+        _given_statement(), {"course_ids": ids, "timepoints": sorted(timepoints)}
     ):
         given[course_id].add((instrument_id, timepoint))
     names = instrument_names()
@@ -334,8 +377,21 @@ def _overdue_follow_ups(courses: list[Course], now: datetime) -> dict[int, list[
     }
 
 
+@functools.cache
+def _given_statement():
+    """The measures given at some of the timepoints of some courses: built once."""
+    m = MeasureResponse
+    return sa.select(m.course_id, m.instrument_id, m.timepoint).where(
+        m.course_id.in_(sa.bindparam("course_ids", expanding=True, required=True)),
+        m.timepoint.in_(sa.bindparam("timepoints", expanding=True, required=True)),
+        # Given is given for the schedule, co-signed or not (as `schedule_done` counts it).
+        m.voided_at.is_(None),
+        m.status != RecordStatus.DRAFT,
+    )
+
+
 def outcome_rows(
-    supervisor, courses: list[Course], now: datetime, outcomes: ScopeOutcomes
+    supervisor, courses: list[TableCourse], now: datetime, outcomes: ScopeOutcomes
 ) -> list[OutcomeRow]:
     """Table rows for `courses`, with their outcomes from `scope_outcomes`."""
     if not courses:

@@ -403,7 +403,7 @@ def test_outcome_statements_shared_by_supervisors_bind_each_ones_own_team(
         rows = queries.outcome_rows(
             supervisor, queries._load_courses(found.course_ids), utcnow(), found
         )
-        return [row.course.patient.display_name for row in rows]
+        return [row.course.patient_name for row in rows]
 
     assert patients(team["supervisor"]) == ["Orrin Example", "Poppy Sample"]
     assert patients(team["other_supervisor"]) == ["Quill Elsewhere", "Rowan Elsewhere"]
