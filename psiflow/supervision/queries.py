@@ -256,21 +256,28 @@ def _scores_statement(
         )
         .cte("scored")
     )
-    per_instrument = (scored.c.course_id, scored.c.instrument_id)
+    # Each pick is "no other counting score comes before (or after) it": anti-joins, which
+    # SQLite answers through indexes on the scores, where ranking them sorted every course.
+    other = scored.alias("other")
+    same_instrument = sa.and_(
+        other.c.course_id == scored.c.course_id, other.c.instrument_id == scored.c.instrument_id
+    )
     baselines = (
-        sa.select(
-            scored.c.course_id,
-            scored.c.instrument_id,
-            scored.c.occurred_at,
-            scored.c.total,
-            sa.func.row_number()
-            .over(partition_by=per_instrument, order_by=(scored.c.occurred_at, scored.c.id))
-            .label("rank"),
+        sa.select(scored.c.course_id, scored.c.instrument_id, scored.c.occurred_at, scored.c.total)
+        .where(
+            scored.c.timepoint == BASELINE,
+            ~sa.exists().where(
+                same_instrument,
+                other.c.timepoint == BASELINE,
+                sa.or_(
+                    other.c.occurred_at < scored.c.occurred_at,
+                    sa.and_(other.c.occurred_at == scored.c.occurred_at, other.c.id < scored.c.id),
+                ),
+            ),
         )
-        .where(scored.c.timepoint == BASELINE)
         .subquery()
     )
-    later = (
+    latest = (
         sa.select(
             scored.c.course_id,
             scored.c.instrument_id,
@@ -278,26 +285,29 @@ def _scores_statement(
             scored.c.total.label("latest"),
             scored.c.timepoint,
             scored.c.occurred_at,
-            sa.func.row_number()
-            .over(
-                partition_by=per_instrument,
-                order_by=(scored.c.occurred_at.desc(), scored.c.id.desc()),
-            )
-            .label("rank"),
         )
         .join(
             baselines,
             sa.and_(
                 baselines.c.course_id == scored.c.course_id,
                 baselines.c.instrument_id == scored.c.instrument_id,
-                baselines.c.rank == 1,
                 scored.c.occurred_at > baselines.c.occurred_at,
             ),
         )
-        .where(scored.c.timepoint != BASELINE)
+        .where(
+            scored.c.timepoint != BASELINE,
+            # A later score than this one is after the baseline too.
+            ~sa.exists().where(
+                same_instrument,
+                other.c.timepoint != BASELINE,
+                sa.or_(
+                    other.c.occurred_at > scored.c.occurred_at,
+                    sa.and_(other.c.occurred_at == scored.c.occurred_at, other.c.id > scored.c.id),
+                ),
+            ),
+        )
         .subquery()
     )
-    latest = sa.select(later).where(later.c.rank == 1).subquery()
     return (
         sa.select(
             scope.c.id.label("course_id"),
