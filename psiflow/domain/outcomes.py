@@ -9,6 +9,7 @@ every measure of a team; its tests hold both to one answer.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -59,6 +60,20 @@ def is_outcome_instrument(instrument: Instrument) -> bool:
     )
 
 
+def _verdicts(
+    instrument: Instrument, baseline_total: float, latest_total: float
+) -> tuple[float | None, bool | None, bool | None]:
+    """Change from baseline, response and remission: all that the two totals decide."""
+    change = None
+    if baseline_total != 0:
+        change = change_from_baseline(instrument, baseline_total, latest_total)
+    return (
+        change,
+        is_response(instrument, baseline_total, latest_total),
+        is_remission(instrument, latest_total),
+    )
+
+
 def outcome(
     instrument: Instrument,
     baseline_total: float,
@@ -66,9 +81,7 @@ def outcome(
     latest_timepoint: str,
     latest_at: datetime,
 ) -> Outcome:
-    change = None
-    if baseline_total != 0:
-        change = change_from_baseline(instrument, baseline_total, latest_total)
+    change, response, remission = _verdicts(instrument, baseline_total, latest_total)
     return Outcome(
         instrument_id=instrument.id,
         baseline=baseline_total,
@@ -76,9 +89,47 @@ def outcome(
         latest_timepoint=latest_timepoint,
         latest_at=latest_at,
         change_percent=change,
-        response=is_response(instrument, baseline_total, latest_total),
-        remission=is_remission(instrument, latest_total),
+        response=response,
+        remission=remission,
     )
+
+
+class OutcomeJudge:
+    """`outcome` for a team's many courses. Totals are small whole numbers, so a team's
+    hundreds of outcomes repeat a few dozen (instrument, baseline, latest) triples: each is
+    judged once."""
+
+    def __init__(self, instruments: Mapping[str, Instrument]):
+        self._instruments = instruments
+        self._judged: dict[tuple[str, float, float], tuple] = {}
+
+    def outcome(
+        self,
+        instrument_id: str,
+        baseline_total: float,
+        latest_total: float,
+        latest_timepoint: str,
+        latest_at: datetime,
+    ) -> Outcome | None:
+        """The outcome, or None for an instrument that is not an outcome instrument."""
+        key = (instrument_id, baseline_total, latest_total)
+        verdicts = self._judged.get(key)
+        if verdicts is None:
+            instrument = self._instruments.get(instrument_id)
+            if instrument is None or not is_outcome_instrument(instrument):
+                return None
+            verdicts = self._judged[key] = _verdicts(instrument, baseline_total, latest_total)
+        change, response, remission = verdicts
+        return Outcome(
+            instrument_id=instrument_id,
+            baseline=baseline_total,
+            latest=latest_total,
+            latest_timepoint=latest_timepoint,
+            latest_at=latest_at,
+            change_percent=change,
+            response=response,
+            remission=remission,
+        )
 
 
 def improvement(instrument: Instrument, change_percent: float) -> float:
@@ -112,6 +163,14 @@ def course_outcomes(
     return found
 
 
+@functools.lru_cache(maxsize=64)
+def _follow_up_only(numbers: ScheduleNumbers) -> ScheduleNumbers:
+    # Once per protocol, not once per course of a team's table.
+    return replace(
+        numbers, integration_sessions_per_dosing=0, after_dosing_measures=(), safety_checkin_days=()
+    )
+
+
 def overdue_follow_ups(
     numbers: ScheduleNumbers,
     dosing_times: tuple[datetime, ...],
@@ -124,13 +183,12 @@ def overdue_follow_ups(
     The schedule's own rule with only the follow-up part of the protocol's numbers: the team
     table shows nothing else, and need not load integration notes or check-in calls for it.
     """
-    follow_up_only = replace(
-        numbers, integration_sessions_per_dosing=0, after_dosing_measures=(), safety_checkin_days=()
-    )
     return [
         item.label
         for item in outstanding(
-            follow_up_only, Done(dosing_times=dosing_times, measures=measures_given), names
+            _follow_up_only(numbers),
+            Done(dosing_times=dosing_times, measures=measures_given),
+            names,
         )
         if item.kind == DueKind.FOLLOW_UP_MEASURE and item.status(now) == DueStatus.OVERDUE
     ]

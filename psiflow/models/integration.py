@@ -310,15 +310,9 @@ def items_created_in(note: IntegrationSession) -> list[ActionItem]:
     ).all()
 
 
-def dosing_times(course_ids, connection=None) -> dict[int, list[datetime]]:
-    """When each dose was given, per course, oldest first: the initial dose of every dosing
-    session that was not voided. A course whose dosing was recorded outside PsiFlow (the
-    gate overridden) has no session: its dosing -> integration transitions stand in.
-
-    `connection`: a session or connection to read through (the app's session by default).
-    """
-    execute = (db.session if connection is None else connection).execute
-    ids = list(course_ids)
+# The schedule's reads run on every board and patient page: built once, the course ids bound
+# at each execution (building and keying a statement cost more than running it).
+def _dosing_times_statement():
     # Doses and stand-in transitions in one statement, so a page reads them with the same
     # number of queries whichever kind its courses have.
     doses = sa.select(
@@ -328,7 +322,7 @@ def dosing_times(course_ids, connection=None) -> dict[int, list[datetime]]:
         DoseAdministration.id.label("tie"),
     ).where(
         DoseAdministration.session_id == DosingSession.id,
-        DosingSession.course_id.in_(ids),
+        DosingSession.course_id.in_(COURSE_IDS),
         DosingSession.voided_at.is_(None),
         DoseAdministration.kind == DoseKind.INITIAL,
     )
@@ -338,16 +332,55 @@ def dosing_times(course_ids, connection=None) -> dict[int, list[datetime]]:
         sa.literal(1),
         PhaseTransition.id,
     ).where(
-        PhaseTransition.course_id.in_(ids),
+        PhaseTransition.course_id.in_(COURSE_IDS),
         PhaseTransition.from_phase == Phase.DOSING,
         PhaseTransition.to_phase == Phase.INTEGRATION,
     )
     both = sa.union_all(doses, stand_ins).subquery()
+    return sa.select(both).order_by(both.c.stand_in, both.c.at, both.c.tie)
+
+
+_DOSING_TIMES_SQL = _dosing_times_statement()
+_NOTE_TIMES_SQL = sa.select(IntegrationSession.course_id, IntegrationSession.occurred_at).where(
+    IntegrationSession.course_id.in_(COURSE_IDS), IntegrationSession.voided_at.is_(None)
+)
+# Only the schedule's timepoints, once each: baselines and repeats are most of the rows.
+_SCHEDULED_MEASURES_SQL = (
+    sa.select(MeasureResponse.course_id, MeasureResponse.instrument_id, MeasureResponse.timepoint)
+    .where(
+        MeasureResponse.course_id.in_(COURSE_IDS),
+        MeasureResponse.voided_at.is_(None),
+        MeasureResponse.status != RecordStatus.DRAFT,
+        sa.or_(
+            MeasureResponse.timepoint.startswith(AFTER_DOSING_PREFIX, autoescape=True),
+            MeasureResponse.timepoint.startswith(FOLLOW_UP_PREFIX, autoescape=True),
+        ),
+    )
+    .distinct()
+)
+_SCHEDULED_CALLS_SQL = (
+    sa.select(SafetyCheckIn.course_id, SafetyCheckIn.dosing_number, SafetyCheckIn.scheduled_day)
+    .where(
+        SafetyCheckIn.course_id.in_(COURSE_IDS),
+        SafetyCheckIn.voided_at.is_(None),
+        SafetyCheckIn.scheduled_day.is_not(None),
+    )
+    .distinct()
+)
+
+
+def dosing_times(course_ids, connection=None) -> dict[int, list[datetime]]:
+    """When each dose was given, per course, oldest first: the initial dose of every dosing
+    session that was not voided. A course whose dosing was recorded outside PsiFlow (the
+    gate overridden) has no session: its dosing -> integration transitions stand in.
+
+    `connection`: a session or connection to read through (the app's session by default).
+    """
+    execute = (db.session if connection is None else connection).execute
+    ids = list(course_ids)
     dosed: dict[int, list[datetime]] = {cid: [] for cid in ids}
     moved: dict[int, list[datetime]] = {cid: [] for cid in ids}
-    for course_id, at, stand_in, _tie in execute(
-        sa.select(both).order_by(both.c.stand_in, both.c.at, both.c.tie)
-    ):
+    for course_id, at, stand_in, _tie in execute(_DOSING_TIMES_SQL, {"course_ids": ids}):
         (moved if stand_in else dosed)[course_id].append(at)
     return {cid: dosed[cid] or moved[cid] for cid in ids}
 
@@ -360,42 +393,16 @@ def schedule_done(courses, connection=None) -> dict[int, Done]:
     """
     execute = (db.session if connection is None else connection).execute
     ids = [c.id for c in courses]
+    bound = {"course_ids": ids}
     doses = dosing_times(ids, connection)
     notes: dict[int, list[datetime]] = {cid: [] for cid in ids}
-    for course_id, at in execute(
-        sa.select(IntegrationSession.course_id, IntegrationSession.occurred_at).where(
-            IntegrationSession.course_id.in_(ids), IntegrationSession.voided_at.is_(None)
-        )
-    ):
+    for course_id, at in execute(_NOTE_TIMES_SQL, bound):
         notes[course_id].append(at)
     measures: dict[int, set] = {cid: set() for cid in ids}
-    # Only the schedule's timepoints, once each: baselines and repeats are most of the rows.
-    for course_id, instrument_id, timepoint in execute(
-        sa.select(
-            MeasureResponse.course_id, MeasureResponse.instrument_id, MeasureResponse.timepoint
-        )
-        .where(
-            MeasureResponse.course_id.in_(ids),
-            MeasureResponse.voided_at.is_(None),
-            MeasureResponse.status != RecordStatus.DRAFT,
-            sa.or_(
-                MeasureResponse.timepoint.startswith(AFTER_DOSING_PREFIX, autoescape=True),
-                MeasureResponse.timepoint.startswith(FOLLOW_UP_PREFIX, autoescape=True),
-            ),
-        )
-        .distinct()
-    ):
+    for course_id, instrument_id, timepoint in execute(_SCHEDULED_MEASURES_SQL, bound):
         measures[course_id].add((instrument_id, timepoint))
     calls: dict[int, set] = {cid: set() for cid in ids}
-    for course_id, number, day in execute(
-        sa.select(SafetyCheckIn.course_id, SafetyCheckIn.dosing_number, SafetyCheckIn.scheduled_day)
-        .where(
-            SafetyCheckIn.course_id.in_(ids),
-            SafetyCheckIn.voided_at.is_(None),
-            SafetyCheckIn.scheduled_day.is_not(None),
-        )
-        .distinct()
-    ):
+    for course_id, number, day in execute(_SCHEDULED_CALLS_SQL, bound):
         calls[course_id].add((number, day))
     return {
         cid: Done(

@@ -27,6 +27,19 @@ class MeasureResponse(ClinicalRecord, db.Model):
         sa.Index(
             "ix_measure_responses_course_instrument", "course_id", "instrument_id", "timepoint"
         ),
+        # Covers every column the team outcome table's score query reads, so SQLite answers
+        # it from the index alone (supervision.queries.outcome_scores).
+        sa.Index(
+            "ix_measure_responses_outcome_scores",
+            "course_id",
+            "instrument_id",
+            "timepoint",
+            "occurred_at",
+            "total",
+            "status",
+            "needs_cosign",
+            "voided_at",
+        ),
     )
     record_type = "measure"
     record_label = "Measure"

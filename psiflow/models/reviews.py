@@ -328,11 +328,23 @@ def oldest_waiting_by_course(supervisor: User, course_ids) -> dict[int, datetime
     """For the team table: when each course's oldest note awaiting review was signed."""
     if not course_ids:
         return {}
-    # Grouped over the whole queue, which is short, and picked here: narrowing each of the
-    # eight record tables to the page's courses costs more than it saves.
-    queued = _awaiting(supervisor).subquery()
     rows = db.session.execute(
-        sa.select(queued.c.course_id, sa.func.min(queued.c.signed_at)).group_by(queued.c.course_id)
+        _waiting_since_statement(*caseload_key(supervisor)),
+        {"supervisor_id": supervisor.id, **caseload_params(supervisor)},
     )
     wanted = set(course_ids)
     return {course_id: since for course_id, since in rows if course_id in wanted}
+
+
+@functools.cache
+def _waiting_since_statement(role, active: bool):
+    """Each course's oldest note awaiting review, for any supervisor of this role: built once,
+    as the queue's is. Grouped over the whole queue, which is short, and picked by the caller:
+    narrowing each of the eight record tables to a page's courses costs more than it saves."""
+    queued = _awaiting_for(
+        sa.bindparam("supervisor_id", type_=sa.Integer, required=True),
+        caseload_rule(role, active),
+    ).subquery()
+    return sa.select(queued.c.course_id, sa.func.min(queued.c.signed_at)).group_by(
+        queued.c.course_id
+    )

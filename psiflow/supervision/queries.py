@@ -5,6 +5,7 @@ Each page issues a fixed number of queries whatever the size of the team.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,9 +17,8 @@ from psiflow.domain.outcomes import (
     BASELINE,
     OUTCOME_INSTRUMENTS,
     Outcome,
-    is_outcome_instrument,
+    OutcomeJudge,
     mean_improvement_by_group,
-    outcome,
     overdue_follow_ups,
 )
 from psiflow.domain.phases import Phase
@@ -28,7 +28,13 @@ from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models import Alert, Course, MeasureResponse, Patient, User
 from psiflow.models.integration import dosing_times, instrument_names
-from psiflow.models.patients import caseload_filter
+from psiflow.models.patients import (
+    CASELOAD_USER,
+    caseload_filter,
+    caseload_key,
+    caseload_params,
+    caseload_rule,
+)
 from psiflow.models.reviews import awaiting_review_page, oldest_waiting_by_course
 from psiflow.paging import RowPage
 
@@ -88,13 +94,13 @@ class OutcomeFilters:
         }
 
 
-def _team_patient_ids(supervisor):
+def _team_patient_ids(supervisor_id):
     """Patients led or co-facilitated by the supervisor or a supervisee: a superset of the
-    supervisor's caseload, found through the two clinician indexes. Beside `caseload_filter`
+    supervisor's caseload, found through the two clinician indexes. Beside the caseload rule
     it lets the database start from the team's patients, not every course in these phases."""
     patients = Patient.__table__.alias("team_patients")
     team = sa.select(User.id).where(
-        sa.or_(User.id == supervisor.id, User.supervisor_id == supervisor.id)
+        sa.or_(User.id == supervisor_id, User.supervisor_id == supervisor_id)
     )
     return sa.union_all(
         sa.select(patients.c.id).where(patients.c.lead_clinician_id.in_(team)),
@@ -102,82 +108,176 @@ def _team_patient_ids(supervisor):
     )
 
 
-def _outcome_scope(supervisor, filters: OutcomeFilters):
+def _course_scope(
+    role, active: bool, phases: tuple[Phase, ...], by_clinician: bool, by_protocol: bool
+):
+    """The selected courses' ids, protocols and table order (never their rows: a page loads
+    only its own), for any supervisor of this role: `_scope_params` fills in who and what."""
     # Practice patients never enter outcome figures or their export.
     conditions = [
-        caseload_filter(supervisor),
+        caseload_rule(role, active),
         Patient.is_practice.is_(False),
-        Course.phase.in_(filters.phases),
+        Course.phase.in_(phases),
+        # The caseload's user is the supervisor whose team this is.
+        Course.patient_id.in_(_team_patient_ids(CASELOAD_USER)),
     ]
-    conditions.append(Course.patient_id.in_(_team_patient_ids(supervisor)))
-    if filters.clinician_id is not None:
+    if by_clinician:
+        clinician_id = sa.bindparam("clinician_id", type_=sa.Integer, required=True)
         conditions.append(
             sa.or_(
-                Patient.lead_clinician_id == filters.clinician_id,
-                Patient.co_facilitator_id == filters.clinician_id,
+                Patient.lead_clinician_id == clinician_id,
+                Patient.co_facilitator_id == clinician_id,
             )
         )
-    if filters.protocol_id:
-        conditions.append(Course.protocol_id == filters.protocol_id)
-    return sa.and_(*conditions)
-
-
-def _courses_query(supervisor, filters):
+    if by_protocol:
+        conditions.append(Course.protocol_id == sa.bindparam("protocol_id", required=True))
     return (
-        sa.select(Course)
+        sa.select(Course.id, Course.protocol_id, Course.phase_entered_at)
         .join(Course.patient)
-        .where(_outcome_scope(supervisor, filters))
-        .options(so.contains_eager(Course.patient).joinedload(Patient.lead_clinician))
-        .order_by(Course.phase_entered_at, Course.id)
+        .where(*conditions)
+        .cte("scope")
     )
 
 
-def _course_scope(supervisor, filters):
-    return sa.select(Course.id).join(Course.patient).where(_outcome_scope(supervisor, filters))
+def _scope_params(supervisor, filters: OutcomeFilters) -> dict:
+    params = caseload_params(supervisor)
+    if filters.clinician_id is not None:
+        params["clinician_id"] = filters.clinician_id
+    if filters.protocol_id:
+        params["protocol_id"] = filters.protocol_id
+    return params
+
+
+def _scope_key(supervisor, filters: OutcomeFilters) -> tuple:
+    return (
+        *caseload_key(supervisor),
+        filters.phases,
+        filters.clinician_id is not None,
+        bool(filters.protocol_id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TableCourse:
+    """A course as a row of the outcome table and its CSV show it: read as columns, since
+    loading each page's courses, patients and clinicians as objects cost more than the rest
+    of the page's rows."""
+
+    id: int
+    patient_id: int
+    protocol_id: str
+    protocol_version: str
+    phase: Phase
+    patient_name: str
+    record_number: str
+    lead_clinician_name: str
+
+    @property
+    def protocol_key(self) -> str:
+        return f"{self.protocol_id}@{self.protocol_version}"
+
+    @property
+    def protocol(self):
+        return catalog.protocol(self.protocol_key)
+
+
+def _load_courses(ids: list[int]) -> list[TableCourse]:
+    """The courses named by `ids`, in that order."""
+    if not ids:
+        return []
+    found = {
+        row[0]: TableCourse(*row)
+        for row in db.session.execute(_courses_statement(), {"course_ids": ids})
+    }
+    return [found[course_id] for course_id in ids]
+
+
+@functools.cache
+def _courses_statement():
+    lead = so.aliased(User)
+    return (
+        sa.select(
+            Course.id,
+            Course.patient_id,
+            Course.protocol_id,
+            Course.protocol_version,
+            Course.phase,
+            Patient.display_name,
+            Patient.record_number,
+            lead.name,
+        )
+        .join(Course.patient)
+        .join(lead, lead.id == Patient.lead_clinician_id)
+        .where(Course.id.in_(sa.bindparam("course_ids", expanding=True, required=True)))
+    )
 
 
 @dataclass
 class OutcomeRow:
-    course: Course
+    course: TableCourse
     outcomes: dict[str, Outcome]
     overdue_follow_ups: list[str]
     review_waiting_since: datetime | None
     review_overdue: bool
 
 
-def outcome_scores(course_scope):
-    """Per course (ascending) and outcome instrument: the protocol, the first baseline total and
-    the latest later administration (total, timepoint, time), the two scores `course_outcomes`
-    compares. Picked in SQL, so a team's thousands of measures never leave the database.
+def outcome_scores(supervisor, filters: OutcomeFilters):
+    """Every course the filters select, in the table's order (phase entered, id), with its
+    protocol and, per outcome instrument, the first baseline total and the latest later
+    administration (total, timepoint, time): the two scores `course_outcomes` compares. A
+    course with none comes once, with no instrument. Picked in SQL, so a team's thousands of
+    measures never leave the database, and the scope is read once for the table, its total
+    and the chart.
 
     Ties in time go to the lower id for the baseline and the higher id for the latest, as a
     stable sort of the measures in id order does in `course_outcomes`.
     """
+    # Columns only, so the session's ORM layer has nothing to add: run on its connection.
+    connection = db.session.connection()
+    return connection.execute(
+        _scores_statement(*_scope_key(supervisor, filters)), _scope_params(supervisor, filters)
+    ).all()
+
+
+@functools.cache
+def _scores_statement(
+    role, active: bool, phases: tuple[Phase, ...], by_clinician: bool, by_protocol: bool
+):
+    """`outcome_scores` for any supervisor of this role and filters of this shape: built once,
+    since building and keying the statement took a third of its time."""
+    scope = _course_scope(role, active, phases, by_clinician, by_protocol)
     m = MeasureResponse
     scored = (
         sa.select(m.id, m.course_id, m.instrument_id, m.timepoint, m.occurred_at, m.total)
         .where(
-            m.course_id.in_(course_scope),
+            m.course_id.in_(sa.select(scope.c.id)),
             m.instrument_id.in_(OUTCOME_INSTRUMENTS),
             m.counting(),
         )
         .cte("scored")
     )
-    per_instrument = (scored.c.course_id, scored.c.instrument_id)
+    # Each pick is "no other counting score comes before (or after) it": anti-joins, which
+    # SQLite answers through indexes on the scores, where ranking them sorted every course.
+    other = scored.alias("other")
+    same_instrument = sa.and_(
+        other.c.course_id == scored.c.course_id, other.c.instrument_id == scored.c.instrument_id
+    )
     baselines = (
-        sa.select(
-            scored.c.course_id,
-            scored.c.instrument_id,
-            scored.c.occurred_at,
-            scored.c.total,
-            sa.func.row_number()
-            .over(partition_by=per_instrument, order_by=(scored.c.occurred_at, scored.c.id))
-            .label("rank"),
+        sa.select(scored.c.course_id, scored.c.instrument_id, scored.c.occurred_at, scored.c.total)
+        .where(
+            scored.c.timepoint == BASELINE,
+            ~sa.exists().where(
+                same_instrument,
+                other.c.timepoint == BASELINE,
+                sa.or_(
+                    other.c.occurred_at < scored.c.occurred_at,
+                    sa.and_(other.c.occurred_at == scored.c.occurred_at, other.c.id < scored.c.id),
+                ),
+            ),
         )
-        .where(scored.c.timepoint == BASELINE)
         .subquery()
     )
-    later = (
+    latest = (
         sa.select(
             scored.c.course_id,
             scored.c.instrument_id,
@@ -185,39 +285,42 @@ def outcome_scores(course_scope):
             scored.c.total.label("latest"),
             scored.c.timepoint,
             scored.c.occurred_at,
-            sa.func.row_number()
-            .over(
-                partition_by=per_instrument,
-                order_by=(scored.c.occurred_at.desc(), scored.c.id.desc()),
-            )
-            .label("rank"),
         )
         .join(
             baselines,
             sa.and_(
                 baselines.c.course_id == scored.c.course_id,
                 baselines.c.instrument_id == scored.c.instrument_id,
-                baselines.c.rank == 1,
                 scored.c.occurred_at > baselines.c.occurred_at,
             ),
         )
-        .where(scored.c.timepoint != BASELINE)
+        .where(
+            scored.c.timepoint != BASELINE,
+            # A later score than this one is after the baseline too.
+            ~sa.exists().where(
+                same_instrument,
+                other.c.timepoint != BASELINE,
+                sa.or_(
+                    other.c.occurred_at > scored.c.occurred_at,
+                    sa.and_(other.c.occurred_at == scored.c.occurred_at, other.c.id > scored.c.id),
+                ),
+            ),
+        )
         .subquery()
     )
-    return db.session.execute(
+    return (
         sa.select(
-            later.c.course_id,
-            Course.protocol_id,
-            later.c.instrument_id,
-            later.c.baseline,
-            later.c.latest,
-            later.c.timepoint,
-            later.c.occurred_at,
+            scope.c.id.label("course_id"),
+            scope.c.protocol_id,
+            latest.c.instrument_id,
+            latest.c.baseline,
+            latest.c.latest,
+            latest.c.timepoint,
+            latest.c.occurred_at,
         )
-        .join(Course, Course.id == later.c.course_id)
-        .where(later.c.rank == 1)
-        .order_by(later.c.course_id, later.c.instrument_id)
-    ).all()
+        .outerjoin(latest, latest.c.course_id == scope.c.id)
+        .order_by(scope.c.phase_entered_at, scope.c.id, latest.c.instrument_id)
+    )
 
 
 @dataclass
@@ -226,44 +329,55 @@ class CourseOutcomes:
     outcomes: dict[str, Outcome]
 
 
-def scope_outcomes(supervisor, filters: OutcomeFilters) -> dict[int, CourseOutcomes]:
-    """The outcomes of every course the filters select, once per request: the chart and the
-    table's page both read them."""
-    instruments = catalog.instruments()
+@dataclass
+class ScopeOutcomes:
+    """The courses the filters select, in the table's order, each with its outcomes."""
+
+    courses: dict[int, CourseOutcomes]
+
+    @property
+    def course_ids(self) -> list[int]:
+        return list(self.courses)
+
+
+def scope_outcomes(supervisor, filters: OutcomeFilters) -> ScopeOutcomes:
+    """The outcomes of every course the filters select, once per request: the chart, the
+    table's total and its page all read them."""
+    judge = OutcomeJudge(catalog.instruments())
     found: dict[int, CourseOutcomes] = {}
-    for score in outcome_scores(_course_scope(supervisor, filters)):
-        instrument = instruments.get(score.instrument_id)
-        if instrument is None or not is_outcome_instrument(instrument):
+    for course_id, protocol_id, instrument_id, baseline, latest, timepoint, at in outcome_scores(
+        supervisor, filters
+    ):
+        course = found.get(course_id)
+        if course is None:
+            course = found[course_id] = CourseOutcomes(protocol_id, {})
+        if instrument_id is None:
             continue
-        course = found.setdefault(score.course_id, CourseOutcomes(score.protocol_id, {}))
-        course.outcomes[score.instrument_id] = outcome(
-            instrument, score.baseline, score.latest, score.timepoint, score.occurred_at
-        )
-    return found
+        result = judge.outcome(instrument_id, baseline, latest, timepoint, at)
+        if result is not None:
+            course.outcomes[instrument_id] = result
+    return ScopeOutcomes(found)
 
 
-def _overdue_follow_ups(courses: list[Course], now: datetime) -> dict[int, list[str]]:
+def _overdue_follow_ups(courses: list[TableCourse], now: datetime) -> dict[int, list[str]]:
     """Each course's overdue follow-up measures: only what that list needs of the schedule."""
     ids = [c.id for c in courses]
     doses = dosing_times(ids)
-    timepoints = {follow_up_timepoint(week) for c in courses for week in c.protocol.follow_up_weeks}
+    # A page's courses follow a few protocols: each one's numbers are read once.
+    numbers = {}
+    for course in courses:
+        if course.protocol_key not in numbers:
+            numbers[course.protocol_key] = schedule_numbers(course.protocol)
+    timepoints = {follow_up_timepoint(week) for n in numbers.values() for week in n.follow_up_weeks}
     given: dict[int, set] = {cid: set() for cid in ids}
     for course_id, instrument_id, timepoint in db.session.execute(
-        sa.select(
-            MeasureResponse.course_id, MeasureResponse.instrument_id, MeasureResponse.timepoint
-        ).where(
-            MeasureResponse.course_id.in_(ids),
-            MeasureResponse.timepoint.in_(timepoints),
-            # Given is given for the schedule, co-signed or not (as `schedule_done` counts it).
-            MeasureResponse.voided_at.is_(None),
-            MeasureResponse.status != RecordStatus.DRAFT,
-        )
+        _given_statement(), {"course_ids": ids, "timepoints": sorted(timepoints)}
     ):
         given[course_id].add((instrument_id, timepoint))
     names = instrument_names()
     return {
         c.id: overdue_follow_ups(
-            schedule_numbers(c.protocol),
+            numbers[c.protocol_key],
             tuple(doses[c.id]),
             frozenset(given[c.id]),
             now,
@@ -273,8 +387,21 @@ def _overdue_follow_ups(courses: list[Course], now: datetime) -> dict[int, list[
     }
 
 
+@functools.cache
+def _given_statement():
+    """The measures given at some of the timepoints of some courses: built once."""
+    m = MeasureResponse
+    return sa.select(m.course_id, m.instrument_id, m.timepoint).where(
+        m.course_id.in_(sa.bindparam("course_ids", expanding=True, required=True)),
+        m.timepoint.in_(sa.bindparam("timepoints", expanding=True, required=True)),
+        # Given is given for the schedule, co-signed or not (as `schedule_done` counts it).
+        m.voided_at.is_(None),
+        m.status != RecordStatus.DRAFT,
+    )
+
+
 def outcome_rows(
-    supervisor, courses: list[Course], now: datetime, outcomes: dict[int, CourseOutcomes]
+    supervisor, courses: list[TableCourse], now: datetime, outcomes: ScopeOutcomes
 ) -> list[OutcomeRow]:
     """Table rows for `courses`, with their outcomes from `scope_outcomes`."""
     if not courses:
@@ -284,7 +411,7 @@ def outcome_rows(
     rows = []
     for course in courses:
         since = waiting.get(course.id)
-        found = outcomes.get(course.id)
+        found = outcomes.courses.get(course.id)
         rows.append(
             OutcomeRow(
                 course=course,
@@ -298,45 +425,29 @@ def outcome_rows(
     return rows
 
 
-def outcome_page(
-    supervisor,
-    filters: OutcomeFilters,
-    page: int,
-    per_page: int,
-    now,
-    outcomes: dict[int, CourseOutcomes],
-) -> RowPage:
+def outcome_page(supervisor, page: int, per_page: int, now, outcomes: ScopeOutcomes) -> RowPage:
+    """A page of the table: the scope is already known, so only the page's courses load."""
     page = max(page, 1)
-    # The total rides along with the page's courses (a window count): one pass over the scope.
-    found = db.session.execute(
-        _courses_query(supervisor, filters)
-        .add_columns(sa.func.count().over().label("total"))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    if found:
-        total = found[0].total
-    else:
-        total = db.session.scalar(
-            sa.select(sa.func.count()).select_from(_course_scope(supervisor, filters).subquery())
-        )
-    courses = [course for course, _ in found]
-    return RowPage(page, per_page, total, outcome_rows(supervisor, courses, now, outcomes))
+    ids = outcomes.course_ids
+    courses = _load_courses(ids[(page - 1) * per_page : page * per_page])
+    return RowPage(page, per_page, len(ids), outcome_rows(supervisor, courses, now, outcomes))
 
 
 def all_outcome_rows(supervisor, filters: OutcomeFilters, now) -> list[OutcomeRow]:
-    courses = db.session.scalars(_courses_query(supervisor, filters)).unique().all()
-    return outcome_rows(supervisor, courses, now, scope_outcomes(supervisor, filters))
+    outcomes = scope_outcomes(supervisor, filters)
+    return outcome_rows(supervisor, _load_courses(outcomes.course_ids), now, outcomes)
 
 
-def improvement_by_protocol(outcomes: dict[int, CourseOutcomes]):
+def improvement_by_protocol(outcomes: ScopeOutcomes):
     """Mean improvement per protocol and instrument over the courses of `scope_outcomes`."""
     names = {p.id: p.name for p in catalog.protocols().values()}
     return mean_improvement_by_group(
         catalog.instruments(),
         [
             (names.get(course.protocol_id, course.protocol_id), result)
-            for course in outcomes.values()
+            # In course-id order, as the means were always summed: float addition is not
+            # associative, and a reordered sum can move a rounded figure.
+            for _, course in sorted(outcomes.courses.items())
             for result in course.outcomes.values()
         ],
     )

@@ -185,7 +185,6 @@ def outcomes():
     outcomes = queries.scope_outcomes(current_user, filters)
     page = queries.outcome_page(
         current_user,
-        filters,
         request.args.get("page", 1, type=int),
         current_app.config["PAGE_SIZE"],
         now,
@@ -234,11 +233,11 @@ def _csv_response(rows) -> Response:
     for row in rows:
         course = row.course
         line = [
-            course.patient.record_number,
+            course.record_number,
             course.protocol_id,
             course.protocol_version,
             course.phase.value,
-            course.patient.lead_clinician.name,
+            course.lead_clinician_name,
         ]
         for iid in OUTCOME_INSTRUMENTS:
             o = row.outcomes.get(iid)

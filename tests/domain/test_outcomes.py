@@ -7,6 +7,7 @@ import pytest
 
 from psiflow.domain.instruments import default_instrument_dir, load_instruments
 from psiflow.domain.outcomes import (
+    OutcomeJudge,
     course_outcomes,
     is_outcome_instrument,
     mean_improvement_by_group,
@@ -45,6 +46,26 @@ def test_who5_responds_by_points_and_remits_above_fifty():
 def test_a_zero_baseline_has_no_percentage():
     result = outcome(INSTRUMENTS["gad7"], 0, 3, "follow_up_week_4", T0)
     assert result.change_percent is None
+
+
+def test_the_judge_of_many_outcomes_gives_each_the_answer_of_outcome():
+    judge = OutcomeJudge(INSTRUMENTS)
+    for iid, instrument in INSTRUMENTS.items():
+        if not is_outcome_instrument(instrument):
+            assert judge.outcome(iid, 10, 5, "follow_up_week_4", T0) is None
+            continue
+        low, high = int(instrument.total_min), int(instrument.total_max)
+        step = max(1, (high - low) // 12)
+        totals = [*range(low, high + 1, step), high]
+        # Twice over, so the second pass reads every verdict the first one judged.
+        for _ in range(2):
+            for i, baseline in enumerate(totals):
+                for latest in totals:
+                    at = T0 + timedelta(days=i)
+                    assert judge.outcome(iid, baseline, latest, "integration", at) == outcome(
+                        instrument, baseline, latest, "integration", at
+                    )
+    assert judge.outcome("no-such-instrument", 10, 5, "integration", T0) is None
 
 
 @pytest.mark.parametrize(

@@ -375,3 +375,47 @@ def test_team_table_picks_the_same_baseline_and_latest_scores_as_the_course_page
             [(c.protocol.name, o) for c in (course, other) for o in expected[c.id].values()],
         )
     )
+
+
+def test_outcome_statements_shared_by_supervisors_bind_each_ones_own_team(
+    client, login_as, team, db
+):
+    """The score statement is built once per role and filter shape; who and what it selects
+    are parameters, so one supervisor's table never shows another's team."""
+    from psiflow.access import Role
+    from psiflow.models.reviews import oldest_waiting_by_course
+    from psiflow.supervision import queries
+    from tests.factories import gen_user
+
+    orrin = _outcome_course(team, "clinician", "Orrin Example")
+    _outcome_course(team, "clinician2", "Poppy Sample", protocol="mdma-three-session@1.0")
+    clinic = team["supervisor"].clinic
+    theirs = gen_user(Role.CLINICIAN, clinic, supervisor=team["other_supervisor"])
+    db.session.commit()
+    team["theirs"] = theirs
+    _outcome_course(team, "theirs", "Quill Elsewhere")
+    rowan = _outcome_course(team, "theirs", "Rowan Elsewhere", phase=Phase.INTEGRATION)
+    for course, author in ((orrin, team["clinician"]), (rowan, theirs)):
+        gen_integration_session(course, author)
+
+    def patients(supervisor, **filters):
+        found = queries.scope_outcomes(supervisor, queries.OutcomeFilters(**filters))
+        rows = queries.outcome_rows(
+            supervisor, queries._load_courses(found.course_ids), utcnow(), found
+        )
+        return [row.course.patient_name for row in rows]
+
+    assert patients(team["supervisor"]) == ["Orrin Example", "Poppy Sample"]
+    assert patients(team["other_supervisor"]) == ["Quill Elsewhere", "Rowan Elsewhere"]
+    assert patients(team["supervisor"], clinician_id=team["clinician2"].id) == ["Poppy Sample"]
+    assert patients(team["other_supervisor"], clinician_id=theirs.id) == [
+        "Quill Elsewhere",
+        "Rowan Elsewhere",
+    ]
+    assert patients(team["supervisor"], protocol_id="mdma-three-session") == ["Poppy Sample"]
+    assert patients(team["other_supervisor"], phase=Phase.INTEGRATION) == ["Rowan Elsewhere"]
+    assert patients(team["supervisor"], phase=Phase.INTEGRATION) == []
+    # The review-waiting lookup is shared the same way.
+    both = [orrin.id, rowan.id]
+    assert set(oldest_waiting_by_course(team["supervisor"], both)) == {orrin.id}
+    assert set(oldest_waiting_by_course(team["other_supervisor"], both)) == {rowan.id}
