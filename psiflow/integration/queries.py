@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import ClassVar, NamedTuple
@@ -30,7 +31,7 @@ from psiflow.models.integration import (
     schedule_done,
 )
 from psiflow.models.measures import MeasureResponse, timepoint_label
-from psiflow.models.patients import caseload_filter
+from psiflow.models.patients import caseload_key, caseload_params, caseload_rule
 from psiflow.models.reviews import returned_to
 from psiflow.models.types import utcnow
 from psiflow.presentation import local_date
@@ -193,39 +194,48 @@ class DueCourse(NamedTuple):
     protocol_key: str
 
 
-def dashboard(user) -> dict:
-    """What needs doing across the user's own caseload after dosing, and notes returned to them."""
-    now = utcnow()
-    # The same courses as ever (the first DASHBOARD_COURSES longest in phase), but only those
-    # whose stored attention_from has come are read back and have their schedule worked out:
-    # the others have nothing due or overdue (`domain.schedule.attention_from`).
+@functools.cache
+def _due_courses_statement(role, active: bool):
+    """The same courses as ever (the first DASHBOARD_COURSES of the user's own, longest in
+    phase first), but only those whose stored attention_from has come: the others have nothing
+    due or overdue (`domain.schedule.attention_from`). Built once per kind of caseload, the
+    user and the clock bound at each execution; columns, not whole courses and patients."""
+    user_id = sa.bindparam("user_id", type_=sa.Integer, required=True)
     looked_at = (
         sa.select(Course.id, Course.attention_from)
         .join(Course.patient)
         .where(
-            caseload_filter(user),
-            sa.or_(Patient.lead_clinician_id == user.id, Patient.co_facilitator_id == user.id),
+            caseload_rule(role, active),
+            sa.or_(Patient.lead_clinician_id == user_id, Patient.co_facilitator_id == user_id),
             Course.phase.in_(SCHEDULED_PHASES),
         )
         .order_by(Course.phase_entered_at, Course.id)
         .limit(DASHBOARD_COURSES)
         .subquery()
     )
-    # Columns, not whole courses and patients: the dashboard reads four of them.
+    return (
+        sa.select(
+            Course.id,
+            Course.patient_id,
+            Patient.display_name,
+            Course.protocol_id,
+            Course.protocol_version,
+        )
+        .join(looked_at, looked_at.c.id == Course.id)
+        .join(Course.patient)
+        .where(looked_at.c.attention_from <= sa.bindparam("now", required=True))
+        .order_by(Course.phase_entered_at, Course.id)
+    )
+
+
+def dashboard(user) -> dict:
+    """What needs doing across the user's own caseload after dosing, and notes returned to them."""
+    now = utcnow()
+    params = {"user_id": user.id, "now": now, **caseload_params(user)}
     courses = [
         DueCourse(cid, patient_id, name, f"{protocol_id}@{version}")
         for cid, patient_id, name, protocol_id, version in db.session.execute(
-            sa.select(
-                Course.id,
-                Course.patient_id,
-                Patient.display_name,
-                Course.protocol_id,
-                Course.protocol_version,
-            )
-            .join(looked_at, looked_at.c.id == Course.id)
-            .join(Course.patient)
-            .where(looked_at.c.attention_from <= now)
-            .order_by(Course.phase_entered_at, Course.id)
+            _due_courses_statement(*caseload_key(user)), params
         )
     ]
     done = schedule_done(courses)  # even for none: the board's query count stays fixed
