@@ -210,7 +210,7 @@ def _due_courses_statement(role, active: bool):
             Course.phase.in_(SCHEDULED_PHASES),
         )
         .order_by(Course.phase_entered_at, Course.id)
-        .limit(DASHBOARD_COURSES)
+        .limit(sa.bindparam("limit", type_=sa.Integer, required=True))
         .subquery()
     )
     return (
@@ -231,7 +231,7 @@ def _due_courses_statement(role, active: bool):
 def dashboard(user) -> dict:
     """What needs doing across the user's own caseload after dosing, and notes returned to them."""
     now = utcnow()
-    params = {"user_id": user.id, "now": now, **caseload_params(user)}
+    params = {"user_id": user.id, "now": now, "limit": DASHBOARD_COURSES, **caseload_params(user)}
     courses = [
         DueCourse(cid, patient_id, name, f"{protocol_id}@{version}")
         for cid, patient_id, name, protocol_id, version in db.session.execute(
