@@ -134,14 +134,18 @@ def patients_without_course(user, limit: int, practice=False):
 
 
 def load_course_histories(patient) -> None:
-    """Load the patient's courses with their phase histories in a fixed number of queries,
-    however many courses the patient has had (lazy loading ran one query per course)."""
-    courses = db.session.scalars(
-        sa.select(Course)
-        .where(Course.patient_id == patient.id)
-        .order_by(Course.started_at)
-        .options(so.selectinload(Course.transitions).selectinload(PhaseTransition.by))
-    ).all()
+    """Load the patient's courses with their phase histories and who made each change in one
+    query, however many courses the patient has had (lazy loading ran one query per course)."""
+    courses = (
+        db.session.scalars(
+            sa.select(Course)
+            .where(Course.patient_id == patient.id)
+            .order_by(Course.started_at)
+            .options(so.joinedload(Course.transitions).joinedload(PhaseTransition.by))
+        )
+        .unique()
+        .all()
+    )
     so.attributes.set_committed_value(patient, "courses", courses)
 
 
