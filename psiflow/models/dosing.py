@@ -550,30 +550,6 @@ def discharge(
     session.transport_plan = transport_plan
 
 
-def fully_signed_ids(sessions, courses: list[Course]) -> set[int]:
-    """Sessions that count and carry every facilitator signature the protocol needs.
-
-    `sessions` (of these courses) are sessions or lines with `id`, `course_id` and `counts`.
-    """
-    pair = {c.id: c.protocol.facilitators_required == 2 for c in courses}  # as pair_signing
-    cosigned = _co_facilitated_ids([s.id for s in sessions])
-    return {s.id for s in sessions if s.counts and (not pair[s.course_id] or s.id in cosigned)}
-
-
-def _co_facilitated_ids(session_ids: list[int]) -> set[int]:
-    if not session_ids:
-        return set()
-    return set(
-        db.session.scalars(
-            sa.select(Signature.record_id).where(
-                Signature.record_type == DosingSession.record_type,
-                Signature.record_id.in_(session_ids),
-                Signature.meaning == Meaning.CO_FACILITATED,
-            )
-        )
-    )
-
-
 @fact_source
 def dosing_facts(courses: list[Course]) -> dict[int, dict]:
     """`dosing_session_signed` (the latest session, fully signed) and `dosing_sessions_done`.

@@ -8,21 +8,21 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from psiflow.course_panels import RecordLine, group_by_course, record_lines
+from psiflow.course_panels import RecordLine
 from psiflow.domain import dosing as rules
 from psiflow.domain import vitals as vital_rules
 from psiflow.domain.dosing import DoseKind
-from psiflow.domain.signing import RecordStatus
+from psiflow.domain.signing import Meaning, RecordStatus
 from psiflow.extensions import db
 from psiflow.models.dosing import (
     AnswerKind,
     DosingSession,
     VitalSign,
     current_answers,
-    fully_signed_ids,
     session_people,
 )
 from psiflow.models.preparation import SetIntake, current_touch_consent
+from psiflow.models.records import Signature
 from psiflow.models.types import utcnow
 
 
@@ -219,11 +219,41 @@ class CourseSessions:
 
 
 def courses_sessions(courses) -> dict[int, CourseSessions]:
-    """Each course's dosing sessions as lines, for all of a patient's courses in two queries."""
+    """Each course's dosing sessions as lines, for all of a patient's courses in one query:
+    whether the second facilitator signed is read with each line."""
     ids = [c.id for c in courses]
-    everything = record_lines([DosingSession], ids)
-    signed = fully_signed_ids(everything, courses)
-    grouped = group_by_course(everything, ids)
+    co_facilitated = (
+        sa.select(Signature.id)
+        .where(
+            Signature.record_type == DosingSession.record_type,
+            Signature.record_id == DosingSession.id,
+            Signature.meaning == Meaning.CO_FACILITATED,
+        )
+        .exists()
+    )
+    rows = db.session.execute(
+        sa.select(
+            sa.literal(DosingSession.record_type),
+            DosingSession.id,
+            DosingSession.course_id,
+            DosingSession.occurred_at,
+            DosingSession.status,
+            DosingSession.needs_cosign,
+            DosingSession.voided_at,
+            co_facilitated,
+        )
+        .where(DosingSession.course_id.in_(ids))
+        .order_by(DosingSession.occurred_at, DosingSession.id)
+    )
+    pair = {c.id: c.protocol.facilitators_required == 2 for c in courses}  # as pair_signing
+    grouped: dict[int, list[RecordLine]] = {cid: [] for cid in ids}
+    signed: set[int] = set()
+    for *columns, cosigned in rows:
+        line = RecordLine(*columns)
+        grouped[line.course_id].append(line)
+        # Fully signed: it counts and carries every facilitator signature the protocol needs.
+        if line.counts and (not pair[line.course_id] or cosigned):
+            signed.add(line.id)
     return {
         cid: CourseSessions(
             sessions,

@@ -383,6 +383,9 @@ def test_both_facilitators_sign_a_pair_protocol_and_the_gate_opens(app, client, 
     assert course.facts().dosing_session_signed
     gates = dict(course.gates())
     assert gates[Phase.INTEGRATION] == []
+    page = client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "Awaiting a signature" not in page
+    assert '<span class="badge status-signed">Signed</span>' in page
 
 
 # --- two tablets ----------------------------------------------------------------------------
