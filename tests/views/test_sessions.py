@@ -157,6 +157,9 @@ def test_out_of_range_vitals_show_until_acknowledged_with_who_and_when(
     page = client.get(url(session)).get_data(as_text=True)
     assert "Out-of-range vital signs to acknowledge" not in page
     assert f"Acknowledged by {team['clinician'].name}" in page
+    record = client.get(url(session, "record")).get_data(as_text=True)
+    assert f"(acknowledged by {team['clinician'].name}, " in record
+    assert ": Repeat in 15)" in record and "175/95" in record
 
 
 def test_a_reading_of_another_session_cannot_be_acknowledged_here(
