@@ -77,13 +77,10 @@ def record_lines(models, course_ids, *, newest_first=False, author=False) -> lis
         if author:
             query = query.join(User, User.id == model.author_id)
         selects.append(query.where(model.course_id.in_(list(course_ids))))
-    if len(selects) == 1:
-        query = selects[0]
-        order = [query.selected_columns.occurred_at, query.selected_columns.id]
-    else:
-        query = sa.union_all(*selects).subquery()
-        order = [query.c.occurred_at, query.c.id]
-        query = sa.select(query)
+    # Ordered by the columns' names, not through a subquery: building a subquery's columns
+    # took a third of the time a long history spent on its preparation list.
+    query = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    order = [query.selected_columns.occurred_at, query.selected_columns.id]
     if newest_first:
         order = [o.desc() for o in order]
     return [RecordLine(*row) for row in db.session.execute(query.order_by(*order))]
