@@ -57,21 +57,28 @@ def _panel_context(courses) -> dict[int, dict]:
     touch = rows(
         TouchConsentEntry, TouchConsentEntry.recorded_at.desc(), TouchConsentEntry.id.desc()
     )
+    return {course.id: _course_panel(course, records, flags, touch) for course in courses}
+
+
+def _course_panel(course, records, flags, touch) -> dict:
+    in_preparation = course.phase in (Phase.SCREENING, Phase.PREPARATION)
     return {
-        course.id: {
-            "screenings": records[Screening][course.id],
-            "consents": records[Consent][course.id],
-            "intakes": records[SetIntake][course.id],
-            "sessions": records[PreparationSession][course.id],
-            "flags": flags[course.id],
-            "touch_log": touch[course.id],
-            "touch_form": TouchConsentForm(formdata=None, prefix=f"touch{course.id}"),
-            "planned_form": PlannedDosingForm(
-                formdata=None, planned_dosing_at=to_local_input(course.planned_dosing_at)
-            ),
-            "in_preparation": course.phase in (Phase.SCREENING, Phase.PREPARATION),
-        }
-        for course in courses
+        "screenings": records[Screening][course.id],
+        "consents": records[Consent][course.id],
+        "intakes": records[SetIntake][course.id],
+        "sessions": records[PreparationSession][course.id],
+        "flags": flags[course.id],
+        "touch_log": touch[course.id],
+        # The forms only where the panel shows them: a closed course is read, not added to.
+        "touch_form": None
+        if course.is_closed
+        else TouchConsentForm(formdata=None, prefix=f"touch{course.id}"),
+        "planned_form": PlannedDosingForm(
+            formdata=None, planned_dosing_at=to_local_input(course.planned_dosing_at)
+        )
+        if in_preparation
+        else None,
+        "in_preparation": in_preparation,
     }
 
 
