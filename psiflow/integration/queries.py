@@ -40,6 +40,7 @@ from psiflow.models.records import record_counts
 from psiflow.models.reviews import returned_to
 from psiflow.models.types import utcnow
 from psiflow.presentation import local_date
+from psiflow.statements import COURSE_IDS, built_once
 
 SCHEDULED_PHASES = (Phase.DOSING, Phase.INTEGRATION, Phase.FOLLOW_UP)
 # Clinic default: the dashboard looks at this many of a clinician's courses after dosing,
@@ -117,36 +118,43 @@ class PanelLines(NamedTuple):
 
 def panel_lines(ids) -> PanelLines:
     notes = record_lines([IntegrationSession], ids, newest_first=True, author=True)
-    call_columns = [getattr(SafetyCheckIn, f.name) for f in fields(CallLine)]
-    check_ins = [
-        CallLine(*row)
-        for row in db.session.execute(
-            sa.select(*call_columns)
-            .where(
-                SafetyCheckIn.course_id.in_(ids),
-                sa.or_(
-                    SafetyCheckIn.context == CheckInContext.CALL,
-                    SafetyCheckIn.scheduled_day.is_not(None),
-                ),
-            )
-            .order_by(SafetyCheckIn.occurred_at.desc())
+    params = {"course_ids": list(ids)}
+    check_ins = [CallLine(*row) for row in db.session.execute(_check_ins_query(), params)]
+    given = db.session.execute(_given_query(), params).all()
+    return PanelLines(notes, check_ins, given)
+
+
+@built_once
+def _check_ins_query():
+    return (
+        sa.select(*[getattr(SafetyCheckIn, f.name) for f in fields(CallLine)])
+        .where(
+            SafetyCheckIn.course_id.in_(COURSE_IDS),
+            sa.or_(
+                SafetyCheckIn.context == CheckInContext.CALL,
+                SafetyCheckIn.scheduled_day.is_not(None),
+            ),
         )
-    ]
+        .order_by(SafetyCheckIn.occurred_at.desc())
+    )
+
+
+@built_once
+def _given_query():
     # Charts read the measures that count, the schedule those given at all (co-signed or not).
-    given = db.session.execute(
+    return (
         sa.select(
             *[getattr(MeasureResponse, f.name) for f in fields(ScoreLine)],
             MeasureResponse.status,
             MeasureResponse.needs_cosign,
         )
         .where(
-            MeasureResponse.course_id.in_(ids),
+            MeasureResponse.course_id.in_(COURSE_IDS),
             MeasureResponse.voided_at.is_(None),
             MeasureResponse.status != RecordStatus.DRAFT,
         )
         .order_by(MeasureResponse.occurred_at)
-    ).all()
-    return PanelLines(notes, check_ins, given)
+    )
 
 
 def schedule_done_from(ids, lines: PanelLines) -> dict[int, Done]:

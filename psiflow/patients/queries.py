@@ -21,6 +21,7 @@ from psiflow.domain.protocols import Protocol
 from psiflow.extensions import db
 from psiflow.models import Course, Patient, PhaseTransition, User
 from psiflow.models.patients import caseload_filter
+from psiflow.statements import built_once
 
 CLOSED_VIEW_PHASES = (Phase.ON_HOLD, Phase.COMPLETED, Phase.WITHDRAWN)
 
@@ -137,16 +138,19 @@ def load_course_histories(patient) -> None:
     """Load the patient's courses with their phase histories and who made each change in one
     query, however many courses the patient has had (lazy loading ran one query per course)."""
     courses = (
-        db.session.scalars(
-            sa.select(Course)
-            .where(Course.patient_id == patient.id)
-            .order_by(Course.started_at)
-            .options(so.joinedload(Course.transitions).joinedload(PhaseTransition.by))
-        )
-        .unique()
-        .all()
+        db.session.scalars(_course_histories_query(), {"patient_id": patient.id}).unique().all()
     )
     so.attributes.set_committed_value(patient, "courses", courses)
+
+
+@built_once
+def _course_histories_query():
+    return (
+        sa.select(Course)
+        .where(Course.patient_id == sa.bindparam("patient_id"))
+        .order_by(Course.started_at)
+        .options(so.joinedload(Course.transitions).joinedload(PhaseTransition.by))
+    )
 
 
 def team_members(supervisor) -> list[User]:

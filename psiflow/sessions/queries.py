@@ -24,6 +24,7 @@ from psiflow.models.dosing import (
 from psiflow.models.preparation import SetIntake, current_touch_consent
 from psiflow.models.records import Signature
 from psiflow.models.types import utcnow
+from psiflow.statements import COURSE_IDS, built_once
 
 
 @dataclass
@@ -199,10 +200,15 @@ def session_sheet(session: DosingSession, now: datetime | None = None) -> Sessio
 
 def agreed_set_intake(course_id: int) -> SetIntake | None:
     """The signed set intake: the intention and the transport plan agreed in preparation."""
-    return db.session.scalar(
+    return db.session.scalar(_agreed_set_intake_query(), {"course_id": course_id})
+
+
+@built_once
+def _agreed_set_intake_query():
+    return (
         sa.select(SetIntake)
         .where(
-            SetIntake.course_id == course_id,
+            SetIntake.course_id == sa.bindparam("course_id"),
             SetIntake.voided_at.is_(None),
             SetIntake.status != RecordStatus.DRAFT,
         )
@@ -218,10 +224,8 @@ class CourseSessions:
     in_progress: RecordLine | None
 
 
-def courses_sessions(courses) -> dict[int, CourseSessions]:
-    """Each course's dosing sessions as lines, for all of a patient's courses in one query:
-    whether the second facilitator signed is read with each line."""
-    ids = [c.id for c in courses]
+@built_once
+def _courses_sessions_query():
     co_facilitated = (
         sa.select(Signature.id)
         .where(
@@ -231,7 +235,7 @@ def courses_sessions(courses) -> dict[int, CourseSessions]:
         )
         .exists()
     )
-    rows = db.session.execute(
+    return (
         sa.select(
             sa.literal(DosingSession.record_type),
             DosingSession.id,
@@ -242,9 +246,16 @@ def courses_sessions(courses) -> dict[int, CourseSessions]:
             DosingSession.voided_at,
             co_facilitated,
         )
-        .where(DosingSession.course_id.in_(ids))
+        .where(DosingSession.course_id.in_(COURSE_IDS))
         .order_by(DosingSession.occurred_at, DosingSession.id)
     )
+
+
+def courses_sessions(courses) -> dict[int, CourseSessions]:
+    """Each course's dosing sessions as lines, for all of a patient's courses in one query:
+    whether the second facilitator signed is read with each line."""
+    ids = [c.id for c in courses]
+    rows = db.session.execute(_courses_sessions_query(), {"course_ids": ids})
     pair = {c.id: c.protocol.facilitators_required == 2 for c in courses}  # as pair_signing
     grouped: dict[int, list[RecordLine]] = {cid: [] for cid in ids}
     signed: set[int] = set()
