@@ -149,7 +149,11 @@ def _course_histories_query():
         sa.select(Course)
         .where(Course.patient_id == sa.bindparam("patient_id"))
         .order_by(Course.started_at)
-        .options(so.joinedload(Course.transitions).joinedload(PhaseTransition.by))
+        # Of who made each change, only the name the history shows: a user's other columns
+        # (password hash, lockout times) took half the query's time on a long history.
+        .options(
+            so.joinedload(Course.transitions).joinedload(PhaseTransition.by).load_only(User.name)
+        )
     )
 
 
