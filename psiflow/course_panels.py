@@ -16,6 +16,7 @@ from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models.records import RecordState
 from psiflow.models.users import User
+from psiflow.statements import COURSE_IDS, built_once
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,12 @@ class RecordLine(RecordState):
 def record_lines(models, course_ids, *, newest_first=False, author=False) -> list[RecordLine]:
     """The record lines of several record types for these courses in one query, ordered by
     when they occurred (ties by id), oldest first unless `newest_first`."""
+    query = _record_lines_query(tuple(models), newest_first, author)
+    return [RecordLine(*row) for row in db.session.execute(query, {"course_ids": list(course_ids)})]
+
+
+@built_once
+def _record_lines_query(models: tuple, newest_first: bool, author: bool):
     selects = []
     for model in models:
         columns = [
@@ -76,14 +83,11 @@ def record_lines(models, course_ids, *, newest_first=False, author=False) -> lis
         query = sa.select(*columns, *([User.name] if author else []))
         if author:
             query = query.join(User, User.id == model.author_id)
-        selects.append(query.where(model.course_id.in_(list(course_ids))))
-    if len(selects) == 1:
-        query = selects[0]
-        order = [query.selected_columns.occurred_at, query.selected_columns.id]
-    else:
-        query = sa.union_all(*selects).subquery()
-        order = [query.c.occurred_at, query.c.id]
-        query = sa.select(query)
+        selects.append(query.where(model.course_id.in_(COURSE_IDS)))
+    # Ordered by the columns' names, not through a subquery: building a subquery's columns
+    # took a third of the time a long history spent on its preparation list.
+    query = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    order = [query.selected_columns.occurred_at, query.selected_columns.id]
     if newest_first:
         order = [o.desc() for o in order]
-    return [RecordLine(*row) for row in db.session.execute(query.order_by(*order))]
+    return query.order_by(*order)

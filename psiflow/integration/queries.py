@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import ClassVar, NamedTuple
@@ -15,26 +14,33 @@ from psiflow.course_panels import group_by_course, record_lines
 from psiflow.domain.outcomes import OUTCOME_INSTRUMENTS, course_outcomes, is_outcome_instrument
 from psiflow.domain.phases import Phase
 from psiflow.domain.schedule import (
+    AFTER_DOSING_PREFIX,
+    FOLLOW_UP_PREFIX,
+    Done,
     DueKind,
     DueStatus,
     needing_attention,
     outstanding,
     schedule_numbers,
 )
+from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models import Course, IntegrationSession, Patient, SafetyCheckIn
 from psiflow.models.integration import (
     CheckInContext,
     Sleep,
+    dosing_times,
     instrument_names,
     open_action_items,
     schedule_done,
 )
 from psiflow.models.measures import MeasureResponse, timepoint_label
 from psiflow.models.patients import caseload_key, caseload_params, caseload_rule
+from psiflow.models.records import record_counts
 from psiflow.models.reviews import returned_to
 from psiflow.models.types import utcnow
 from psiflow.presentation import local_date
+from psiflow.statements import COURSE_IDS, built_once
 
 SCHEDULED_PHASES = (Phase.DOSING, Phase.INTEGRATION, Phase.FOLLOW_UP)
 # Clinic default: the dashboard looks at this many of a clinician's courses after dosing,
@@ -102,38 +108,97 @@ class ScoreLine:
     timepoint: str
 
 
+class PanelLines(NamedTuple):
+    """What the integration panel reads of its courses, each table once."""
+
+    notes: list  # RecordLine of every note, newest first, with its author's name
+    check_ins: list[CallLine]  # the calls and every scheduled check-in, newest first
+    given: list  # (ScoreLine columns..., status, needs_cosign) of measures not voided or draft
+
+
+def panel_lines(ids) -> PanelLines:
+    notes = record_lines([IntegrationSession], ids, newest_first=True, author=True)
+    params = {"course_ids": list(ids)}
+    check_ins = [CallLine(*row) for row in db.session.execute(_check_ins_query(), params)]
+    given = db.session.execute(_given_query(), params).all()
+    return PanelLines(notes, check_ins, given)
+
+
+@built_once
+def _check_ins_query():
+    return (
+        sa.select(*[getattr(SafetyCheckIn, f.name) for f in fields(CallLine)])
+        .where(
+            SafetyCheckIn.course_id.in_(COURSE_IDS),
+            sa.or_(
+                SafetyCheckIn.context == CheckInContext.CALL,
+                SafetyCheckIn.scheduled_day.is_not(None),
+            ),
+        )
+        .order_by(SafetyCheckIn.occurred_at.desc())
+    )
+
+
+@built_once
+def _given_query():
+    # Charts read the measures that count, the schedule those given at all (co-signed or not).
+    return (
+        sa.select(
+            *[getattr(MeasureResponse, f.name) for f in fields(ScoreLine)],
+            MeasureResponse.status,
+            MeasureResponse.needs_cosign,
+        )
+        .where(
+            MeasureResponse.course_id.in_(COURSE_IDS),
+            MeasureResponse.voided_at.is_(None),
+            MeasureResponse.status != RecordStatus.DRAFT,
+        )
+        .order_by(MeasureResponse.occurred_at)
+    )
+
+
+def schedule_done_from(ids, lines: PanelLines) -> dict[int, Done]:
+    """`schedule_done` for these courses from the lines the panel has already read (only the
+    dosing times are read here): the same rules, tested to agree with it."""
+    doses = dosing_times(ids)
+    notes: dict[int, list[datetime]] = {cid: [] for cid in ids}
+    for note in lines.notes:
+        if not note.is_voided:
+            notes[note.course_id].append(note.occurred_at)
+    measures: dict[int, set] = {cid: set() for cid in ids}
+    for course_id, instrument_id, _at, _total, timepoint, _status, _cosign in lines.given:
+        if timepoint.startswith((AFTER_DOSING_PREFIX, FOLLOW_UP_PREFIX)):
+            measures[course_id].add((instrument_id, timepoint))
+    calls: dict[int, set] = {cid: set() for cid in ids}
+    for check_in in lines.check_ins:
+        if not check_in.is_voided and check_in.scheduled_day is not None:
+            calls[check_in.course_id].add((check_in.dosing_number, check_in.scheduled_day))
+    return {
+        cid: Done(
+            dosing_times=tuple(doses[cid]),
+            integration_times=tuple(sorted(notes[cid])),
+            measures=frozenset(measures[cid]),
+            check_ins=frozenset(calls[cid]),
+        )
+        for cid in ids
+    }
+
+
 def panel_context(courses: list[Course]) -> dict[int, dict]:
     """The integration progress panel of the patient page, for all of a patient's courses in
-    a fixed number of queries; lists read only the columns they show."""
+    a fixed number of queries; lists read only the columns they show, and the schedule is
+    worked out from those lists rather than read again."""
     now = utcnow()
     ids = [c.id for c in courses]
-    done = schedule_done(courses)
-    notes = group_by_course(
-        record_lines([IntegrationSession], ids, newest_first=True, author=True), ids
-    )
-    call_columns = [getattr(SafetyCheckIn, f.name) for f in fields(CallLine)]
-    calls = group_by_course(
-        (
-            CallLine(*row)
-            for row in db.session.execute(
-                sa.select(*call_columns)
-                .where(
-                    SafetyCheckIn.course_id.in_(ids), SafetyCheckIn.context == CheckInContext.CALL
-                )
-                .order_by(SafetyCheckIn.occurred_at.desc())
-            )
-        ),
-        ids,
-    )
-    score_columns = [getattr(MeasureResponse, f.name) for f in fields(ScoreLine)]
+    lines = panel_lines(ids)
+    done = schedule_done_from(ids, lines)
+    notes = group_by_course(lines.notes, ids)
+    calls = group_by_course((c for c in lines.check_ins if c.context == CheckInContext.CALL), ids)
     measures = group_by_course(
         (
-            ScoreLine(*row)
-            for row in db.session.execute(
-                sa.select(*score_columns)
-                .where(MeasureResponse.course_id.in_(ids), MeasureResponse.counting())
-                .order_by(MeasureResponse.occurred_at)
-            )
+            ScoreLine(course_id, iid, at, total, timepoint)
+            for course_id, iid, at, total, timepoint, status, needs_cosign in lines.given
+            if record_counts(status, needs_cosign, voided=False)
         ),
         ids,
     )
@@ -194,7 +259,7 @@ class DueCourse(NamedTuple):
     protocol_key: str
 
 
-@functools.cache
+@built_once
 def _due_courses_statement(role, active: bool):
     """The same courses as ever (the first DASHBOARD_COURSES of the user's own, longest in
     phase first), but only those whose stored attention_from has come: the others have nothing

@@ -18,6 +18,7 @@ from psiflow.measures.forms import measure_form
 from psiflow.models.alerts import AlertKind, raise_alert
 from psiflow.models.measures import BASELINE, MeasureResponse, record_measure, timepoint_label
 from psiflow.models.types import utcnow
+from psiflow.statements import COURSE_IDS, built_once
 
 bp = Blueprint("measures", __name__, url_prefix="/measures")
 
@@ -52,18 +53,20 @@ class MeasureLine:
         return self.voided_at is not None
 
 
+@built_once
+def _measures_query():
+    columns = [getattr(MeasureResponse, f.name) for f in fields(MeasureLine)]
+    return (
+        sa.select(*columns)
+        .where(MeasureResponse.course_id.in_(COURSE_IDS))
+        .order_by(MeasureResponse.occurred_at, MeasureResponse.id)
+    )
+
+
 def _panel_context(courses) -> dict[int, dict]:
     ids = [c.id for c in courses]
-    columns = [getattr(MeasureResponse, f.name) for f in fields(MeasureLine)]
     measures = group_by_course(
-        (
-            MeasureLine(*row)
-            for row in db.session.execute(
-                sa.select(*columns)
-                .where(MeasureResponse.course_id.in_(ids))
-                .order_by(MeasureResponse.occurred_at, MeasureResponse.id)
-            )
-        ),
+        (MeasureLine(*row) for row in db.session.execute(_measures_query(), {"course_ids": ids})),
         ids,
     )
     instruments = sorted(catalog.instruments().values(), key=lambda i: i.short_name)

@@ -117,10 +117,9 @@ class Course(db.Model):
 # A source reads only a course's `id`, `phase`, `protocol` and `planned_dosing_at`, so the board
 # can pass cards read as columns instead of whole courses. It names the facts it gives, so a
 # board asks it only about the courses whose gates read them.
+# A source's statements are built once, with the ids bound at each execution
+# (`psiflow.statements.COURSE_IDS`).
 FactSource = Callable[[list["Course"]], dict[int, dict]]
-# A source's statements are built once, at import, with the ids bound at each execution
-# (`{"course_ids": [...]}`): building and keying a statement cost more than SQLite running it.
-COURSE_IDS = sa.bindparam("course_ids", expanding=True)
 _FACT_NAMES = frozenset(f.name for f in fields(CourseFacts))
 
 

@@ -21,10 +21,11 @@ from psiflow.domain.phases import Phase
 from psiflow.domain.signing import Meaning, RecordStatus
 from psiflow.extensions import db
 from psiflow.models.alerts import AlertKind, raise_alert
-from psiflow.models.courses import COURSE_IDS, Course, fact_source
+from psiflow.models.courses import Course, fact_source
 from psiflow.models.records import ClinicalRecord, RecordLocked, Signature, record_counts
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
+from psiflow.statements import COURSE_IDS, built_once
 
 
 class SessionRefused(ValueError):
@@ -127,28 +128,36 @@ def _rows(model, session_id: int, *order) -> list:
     # Who recorded each row is not joined in: signing and the gaps never read it, and the
     # session sheet loads the session's people once (`session_people`) instead of a user
     # per row.
-    return list(
-        db.session.scalars(sa.select(model).where(model.session_id == session_id).order_by(*order))
-    )
+    return list(db.session.scalars(_rows_query(model, order), {"session_id": session_id}))
+
+
+@built_once
+def _rows_query(model, order: tuple):
+    return sa.select(model).where(model.session_id == sa.bindparam("session_id")).order_by(*order)
 
 
 def session_people(session: DosingSession) -> dict[int, User]:
     """Everyone a session's page names (its author, the facilitators present, whoever entered
     or acknowledged a row), in one query: rows then find who recorded them without a query."""
+    named = [session.author_id, *(session.facilitator_ids or [])]
+    users = db.session.scalars(_people_query(), {"session_id": session.id, "named": named})
+    return {u.id: u for u in users}
+
+
+@built_once
+def _people_query():
+    session_id = sa.bindparam("session_id")
     entered = [
-        sa.select(m.recorded_by_id).where(m.session_id == session.id)
+        sa.select(m.recorded_by_id).where(m.session_id == session_id)
         for m in (SessionAnswer, DoseAdministration, SessionEvent, VitalSign, AdverseEvent)
     ]
     entered.append(
         sa.select(VitalSign.acknowledged_by_id).where(
-            VitalSign.session_id == session.id, VitalSign.acknowledged_by_id.is_not(None)
+            VitalSign.session_id == session_id, VitalSign.acknowledged_by_id.is_not(None)
         )
     )
-    named = [session.author_id, *(session.facilitator_ids or [])]
-    users = db.session.scalars(
-        sa.select(User).where(sa.or_(User.id.in_(sa.union(*entered)), User.id.in_(named)))
-    )
-    return {u.id: u for u in users}
+    named = sa.bindparam("named", expanding=True)
+    return sa.select(User).where(sa.or_(User.id.in_(sa.union(*entered)), User.id.in_(named)))
 
 
 def _columns(obj, skip=frozenset()) -> dict:
@@ -548,30 +557,6 @@ def discharge(
     session.left_as_planned = as_planned
     session.transport_deviation = "" if as_planned else deviation.strip()
     session.transport_plan = transport_plan
-
-
-def fully_signed_ids(sessions, courses: list[Course]) -> set[int]:
-    """Sessions that count and carry every facilitator signature the protocol needs.
-
-    `sessions` (of these courses) are sessions or lines with `id`, `course_id` and `counts`.
-    """
-    pair = {c.id: c.protocol.facilitators_required == 2 for c in courses}  # as pair_signing
-    cosigned = _co_facilitated_ids([s.id for s in sessions])
-    return {s.id for s in sessions if s.counts and (not pair[s.course_id] or s.id in cosigned)}
-
-
-def _co_facilitated_ids(session_ids: list[int]) -> set[int]:
-    if not session_ids:
-        return set()
-    return set(
-        db.session.scalars(
-            sa.select(Signature.record_id).where(
-                Signature.record_type == DosingSession.record_type,
-                Signature.record_id.in_(session_ids),
-                Signature.meaning == Meaning.CO_FACILITATED,
-            )
-        )
-    )
 
 
 _CO_FACILITATED = (

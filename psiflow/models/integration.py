@@ -22,11 +22,12 @@ from psiflow.domain.schedule import (
 from psiflow.domain.signing import Meaning, RecordStatus, SigningRefused
 from psiflow.extensions import db
 from psiflow.models.alerts import AlertKind, raise_alert
-from psiflow.models.courses import COURSE_IDS, Course, PhaseTransition, fact_source
+from psiflow.models.courses import Course, PhaseTransition, fact_source
 from psiflow.models.dosing import DoseAdministration, DosingSession
 from psiflow.models.measures import MeasureResponse, record_measure
 from psiflow.models.records import ClinicalRecord, sign_record
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
+from psiflow.statements import COURSE_IDS
 
 # The suicidality screen given where a protocol sets risk_screen_at_integration.
 RISK_SCREEN = "cssrs"

@@ -10,8 +10,9 @@ import sqlalchemy.orm as so
 from psiflow import catalog
 from psiflow.domain.signing import Meaning
 from psiflow.extensions import db
-from psiflow.models.courses import COURSE_IDS, Course, fact_source
+from psiflow.models.courses import Course, fact_source
 from psiflow.models.records import ClinicalRecord, sign_record
+from psiflow.statements import COURSE_IDS
 
 BASELINE = "baseline"
 

@@ -10,10 +10,11 @@ import sqlalchemy.orm as so
 
 from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
-from psiflow.models.courses import COURSE_IDS, Course, fact_source
+from psiflow.models.courses import Course, fact_source
 from psiflow.models.records import ClinicalRecord, record_counts
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
+from psiflow.statements import COURSE_IDS, built_once
 
 
 class Screening(ClinicalRecord, db.Model):
@@ -176,9 +177,14 @@ class TouchConsentEntry(db.Model):
 
 
 def current_touch_consent(course_id: int) -> TouchConsentEntry | None:
-    return db.session.scalar(
+    return db.session.scalar(_current_touch_consent_query(), {"course_id": course_id})
+
+
+@built_once
+def _current_touch_consent_query():
+    return (
         sa.select(TouchConsentEntry)
-        .where(TouchConsentEntry.course_id == course_id)
+        .where(TouchConsentEntry.course_id == sa.bindparam("course_id"))
         .order_by(TouchConsentEntry.recorded_at.desc(), TouchConsentEntry.id.desc())
         .limit(1)
     )

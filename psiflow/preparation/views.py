@@ -36,16 +36,34 @@ from psiflow.preparation.forms import (
     TouchConsentForm,
 )
 from psiflow.presentation import from_local_input, to_local_input
+from psiflow.statements import COURSE_IDS, built_once
 
 bp = Blueprint("preparation", __name__, url_prefix="/preparation")
+
+
+@built_once
+def _flags_query():
+    return (
+        sa.select(ScreeningFlag)
+        .where(ScreeningFlag.course_id.in_(COURSE_IDS))
+        .order_by(ScreeningFlag.raised_at)
+    )
+
+
+@built_once
+def _touch_query():
+    return (
+        sa.select(TouchConsentEntry)
+        .where(TouchConsentEntry.course_id.in_(COURSE_IDS))
+        .order_by(TouchConsentEntry.recorded_at.desc(), TouchConsentEntry.id.desc())
+    )
 
 
 def _panel_context(courses) -> dict[int, dict]:
     ids = [c.id for c in courses]
 
-    def rows(model, *order):
-        query = sa.select(model).where(model.course_id.in_(ids)).order_by(*order)
-        return group_by_course(db.session.scalars(query), ids)
+    def rows(query):
+        return group_by_course(db.session.scalars(query, {"course_ids": ids}), ids)
 
     # One query for the four record lists, which show a line per record, never its content.
     models = (Screening, Consent, SetIntake, PreparationSession)
@@ -53,25 +71,30 @@ def _panel_context(courses) -> dict[int, dict]:
     by_type = {model.record_type: records[model] for model in models}
     for line in record_lines(models, ids):
         by_type[line.record_type][line.course_id].append(line)
-    flags = rows(ScreeningFlag, ScreeningFlag.raised_at)
-    touch = rows(
-        TouchConsentEntry, TouchConsentEntry.recorded_at.desc(), TouchConsentEntry.id.desc()
-    )
+    flags = rows(_flags_query())
+    touch = rows(_touch_query())
+    return {course.id: _course_panel(course, records, flags, touch) for course in courses}
+
+
+def _course_panel(course, records, flags, touch) -> dict:
+    in_preparation = course.phase in (Phase.SCREENING, Phase.PREPARATION)
     return {
-        course.id: {
-            "screenings": records[Screening][course.id],
-            "consents": records[Consent][course.id],
-            "intakes": records[SetIntake][course.id],
-            "sessions": records[PreparationSession][course.id],
-            "flags": flags[course.id],
-            "touch_log": touch[course.id],
-            "touch_form": TouchConsentForm(formdata=None, prefix=f"touch{course.id}"),
-            "planned_form": PlannedDosingForm(
-                formdata=None, planned_dosing_at=to_local_input(course.planned_dosing_at)
-            ),
-            "in_preparation": course.phase in (Phase.SCREENING, Phase.PREPARATION),
-        }
-        for course in courses
+        "screenings": records[Screening][course.id],
+        "consents": records[Consent][course.id],
+        "intakes": records[SetIntake][course.id],
+        "sessions": records[PreparationSession][course.id],
+        "flags": flags[course.id],
+        "touch_log": touch[course.id],
+        # The forms only where the panel shows them: a closed course is read, not added to.
+        "touch_form": None
+        if course.is_closed
+        else TouchConsentForm(formdata=None, prefix=f"touch{course.id}"),
+        "planned_form": PlannedDosingForm(
+            formdata=None, planned_dosing_at=to_local_input(course.planned_dosing_at)
+        )
+        if in_preparation
+        else None,
+        "in_preparation": in_preparation,
     }
 
 

@@ -8,22 +8,23 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from psiflow.course_panels import RecordLine, group_by_course, record_lines
+from psiflow.course_panels import RecordLine
 from psiflow.domain import dosing as rules
 from psiflow.domain import vitals as vital_rules
 from psiflow.domain.dosing import DoseKind
-from psiflow.domain.signing import RecordStatus
+from psiflow.domain.signing import Meaning, RecordStatus
 from psiflow.extensions import db
 from psiflow.models.dosing import (
     AnswerKind,
     DosingSession,
     VitalSign,
     current_answers,
-    fully_signed_ids,
     session_people,
 )
 from psiflow.models.preparation import SetIntake, current_touch_consent
+from psiflow.models.records import Signature
 from psiflow.models.types import utcnow
+from psiflow.statements import COURSE_IDS, built_once
 
 
 @dataclass
@@ -199,10 +200,15 @@ def session_sheet(session: DosingSession, now: datetime | None = None) -> Sessio
 
 def agreed_set_intake(course_id: int) -> SetIntake | None:
     """The signed set intake: the intention and the transport plan agreed in preparation."""
-    return db.session.scalar(
+    return db.session.scalar(_agreed_set_intake_query(), {"course_id": course_id})
+
+
+@built_once
+def _agreed_set_intake_query():
+    return (
         sa.select(SetIntake)
         .where(
-            SetIntake.course_id == course_id,
+            SetIntake.course_id == sa.bindparam("course_id"),
             SetIntake.voided_at.is_(None),
             SetIntake.status != RecordStatus.DRAFT,
         )
@@ -218,12 +224,47 @@ class CourseSessions:
     in_progress: RecordLine | None
 
 
+@built_once
+def _courses_sessions_query():
+    co_facilitated = (
+        sa.select(Signature.id)
+        .where(
+            Signature.record_type == DosingSession.record_type,
+            Signature.record_id == DosingSession.id,
+            Signature.meaning == Meaning.CO_FACILITATED,
+        )
+        .exists()
+    )
+    return (
+        sa.select(
+            sa.literal(DosingSession.record_type),
+            DosingSession.id,
+            DosingSession.course_id,
+            DosingSession.occurred_at,
+            DosingSession.status,
+            DosingSession.needs_cosign,
+            DosingSession.voided_at,
+            co_facilitated,
+        )
+        .where(DosingSession.course_id.in_(COURSE_IDS))
+        .order_by(DosingSession.occurred_at, DosingSession.id)
+    )
+
+
 def courses_sessions(courses) -> dict[int, CourseSessions]:
-    """Each course's dosing sessions as lines, for all of a patient's courses in two queries."""
+    """Each course's dosing sessions as lines, for all of a patient's courses in one query:
+    whether the second facilitator signed is read with each line."""
     ids = [c.id for c in courses]
-    everything = record_lines([DosingSession], ids)
-    signed = fully_signed_ids(everything, courses)
-    grouped = group_by_course(everything, ids)
+    rows = db.session.execute(_courses_sessions_query(), {"course_ids": ids})
+    pair = {c.id: c.protocol.facilitators_required == 2 for c in courses}  # as pair_signing
+    grouped: dict[int, list[RecordLine]] = {cid: [] for cid in ids}
+    signed: set[int] = set()
+    for *columns, cosigned in rows:
+        line = RecordLine(*columns)
+        grouped[line.course_id].append(line)
+        # Fully signed: it counts and carries every facilitator signature the protocol needs.
+        if line.counts and (not pair[line.course_id] or cosigned):
+            signed.add(line.id)
     return {
         cid: CourseSessions(
             sessions,

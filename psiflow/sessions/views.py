@@ -26,6 +26,7 @@ from psiflow.models import dosing as model
 from psiflow.models.records import addenda_for, signatures_for
 from psiflow.sessions import forms as f
 from psiflow.sessions.queries import agreed_set_intake, courses_sessions, session_sheet
+from psiflow.statements import built_once
 
 bp = Blueprint("sessions", __name__)
 SESSION = {"record_type": "dosing_session"}
@@ -142,11 +143,22 @@ def _facilitator_choices(session):
         else [Role.CLINICIAN, Role.SUPERVISOR]
     )
     users = db.session.scalars(
-        sa.select(User)
-        .where(User.clinic_id == patient.clinic_id, User.active.is_(True), User.role.in_(roles))
-        .order_by(User.name)
+        _clinic_staff_query(), {"clinic_id": patient.clinic_id, "roles": roles}
     )
     return [SelectChoice(u.id, u.name) for u in users]
+
+
+@built_once
+def _clinic_staff_query():
+    return (
+        sa.select(User)
+        .where(
+            User.clinic_id == sa.bindparam("clinic_id"),
+            User.active.is_(True),
+            User.role.in_(sa.bindparam("roles", expanding=True)),
+        )
+        .order_by(User.name)
+    )
 
 
 # --- entries -------------------------------------------------------------------------------

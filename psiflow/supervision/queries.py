@@ -5,7 +5,6 @@ Each page issues a fixed number of queries whatever the size of the team.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,6 +36,7 @@ from psiflow.models.patients import (
 )
 from psiflow.models.reviews import awaiting_review_page, oldest_waiting_by_course
 from psiflow.paging import RowPage
+from psiflow.statements import built_once
 
 OUTCOME_PHASES = (Phase.INTEGRATION, Phase.FOLLOW_UP, Phase.COMPLETED)
 DEFAULT_OUTCOME_PHASES = (Phase.INTEGRATION, Phase.FOLLOW_UP)
@@ -192,7 +192,7 @@ def _load_courses(ids: list[int]) -> list[TableCourse]:
     return [found[course_id] for course_id in ids]
 
 
-@functools.cache
+@built_once
 def _courses_statement():
     lead = so.aliased(User)
     return (
@@ -239,7 +239,7 @@ def outcome_scores(supervisor, filters: OutcomeFilters):
     ).all()
 
 
-@functools.cache
+@built_once
 def _scores_statement(
     role, active: bool, phases: tuple[Phase, ...], by_clinician: bool, by_protocol: bool
 ):
@@ -387,7 +387,7 @@ def _overdue_follow_ups(courses: list[TableCourse], now: datetime) -> dict[int, 
     }
 
 
-@functools.cache
+@built_once
 def _given_statement():
     """The measures given at some of the timepoints of some courses: built once."""
     m = MeasureResponse

@@ -10,10 +10,18 @@ import sqlalchemy as sa
 
 from psiflow.domain.phases import Phase
 from psiflow.domain.signing import RecordStatus
+from psiflow.integration import queries
 from psiflow.models import ActionItem, Alert, AlertKind, IntegrationSession, SafetyCheckIn
+from psiflow.models.integration import schedule_done
+from psiflow.models.records import void_record
 from psiflow.models.types import utcnow
 from tests.factories import TEST_PASSWORD, gen_course, gen_patient
-from tests.integration_factories import dosed_course, gen_integration_session, gen_measure
+from tests.integration_factories import (
+    dosed_course,
+    gen_check_in,
+    gen_integration_session,
+    gen_measure,
+)
 
 PSILOCYBIN = "psilocybin-single-dose@1.0"
 MDMA = "mdma-three-session@1.0"
@@ -200,6 +208,38 @@ def test_panel_shows_progress_due_items_and_the_trajectory(client, login_as, tea
     assert "Dosing 1" in html  # the dosing marked on the time axis
     assert "<td>18.0</td>" in html and "<td>8.0</td>" in html  # the same numbers in a table
     assert "-56%" in html and "response" in html
+
+
+def test_the_panel_works_out_the_same_schedule_as_schedule_done(db, team):
+    """The panel derives what is done from the lines it lists: it must agree with
+    `schedule_done` on everything that counts and everything that does not."""
+    clinician, trainee = team["clinician"], team["trainee"]
+    dosed = gen_course(gen_patient(clinician), Phase.INTEGRATION, MDMA)
+    last = dosed_course(dosed, utcnow() - timedelta(days=5))
+    gen_integration_session(dosed, clinician, occurred_at=last + timedelta(days=1))
+    gen_integration_session(dosed, clinician, sign=False)  # a draft is still a note on record
+    void_record(gen_integration_session(dosed, clinician), clinician, "wrong patient")
+    gen_measure(dosed, clinician, "ceq", "after_dosing_1", total=2)
+    gen_measure(dosed, clinician, "meq30", "after_dosing_1", sign=False)  # a draft: not given
+    void_record(gen_measure(dosed, clinician, "ebi", "after_dosing_1"), clinician, "typo")
+    gen_measure(dosed, clinician, "phq9", "follow_up_week_4", total=6)
+    gen_measure(dosed, clinician, "phq9", "baseline", total=20)  # not a schedule timepoint
+    gen_check_in(dosed, clinician, context="call", dosing_number=1, scheduled_day=2)
+    gen_check_in(dosed, clinician, context="call")  # an unscheduled call
+    void_record(
+        gen_check_in(dosed, clinician, context="call", dosing_number=1, scheduled_day=7),
+        clinician,
+        "entered twice",
+    )
+    practice = gen_course(gen_patient(trainee), Phase.INTEGRATION, PSILOCYBIN)
+    dosed_course(practice)  # no dosing session: the transition stands in for the dose
+    gen_measure(practice, trainee, "ceq", "after_dosing_1", total=3)  # awaits co-signature
+    gen_check_in(practice, trainee, dosing_number=1, scheduled_day=1)  # opened a session
+    screening = gen_course(gen_patient(clinician), Phase.SCREENING)
+    courses = [dosed, practice, screening]
+    ids = [c.id for c in courses]
+
+    assert queries.schedule_done_from(ids, queries.panel_lines(ids)) == schedule_done(courses)
 
 
 def test_dashboard_lists_due_work_for_the_clinician(client, login_as, team, db):

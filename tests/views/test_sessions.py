@@ -157,6 +157,9 @@ def test_out_of_range_vitals_show_until_acknowledged_with_who_and_when(
     page = client.get(url(session)).get_data(as_text=True)
     assert "Out-of-range vital signs to acknowledge" not in page
     assert f"Acknowledged by {team['clinician'].name}" in page
+    record = client.get(url(session, "record")).get_data(as_text=True)
+    assert f"(acknowledged by {team['clinician'].name}, " in record
+    assert ": Repeat in 15)" in record and "175/95" in record
 
 
 def test_a_reading_of_another_session_cannot_be_acknowledged_here(
@@ -383,6 +386,9 @@ def test_both_facilitators_sign_a_pair_protocol_and_the_gate_opens(app, client, 
     assert course.facts().dosing_session_signed
     gates = dict(course.gates())
     assert gates[Phase.INTEGRATION] == []
+    page = client.get(f"/patients/{patient.id}").get_data(as_text=True)
+    assert "Awaiting a signature" not in page
+    assert '<span class="badge status-signed">Signed</span>' in page
 
 
 # --- two tablets ----------------------------------------------------------------------------
