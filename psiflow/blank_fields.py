@@ -13,6 +13,9 @@ from collections.abc import Callable
 from markupsafe import Markup
 
 _DRAWN: dict[tuple, Markup] = {}
+# A bound, in case a page ever draws blank fields of forms built per request (a new form class
+# each time would otherwise be a new key each time): past it, start again.
+_MOST = 4096
 
 
 def is_blank(field) -> bool:
@@ -49,6 +52,8 @@ def blank(draw: Callable, field, *args, **kwargs) -> Markup:
     )
     drawn = _DRAWN.get(key)
     if drawn is None:
+        if len(_DRAWN) >= _MOST:
+            _DRAWN.clear()
         drawn = _DRAWN[key] = Markup(draw(field, *args, **kwargs))
     return drawn
 

@@ -51,3 +51,15 @@ def test_choices_set_on_the_form_are_part_of_the_drawing(app):
         assert "Alert and oriented" in blank(draw_field, one.criteria, class_="plain-list")
         drawn = blank(draw_field, other.criteria, class_="plain-list")
         assert "Walks unaided" in drawn and "Alert" not in drawn
+
+
+def test_the_drawings_kept_are_bounded(app, monkeypatch):
+    from psiflow.form_builder import extend_form
+
+    monkeypatch.setattr(blank_fields, "_MOST", 5)
+    with app.test_request_context():
+        blank_fields._DRAWN.clear()
+        for _ in range(12):  # a form class built per request: a new key every time
+            form = extend_form(VitalsForm, {})(formdata=None)
+            blank(draw_field, form.systolic)
+            assert len(blank_fields._DRAWN) <= 5
