@@ -16,6 +16,11 @@ from psiflow.models.types import utcnow
 
 PHQ9_ANSWERS = {f"q{i}": 2 for i in range(1, 10)}  # total 18
 CSSRS_NONE = {"q1": 0, "q2": 0, "q6": 0}
+PSILOCYBIN = "psilocybin-single-dose@1.0"
+MDMA = "mdma-three-session@1.0"
+# A check-in call's and a C-SSRS screen's answers as the web forms post them: nothing of concern.
+CALM = {"sleep": "as_usual", "back_to_normal": "yes", "suicidal_thoughts": "no"}
+NO_RISK = {"item_q1": "0", "item_q2": "0", "item_q6": "0"}
 
 
 def gen_measure(

@@ -81,11 +81,18 @@ def outcome(
     latest_timepoint: str,
     latest_at: datetime,
 ) -> Outcome:
-    change, response, remission = _verdicts(instrument, baseline_total, latest_total)
+    verdicts = _verdicts(instrument, baseline_total, latest_total)
+    return _outcome(
+        instrument.id, baseline_total, latest_total, latest_timepoint, latest_at, verdicts
+    )
+
+
+def _outcome(instrument_id, baseline, latest, latest_timepoint, latest_at, verdicts) -> Outcome:
+    change, response, remission = verdicts
     return Outcome(
-        instrument_id=instrument.id,
-        baseline=baseline_total,
-        latest=latest_total,
+        instrument_id=instrument_id,
+        baseline=baseline,
+        latest=latest,
         latest_timepoint=latest_timepoint,
         latest_at=latest_at,
         change_percent=change,
@@ -119,16 +126,8 @@ class OutcomeJudge:
             if instrument is None or not is_outcome_instrument(instrument):
                 return None
             verdicts = self._judged[key] = _verdicts(instrument, baseline_total, latest_total)
-        change, response, remission = verdicts
-        return Outcome(
-            instrument_id=instrument_id,
-            baseline=baseline_total,
-            latest=latest_total,
-            latest_timepoint=latest_timepoint,
-            latest_at=latest_at,
-            change_percent=change,
-            response=response,
-            remission=remission,
+        return _outcome(
+            instrument_id, baseline_total, latest_total, latest_timepoint, latest_at, verdicts
         )
 
 

@@ -29,6 +29,7 @@ from psiflow.models import Course, IntegrationSession, Patient, SafetyCheckIn
 from psiflow.models.integration import (
     CheckInContext,
     Sleep,
+    done_from,
     dosing_times,
     instrument_names,
     open_action_items,
@@ -173,15 +174,7 @@ def schedule_done_from(ids, lines: PanelLines) -> dict[int, Done]:
     for check_in in lines.check_ins:
         if not check_in.is_voided and check_in.scheduled_day is not None:
             calls[check_in.course_id].add((check_in.dosing_number, check_in.scheduled_day))
-    return {
-        cid: Done(
-            dosing_times=tuple(doses[cid]),
-            integration_times=tuple(sorted(notes[cid])),
-            measures=frozenset(measures[cid]),
-            check_ins=frozenset(calls[cid]),
-        )
-        for cid in ids
-    }
+    return done_from(ids, doses, notes, measures, calls)
 
 
 def panel_context(courses: list[Course]) -> dict[int, dict]:

@@ -33,7 +33,24 @@ class GateClosed(PhaseError):
         self.unmet = unmet
 
 
-class Course(db.Model):
+class PinnedProtocol:
+    """The protocol version a course pinned when it started, from its `protocol_id` and
+    `protocol_version` (a course row, or a row of columns read from one)."""
+
+    __slots__ = ()
+
+    @property
+    def protocol_key(self) -> str:
+        return f"{self.protocol_id}@{self.protocol_version}"
+
+    @property
+    def protocol(self):
+        from psiflow import catalog
+
+        return catalog.protocol(self.protocol_key)
+
+
+class Course(PinnedProtocol, db.Model):
     __tablename__ = "courses"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -74,16 +91,6 @@ class Course(db.Model):
 
     def __repr__(self) -> str:
         return f"<Course {self.id} {self.phase}>"
-
-    @property
-    def protocol_key(self) -> str:
-        return f"{self.protocol_id}@{self.protocol_version}"
-
-    @property
-    def protocol(self):
-        from psiflow import catalog
-
-        return catalog.protocol(self.protocol_key)
 
     @property
     def is_closed(self) -> bool:

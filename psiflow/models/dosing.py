@@ -559,7 +559,8 @@ def discharge(
     session.transport_plan = transport_plan
 
 
-_CO_FACILITATED = (
+# Whether a dosing session carries its second facilitator's signature (correlated EXISTS).
+CO_FACILITATED = (
     sa.select(Signature.id)
     .where(
         Signature.record_type == DosingSession.record_type,
@@ -573,7 +574,7 @@ _DOSING_FACTS_SQL = (
         DosingSession.course_id,
         DosingSession.status,
         DosingSession.needs_cosign,
-        _CO_FACILITATED.label("co_facilitated"),
+        CO_FACILITATED.label("co_facilitated"),
     )
     .where(DosingSession.course_id.in_(COURSE_IDS), DosingSession.voided_at.is_(None))
     .order_by(DosingSession.occurred_at, DosingSession.id)

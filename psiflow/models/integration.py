@@ -405,6 +405,12 @@ def schedule_done(courses, connection=None) -> dict[int, Done]:
     calls: dict[int, set] = {cid: set() for cid in ids}
     for course_id, number, day in execute(_SCHEDULED_CALLS_SQL, bound):
         calls[course_id].add((number, day))
+    return done_from(ids, doses, notes, measures, calls)
+
+
+def done_from(ids, doses, notes, measures, calls) -> dict[int, Done]:
+    """Each course's `Done` from what was read of it, per course id: dose times (oldest
+    first), note times, (instrument, timepoint) given, (dosing number, day) called."""
     return {
         cid: Done(
             dosing_times=tuple(doses[cid]),

@@ -12,9 +12,10 @@ from psiflow.course_panels import RecordLine
 from psiflow.domain import dosing as rules
 from psiflow.domain import vitals as vital_rules
 from psiflow.domain.dosing import DoseKind
-from psiflow.domain.signing import Meaning, RecordStatus
+from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models.dosing import (
+    CO_FACILITATED,
     AnswerKind,
     DosingSession,
     VitalSign,
@@ -22,7 +23,6 @@ from psiflow.models.dosing import (
     session_people,
 )
 from psiflow.models.preparation import SetIntake, current_touch_consent
-from psiflow.models.records import Signature
 from psiflow.models.types import utcnow
 from psiflow.statements import COURSE_IDS, built_once
 
@@ -226,15 +226,6 @@ class CourseSessions:
 
 @built_once
 def _courses_sessions_query():
-    co_facilitated = (
-        sa.select(Signature.id)
-        .where(
-            Signature.record_type == DosingSession.record_type,
-            Signature.record_id == DosingSession.id,
-            Signature.meaning == Meaning.CO_FACILITATED,
-        )
-        .exists()
-    )
     return (
         sa.select(
             sa.literal(DosingSession.record_type),
@@ -244,7 +235,7 @@ def _courses_sessions_query():
             DosingSession.status,
             DosingSession.needs_cosign,
             DosingSession.voided_at,
-            co_facilitated,
+            CO_FACILITATED,
         )
         .where(DosingSession.course_id.in_(COURSE_IDS))
         .order_by(DosingSession.occurred_at, DosingSession.id)

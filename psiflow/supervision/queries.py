@@ -26,6 +26,7 @@ from psiflow.domain.schedule import follow_up_timepoint, schedule_numbers
 from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models import Alert, Course, MeasureResponse, Patient, User
+from psiflow.models.courses import PinnedProtocol
 from psiflow.models.integration import dosing_times, instrument_names
 from psiflow.models.patients import (
     CASELOAD_USER,
@@ -158,7 +159,7 @@ def _scope_key(supervisor, filters: OutcomeFilters) -> tuple:
 
 
 @dataclass(frozen=True, slots=True)
-class TableCourse:
+class TableCourse(PinnedProtocol):
     """A course as a row of the outcome table and its CSV show it: read as columns, since
     loading each page's courses, patients and clinicians as objects cost more than the rest
     of the page's rows."""
@@ -171,14 +172,6 @@ class TableCourse:
     patient_name: str
     record_number: str
     lead_clinician_name: str
-
-    @property
-    def protocol_key(self) -> str:
-        return f"{self.protocol_id}@{self.protocol_version}"
-
-    @property
-    def protocol(self):
-        return catalog.protocol(self.protocol_key)
 
 
 def _load_courses(ids: list[int]) -> list[TableCourse]:

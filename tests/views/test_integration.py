@@ -17,16 +17,15 @@ from psiflow.models.records import void_record
 from psiflow.models.types import utcnow
 from tests.factories import TEST_PASSWORD, gen_course, gen_patient
 from tests.integration_factories import (
+    CALM,
+    MDMA,
+    NO_RISK,
+    PSILOCYBIN,
     dosed_course,
     gen_check_in,
     gen_integration_session,
     gen_measure,
 )
-
-PSILOCYBIN = "psilocybin-single-dose@1.0"
-MDMA = "mdma-three-session@1.0"
-CALM = {"sleep": "as_usual", "back_to_normal": "yes", "suicidal_thoughts": "no"}
-NO_RISK = {"item_q1": "0", "item_q2": "0", "item_q6": "0"}
 
 
 def local(when):
