@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -167,7 +167,7 @@ def gather_facts(
                 unknown = sorted(values.keys() - source.gives)
                 raise KeyError(f"{source.fn.__name__} reports facts it does not name: {unknown}")
             gathered[course_id].update(values)
-    return {cid: replace(CourseFacts(), **values) for cid, values in gathered.items()}
+    return {cid: CourseFacts(**values) for cid, values in gathered.items()}
 
 
 def gate_facts(courses: list[Course]) -> dict[int, CourseFacts]:
