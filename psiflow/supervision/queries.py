@@ -172,6 +172,9 @@ class TableCourse(PinnedProtocol):
     patient_name: str
     record_number: str
     lead_clinician_name: str
+    # From when the course has anything due (`Course.attention_from`): before then, or when
+    # None, it has no follow-up overdue either.
+    attention_from: datetime | None
 
 
 def _load_courses(ids: list[int]) -> list[TableCourse]:
@@ -198,6 +201,7 @@ def _courses_statement():
             Patient.display_name,
             Patient.record_number,
             lead.name,
+            Course.attention_from,
         )
         .join(Course.patient)
         .join(lead, lead.id == Patient.lead_clinician_id)
@@ -353,7 +357,16 @@ def scope_outcomes(supervisor, filters: OutcomeFilters) -> ScopeOutcomes:
 
 
 def _overdue_follow_ups(courses: list[TableCourse], now: datetime) -> dict[int, list[str]]:
-    """Each course's overdue follow-up measures: only what that list needs of the schedule."""
+    """Each course's overdue follow-up measures: only what that list needs of the schedule.
+
+    An overdue follow-up is an outstanding item of the course's schedule that has started,
+    and `attention_from` is when the first such item starts: only the courses whose moment
+    has come are worked out (on most pages a few), the rest have none.
+    """
+    found: dict[int, list[str]] = {c.id: [] for c in courses}
+    courses = [c for c in courses if c.attention_from is not None and c.attention_from <= now]
+    if not courses:
+        return found
     ids = [c.id for c in courses]
     doses = dosing_times(ids)
     # A page's courses follow a few protocols: each one's numbers are read once.
@@ -368,16 +381,15 @@ def _overdue_follow_ups(courses: list[TableCourse], now: datetime) -> dict[int, 
     ):
         given[course_id].add((instrument_id, timepoint))
     names = instrument_names()
-    return {
-        c.id: overdue_follow_ups(
+    for c in courses:
+        found[c.id] = overdue_follow_ups(
             numbers[c.protocol_key],
             tuple(doses[c.id]),
             frozenset(given[c.id]),
             now,
             names,
         )
-        for c in courses
-    }
+    return found
 
 
 @built_once

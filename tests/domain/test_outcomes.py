@@ -141,3 +141,52 @@ def test_overdue_follow_ups_are_the_follow_up_part_of_the_whole_schedule():
     assert overdue_follow_ups(numbers, doses, done.measures, now, names) == whole
     # Before the last dosing session, no follow-up is due at all.
     assert overdue_follow_ups(numbers, doses[:1], done.measures, now, names) == []
+
+
+def test_a_course_has_overdue_follow_ups_only_once_its_attention_moment_has_come():
+    # The team table works out overdue follow-ups only for courses whose stored
+    # `attention_from` is set and has come: the list must be empty for every other course.
+    from itertools import product
+
+    from psiflow.domain.outcomes import overdue_follow_ups
+    from psiflow.domain.schedule import Done, ScheduleNumbers, attention_from
+
+    numbers = ScheduleNumbers(
+        dosing_sessions=2,
+        integration_sessions_per_dosing=1,
+        first_integration_within_hours=48,
+        after_dosing_measures=("ebi",),
+        safety_checkin_days=(1, 7),
+        follow_up_weeks=(1, 4, 12),
+        follow_up_measures=("phq9", "gad7"),
+    )
+    given = [
+        ("phq9", "follow_up_week_1"),
+        ("gad7", "follow_up_week_1"),
+        ("phq9", "follow_up_week_4"),
+        ("gad7", "follow_up_week_4"),
+        ("phq9", "follow_up_week_12"),
+        ("gad7", "follow_up_week_12"),
+        ("ebi", "after_dosing_1"),
+        ("ebi", "after_dosing_2"),
+    ]
+    dose_lists = [(), (T0,), (T0, T0 + timedelta(days=14)), (T0, T0 + timedelta(days=20))]
+    nows = [T0 + timedelta(days=d) for d in (-1, 0, 1, 10, 16, 22, 30, 50, 100, 120, 200)]
+    checked = with_overdue = 0
+    for doses, mask, notes, calls in product(
+        dose_lists, range(0, 1 << len(given), 5), ((), (T0 + timedelta(days=1),)), (0, 1)
+    ):
+        done = Done(
+            dosing_times=doses,
+            integration_times=notes,
+            measures=frozenset(g for i, g in enumerate(given) if mask >> i & 1),
+            check_ins=frozenset({(1, 1), (1, 7), (2, 1), (2, 7)}) if calls else frozenset(),
+        )
+        moment = attention_from(numbers, done)
+        for now in nows:
+            overdue = overdue_follow_ups(numbers, doses, done.measures, now)
+            checked += 1
+            if overdue:
+                with_overdue += 1
+                assert moment is not None and moment <= now, (doses, done.measures, now)
+    assert with_overdue and with_overdue < checked
