@@ -63,6 +63,23 @@ def caseload_rule(role: access.Role, active: bool = True) -> sa.ColumnElement[bo
     return _caseload(role, active, CASELOAD_USER)
 
 
+def team_patients(role: access.Role):
+    """For a role that sees its supervisees' patients: the patients led or co-facilitated by
+    the user (`CASELOAD_USER`) or a supervisee, found through the two clinician indexes, or
+    None. A superset of the caseload: beside `caseload_rule` it lets SQLite start from one
+    team's patients instead of reading the whole network's (the rule's four OR'ed terms)."""
+    if not access.sees_supervisees_patients(role):
+        return None
+    members = sa.select(User.id).where(
+        sa.or_(User.id == CASELOAD_USER, User.supervisor_id == CASELOAD_USER)
+    )
+    found = Patient.__table__.alias("team_patients")
+    return sa.union_all(
+        sa.select(found.c.id).where(found.c.lead_clinician_id.in_(members)),
+        sa.select(found.c.id).where(found.c.co_facilitator_id.in_(members)),
+    )
+
+
 def caseload_params(user) -> dict:
     return {CASELOAD_USER.key: user.id}
 

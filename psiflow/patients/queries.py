@@ -20,7 +20,7 @@ from psiflow.domain.phases import (
 from psiflow.domain.protocols import Protocol
 from psiflow.extensions import db
 from psiflow.models import Course, Patient, PhaseTransition, User
-from psiflow.models.patients import caseload_key, caseload_params, caseload_rule
+from psiflow.models.patients import caseload_key, caseload_params, caseload_rule, team_patients
 from psiflow.paging import RowPage
 from psiflow.statements import built_once
 
@@ -76,6 +76,9 @@ def _courses_in_scope(role, active: bool, by_clinician: bool):
     # The caseload's patients first, then their courses by ix_courses_patient_id: a join let
     # SQLite start from every course of the network in the phase and check each one's patient.
     conditions = [caseload_rule(role, active), Patient.is_practice == sa.bindparam("practice")]
+    team = team_patients(role)
+    if team is not None:
+        conditions.append(Patient.id.in_(team))
     if by_clinician:
         clinician = sa.bindparam("clinician_id", type_=sa.Integer)
         conditions.append(
@@ -174,13 +177,17 @@ def phase_page(user, phase: Phase, page: int, per_page: int, clinician_id=None, 
 @built_once
 def _unstarted_statement(role, active: bool):
     has_course = sa.select(Course.id).where(Course.patient_id == Patient.id).exists()
+    conditions = [
+        caseload_rule(role, active),
+        Patient.is_practice == sa.bindparam("practice"),
+        ~has_course,
+    ]
+    team = team_patients(role)
+    if team is not None:
+        conditions.append(Patient.id.in_(team))
     return (
         sa.select(Patient.id, Patient.display_name)
-        .where(
-            caseload_rule(role, active),
-            Patient.is_practice == sa.bindparam("practice"),
-            ~has_course,
-        )
+        .where(*conditions)
         .order_by(Patient.created_at.desc())
         .limit(sa.bindparam("limit", type_=sa.Integer))
     )

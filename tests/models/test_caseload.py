@@ -7,7 +7,13 @@ import sqlalchemy as sa
 from psiflow.access import Role
 from psiflow.extensions import db
 from psiflow.models import Patient
-from psiflow.models.patients import caseload_filter, caseload_key, caseload_params, caseload_rule
+from psiflow.models.patients import (
+    caseload_filter,
+    caseload_key,
+    caseload_params,
+    caseload_rule,
+    team_patients,
+)
 from tests.factories import gen_patient, gen_user
 
 
@@ -42,3 +48,17 @@ def test_the_bound_rule_selects_exactly_the_patients_of_the_written_rule(caseloa
 def test_a_statement_built_on_the_bound_rule_refuses_to_run_without_the_user(db):
     with pytest.raises(sa.exc.StatementError, match="caseload_user_id"):
         db.session.scalars(sa.select(Patient.id).where(caseload_rule(Role.CLINICIAN))).all()
+
+
+def test_the_team_superset_narrows_a_supervisors_caseload_without_changing_it(caseloads):
+    for user in caseloads:
+        key = caseload_key(user)
+        team = team_patients(key[0])
+        if team is None:
+            continue
+        params = caseload_params(user)
+        rule = sa.select(Patient.id).where(caseload_rule(*key))
+        assert set(db.session.scalars(rule.where(Patient.id.in_(team)), params)) == set(
+            db.session.scalars(rule, params)
+        )
+        assert set(db.session.scalars(rule, params)) <= set(db.session.scalars(team, params))
