@@ -195,6 +195,9 @@ def edit_session(record_type, record_id):
                     measure_ids=set(form.measures.data or []),
                     loaded=rows,
                 )
+                # Where to go is known before the commit expires the note (reading it back
+                # after would cost a statement).
+                saved = _to_record(note)
                 db.session.commit()
             except SigningRefused as refused:
                 db.session.rollback()
@@ -213,7 +216,7 @@ def edit_session(record_type, record_id):
                 )
             else:
                 flash("Draft saved. Sign it when it is complete.", "success")
-                return _to_record(note)
+                return saved
     else:
         form = _note_form(note, rows, formdata=False)
     return render_template(
