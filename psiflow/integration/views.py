@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import audit, catalog, guard
+from psiflow.committing import commit_for_the_answer
 from psiflow.course_panels import CoursePanel, add_panel
 from psiflow.domain.instruments import InstrumentError
 from psiflow.domain.schedule import check_in_due_now, schedule_numbers
@@ -195,10 +196,7 @@ def edit_session(record_type, record_id):
                     measure_ids=set(form.measures.data or []),
                     loaded=rows,
                 )
-                # Where to go is known before the commit expires the note (reading it back
-                # after would cost a statement).
-                saved = _to_record(note)
-                db.session.commit()
+                commit_for_the_answer()
             except SigningRefused as refused:
                 db.session.rollback()
                 flash(" ".join(refused.missing), "error")
@@ -216,7 +214,7 @@ def edit_session(record_type, record_id):
                 )
             else:
                 flash("Draft saved. Sign it when it is complete.", "success")
-                return saved
+                return _to_record(note)
     else:
         form = _note_form(note, rows, formdata=False)
     return render_template(
