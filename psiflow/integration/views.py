@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import audit, catalog, guard
+from psiflow.committing import commit_for_the_answer
 from psiflow.course_panels import CoursePanel, add_panel
 from psiflow.domain.instruments import InstrumentError
 from psiflow.domain.schedule import check_in_due_now, schedule_numbers
@@ -195,7 +196,7 @@ def edit_session(record_type, record_id):
                     measure_ids=set(form.measures.data or []),
                     loaded=rows,
                 )
-                db.session.commit()
+                commit_for_the_answer()
             except SigningRefused as refused:
                 db.session.rollback()
                 flash(" ".join(refused.missing), "error")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from psiflow.course_panels import RecordLine
 from psiflow.domain import dosing as rules
@@ -195,7 +196,26 @@ def session_sheet(session: DosingSession, now: datetime | None = None) -> Sessio
         now,
     )
     sheet.missing = session.gaps(answers, sheet.doses, sheet.vitals)
+    _name_people(sheet.people, state.values(), sheet.doses, sheet.vitals, sheet.events)
     return sheet
+
+
+def _name_people(people: dict, *row_lists) -> None:
+    """Give each row the user who recorded it (and a reading who acknowledged it) from the
+    people already loaded: a lazy load would find the same user in the identity map, but
+    its lookup per row cost a long session's page milliseconds."""
+    for rows in row_lists:
+        for row in rows:
+            _name(people, row, "recorded_by", row.recorded_by_id)
+            if isinstance(row, VitalSign):
+                _name(people, row, "acknowledged_by", row.acknowledged_by_id)
+
+
+def _name(people: dict, row, relation: str, user_id: int | None) -> None:
+    if user_id is None:
+        set_committed_value(row, relation, None)
+    elif user_id in people:
+        set_committed_value(row, relation, people[user_id])
 
 
 def agreed_set_intake(course_id: int) -> SetIntake | None:

@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from psiflow import access, course_panels, guard
 from psiflow.access import Action, Role
+from psiflow.committing import commit_for_the_answer
 from psiflow.course_panels import CoursePanel
 from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.phases import Phase
@@ -196,7 +197,7 @@ def _entry(name: str, form, operation, done, *, versioned: bool = False, duplica
         return _conflict(session)
     try:
         result = operation(session)
-        db.session.commit()
+        commit_for_the_answer()
     except model.SessionRefused as refused:
         return _refused(session, name, form, refused)
     except StaleDataError:

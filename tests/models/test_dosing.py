@@ -261,3 +261,35 @@ def test_a_supplemental_dose_counts_toward_the_oregon_minimum(db, team, course):
             transport_plan="Sister drives",
         )
     assert "1 more minute to go" in early.value.errors["discharged_at"]
+
+
+def test_the_session_sheet_names_who_recorded_each_row_without_a_lookup(db, team, course):
+    from psiflow.sessions.queries import session_sheet
+    from tests.conftest import count_queries
+
+    clinician, clinician2 = team["clinician"], team["clinician2"]
+    session = gen_dosing_session(course, clinician, complete=False, hours_ago=1)
+    dosing.record_answer(session, dosing.AnswerKind.CHECKLIST, "room_prepared", True, clinician2)
+    high = dosing.record_vitals(session, Reading(systolic=172, diastolic=96), None, clinician)
+    dosing.record_vitals(session, Reading(systolic=120, diastolic=80), None, clinician2)
+    dosing.record_event(session, EventKind.MUSIC_CHANGE, None, "Music changed", clinician2)
+    db.session.flush()
+    dosing.acknowledge_vital(high, clinician2, "Rechecked")
+    db.session.commit()
+    db.session.expire_all()
+    sheet = session_sheet(db.session.get(type(session), session.id))
+    # Given from the people the sheet loads, not looked up row by row when the page reads them.
+    assert all("recorded_by" in sa.inspect(v).dict for v in [*sheet.vitals, *sheet.events])
+    with count_queries(db.engine) as reading:
+        (row,) = [r for _, items in sheet.checklist for _, r in items if r is not None]
+        named = (
+            row.recorded_by,
+            [(v.recorded_by, v.acknowledged_by) for v in sheet.vitals],
+            [e.recorded_by for e in sheet.events],
+        )
+    assert reading.count == 0
+    assert named == (
+        clinician2,
+        [(clinician, clinician2), (clinician2, None)],
+        [clinician2],
+    )

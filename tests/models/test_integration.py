@@ -3,16 +3,20 @@
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from psiflow import catalog
 from psiflow.domain.phases import Phase
 from psiflow.domain.signing import Meaning, SigningRefused
 from psiflow.models import ActionItem
+from psiflow.models.audit import AuditEvent
 from psiflow.models.courses import gather_facts
 from psiflow.models.integration import (
     ActionStatus,
     Sleep,
+    note_rows,
     open_action_items,
+    save_note,
     schedule_done,
     update_action_plan,
 )
@@ -174,3 +178,56 @@ def test_schedule_done_reads_dosing_notes_measures_and_calls(db, team, course):
     assert len(done.integration_times) == 1
     assert ("ceq", "after_dosing_2") in done.measures
     assert done.check_ins == frozenset({(2, 2)})
+
+
+def _note_as_it_stands(note, carried, own):
+    fields = {
+        name: getattr(note, name)
+        for name in ("duration_minutes", "themes", "emotions", "meaning_made", "notes")
+    }
+    return {
+        "fields": fields,
+        "reviewed": {item.id: ActionStatus.OPEN for item in carried},
+        "own_items": {item.id: item.text for item in own},
+        "new_items": ["", ""],
+        "measure_ids": {m.id for m in note.measures_given},
+    }
+
+
+def _audit_rows(db):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+
+
+def test_a_save_that_changes_nothing_writes_nothing(db, team, course):
+    clinician = team["clinician"]
+    earlier = gen_integration_session(course, clinician, sign=False)
+    update_action_plan(earlier, {}, ["Walk every morning"])
+    sign_record(earlier, clinician, Meaning.AUTHORED)
+    note = gen_integration_session(course, clinician, sign=False, emotions=["grief"])
+    update_action_plan(note, {}, ["Call my sister"])
+    phq = gen_measure(course, clinician, "phq9", "integration")
+    note.measures_given = [phq]
+    db.session.commit()
+    rows = note_rows(note)
+    assert [i.text for i in rows.carried] == ["Walk every morning"]
+    assert [i.text for i in rows.own] == ["Call my sister"]
+    version, events = note.version, _audit_rows(db)
+
+    save_note(note, **_note_as_it_stands(note, rows.carried, rows.own), loaded=rows)
+    # Nothing is dirty: the flush neither takes the audit chain head nor writes a row.
+    assert not db.session.dirty and not db.session.new and not db.session.deleted
+    db.session.commit()
+    assert (note.version, _audit_rows(db)) == (version, events)
+
+    rows = note_rows(note)
+    again = _note_as_it_stands(note, rows.carried, rows.own)
+    again["fields"]["themes"] = "A changed theme."
+    save_note(note, **again, loaded=rows)
+    db.session.commit()
+    assert note.version == version + 1
+    update = db.session.scalars(
+        sa.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)
+    ).one()
+    assert update.action == "update" and update.object_id == str(note.id)
+    assert list(update.changes) == ["themes"]
+    assert [m.id for m in note.measures_given] == [phq.id]
