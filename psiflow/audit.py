@@ -170,7 +170,10 @@ def _auditable(obj) -> bool:
 
 
 def _before_flush(session, _flush_context, _instances) -> None:
-    changed = [o for o in (*session.new, *session.dirty, *session.deleted) if _auditable(o)]
+    # An object set to the values it already had is "dirty" but writes nothing: it must not
+    # take the chain head (SQLite's write lock) either.
+    dirty = [o for o in session.dirty if session.is_modified(o)]
+    changed = [o for o in (*session.new, *dirty, *session.deleted) if _auditable(o)]
     if not changed:
         return
     _remember_unloaded_old_values(session)

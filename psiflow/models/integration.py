@@ -275,8 +275,7 @@ def update_action_plan(
         if item is None:
             continue
         if status == ActionStatus.OPEN:
-            if (item.status, item.closed_in_id, item.closed_at) != (status, None, None):
-                item.status, item.closed_in_id, item.closed_at = status, None, None
+            item.status, item.closed_in_id, item.closed_at = status, None, None
         else:
             item.status, item.closed_in_id, item.closed_at = status, note.id, now
     for text in new_items:
@@ -628,19 +627,13 @@ def save_note(
     if note.is_signed or note.is_voided:
         raise SigningRefused(["The note is signed: change it with an addendum, not an edit."])
     loaded = loaded or note_rows(note)
-    # Only what differs is set: a save that changes nothing then leaves the session clean, so
-    # it neither takes the audit chain head (the database's write lock on SQLite) nor commits
-    # a write. What is written and audited when something changes is the same.
     for name, value in fields.items():
-        if getattr(note, name) != value:
-            setattr(note, name, value)
+        setattr(note, name, value)
     for item in loaded.own:
         text = own_items.get(item.id, "").strip()
-        if text and item.text != text:
+        if text:
             item.text = text
     remove_draft_items(note, {i for i, t in own_items.items() if t.strip()}, own=loaded.own)
     update_action_plan(note, reviewed, new_items, now=now, carried=loaded.carried)
     eligible = {m.id: m for m in loaded.eligible}
-    given = [eligible[i] for i in sorted(measure_ids) if i in eligible]
-    if {m.id for m in given} != {m.id for m in note.measures_given}:
-        note.measures_given = given
+    note.measures_given = [eligible[i] for i in sorted(measure_ids) if i in eligible]

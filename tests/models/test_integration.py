@@ -214,8 +214,12 @@ def test_a_save_that_changes_nothing_writes_nothing(db, team, course):
     version, events = note.version, _audit_rows(db)
 
     save_note(note, **_note_as_it_stands(note, rows.carried, rows.own), loaded=rows)
-    # Nothing is dirty: the flush neither takes the audit chain head nor writes a row.
-    assert not db.session.dirty and not db.session.new and not db.session.deleted
+    # Nothing changed: the flush neither takes the audit chain head nor writes a row.
+    assert not any(db.session.is_modified(o) for o in db.session.dirty)
+    assert not db.session.new and not db.session.deleted
+    with count_queries(db.engine) as flushing:
+        db.session.flush()
+    assert flushing.count == 0
     db.session.commit()
     assert (note.version, _audit_rows(db)) == (version, events)
 
