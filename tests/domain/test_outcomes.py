@@ -13,10 +13,21 @@ from psiflow.domain.outcomes import (
     mean_improvement_by_group,
     outcome,
 )
+from psiflow.domain.schedule import ScheduleNumbers
 
 INSTRUMENTS = load_instruments(default_instrument_dir())
 M = namedtuple("M", "instrument_id timepoint occurred_at total")
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+# Two dosing sessions with follow-up weeks 1, 4 and 12 after the last: the follow-up tests' course.
+TWO_DOSES = ScheduleNumbers(
+    dosing_sessions=2,
+    integration_sessions_per_dosing=1,
+    first_integration_within_hours=48,
+    after_dosing_measures=("ebi",),
+    safety_checkin_days=(1, 7),
+    follow_up_weeks=(1, 4, 12),
+    follow_up_measures=("phq9", "gad7"),
+)
 
 
 def test_phq9_halved_is_a_response_but_not_remission():
@@ -108,17 +119,9 @@ def test_mean_improvement_turns_signs_so_up_is_better():
 
 def test_overdue_follow_ups_are_the_follow_up_part_of_the_whole_schedule():
     from psiflow.domain.outcomes import overdue_follow_ups
-    from psiflow.domain.schedule import Done, DueKind, DueStatus, ScheduleNumbers, outstanding
+    from psiflow.domain.schedule import Done, DueKind, DueStatus, outstanding
 
-    numbers = ScheduleNumbers(
-        dosing_sessions=2,
-        integration_sessions_per_dosing=2,
-        first_integration_within_hours=48,
-        after_dosing_measures=("ebi",),
-        safety_checkin_days=(1, 7),
-        follow_up_weeks=(1, 4, 12),
-        follow_up_measures=("phq9", "gad7"),
-    )
+    numbers = TWO_DOSES
     names = {"phq9": "PHQ-9", "gad7": "GAD-7"}
     doses = (T0, T0 + timedelta(days=14))
     done = Done(
@@ -149,17 +152,9 @@ def test_a_course_has_overdue_follow_ups_only_once_its_attention_moment_has_come
     from itertools import product
 
     from psiflow.domain.outcomes import overdue_follow_ups
-    from psiflow.domain.schedule import Done, ScheduleNumbers, attention_from
+    from psiflow.domain.schedule import Done, attention_from
 
-    numbers = ScheduleNumbers(
-        dosing_sessions=2,
-        integration_sessions_per_dosing=1,
-        first_integration_within_hours=48,
-        after_dosing_measures=("ebi",),
-        safety_checkin_days=(1, 7),
-        follow_up_weeks=(1, 4, 12),
-        follow_up_measures=("phq9", "gad7"),
-    )
+    numbers = TWO_DOSES
     given = [
         ("phq9", "follow_up_week_1"),
         ("gad7", "follow_up_week_1"),
