@@ -116,10 +116,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from psiflow import blank_fields, presentation
+    from psiflow import blank_fields, links, presentation
 
     presentation.init_app(app)
     blank_fields.init_app(app)
+    links.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
