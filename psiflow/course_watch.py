@@ -11,7 +11,7 @@ benchmark's seed, a migration) call the refresh themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -29,12 +29,13 @@ class CourseWatch:
     """One stored course value and what its rule reads."""
 
     name: str
-    attribute: str  # the course attribute holding the value
+    # The course attribute holding the value, or None for values kept in a table of their own.
+    attribute: str | None
     # Per class, the columns the rule reads. An insert or delete counts whole.
     feeds: Mapping[type, tuple[str, ...]]
-    # refresh(connection, course ids) works the value out again and returns {id: new value}
-    # of the courses whose value changed.
-    refresh: Callable[[object, set[int]], dict[int, object]]
+    # refresh(connection, course ids) works the value out again and returns the courses whose
+    # value changed: {id: new value} when `attribute` names it.
+    refresh: Callable[[object, set[int]], Collection[int]]
     # Whether this write (class, instance state) can change the value at all.
     can_matter: Callable[[type, object], bool] = _always
     inserts_that_cannot_matter: tuple[type, ...] = ()
@@ -130,6 +131,8 @@ class CourseWatch:
                 query = sa.select(table.c.course_id).where(table.c.id == record_id)
             courses.update(connection.execute(query).scalars())
         changed = self.refresh(connection, courses)
+        if self.attribute is None:
+            return
         # A course this session holds would show the old value until it is next loaded.
         for course_id, value in changed.items():
             course = session.identity_map.get(so.util.identity_key(Course, course_id))
