@@ -39,13 +39,15 @@ def load_config(app: Flask, config: dict | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from psiflow import audit, models, schedule_attention  # noqa: F401  (map every model first)
+    # Every model is mapped first.
+    from psiflow import audit, models, schedule_attention, stored_outcomes  # noqa: F401
     from psiflow.database import configure_engine
     from psiflow.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     audit.init_app(app)
     schedule_attention.init_app(app)
+    stored_outcomes.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

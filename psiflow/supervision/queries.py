@@ -13,8 +13,6 @@ import sqlalchemy.orm as so
 
 from psiflow import catalog
 from psiflow.domain.outcomes import (
-    BASELINE,
-    OUTCOME_INSTRUMENTS,
     Outcome,
     OutcomeJudge,
     mean_improvement_by_group,
@@ -25,7 +23,7 @@ from psiflow.domain.review import REVIEW_OVERDUE_DAYS
 from psiflow.domain.schedule import follow_up_timepoint, schedule_numbers
 from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
-from psiflow.models import Alert, Course, MeasureResponse, Patient, User
+from psiflow.models import Alert, Course, CourseOutcomeScore, MeasureResponse, Patient, User
 from psiflow.models.courses import PinnedProtocol
 from psiflow.models.integration import dosing_times, instrument_names
 from psiflow.models.patients import (
@@ -220,14 +218,10 @@ class OutcomeRow:
 
 def outcome_scores(supervisor, filters: OutcomeFilters):
     """Every course the filters select, in the table's order (phase entered, id), with its
-    protocol and, per outcome instrument, the first baseline total and the latest later
-    administration (total, timepoint, time): the two scores `course_outcomes` compares. A
-    course with none comes once, with no instrument. Picked in SQL, so a team's thousands of
-    measures never leave the database, and the scope is read once for the table, its total
-    and the chart.
-
-    Ties in time go to the lower id for the baseline and the higher id for the latest, as a
-    stable sort of the measures in id order does in `course_outcomes`.
+    protocol and, per outcome instrument, the two scores `course_outcomes` compares (baseline
+    total, latest total, timepoint, time), as each course stores them (`CourseOutcomeScore`).
+    A course with none comes once, with no instrument. The scope is read once for the table,
+    its total and the chart.
     """
     # Columns only, so the session's ORM layer has nothing to add: run on its connection.
     connection = db.session.connection()
@@ -243,80 +237,21 @@ def _scores_statement(
     """`outcome_scores` for any supervisor of this role and filters of this shape: built once,
     since building and keying the statement took a third of its time."""
     scope = _course_scope(role, active, phases, by_clinician, by_protocol)
-    m = MeasureResponse
-    scored = (
-        sa.select(m.id, m.course_id, m.instrument_id, m.timepoint, m.occurred_at, m.total)
-        .where(
-            m.course_id.in_(sa.select(scope.c.id)),
-            m.instrument_id.in_(OUTCOME_INSTRUMENTS),
-            m.counting(),
-        )
-        .cte("scored")
-    )
-    # Each pick is "no other counting score comes before (or after) it": anti-joins, which
-    # SQLite answers through indexes on the scores, where ranking them sorted every course.
-    other = scored.alias("other")
-    same_instrument = sa.and_(
-        other.c.course_id == scored.c.course_id, other.c.instrument_id == scored.c.instrument_id
-    )
-    baselines = (
-        sa.select(scored.c.course_id, scored.c.instrument_id, scored.c.occurred_at, scored.c.total)
-        .where(
-            scored.c.timepoint == BASELINE,
-            ~sa.exists().where(
-                same_instrument,
-                other.c.timepoint == BASELINE,
-                sa.or_(
-                    other.c.occurred_at < scored.c.occurred_at,
-                    sa.and_(other.c.occurred_at == scored.c.occurred_at, other.c.id < scored.c.id),
-                ),
-            ),
-        )
-        .subquery()
-    )
-    latest = (
-        sa.select(
-            scored.c.course_id,
-            scored.c.instrument_id,
-            baselines.c.total.label("baseline"),
-            scored.c.total.label("latest"),
-            scored.c.timepoint,
-            scored.c.occurred_at,
-        )
-        .join(
-            baselines,
-            sa.and_(
-                baselines.c.course_id == scored.c.course_id,
-                baselines.c.instrument_id == scored.c.instrument_id,
-                scored.c.occurred_at > baselines.c.occurred_at,
-            ),
-        )
-        .where(
-            scored.c.timepoint != BASELINE,
-            # A later score than this one is after the baseline too.
-            ~sa.exists().where(
-                same_instrument,
-                other.c.timepoint != BASELINE,
-                sa.or_(
-                    other.c.occurred_at > scored.c.occurred_at,
-                    sa.and_(other.c.occurred_at == scored.c.occurred_at, other.c.id > scored.c.id),
-                ),
-            ),
-        )
-        .subquery()
-    )
+    # Stored, not picked from the team's measures on every visit: picking them took more
+    # than the rest of the page.
+    scores = CourseOutcomeScore.__table__
     return (
         sa.select(
             scope.c.id.label("course_id"),
             scope.c.protocol_id,
-            latest.c.instrument_id,
-            latest.c.baseline,
-            latest.c.latest,
-            latest.c.timepoint,
-            latest.c.occurred_at,
+            scores.c.instrument_id,
+            scores.c.baseline,
+            scores.c.latest,
+            scores.c.latest_timepoint,
+            scores.c.latest_at,
         )
-        .outerjoin(latest, latest.c.course_id == scope.c.id)
-        .order_by(scope.c.phase_entered_at, scope.c.id, latest.c.instrument_id)
+        .outerjoin(scores, scores.c.course_id == scope.c.id)
+        .order_by(scope.c.phase_entered_at, scope.c.id, scores.c.instrument_id)
     )
 
 
