@@ -15,7 +15,7 @@ from psiflow import catalog
 from psiflow.domain.outcomes import (
     Outcome,
     OutcomeJudge,
-    mean_improvement_by_group,
+    mean_change_by_group,
     overdue_follow_ups,
 )
 from psiflow.domain.phases import Phase
@@ -258,37 +258,44 @@ def _scores_statement(
 @dataclass
 class CourseOutcomes:
     protocol_id: str
-    outcomes: dict[str, Outcome]
+    # (instrument id, baseline, latest, latest timepoint, latest at), as stored.
+    scores: list[tuple]
 
 
 @dataclass
 class ScopeOutcomes:
-    """The courses the filters select, in the table's order, each with its outcomes."""
+    """The courses the filters select, in the table's order, each with its stored scores:
+    judged into outcomes only where they are shown (a page), or into the change from
+    baseline alone for the chart's means."""
 
     courses: dict[int, CourseOutcomes]
+    judge: OutcomeJudge
 
     @property
     def course_ids(self) -> list[int]:
         return list(self.courses)
 
+    def outcomes(self, course_id: int) -> dict[str, Outcome]:
+        found = self.courses.get(course_id)
+        outcomes = {}
+        for instrument_id, baseline, latest, timepoint, at in found.scores if found else ():
+            result = self.judge.outcome(instrument_id, baseline, latest, timepoint, at)
+            if result is not None:
+                outcomes[instrument_id] = result
+        return outcomes
+
 
 def scope_outcomes(supervisor, filters: OutcomeFilters) -> ScopeOutcomes:
-    """The outcomes of every course the filters select, once per request: the chart, the
-    table's total and its page all read them."""
-    judge = OutcomeJudge(catalog.instruments())
+    """The stored scores of every course the filters select, once per request: the chart,
+    the table's total and its page all read them."""
     found: dict[int, CourseOutcomes] = {}
-    for course_id, protocol_id, instrument_id, baseline, latest, timepoint, at in outcome_scores(
-        supervisor, filters
-    ):
+    for course_id, protocol_id, *scores in outcome_scores(supervisor, filters):
         course = found.get(course_id)
         if course is None:
-            course = found[course_id] = CourseOutcomes(protocol_id, {})
-        if instrument_id is None:
-            continue
-        result = judge.outcome(instrument_id, baseline, latest, timepoint, at)
-        if result is not None:
-            course.outcomes[instrument_id] = result
-    return ScopeOutcomes(found)
+            course = found[course_id] = CourseOutcomes(protocol_id, [])
+        if scores[0] is not None:
+            course.scores.append(tuple(scores))
+    return ScopeOutcomes(found, OutcomeJudge(catalog.instruments()))
 
 
 def _overdue_follow_ups(courses: list[TableCourse], now: datetime) -> dict[int, list[str]]:
@@ -351,11 +358,10 @@ def outcome_rows(
     rows = []
     for course in courses:
         since = waiting.get(course.id)
-        found = outcomes.courses.get(course.id)
         rows.append(
             OutcomeRow(
                 course=course,
-                outcomes=found.outcomes if found else {},
+                outcomes=outcomes.outcomes(course.id),
                 overdue_follow_ups=overdue[course.id],
                 review_waiting_since=since,
                 review_overdue=since is not None
@@ -381,14 +387,16 @@ def all_outcome_rows(supervisor, filters: OutcomeFilters, now) -> list[OutcomeRo
 def improvement_by_protocol(outcomes: ScopeOutcomes):
     """Mean improvement per protocol and instrument over the courses of `scope_outcomes`."""
     names = {p.id: p.name for p in catalog.protocols().values()}
-    return mean_improvement_by_group(
+    judge = outcomes.judge
+    return mean_change_by_group(
         catalog.instruments(),
         [
-            (names.get(course.protocol_id, course.protocol_id), result)
+            (names.get(course.protocol_id, course.protocol_id), instrument_id, change)
             # In course-id order, as the means were always summed: float addition is not
             # associative, and a reordered sum can move a rounded figure.
             for _, course in sorted(outcomes.courses.items())
-            for result in course.outcomes.values()
+            for instrument_id, baseline, latest, *_ in course.scores
+            if (change := judge.change(instrument_id, baseline, latest)) is not None
         ],
     )
 
