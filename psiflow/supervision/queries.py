@@ -5,6 +5,7 @@ Each page issues a fixed number of queries whatever the size of the team.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -219,7 +220,8 @@ class OutcomeRow:
 def outcome_scores(supervisor, filters: OutcomeFilters):
     """Every course the filters select, in the table's order (phase entered, id), with its
     protocol and, per outcome instrument, the two scores `course_outcomes` compares (baseline
-    total, latest total, timepoint, time), as each course stores them (`CourseOutcomeScore`).
+    total, latest total, timepoint, time as the database gives it), as each course stores them
+    (`CourseOutcomeScore`).
     A course with none comes once, with no instrument. The scope is read once for the table,
     its total and the chart.
     """
@@ -248,7 +250,10 @@ def _scores_statement(
             scores.c.baseline,
             scores.c.latest,
             scores.c.latest_timepoint,
-            scores.c.latest_at,
+            # As the database gives it: `ScopeOutcomes` makes a time of it only for the
+            # outcomes a page shows, since turning every one of a team's cost a tenth of
+            # the page.
+            sa.type_coerce(scores.c.latest_at, sa.String).label("latest_at"),
         )
         .outerjoin(scores, scores.c.course_id == scope.c.id)
         .order_by(scope.c.phase_entered_at, scope.c.id, scores.c.instrument_id)
@@ -270,6 +275,8 @@ class ScopeOutcomes:
 
     courses: dict[int, CourseOutcomes]
     judge: OutcomeJudge
+    # The stored time of a latest score, from the value `outcome_scores` read.
+    latest_at: Callable[[object], datetime]
 
     @property
     def course_ids(self) -> list[int]:
@@ -279,7 +286,9 @@ class ScopeOutcomes:
         found = self.courses.get(course_id)
         outcomes = {}
         for instrument_id, baseline, latest, timepoint, at in found.scores if found else ():
-            result = self.judge.outcome(instrument_id, baseline, latest, timepoint, at)
+            result = self.judge.outcome(
+                instrument_id, baseline, latest, timepoint, self.latest_at(at)
+            )
             if result is not None:
                 outcomes[instrument_id] = result
         return outcomes
@@ -295,7 +304,10 @@ def scope_outcomes(supervisor, filters: OutcomeFilters) -> ScopeOutcomes:
             course = found[course_id] = CourseOutcomes(protocol_id, [])
         if scores[0] is not None:
             course.scores.append(tuple(scores))
-    return ScopeOutcomes(found, OutcomeJudge(catalog.instruments()))
+    dialect = db.session.connection().dialect
+    column_type = CourseOutcomeScore.__table__.c.latest_at.type
+    latest_at = column_type.dialect_impl(dialect).result_processor(dialect, None)
+    return ScopeOutcomes(found, OutcomeJudge(catalog.instruments()), latest_at)
 
 
 def _overdue_follow_ups(courses: list[TableCourse], now: datetime) -> dict[int, list[str]]:
