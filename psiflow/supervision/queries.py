@@ -14,6 +14,7 @@ import sqlalchemy.orm as so
 
 from psiflow import catalog
 from psiflow.domain.outcomes import (
+    OUTCOME_INSTRUMENTS,
     Outcome,
     OutcomeJudge,
     mean_change_by_group,
@@ -215,6 +216,11 @@ class OutcomeRow:
     overdue_follow_ups: list[str]
     review_waiting_since: datetime | None
     review_overdue: bool
+
+    @property
+    def columns(self) -> list[Outcome | None]:
+        """The outcome of each instrument of the table (`OUTCOME_INSTRUMENTS`), in its order."""
+        return [self.outcomes.get(instrument_id) for instrument_id in OUTCOME_INSTRUMENTS]
 
 
 def outcome_scores(supervisor, filters: OutcomeFilters):

@@ -369,6 +369,14 @@ def test_team_table_picks_the_same_baseline_and_latest_scores_as_the_course_page
     found = queries.scope_outcomes(team["supervisor"], queries.OutcomeFilters())
     rows = queries.outcome_rows(team["supervisor"], [course, other], utcnow(), found)
     assert {row.course.id: row.outcomes for row in rows} == expected
+    # The table's columns: each outcome instrument's outcome or None, in the header's order.
+    assert [o and o.instrument_id for o in rows[0].columns] == [
+        "phq9",
+        "gad7",
+        None,
+        None,
+        "madrs",
+    ]
     assert queries.improvement_by_protocol(found) == (
         mean_improvement_by_group(
             instruments,
