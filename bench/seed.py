@@ -19,6 +19,7 @@ from bench.network import (
     seed_phase_transitions,
     seed_users,
 )
+from psiflow import stored_outcomes
 from psiflow.domain.protocols import default_protocol_dir, load_protocols
 from psiflow.models import Clinic
 from psiflow.models.types import utcnow
@@ -44,6 +45,8 @@ SEEDERS: tuple[tuple[str, Seeder], ...] = (
     ("alerts", records.seed_alerts),
     ("courses' schedule attention (not rows)", records.seed_schedule_attention),
     ("courses' stored gate facts (not rows)", records.seed_stored_gate_facts),
+    # The seed writes measures around the ORM: their stored outcome scores by the app's rule.
+    ("courses' outcome scores", lambda _net, conn: stored_outcomes.refresh_all(conn)),
     ("audit events", seed_audit_trail),
 )
 

@@ -40,7 +40,14 @@ def load_config(app: Flask, config: dict | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     # Map every model first, and register the values stored on courses (their watches).
-    from psiflow import audit, course_watch, models, schedule_attention, stored_gates  # noqa: F401
+    from psiflow import (  # noqa: F401
+        audit,
+        course_watch,
+        models,
+        schedule_attention,
+        stored_gates,
+        stored_outcomes,
+    )
     from psiflow.database import configure_engine
     from psiflow.extensions import csrf, db, limiter, login_manager, migrate
 

@@ -126,6 +126,22 @@ def stale_gate_facts() -> dict[int, tuple]:
         return stored_gates.stale(connection)
 
 
+def stale_outcome_scores() -> dict[tuple[int, str], tuple]:
+    """Stored outcome scores that differ from the rule over what is committed:
+    {(course id, instrument id): (stored, computed)}."""
+    from psiflow.models import Course
+    from psiflow.stored_outcomes import compute, stored
+
+    with _db.engine.connect() as connection:
+        ids = connection.execute(sa.select(Course.id)).scalars().all()
+        now, fresh = stored(connection, ids), compute(connection, ids)
+    return {
+        key: (now.get(key), fresh.get(key))
+        for key in now.keys() | fresh.keys()
+        if now.get(key) != fresh.get(key)
+    }
+
+
 def _commit_what_the_test_left() -> None:
     # What a test built and only flushed is committed too, so every write path the suite
     # takes, factories included, goes past the stored-value check below.
@@ -143,9 +159,11 @@ def db(app):
         _db.session.remove()
         stale = stale_schedule_attention()
         stale_gates = stale_gate_facts()
+        stale_scores = stale_outcome_scores()
         _empty_tables()
         assert not stale, f"Course.attention_from disagrees with the schedule rule: {stale}"
         assert not stale_gates, f"Course.stored_facts disagrees with the records: {stale_gates}"
+        assert not stale_scores, f"stored outcome scores disagree with the rule: {stale_scores}"
 
 
 @pytest.fixture

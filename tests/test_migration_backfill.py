@@ -56,7 +56,7 @@ def test_the_migration_fills_the_stored_gate_facts_of_existing_courses(fresh_dat
         assert set(expected[preparing.id]) == GATE_FACTS[Phase.PREPARATION]
         db.session.remove()
 
-        downgrade(revision="0009_outcome_scores_index")
+        downgrade(revision="0010_course_outcome_scores")
         upgrade()
 
         stored = dict(db.session.execute(sa.select(Course.id, Course.stored_facts)).all())

@@ -1,7 +1,7 @@
 """Boards and the patient page show each course's gates from facts stored on the course
 
 Revision ID: 0011_course_stored_gate_facts
-Revises: 0009_outcome_scores_index
+Revises: 0010_course_outcome_scores
 Create Date: 2026-11-27 00:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0011_course_stored_gate_facts"
-down_revision = "0009_outcome_scores_index"
+down_revision = "0010_course_outcome_scores"
 branch_labels = None
 depends_on = None
 

@@ -2,9 +2,9 @@
 
 Works on anything with `instrument_id`, `timepoint`, `occurred_at` and `total` (measure
 responses, or plain tuples in tests). The baseline is the course's earliest baseline
-administration; the result compares it with the latest administration after it. The team
-table picks the same two scores in SQL (supervision.queries.outcome_scores) so it need not read
-every measure of a team; its tests hold both to one answer.
+administration; the result compares it with the latest administration after it. Each course
+stores the same two scores, picked in SQL (psiflow.stored_outcomes), so the team table need not
+read every measure of a team; its tests hold both to one answer.
 """
 
 from __future__ import annotations
@@ -119,6 +119,20 @@ class OutcomeJudge:
         latest_at: datetime,
     ) -> Outcome | None:
         """The outcome, or None for an instrument that is not an outcome instrument."""
+        verdicts = self._verdicts(instrument_id, baseline_total, latest_total)
+        if verdicts is None:
+            return None
+        return _outcome(
+            instrument_id, baseline_total, latest_total, latest_timepoint, latest_at, verdicts
+        )
+
+    def change(self, instrument_id: str, baseline_total: float, latest_total: float):
+        """`Outcome.change_percent` alone (all a mean needs), or None where the outcome has
+        none or the instrument is not an outcome instrument."""
+        verdicts = self._verdicts(instrument_id, baseline_total, latest_total)
+        return None if verdicts is None else verdicts[0]
+
+    def _verdicts(self, instrument_id: str, baseline_total: float, latest_total: float):
         key = (instrument_id, baseline_total, latest_total)
         verdicts = self._judged.get(key)
         if verdicts is None:
@@ -126,9 +140,7 @@ class OutcomeJudge:
             if instrument is None or not is_outcome_instrument(instrument):
                 return None
             verdicts = self._judged[key] = _verdicts(instrument, baseline_total, latest_total)
-        return _outcome(
-            instrument_id, baseline_total, latest_total, latest_timepoint, latest_at, verdicts
-        )
+        return verdicts
 
 
 def improvement(instrument: Instrument, change_percent: float) -> float:
@@ -208,12 +220,24 @@ def mean_improvement_by_group(
 
     Courses with a baseline of 0 (no percentage) are left out of the mean, not counted as 0.
     """
+    return mean_change_by_group(
+        instruments,
+        (
+            (group, result.instrument_id, result.change_percent)
+            for group, result in outcomes
+            if result.change_percent is not None
+        ),
+    )
+
+
+def mean_change_by_group(
+    instruments: Mapping[str, Instrument], changes: Iterable[tuple[str, str, float]]
+) -> list[GroupMean]:
+    """`mean_improvement_by_group` over (group, instrument id, percent change) alone."""
     sums: dict[tuple[str, str], list[float]] = {}
-    for group, result in outcomes:
-        if result.change_percent is None:
-            continue
-        value = improvement(instruments[result.instrument_id], result.change_percent)
-        sums.setdefault((group, result.instrument_id), []).append(value)
+    for group, instrument_id, change in changes:
+        value = improvement(instruments[instrument_id], change)
+        sums.setdefault((group, instrument_id), []).append(value)
     order = {iid: i for i, iid in enumerate(OUTCOME_INSTRUMENTS)}
     return [
         GroupMean(group, iid, sum(values) / len(values), len(values))

@@ -13,6 +13,7 @@ from psiflow.models.dosing import (
 )
 from psiflow.models.integration import ActionItem, IntegrationSession, SafetyCheckIn
 from psiflow.models.measures import MeasureResponse
+from psiflow.models.outcome_scores import CourseOutcomeScore
 from psiflow.models.patients import Patient
 from psiflow.models.preparation import (
     Consent,
@@ -55,6 +56,7 @@ __all__ = [
     "Clinic",
     "ClinicalRecord",
     "Course",
+    "CourseOutcomeScore",
     "Patient",
     "PhaseTransition",
     "Signature",

@@ -5,6 +5,7 @@ Each page issues a fixed number of queries whatever the size of the team.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,11 +14,10 @@ import sqlalchemy.orm as so
 
 from psiflow import catalog
 from psiflow.domain.outcomes import (
-    BASELINE,
     OUTCOME_INSTRUMENTS,
     Outcome,
     OutcomeJudge,
-    mean_improvement_by_group,
+    mean_change_by_group,
     overdue_follow_ups,
 )
 from psiflow.domain.phases import Phase
@@ -25,7 +25,7 @@ from psiflow.domain.review import REVIEW_OVERDUE_DAYS
 from psiflow.domain.schedule import follow_up_timepoint, schedule_numbers
 from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
-from psiflow.models import Alert, Course, MeasureResponse, Patient, User
+from psiflow.models import Alert, Course, CourseOutcomeScore, MeasureResponse, Patient, User
 from psiflow.models.courses import PinnedProtocol
 from psiflow.models.integration import dosing_times, instrument_names
 from psiflow.models.patients import (
@@ -217,17 +217,19 @@ class OutcomeRow:
     review_waiting_since: datetime | None
     review_overdue: bool
 
+    @property
+    def columns(self) -> list[Outcome | None]:
+        """The outcome of each instrument of the table (`OUTCOME_INSTRUMENTS`), in its order."""
+        return [self.outcomes.get(instrument_id) for instrument_id in OUTCOME_INSTRUMENTS]
+
 
 def outcome_scores(supervisor, filters: OutcomeFilters):
     """Every course the filters select, in the table's order (phase entered, id), with its
-    protocol and, per outcome instrument, the first baseline total and the latest later
-    administration (total, timepoint, time): the two scores `course_outcomes` compares. A
-    course with none comes once, with no instrument. Picked in SQL, so a team's thousands of
-    measures never leave the database, and the scope is read once for the table, its total
-    and the chart.
-
-    Ties in time go to the lower id for the baseline and the higher id for the latest, as a
-    stable sort of the measures in id order does in `course_outcomes`.
+    protocol and, per outcome instrument, the two scores `course_outcomes` compares (baseline
+    total, latest total, timepoint, time as the database gives it), as each course stores them
+    (`CourseOutcomeScore`).
+    A course with none comes once, with no instrument. The scope is read once for the table,
+    its total and the chart.
     """
     # Columns only, so the session's ORM layer has nothing to add: run on its connection.
     connection = db.session.connection()
@@ -243,117 +245,75 @@ def _scores_statement(
     """`outcome_scores` for any supervisor of this role and filters of this shape: built once,
     since building and keying the statement took a third of its time."""
     scope = _course_scope(role, active, phases, by_clinician, by_protocol)
-    m = MeasureResponse
-    scored = (
-        sa.select(m.id, m.course_id, m.instrument_id, m.timepoint, m.occurred_at, m.total)
-        .where(
-            m.course_id.in_(sa.select(scope.c.id)),
-            m.instrument_id.in_(OUTCOME_INSTRUMENTS),
-            m.counting(),
-        )
-        .cte("scored")
-    )
-    # Each pick is "no other counting score comes before (or after) it": anti-joins, which
-    # SQLite answers through indexes on the scores, where ranking them sorted every course.
-    other = scored.alias("other")
-    same_instrument = sa.and_(
-        other.c.course_id == scored.c.course_id, other.c.instrument_id == scored.c.instrument_id
-    )
-    baselines = (
-        sa.select(scored.c.course_id, scored.c.instrument_id, scored.c.occurred_at, scored.c.total)
-        .where(
-            scored.c.timepoint == BASELINE,
-            ~sa.exists().where(
-                same_instrument,
-                other.c.timepoint == BASELINE,
-                sa.or_(
-                    other.c.occurred_at < scored.c.occurred_at,
-                    sa.and_(other.c.occurred_at == scored.c.occurred_at, other.c.id < scored.c.id),
-                ),
-            ),
-        )
-        .subquery()
-    )
-    latest = (
-        sa.select(
-            scored.c.course_id,
-            scored.c.instrument_id,
-            baselines.c.total.label("baseline"),
-            scored.c.total.label("latest"),
-            scored.c.timepoint,
-            scored.c.occurred_at,
-        )
-        .join(
-            baselines,
-            sa.and_(
-                baselines.c.course_id == scored.c.course_id,
-                baselines.c.instrument_id == scored.c.instrument_id,
-                scored.c.occurred_at > baselines.c.occurred_at,
-            ),
-        )
-        .where(
-            scored.c.timepoint != BASELINE,
-            # A later score than this one is after the baseline too.
-            ~sa.exists().where(
-                same_instrument,
-                other.c.timepoint != BASELINE,
-                sa.or_(
-                    other.c.occurred_at > scored.c.occurred_at,
-                    sa.and_(other.c.occurred_at == scored.c.occurred_at, other.c.id > scored.c.id),
-                ),
-            ),
-        )
-        .subquery()
-    )
+    # Stored, not picked from the team's measures on every visit: picking them took more
+    # than the rest of the page.
+    scores = CourseOutcomeScore.__table__
     return (
         sa.select(
             scope.c.id.label("course_id"),
             scope.c.protocol_id,
-            latest.c.instrument_id,
-            latest.c.baseline,
-            latest.c.latest,
-            latest.c.timepoint,
-            latest.c.occurred_at,
+            scores.c.instrument_id,
+            scores.c.baseline,
+            scores.c.latest,
+            scores.c.latest_timepoint,
+            # As the database gives it: `ScopeOutcomes` makes a time of it only for the
+            # outcomes a page shows, since turning every one of a team's cost a tenth of
+            # the page.
+            sa.type_coerce(scores.c.latest_at, sa.String).label("latest_at"),
         )
-        .outerjoin(latest, latest.c.course_id == scope.c.id)
-        .order_by(scope.c.phase_entered_at, scope.c.id, latest.c.instrument_id)
+        .outerjoin(scores, scores.c.course_id == scope.c.id)
+        .order_by(scope.c.phase_entered_at, scope.c.id, scores.c.instrument_id)
     )
 
 
 @dataclass
 class CourseOutcomes:
     protocol_id: str
-    outcomes: dict[str, Outcome]
+    # (instrument id, baseline, latest, latest timepoint, latest at), as stored.
+    scores: list[tuple]
 
 
 @dataclass
 class ScopeOutcomes:
-    """The courses the filters select, in the table's order, each with its outcomes."""
+    """The courses the filters select, in the table's order, each with its stored scores:
+    judged into outcomes only where they are shown (a page), or into the change from
+    baseline alone for the chart's means."""
 
     courses: dict[int, CourseOutcomes]
+    judge: OutcomeJudge
+    # The stored time of a latest score, from the value `outcome_scores` read.
+    latest_at: Callable[[object], datetime]
 
     @property
     def course_ids(self) -> list[int]:
         return list(self.courses)
 
+    def outcomes(self, course_id: int) -> dict[str, Outcome]:
+        found = self.courses.get(course_id)
+        outcomes = {}
+        for instrument_id, baseline, latest, timepoint, at in found.scores if found else ():
+            result = self.judge.outcome(
+                instrument_id, baseline, latest, timepoint, self.latest_at(at)
+            )
+            if result is not None:
+                outcomes[instrument_id] = result
+        return outcomes
+
 
 def scope_outcomes(supervisor, filters: OutcomeFilters) -> ScopeOutcomes:
-    """The outcomes of every course the filters select, once per request: the chart, the
-    table's total and its page all read them."""
-    judge = OutcomeJudge(catalog.instruments())
+    """The stored scores of every course the filters select, once per request: the chart,
+    the table's total and its page all read them."""
     found: dict[int, CourseOutcomes] = {}
-    for course_id, protocol_id, instrument_id, baseline, latest, timepoint, at in outcome_scores(
-        supervisor, filters
-    ):
+    for course_id, protocol_id, *scores in outcome_scores(supervisor, filters):
         course = found.get(course_id)
         if course is None:
-            course = found[course_id] = CourseOutcomes(protocol_id, {})
-        if instrument_id is None:
-            continue
-        result = judge.outcome(instrument_id, baseline, latest, timepoint, at)
-        if result is not None:
-            course.outcomes[instrument_id] = result
-    return ScopeOutcomes(found)
+            course = found[course_id] = CourseOutcomes(protocol_id, [])
+        if scores[0] is not None:
+            course.scores.append(tuple(scores))
+    dialect = db.session.connection().dialect
+    column_type = CourseOutcomeScore.__table__.c.latest_at.type
+    latest_at = column_type.dialect_impl(dialect).result_processor(dialect, None)
+    return ScopeOutcomes(found, OutcomeJudge(catalog.instruments()), latest_at)
 
 
 def _overdue_follow_ups(courses: list[TableCourse], now: datetime) -> dict[int, list[str]]:
@@ -416,11 +376,10 @@ def outcome_rows(
     rows = []
     for course in courses:
         since = waiting.get(course.id)
-        found = outcomes.courses.get(course.id)
         rows.append(
             OutcomeRow(
                 course=course,
-                outcomes=found.outcomes if found else {},
+                outcomes=outcomes.outcomes(course.id),
                 overdue_follow_ups=overdue[course.id],
                 review_waiting_since=since,
                 review_overdue=since is not None
@@ -446,14 +405,16 @@ def all_outcome_rows(supervisor, filters: OutcomeFilters, now) -> list[OutcomeRo
 def improvement_by_protocol(outcomes: ScopeOutcomes):
     """Mean improvement per protocol and instrument over the courses of `scope_outcomes`."""
     names = {p.id: p.name for p in catalog.protocols().values()}
-    return mean_improvement_by_group(
+    judge = outcomes.judge
+    return mean_change_by_group(
         catalog.instruments(),
         [
-            (names.get(course.protocol_id, course.protocol_id), result)
+            (names.get(course.protocol_id, course.protocol_id), instrument_id, change)
             # In course-id order, as the means were always summed: float addition is not
             # associative, and a reordered sum can move a rounded figure.
             for _, course in sorted(outcomes.courses.items())
-            for result in course.outcomes.values()
+            for instrument_id, baseline, latest, *_ in course.scores
+            if (change := judge.change(instrument_id, baseline, latest)) is not None
         ],
     )
 

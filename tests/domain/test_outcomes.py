@@ -10,6 +10,7 @@ from psiflow.domain.outcomes import (
     OutcomeJudge,
     course_outcomes,
     is_outcome_instrument,
+    mean_change_by_group,
     mean_improvement_by_group,
     outcome,
 )
@@ -73,10 +74,12 @@ def test_the_judge_of_many_outcomes_gives_each_the_answer_of_outcome():
             for i, baseline in enumerate(totals):
                 for latest in totals:
                     at = T0 + timedelta(days=i)
-                    assert judge.outcome(iid, baseline, latest, "integration", at) == outcome(
-                        instrument, baseline, latest, "integration", at
-                    )
+                    expected = outcome(instrument, baseline, latest, "integration", at)
+                    assert judge.outcome(iid, baseline, latest, "integration", at) == expected
+                    assert judge.change(iid, baseline, latest) == expected.change_percent
     assert judge.outcome("no-such-instrument", 10, 5, "integration", T0) is None
+    assert judge.change("no-such-instrument", 10, 5) is None
+    assert judge.change("cssrs", 10, 5) is None
 
 
 @pytest.mark.parametrize(
@@ -115,6 +118,11 @@ def test_mean_improvement_turns_signs_so_up_is_better():
         ("phq9", 25.0, 2),
         ("who5", 50.0, 1),
     ]
+    # The same means from the changes alone (the team chart's way).
+    changes = [
+        (g, o.instrument_id, o.change_percent) for g, o in rows if o.change_percent is not None
+    ]
+    assert mean_change_by_group(INSTRUMENTS, changes) == means
 
 
 def test_overdue_follow_ups_are_the_follow_up_part_of_the_whole_schedule():

@@ -316,7 +316,7 @@ def test_the_queue_counts_every_waiting_note_on_every_page(db, team):
 def test_team_table_picks_the_same_baseline_and_latest_scores_as_the_course_page(team, db):
     """The team table picks each outcome's two scores in SQL; `course_outcomes` is the rule."""
     from psiflow import catalog
-    from psiflow.domain.outcomes import course_outcomes
+    from psiflow.domain.outcomes import course_outcomes, mean_improvement_by_group
     from psiflow.models import MeasureResponse
     from psiflow.supervision import queries
 
@@ -371,8 +371,16 @@ def test_team_table_picks_the_same_baseline_and_latest_scores_as_the_course_page
     found = queries.scope_outcomes(team["supervisor"], queries.OutcomeFilters())
     rows = queries.outcome_rows(team["supervisor"], [course, other], utcnow(), found)
     assert {row.course.id: row.outcomes for row in rows} == expected
+    # The table's columns: each outcome instrument's outcome or None, in the header's order.
+    assert [o and o.instrument_id for o in rows[0].columns] == [
+        "phq9",
+        "gad7",
+        None,
+        None,
+        "madrs",
+    ]
     assert queries.improvement_by_protocol(found) == (
-        queries.mean_improvement_by_group(
+        mean_improvement_by_group(
             instruments,
             [(c.protocol.name, o) for c in (course, other) for o in expected[c.id].values()],
         )

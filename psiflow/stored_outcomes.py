@@ -1,0 +1,226 @@
+"""`CourseOutcomeScore`, kept equal to the outcome rule by every write that can change it.
+
+The team outcome table and its chart compare, per course and outcome instrument, the first
+counting baseline score with the latest counting score after it (the rule of
+`domain.outcomes.course_outcomes`). Picking those two out of a team's measures on every visit
+cost more than all the rest of the page, though they change only when a measure is written:
+each course stores them instead, and the page reads one row per course and instrument.
+
+As for `Course.attention_from`, a course watch (`psiflow.course_watch`) notes which courses
+a flush touched through a measure of an outcome instrument and works their scores out again
+just before the transaction commits, in one batch. Rows written around the ORM (the
+benchmark's seed, a migration) call `refresh` themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from psiflow import course_watch
+from psiflow.domain.outcomes import BASELINE, OUTCOME_INSTRUMENTS
+from psiflow.models.courses import Course
+from psiflow.models.measures import MeasureResponse
+from psiflow.models.outcome_scores import CourseOutcomeScore
+from psiflow.statements import built_once
+
+# The columns of a measure the picks read. An insert or delete counts whole.
+FEEDS = (
+    "course_id",
+    "instrument_id",
+    "timepoint",
+    "occurred_at",
+    "total",
+    "status",
+    "needs_cosign",
+    "voided_at",
+)
+BATCH = 500
+
+# --- The rule over many courses --------------------------------------------------------------
+
+
+def compute(connection, course_ids: Iterable[int]) -> dict[tuple[int, str], tuple]:
+    """{(course id, instrument id): (baseline, latest, latest timepoint, latest at)} of these
+    courses, from what is on record now; a pair without both scores is absent."""
+    ids = sorted(set(course_ids))
+    found = {}
+    for start in range(0, len(ids), BATCH):
+        for course_id, instrument_id, *scores in connection.execute(
+            _picks_statement(), {"course_ids": ids[start : start + BATCH]}
+        ):
+            found[course_id, instrument_id] = tuple(scores)
+    return found
+
+
+@built_once
+def _picks_statement():
+    """The two scores of every outcome instrument of some courses, picked in SQL so a batch of
+    courses is one statement. Ties in time go to the lower id for the baseline and the higher
+    id for the latest, as a stable sort of the measures in id order does in `course_outcomes`.
+    """
+    m = MeasureResponse
+    scored = (
+        sa.select(m.id, m.course_id, m.instrument_id, m.timepoint, m.occurred_at, m.total)
+        .where(
+            m.course_id.in_(sa.bindparam("course_ids", expanding=True, required=True)),
+            m.instrument_id.in_(OUTCOME_INSTRUMENTS),
+            m.counting(),
+        )
+        .cte("scored")
+    )
+    # Each pick is "no other counting score comes before (or after) it": anti-joins, which
+    # SQLite answers through the index on the scores.
+    other = scored.alias("other")
+    same_instrument = sa.and_(
+        other.c.course_id == scored.c.course_id, other.c.instrument_id == scored.c.instrument_id
+    )
+    baselines = (
+        sa.select(scored.c.course_id, scored.c.instrument_id, scored.c.occurred_at, scored.c.total)
+        .where(
+            scored.c.timepoint == BASELINE,
+            ~sa.exists().where(
+                same_instrument,
+                other.c.timepoint == BASELINE,
+                sa.or_(
+                    other.c.occurred_at < scored.c.occurred_at,
+                    sa.and_(other.c.occurred_at == scored.c.occurred_at, other.c.id < scored.c.id),
+                ),
+            ),
+        )
+        .subquery()
+    )
+    return (
+        sa.select(
+            scored.c.course_id,
+            scored.c.instrument_id,
+            baselines.c.total,
+            scored.c.total,
+            scored.c.timepoint,
+            scored.c.occurred_at,
+        )
+        .join(
+            baselines,
+            sa.and_(
+                baselines.c.course_id == scored.c.course_id,
+                baselines.c.instrument_id == scored.c.instrument_id,
+                scored.c.occurred_at > baselines.c.occurred_at,
+            ),
+        )
+        .where(
+            scored.c.timepoint != BASELINE,
+            # A later score than this one is after the baseline too.
+            ~sa.exists().where(
+                same_instrument,
+                other.c.timepoint != BASELINE,
+                sa.or_(
+                    other.c.occurred_at > scored.c.occurred_at,
+                    sa.and_(other.c.occurred_at == scored.c.occurred_at, other.c.id > scored.c.id),
+                ),
+            ),
+        )
+    )
+
+
+def stored(connection, course_ids: Iterable[int]) -> dict[tuple[int, str], tuple]:
+    """What the courses store now, in the shape of `compute`."""
+    table = CourseOutcomeScore.__table__
+    ids = sorted(set(course_ids))
+    found = {}
+    for start in range(0, len(ids), BATCH):
+        for course_id, instrument_id, *scores in connection.execute(
+            sa.select(
+                table.c.course_id,
+                table.c.instrument_id,
+                table.c.baseline,
+                table.c.latest,
+                table.c.latest_timepoint,
+                table.c.latest_at,
+            ).where(table.c.course_id.in_(ids[start : start + BATCH]))
+        ):
+            found[course_id, instrument_id] = tuple(scores)
+    return found
+
+
+def refresh(connection, course_ids: Iterable[int]) -> set[int]:
+    """Work the stored scores out again for these courses; returns the courses that changed.
+
+    The course rows are locked first (PostgreSQL), so two transactions writing measures of
+    one course store the scores of both, not of whichever committed last.
+    """
+    table = CourseOutcomeScore.__table__
+    ids = sorted(set(course_ids))
+    changed: set[int] = set()
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        connection.execute(
+            sa.select(Course.__table__.c.id)
+            .where(Course.__table__.c.id.in_(batch))
+            .order_by(Course.__table__.c.id)
+            .with_for_update()
+        ).all()
+        fresh, old = compute(connection, batch), stored(connection, batch)
+        differ = {key[0] for key in fresh.keys() | old.keys() if fresh.get(key) != old.get(key)}
+        if not differ:
+            continue
+        changed |= differ
+        # Core, not the ORM: a derived value is no clinical change (no audit event).
+        connection.execute(table.delete().where(table.c.course_id.in_(sorted(differ))))
+        rows = [
+            {
+                "course_id": course_id,
+                "instrument_id": instrument_id,
+                "baseline": baseline,
+                "latest": latest,
+                "latest_timepoint": timepoint,
+                "latest_at": at,
+            }
+            for (course_id, instrument_id), (baseline, latest, timepoint, at) in fresh.items()
+            if course_id in differ
+        ]
+        if rows:
+            connection.execute(table.insert(), rows)
+    return changed
+
+
+def refresh_all(connection) -> int:
+    """Every course, in batches: for rows written around the ORM."""
+    courses = Course.__table__
+    last, total = 0, 0
+    while True:
+        ids = (
+            connection.execute(
+                sa.select(courses.c.id)
+                .where(courses.c.id > last)
+                .order_by(courses.c.id)
+                .limit(BATCH * 4)
+            )
+            .scalars()
+            .all()
+        )
+        if not ids:
+            return total
+        total += len(refresh(connection, ids))
+        last = ids[-1]
+
+
+# --- Noticing the writes ---------------------------------------------------------------------
+
+
+def _can_matter(_cls, state) -> bool:
+    # A risk screen or an experience scale is never picked; a value not known here (expired)
+    # counts.
+    instruments = course_watch.values(state, "instrument_id")
+    return not instruments or any(i is None or i in OUTCOME_INSTRUMENTS for i in instruments)
+
+
+WATCH = course_watch.watch(
+    course_watch.CourseWatch(
+        name="outcome_scores",
+        attribute=None,
+        feeds={MeasureResponse: FEEDS},
+        refresh=refresh,
+        can_matter=_can_matter,
+    )
+)
