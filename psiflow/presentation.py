@@ -2,38 +2,102 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_request_context, url_for
 from flask_login import current_user
+from jinja2 import pass_context
 
 from psiflow import access
 from psiflow.domain.phases import Phase
 
 
 def clinic_zone() -> ZoneInfo:
-    # A page formats a time per row (hundreds on a session's page): the user Flask-Login has
-    # already loaded for this request is read directly, not through the current_user proxy.
-    user = g.get("_login_user") if has_request_context() else None
-    if user is None:
-        user = current_user
+    # Worked out once per request and user: a page may ask for it for every row it formats.
+    if has_request_context():
+        known = g.get("_psiflow_clinic_zone")
+        user = g.get("_login_user")
+        if known is not None and known[0] is user:
+            return known[1]
+        zone = _zone_of(user if user is not None else current_user)
+        g._psiflow_clinic_zone = (user, zone)
+        return zone
+    return _zone_of(current_user)
+
+
+def _zone_of(user) -> ZoneInfo:
     tz = getattr(user, "timezone", None) if user else None
     return ZoneInfo(tz or current_app.config["CLINIC_TIMEZONE"])
+
+
+# The month abbreviations `%b` writes in the C locale, which Python keeps unless a program
+# changes LC_TIME (PsiFlow never does).
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _day(d) -> str:
+    return f"{d.day:02d} {_MONTHS[d.month - 1]} {d.year}"
+
+
+# The formats the pages use, written directly: strftime took twice as long, and a long
+# history formats some hundred and fifty times. Any other format goes to strftime.
+_WRITERS = {
+    "%d %b %Y %H:%M": lambda d: f"{_day(d)} {d.hour:02d}:{d.minute:02d}",
+    "%d %b %Y %H:%M:%S": lambda d: f"{_day(d)} {d.hour:02d}:{d.minute:02d}:{d.second:02d}",
+    "%d %b %Y": _day,
+    "%H:%M": lambda d: f"{d.hour:02d}:{d.minute:02d}",
+}
+
+
+def format_time(value: datetime | date, fmt: str) -> str:
+    """`value.strftime(fmt)`, faster for the formats pages use."""
+    writer = _WRITERS.get(fmt)
+    # strftime writes a year before 1000 as the C library does: leave those to it.
+    if writer is None or value.year < 1000:
+        return value.strftime(fmt)
+    return writer(value)
 
 
 def local_time(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     if value is None:
         return ""
-    return value.astimezone(clinic_zone()).strftime(fmt)
+    return format_time(value.astimezone(clinic_zone()), fmt)
 
 
 def local_date(value: datetime | date | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(clinic_zone()).date()
-    return value.strftime("%d %b %Y")
+        value = value.astimezone(clinic_zone())
+    return format_time(value, "%d %b %Y")
+
+
+def local_date_writer() -> Callable[[datetime], str]:
+    """`local_date` for many times at once, the zone worked out once (a chart's axis)."""
+    zone = clinic_zone()
+    return lambda value: format_time(value.astimezone(zone), "%d %b %Y")
+
+
+# The filters read the zone the page was given (`_page_zone`): a long history formats some
+# hundred and fifty times, and finding the zone through Flask's request globals each time
+# cost more than the formatting. A macro imported without the page's context asks
+# `clinic_zone` instead.
+@pass_context
+def _local_time_filter(context, value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    if value is None:
+        return ""
+    return format_time(value.astimezone(context.get("_page_zone") or clinic_zone()), fmt)
+
+
+@pass_context
+def _local_date_filter(context, value: datetime | date | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(context.get("_page_zone") or clinic_zone())
+    return format_time(value, "%d %b %Y")
 
 
 def from_local_input(value: datetime) -> datetime:
@@ -54,12 +118,40 @@ def days_since(value: datetime | None) -> int:
     return (datetime.now(UTC) - value).days
 
 
+# Stand-ins for the ids of a link (see `link`): no record has such an id.
+_ID_STAND_INS = tuple(str(9_000_000_000_000_000_001 + n) for n in range(4))
+
+
+def link(endpoint: str, **values) -> str:
+    """`url_for(endpoint, **values)`, for a page that links many rows to one endpoint.
+
+    The URL is built once per request for each endpoint and set of arguments, with stand-ins
+    for its integer ids, and each row's ids put in: a long history links some eighty records,
+    and Flask took longer to build each URL than the page took to write its row.
+    """
+    ids = [(k, v) for k, v in values.items() if type(v) is int]
+    if not ids or len(ids) > len(_ID_STAND_INS) or any(k.startswith("_") for k in values):
+        return url_for(endpoint, **values)
+    key = (endpoint, *sorted((k, None if type(v) is int else v) for k, v in values.items()))
+    drawn = g.setdefault("_psiflow_links", {})
+    shape = drawn.get(key)
+    if shape is None:
+        stand_ins = {k: int(stand_in) for (k, _), stand_in in zip(ids, _ID_STAND_INS, strict=False)}
+        shape = drawn[key] = (url_for(endpoint, **{**values, **stand_ins}), [k for k, _ in ids])
+    url, names = shape
+    for name, stand_in in zip(names, _ID_STAND_INS, strict=False):
+        url = url.replace(stand_in, str(values[name]))
+    return url
+
+
 def init_app(app) -> None:
-    app.add_template_filter(local_time, "local_time")
-    app.add_template_filter(local_date, "local_date")
+    app.add_template_filter(_local_time_filter, "local_time")
+    app.add_template_filter(_local_date_filter, "local_date")
+    app.context_processor(lambda: {"_page_zone": clinic_zone()})
     app.add_template_filter(days_since, "days_since")
     app.add_template_global(Phase, "Phase")
     app.add_template_global(clinic_zone, "clinic_zone")
+    app.add_template_global(link, "link")
     # What the navigation and page texts show depends on the role: ask access.py, not the role.
     app.add_template_global(access.has_caseload, "has_caseload")
     app.add_template_global(access.works_on_practice_patients, "works_on_practice_patients")
