@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g, has_request_context, url_for
+from flask import current_app, g, has_request_context
 from flask_login import current_user
 from jinja2 import pass_context
 
@@ -118,32 +118,6 @@ def days_since(value: datetime | None) -> int:
     return (datetime.now(UTC) - value).days
 
 
-# Stand-ins for the ids of a link (see `link`): no record has such an id.
-_ID_STAND_INS = tuple(str(9_000_000_000_000_000_001 + n) for n in range(4))
-
-
-def link(endpoint: str, **values) -> str:
-    """`url_for(endpoint, **values)`, for a page that links many rows to one endpoint.
-
-    The URL is built once per request for each endpoint and set of arguments, with stand-ins
-    for its integer ids, and each row's ids put in: a long history links some eighty records,
-    and Flask took longer to build each URL than the page took to write its row.
-    """
-    ids = [(k, v) for k, v in values.items() if type(v) is int]
-    if not ids or len(ids) > len(_ID_STAND_INS) or any(k.startswith("_") for k in values):
-        return url_for(endpoint, **values)
-    key = (endpoint, *sorted((k, None if type(v) is int else v) for k, v in values.items()))
-    drawn = g.setdefault("_psiflow_links", {})
-    shape = drawn.get(key)
-    if shape is None:
-        stand_ins = {k: int(stand_in) for (k, _), stand_in in zip(ids, _ID_STAND_INS, strict=False)}
-        shape = drawn[key] = (url_for(endpoint, **{**values, **stand_ins}), [k for k, _ in ids])
-    url, names = shape
-    for name, stand_in in zip(names, _ID_STAND_INS, strict=False):
-        url = url.replace(stand_in, str(values[name]))
-    return url
-
-
 def init_app(app) -> None:
     app.add_template_filter(_local_time_filter, "local_time")
     app.add_template_filter(_local_date_filter, "local_date")
@@ -151,7 +125,6 @@ def init_app(app) -> None:
     app.add_template_filter(days_since, "days_since")
     app.add_template_global(Phase, "Phase")
     app.add_template_global(clinic_zone, "clinic_zone")
-    app.add_template_global(link, "link")
     # What the navigation and page texts show depends on the role: ask access.py, not the role.
     app.add_template_global(access.has_caseload, "has_caseload")
     app.add_template_global(access.works_on_practice_patients, "works_on_practice_patients")

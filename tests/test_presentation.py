@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-from flask import render_template_string, url_for
+from flask import render_template_string
 from flask_login import login_user
 
 from psiflow import presentation
@@ -42,22 +42,3 @@ def test_times_are_shown_in_the_zone_of_the_users_clinic(app, db):
         assert local_time(winter, "%H:%M") == "21:30"
         assert local_date(winter - timedelta(hours=12)) == "15 Jan 2026"
         assert presentation.local_date_writer()(winter + timedelta(hours=15)) == "16 Jan 2026"
-
-
-def test_a_link_is_the_url_flask_builds(app):
-    with app.test_request_context():
-        for record_id in (1, 7, 90, 12345):
-            for record_type in ("screening", "measure"):
-                assert presentation.link(
-                    "records.show", record_type=record_type, record_id=record_id
-                ) == url_for("records.show", record_type=record_type, record_id=record_id)
-            assert presentation.link("sessions.live", record_id=record_id) == url_for(
-                "sessions.live", record_id=record_id
-            )
-            assert presentation.link("patients.advance", course_id=record_id) == url_for(
-                "patients.advance", course_id=record_id
-            )
-        assert presentation.link("patients.show", patient_id=3, _anchor="course-4") == (
-            "/patients/3#course-4"
-        )
-        assert presentation.link("auth.login") == url_for("auth.login")
