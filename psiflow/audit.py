@@ -422,6 +422,19 @@ def row_hash(fields: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# Every patient page view appends an event: its four statements are built once (building
+# one and its cache key took as long as SQLite running it).
+_HEAD = AuditChainHead.__table__
+_TOUCH_HEAD = sa.update(_HEAD).where(_HEAD.c.id == _HEAD_ID).values(last_seq=_HEAD.c.last_seq)
+_READ_HEAD = sa.select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == _HEAD_ID)
+_INSERT_EVENTS = sa.insert(AuditEvent.__table__)
+_MOVE_HEAD = (
+    sa.update(_HEAD)
+    .where(_HEAD.c.id == _HEAD_ID)
+    .values(last_seq=sa.bindparam("new_seq"), last_hash=sa.bindparam("new_hash"))
+)
+
+
 def _claim_head(connection) -> None:
     """Take the chain head for the rest of this transaction.
 
@@ -433,11 +446,9 @@ def _claim_head(connection) -> None:
     flush's own writes, so an appender never holds a record's row lock while waiting for the
     head (which could deadlock with one that holds the head and wants that record).
     """
-    head = AuditChainHead.__table__
-    touch = sa.update(head).where(head.c.id == _HEAD_ID).values(last_seq=head.c.last_seq)
-    if connection.execute(touch).rowcount == 0:
+    if connection.execute(_TOUCH_HEAD).rowcount == 0:
         _create_head(connection)
-        connection.execute(touch)
+        connection.execute(_TOUCH_HEAD)
 
 
 def _create_head(connection) -> None:
@@ -464,20 +475,15 @@ def _create_head(connection) -> None:
 
 
 def _append(connection, events: list[dict]) -> None:
-    head = AuditChainHead.__table__
-    seq, prev = connection.execute(
-        sa.select(head.c.last_seq, head.c.last_hash).where(head.c.id == _HEAD_ID)
-    ).one()
+    seq, prev = connection.execute(_READ_HEAD).one()
     rows = []
     for event in events:
         seq += 1
         row = {**event, "seq": seq, "prev_hash": prev}
         row["hash"] = prev = row_hash(row)
         rows.append(row)
-    connection.execute(sa.insert(AuditEvent.__table__), rows)
-    connection.execute(
-        sa.update(head).where(head.c.id == _HEAD_ID).values(last_seq=seq, last_hash=prev)
-    )
+    connection.execute(_INSERT_EVENTS, rows)
+    connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
 
 
 def _after_transaction_end(session, transaction) -> None:

@@ -16,17 +16,20 @@ from flask import g, url_for
 _MARKER = 9_876_543_210_123
 
 
-def id_link(endpoint: str, key: str) -> Callable[[int], str]:
-    """A function giving `url_for(endpoint, key=id)` for any integer id."""
+def id_link(endpoint: str, key: str, **values) -> Callable[[int], str]:
+    """A function giving `url_for(endpoint, key=id, **values)` for any integer id (`values`
+    the same for every row, e.g. a record type)."""
     links = g.setdefault("_id_links", {})
-    link = links.get((endpoint, key))
+    name = (endpoint, key, *values.items())
+    link = links.get(name)
     if link is None:
-        prefix, _, suffix = url_for(endpoint, **{key: _MARKER}).partition(str(_MARKER))
+        built = url_for(endpoint, **values, **{key: _MARKER})
+        prefix, _, suffix = built.partition(str(_MARKER))
 
         def link(value: int) -> str:
             return f"{prefix}{int(value)}{suffix}"
 
-        links[(endpoint, key)] = link
+        links[name] = link
     return link
 
 

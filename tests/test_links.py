@@ -22,3 +22,15 @@ def test_an_id_outside_the_path_is_linked_as_url_for_links_it(app):
     with app.test_request_context("/"):
         link = id_link("patients.board", "clinician")
         assert link(12) == url_for("patients.board", clinician=12) == "/?clinician=12"
+
+
+def test_a_row_link_keeps_the_values_every_row_shares(app):
+    with app.test_request_context("/"):
+        for record_type in ("screening", "measure"):
+            link = id_link("records.show", "record_id", record_type=record_type)
+            for record_id in (1, 90, 12345):
+                assert link(record_id) == url_for(
+                    "records.show", record_type=record_type, record_id=record_id
+                )
+        assert id_link("records.show", "record_id", record_type="measure") is link
+        assert id_link("sessions.live", "record_id")(4) == url_for("sessions.live", record_id=4)

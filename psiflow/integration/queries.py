@@ -27,12 +27,13 @@ from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models import Course, IntegrationSession, Patient, SafetyCheckIn
 from psiflow.models.integration import (
+    ActionItem,
+    ActionStatus,
     CheckInContext,
     Sleep,
     done_from,
     dosing_times,
     instrument_names,
-    open_action_items,
     schedule_done,
 )
 from psiflow.models.measures import MeasureResponse, timepoint_label
@@ -40,7 +41,7 @@ from psiflow.models.patients import caseload_key, caseload_params, caseload_rule
 from psiflow.models.records import record_counts
 from psiflow.models.reviews import returned_to
 from psiflow.models.types import utcnow
-from psiflow.presentation import local_date
+from psiflow.presentation import local_date_writer
 from psiflow.statements import COURSE_IDS, built_once
 
 SCHEDULED_PHASES = (Phase.DOSING, Phase.INTEGRATION, Phase.FOLLOW_UP)
@@ -62,10 +63,9 @@ def course_charts(course: Course, measures, dosing_times, now):
     order = [i for i in OUTCOME_INSTRUMENTS if i in scores]
     order += sorted(set(scores) - set(order))
     end = max(now, course.started_at + timedelta(days=1))
+    fmt = local_date_writer()
     return [
-        trajectory_chart(
-            instruments[iid], scores[iid], dosing_times, course.started_at, end, local_date
-        )
+        trajectory_chart(instruments[iid], scores[iid], dosing_times, course.started_at, end, fmt)
         for iid in order
     ]
 
@@ -125,18 +125,26 @@ def panel_lines(ids) -> PanelLines:
     return PanelLines(notes, check_ins, given)
 
 
+# The panel's statements select from tables, not mapped classes: the session runs them without
+# the ORM's preparation of a statement, which took as long as SQLite answering it.
+_CHECK_INS = SafetyCheckIn.__table__
+_MEASURES = MeasureResponse.__table__
+_ITEMS = ActionItem.__table__
+_NOTES = IntegrationSession.__table__
+
+
 @built_once
 def _check_ins_query():
     return (
-        sa.select(*[getattr(SafetyCheckIn, f.name) for f in fields(CallLine)])
+        sa.select(*[_CHECK_INS.c[f.name] for f in fields(CallLine)])
         .where(
-            SafetyCheckIn.course_id.in_(COURSE_IDS),
+            _CHECK_INS.c.course_id.in_(COURSE_IDS),
             sa.or_(
-                SafetyCheckIn.context == CheckInContext.CALL,
-                SafetyCheckIn.scheduled_day.is_not(None),
+                _CHECK_INS.c.context == CheckInContext.CALL,
+                _CHECK_INS.c.scheduled_day.is_not(None),
             ),
         )
-        .order_by(SafetyCheckIn.occurred_at.desc())
+        .order_by(_CHECK_INS.c.occurred_at.desc())
     )
 
 
@@ -145,17 +153,44 @@ def _given_query():
     # Charts read the measures that count, the schedule those given at all (co-signed or not).
     return (
         sa.select(
-            *[getattr(MeasureResponse, f.name) for f in fields(ScoreLine)],
-            MeasureResponse.status,
-            MeasureResponse.needs_cosign,
+            *[_MEASURES.c[f.name] for f in fields(ScoreLine)],
+            _MEASURES.c.status,
+            _MEASURES.c.needs_cosign,
         )
         .where(
-            MeasureResponse.course_id.in_(COURSE_IDS),
-            MeasureResponse.voided_at.is_(None),
-            MeasureResponse.status != RecordStatus.DRAFT,
+            _MEASURES.c.course_id.in_(COURSE_IDS),
+            _MEASURES.c.voided_at.is_(None),
+            _MEASURES.c.status != RecordStatus.DRAFT,
         )
-        .order_by(MeasureResponse.occurred_at)
+        .order_by(_MEASURES.c.occurred_at)
     )
+
+
+class OpenItem(NamedTuple):
+    """An open action item as the panel lists it."""
+
+    course_id: int
+    text: str
+    created_at: datetime
+
+
+@built_once
+def _open_items_query():
+    # As `open_action_items(ids)`: open items of notes that were not voided, oldest first.
+    return (
+        sa.select(_ITEMS.c.course_id, _ITEMS.c.text, _ITEMS.c.created_at)
+        .join(_NOTES, _NOTES.c.id == _ITEMS.c.created_in_id)
+        .where(
+            _ITEMS.c.course_id.in_(COURSE_IDS),
+            _NOTES.c.voided_at.is_(None),
+            _ITEMS.c.status == ActionStatus.OPEN,
+        )
+        .order_by(_ITEMS.c.created_at, _ITEMS.c.id)
+    )
+
+
+def open_items(ids) -> list[OpenItem]:
+    return [OpenItem(*row) for row in db.session.execute(_open_items_query(), {"course_ids": ids})]
 
 
 def schedule_done_from(ids, lines: PanelLines) -> dict[int, Done]:
@@ -195,7 +230,7 @@ def panel_context(courses: list[Course]) -> dict[int, dict]:
         ),
         ids,
     )
-    items = group_by_course(open_action_items(ids), ids)
+    items = group_by_course(open_items(ids), ids)
     names = instrument_names()
     return {
         c.id: _course_panel(

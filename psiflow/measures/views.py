@@ -55,11 +55,12 @@ class MeasureLine:
 
 @built_once
 def _measures_query():
-    columns = [getattr(MeasureResponse, f.name) for f in fields(MeasureLine)]
+    # Of the table, not the mapped class: the session runs it without the ORM's preparation.
+    table = MeasureResponse.__table__
     return (
-        sa.select(*columns)
-        .where(MeasureResponse.course_id.in_(COURSE_IDS))
-        .order_by(MeasureResponse.occurred_at, MeasureResponse.id)
+        sa.select(*[table.c[f.name] for f in fields(MeasureLine)])
+        .where(table.c.course_id.in_(COURSE_IDS))
+        .order_by(table.c.occurred_at, table.c.id)
     )
 
 

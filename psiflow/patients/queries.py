@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -205,26 +205,66 @@ def patients_without_course(user, limit: int, practice=False):
     ).all()
 
 
-def load_course_histories(patient) -> None:
-    """Load the patient's courses with their phase histories and who made each change in one
-    query, however many courses the patient has had (lazy loading ran one query per course)."""
-    courses = (
-        db.session.scalars(_course_histories_query(), {"patient_id": patient.id}).unique().all()
-    )
+@dataclass(frozen=True, slots=True)
+class TransitionLine:
+    """One step of a course's phase history as the patient page shows it."""
+
+    course_id: int
+    at: datetime
+    from_phase: Phase | None
+    to_phase: Phase
+    override: bool
+    reason: str
+    unmet_at_override: list | None
+    by_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CourseHistory:
+    """A course's phase history, oldest first, read as lines."""
+
+    phase: Phase
+    transitions: list[TransitionLine]
+
+    # Where a held course resumes: the course's own rule, read from the lines.
+    held_from = Course.held_from
+
+
+def load_courses(patient) -> dict[int, CourseHistory]:
+    """Load the patient's courses, oldest first, and return each one's phase history with who
+    made each change, in two queries however many courses and changes the patient has had.
+
+    The histories are lines, not mapped objects: loading forty transitions and their authors
+    through the ORM took three quarters of the time of the page's loading of its courses.
+    """
+    params = {"patient_id": patient.id}
+    courses = db.session.scalars(_courses_query(), params).all()
     so.attributes.set_committed_value(patient, "courses", courses)
+    lines: dict[int, list[TransitionLine]] = {c.id: [] for c in courses}
+    for row in db.session.execute(_transitions_query(), params):
+        line = TransitionLine(*row)
+        lines[line.course_id].append(line)
+    return {c.id: CourseHistory(c.phase, lines[c.id]) for c in courses}
 
 
 @built_once
-def _course_histories_query():
+def _courses_query():
     return (
         sa.select(Course)
         .where(Course.patient_id == sa.bindparam("patient_id"))
         .order_by(Course.started_at)
-        # Of who made each change, only the name the history shows: a user's other columns
-        # (password hash, lockout times) took half the query's time on a long history.
-        .options(
-            so.joinedload(Course.transitions).joinedload(PhaseTransition.by).load_only(User.name)
-        )
+    )
+
+
+@built_once
+def _transitions_query():
+    transitions, courses, users = PhaseTransition.__table__, Course.__table__, User.__table__
+    return (
+        sa.select(*[transitions.c[f.name] for f in fields(TransitionLine)[:-1]], users.c.name)
+        .join(courses, courses.c.id == transitions.c.course_id)
+        .join(users, users.c.id == transitions.c.by_id)
+        .where(courses.c.patient_id == sa.bindparam("patient_id"))
+        .order_by(transitions.c.id)
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -140,17 +142,23 @@ def new():
 @bp.route("/patients/<int:patient_id>")
 def show(patient_id):
     patient = guard.loaded("patient")
-    queries.load_course_histories(patient)
+    histories = queries.load_courses(patient)
     courses = patient.courses
-    start_form = StartCourseForm()
-    start_form.protocol_key.choices = _protocol_choices()
+    # Asked a dozen times per course by the page, answered once per action.
+    may = functools.cache(lambda action: access.can(current_user, action, patient))
+    start_form = None
+    # Only a patient without an open course is offered a new one.
+    if may(Action.EDIT) and all(c.is_closed for c in courses):
+        start_form = StartCourseForm()
+        start_form.protocol_key.choices = _protocol_choices()
     return render_template(
         "patients/show.html",
         patient=patient,
+        histories=histories,
         start_form=start_form,
         facts=stored_gate_facts(courses),
         panels=[(panel, panel.context(courses)) for panel in course_panels.panels(current_app)],
-        may=lambda action: access.can(current_user, action, patient),
+        may=may,
         Action=Action,
         OverrideForm=OverrideForm,
         ReasonForm=ReasonForm,

@@ -47,7 +47,6 @@ def _panel_context(courses) -> dict[int, dict]:
         c.id: {
             "dosing": sessions[c.id],
             "can_start": c.phase == Phase.DOSING,
-            "start_form": f.StartSessionForm(formdata=None),
         }
         for c in courses
     }

@@ -323,3 +323,33 @@ def test_second_open_course_is_refused(client, login_as, team, db):
     )
     assert "already has an open course" in response.get_data(as_text=True)
     assert db.session.query(Course).count() == 1
+
+
+def test_a_held_course_shows_where_it_resumes_and_who_made_each_change(client, login_as, team, db):
+    course = gen_course(gen_patient(team["clinician"]), Phase.INTEGRATION)
+    login_as(team["clinician"])
+    client.post(
+        f"/courses/{course.id}/hold",
+        data={"hold-version": course.version, "hold-reason": "Patient travelling for work"},
+    )
+    page = client.get(f"/patients/{course.patient_id}").get_data(as_text=True)
+    assert "Resume in Integration" in page
+    assert "Integration → On hold" in page and "Patient travelling for work" in page
+    transitions = db.session.get(Course, course.id).transitions
+    assert page.count("<tr>\n        <td>") == len(transitions)
+    assert f"<td>{team['clinician'].name}</td>" in page
+
+
+def test_a_held_course_runs_as_many_queries_as_one_in_its_phase(client, login_as, team, db):
+    held = gen_course(gen_patient(team["clinician"]), Phase.INTEGRATION)
+    going = gen_course(gen_patient(team["clinician"]), Phase.INTEGRATION)
+    login_as(team["clinician"])
+    client.post(f"/courses/{held.id}/hold", data={"hold-version": held.version, "hold-reason": "x"})
+
+    def page_queries(course) -> int:
+        with count_queries(db.engine) as counter:
+            assert client.get(f"/patients/{course.patient_id}").status_code == 200
+        return counter.count
+
+    page_queries(going)
+    assert page_queries(held) <= page_queries(going)

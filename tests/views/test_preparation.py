@@ -19,6 +19,8 @@ from psiflow.models import (
     TouchConsentEntry,
 )
 from psiflow.models.types import utcnow
+from psiflow.preparation.forms import TouchConsentForm
+from psiflow.preparation.views import blank_touch_form
 from tests.factories import TEST_PASSWORD, gen_course, gen_patient
 
 PSILOCYBIN = "psilocybin-single-dose@1.0"
@@ -117,6 +119,11 @@ def test_positive_check_raises_a_flag_that_only_a_supervisor_clears(
     assert flag.cleared_by_id == team["supervisor"].id and "psychiatrist" in flag.rationale
     page = client.get(f"/patients/{screening_course.patient_id}").get_data(as_text=True)
     assert "Cleared" in page and "Lithium stopped 6 months ago" in page
+    # The lead clinician's page names the supervisor who cleared it.
+    client.post("/logout")
+    login_as(team["clinician"])
+    page = client.get(f"/patients/{screening_course.patient_id}").get_data(as_text=True)
+    assert f"by {team['supervisor'].name}, " in page
 
 
 def test_supervisor_outside_the_team_cannot_clear(client, login_as, team, db, screening_course):
@@ -317,6 +324,7 @@ def test_touch_consent_is_a_log_with_changes_and_withdrawal(
     assert entries[-1].agreed_touch == []  # a withdrawal agrees to nothing
     page = client.get(f"/patients/{screening_course.patient_id}").get_data(as_text=True)
     assert "consent withdrawn" in page
+    assert page.count(f"<td>{team['clinician'].name}</td></tr>") == 3  # who recorded each
     # bad input: an unknown touch kind, or agreeing to nothing
     client.post(url, data={prefix + "change": "agreed", prefix + "agreed_touch": ["massage"]})
     client.post(url, data={prefix + "change": "agreed"})
@@ -452,3 +460,18 @@ def test_patient_page_queries_stay_flat_as_records_grow(client, login_as, team, 
     few = queries()
     add_sessions(10)
     assert queries() == few
+
+
+def test_the_touch_consent_form_is_drawn_as_wtforms_draws_it_for_each_course(app):
+    with app.test_request_context():
+        for course_id in (7, 3295):
+            drawn = blank_touch_form(course_id)
+            form = TouchConsentForm(formdata=None, prefix=f"touch{course_id}")
+            assert drawn.change == form.change()
+            assert drawn.agreed_touch == form.agreed_touch()
+            assert drawn.note_label == form.note.label()
+            assert drawn.note == form.note()
+            assert drawn.change_legend == form.change.label.text
+            assert drawn.agreed_touch_legend == form.agreed_touch.label.text
+            assert drawn.submit_text == form.submit.label.text
+            assert f'name="touch{course_id}-change"' in drawn.change
