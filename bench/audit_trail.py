@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import timedelta
+from operator import itemgetter
 
 from bench.loading import Sink, insert_tuples
 from bench.network import Network
@@ -64,7 +65,7 @@ def seed_audit_trail(net: Network, sink: Sink) -> int:
         for day in range(LOGIN_DAYS):
             at = net.now - timedelta(days=day * 365 / LOGIN_DAYS, hours=rng.uniform(0, 3))
             events.append((at, member.id, "login_success", "User", str(member.id), None, None))
-    events.sort(key=lambda e: e[0])
+    events.sort(key=itemgetter(0))
     head: dict = {}
     count = insert_tuples(sink, AuditEvent.__table__, COLUMNS, _chained(net, events, head))
     insert_tuples(

@@ -10,6 +10,8 @@ rows has a `QueueSink`, which hands each batch to the process that writes them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC
+from functools import partial
 from itertools import islice
 from operator import itemgetter
 from typing import Protocol
@@ -17,6 +19,7 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from psiflow.models import Clinic
+from psiflow.models.types import UTCDateTime
 
 BATCH_ROWS = 5000
 
@@ -89,13 +92,30 @@ def insert_rows(sink: Sink, table: sa.Table, rows: Iterable[dict]) -> int:
             convert = processors.get(columns)
             if convert is None:
                 convert = processors[columns] = [
-                    (i, proc)
+                    (i, _faster(table.c[name].type, proc, sink.dialect))
                     for i, name in enumerate(columns)
                     if (proc := table.c[name].type._cached_bind_processor(sink.dialect))
                 ]
             sink.write(table.name, columns, list(_converted(batch, columns, convert)))
         count += len(batch)
     return count
+
+
+def _faster(column_type, proc, dialect: sa.Dialect):
+    """The column's bind processor, with a shortcut where it is slow for what the seed holds.
+
+    UTCDateTime on SQLite converts to UTC, drops the zone and formats the fields one by one
+    (about a fifth of the rows' building time); a time already in UTC gives the same text
+    straight from `isoformat`. Any other value still goes through the processor."""
+    if isinstance(column_type, UTCDateTime) and dialect.name == "sqlite":
+        return partial(_utc_text, proc)
+    return proc
+
+
+def _utc_text(proc, value):
+    if value is not None and value.tzinfo is UTC:
+        return value.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
+    return proc(value)
 
 
 def _converted(batch: list[dict], columns: tuple[str, ...], convert: list) -> Iterator[tuple]:

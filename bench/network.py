@@ -11,7 +11,7 @@ import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bench.loading import Sink, insert_rows
 from psiflow.access import Role
@@ -138,7 +138,11 @@ Seeder = Callable[[Network, Sink], int]
 
 def driver_time(at: datetime, sqlite: bool):
     """A UTC time as the driver stores it for UTCDateTime (SQLite: naive ISO text)."""
-    return at.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else at
+    if not sqlite:
+        return at
+    if at.tzinfo is UTC:  # every time the seed makes: its text without the "+00:00"
+        return at.isoformat(" ", "microseconds")[:26]
+    return at.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def seed_clinics(net: Network, sink: Sink) -> int:

@@ -55,6 +55,13 @@ class QueueSink:
     def write_dicts(self, table: str, batch: list[dict]) -> None:
         self._queue.put(("write_dicts", table, batch))
 
+    def __getattr__(self, name: str):
+        # A seeder given this sink that reaches for the connection (execute, scalar, ...).
+        raise AttributeError(
+            f"The seeders' sink has no {name!r}: a seeder that runs SQL must be marked "
+            "@reads_rows (bench.loading), so that it gets the connection"
+        )
+
     def write_with(self, write: Callable[[Sink, Iterator], int], items: Iterable) -> int:
         """Hands `items` over in batches for `write` (a module-level function) to make rows of
         in the writing process: work moved off this one, the busier of the two. The writer

@@ -164,7 +164,7 @@ def _plain(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, enum.Enum):
-        return value.value
+        return value._value_  # `.value` goes through a descriptor, several times slower
     return value
 
 

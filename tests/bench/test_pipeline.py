@@ -106,6 +106,15 @@ def test_a_failure_while_writing_leaves_nothing_written(engine):
         assert conn.scalar(sa.select(sa.func.count()).select_from(Clinic.__table__)) == 0
 
 
+def _runs_sql(net, sink) -> int:
+    return sink.execute(sa.text("SELECT 1"))
+
+
+def test_a_seeder_that_runs_sql_unmarked_is_told_to_mark_itself(engine):
+    with pytest.raises(pipeline.BuilderFailed, match="must be marked @reads_rows"):
+        pipeline.seed_in_two_processes(None, (("sql", _runs_sql),), engine, _no_finish)
+
+
 def test_a_failure_while_building_rows_leaves_nothing_written(engine):
     seeders = (("clinics", _clinics(100)), ("broken", _fails))
 
