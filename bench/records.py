@@ -22,10 +22,11 @@ from datetime import date, datetime, timedelta
 from functools import cache, partial
 
 import sqlalchemy as sa
+from flask import Flask
 
 from bench.loading import Sink, insert_rows, insert_tuples, reads_rows
 from bench.network import CoursePlan, Network, driver_time
-from psiflow import schedule_attention
+from psiflow import schedule_attention, stored_gates
 from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.instruments import default_instrument_dir, load_instruments
 from psiflow.domain.phases import Phase
@@ -1046,3 +1047,17 @@ def seed_schedule_attention(net: Network, conn: sa.Connection) -> int:
     """Each course's `attention_from` by the app's own rule over the rows just seeded: the
     seed writes around the ORM, so the listener that keeps it in the app never saw them."""
     return schedule_attention.refresh_all(conn, {p.key: p for p in net.protocols})
+
+
+@reads_rows
+def seed_stored_gate_facts(net: Network, conn: sa.Connection) -> int:
+    """Each course's stored gate facts by the app's own fact sources over the rows just
+    seeded (the seed writes around the ORM). The sources read the catalog of a running app:
+    a bare one holds the network's protocols and the shipped instruments."""
+    app = Flask("psiflow-bench-seed")
+    app.extensions["psiflow"] = {
+        "protocols": {p.key: p for p in net.protocols},
+        "instruments": load_instruments(default_instrument_dir()),
+    }
+    with app.app_context():
+        return stored_gates.refresh_all(conn)

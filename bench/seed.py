@@ -46,6 +46,7 @@ SEEDERS: tuple[tuple[str, Seeder], ...] = (
     ("signatures", records.seed_signatures),
     ("alerts", records.seed_alerts),
     ("courses' schedule attention (not rows)", records.seed_schedule_attention),
+    ("courses' stored gate facts (not rows)", records.seed_stored_gate_facts),
     ("audit events", seed_audit_trail),
 )
 

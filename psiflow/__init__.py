@@ -39,13 +39,14 @@ def load_config(app: Flask, config: dict | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from psiflow import audit, models, schedule_attention  # noqa: F401  (map every model first)
+    # Map every model first, and register the values stored on courses (their watches).
+    from psiflow import audit, course_watch, models, schedule_attention, stored_gates  # noqa: F401
     from psiflow.database import configure_engine
     from psiflow.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     audit.init_app(app)
-    schedule_attention.init_app(app)
+    course_watch.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -115,10 +116,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from psiflow import blank_fields, presentation
+    from psiflow import blank_fields, links, presentation
 
     presentation.init_app(app)
     blank_fields.init_app(app)
+    links.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

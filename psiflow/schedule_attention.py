@@ -6,11 +6,12 @@ course has anything due (`domain.schedule.attention_from`), so the dashboard wor
 the courses whose moment has come. The rule reads the record and never the clock, so the
 stored value only changes when the record does.
 
-A session listener notes which courses a flush touched through what the schedule reads
-(`FEEDS`, in step with `models.integration.schedule_done`) and works their value out again
-just before the transaction commits, in one batch, through the same rule. Nothing else is
-read or written when a transaction touches none of it (a vitals reading, a signed note).
-Rows written around the ORM (the benchmark's seed, a migration) call `refresh` themselves.
+A course watch (`psiflow.course_watch`) notes which courses a flush touched through what the
+schedule reads (`FEEDS`, in step with `models.integration.schedule_done`) and works their value
+out again just before the transaction commits, in one batch, through the same rule. Nothing
+else is read or written when a transaction touches none of it (a vitals reading, a signed
+note). Rows written around the ORM (the benchmark's seed, a migration) call `refresh`
+themselves.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
-from psiflow import catalog
+from psiflow import catalog, course_watch
+from psiflow.course_watch import values
 from psiflow.domain.phases import Phase
 from psiflow.domain.schedule import (
     AFTER_DOSING_PREFIX,
@@ -53,22 +54,6 @@ BATCH = 500
 
 class _CourseRef(NamedTuple):
     id: int
-
-
-_COURSES = "psiflow.schedule_attention.courses"  # session.info: course ids to work out again
-_SESSIONS = "psiflow.schedule_attention.sessions"  # dosing session ids whose course is unknown
-_RECORDS = "psiflow.schedule_attention.records"  # (class, id) whose course is unknown
-
-
-def init_app(app) -> None:
-    # On the base Session class, like the audit trail: every session, whoever opened it.
-    for name, listener in (
-        ("after_flush", _after_flush),
-        ("before_commit", _before_commit),
-        ("after_transaction_end", _after_transaction_end),
-    ):
-        if not sa.event.contains(so.Session, name, listener):
-            sa.event.listen(so.Session, name, listener)
 
 
 # --- The rule over many courses --------------------------------------------------------------
@@ -154,115 +139,32 @@ def refresh_all(connection, protocols: dict) -> int:
 # --- Noticing the writes ---------------------------------------------------------------------
 
 
-def _after_flush(session, _flush_context) -> None:
-    # After the flush, new rows have their ids and foreign keys; "new", "dirty", "deleted"
-    # and the attribute histories still describe what the flush wrote.
-    new, deleted = session.new, session.deleted
-    for obj in (*new, *session.dirty, *deleted):
-        cls = type(obj)
-        columns = FEEDS.get(cls)
-        if columns is None:
-            continue
-        state = sa.inspect(obj)
-        if obj in new:
-            if cls in _INSERTS_THAT_CANNOT_MATTER:
-                continue
-        elif obj not in deleted and not any(
-            state.attrs[key].history.has_changes() for key in columns
-        ):
-            continue
-        if _can_matter(cls, state):
-            _note(session, cls, state)
-
-
-def _values(state, key) -> list:
-    """Every value the attribute had or has in this flush (old and new)."""
-    history = state.attrs[key].history
-    values = [*history.added, *history.unchanged, *history.deleted]
-    if not values and key in state.dict:
-        values = [state.dict[key]]
-    return values
-
-
 def _can_matter(cls, state) -> bool:
     # Measures and calls off the schedule, and transitions other than dosing -> integration,
     # are read by nothing the schedule does (a baseline, an unscheduled call, a hold). A
     # value not known here (expired) counts.
     if cls is MeasureResponse:
-        timepoints = _values(state, "timepoint")
+        timepoints = values(state, "timepoint")
         return not timepoints or any(
             t is None or t.startswith((AFTER_DOSING_PREFIX, FOLLOW_UP_PREFIX)) for t in timepoints
         )
     if cls is SafetyCheckIn:
-        days = _values(state, "scheduled_day")
+        days = values(state, "scheduled_day")
         return not days or any(d is not None for d in days)
     if cls is PhaseTransition:
-        froms, tos = _values(state, "from_phase"), _values(state, "to_phase")
+        froms, tos = values(state, "from_phase"), values(state, "to_phase")
         return not froms or not tos or (Phase.DOSING in froms and Phase.INTEGRATION in tos)
     return True
 
 
-def _note(session, cls, state) -> None:
-    courses = session.info.setdefault(_COURSES, set())
-    if cls is Course:
-        courses.add(state.identity[0])
-        return
-    if cls is DoseAdministration:
-        session_ids = [v for v in _values(state, "session_id") if v is not None]
-        if not session_ids:
-            session.info.setdefault(_RECORDS, set()).add((cls, state.identity[0]))
-        for session_id in session_ids:
-            dosing = session.identity_map.get(so.util.identity_key(DosingSession, session_id))
-            course_id = None if dosing is None else sa.inspect(dosing).dict.get("course_id")
-            if course_id is None:
-                session.info.setdefault(_SESSIONS, set()).add(session_id)
-            else:
-                courses.add(course_id)
-        return
-    course_ids = [v for v in _values(state, "course_id") if v is not None]
-    if not course_ids:
-        # Expired since it was read: which course it belongs to is asked at commit.
-        session.info.setdefault(_RECORDS, set()).add((cls, state.identity[0]))
-    courses.update(course_ids)
-
-
-def _before_commit(session) -> None:
-    # The commit flushes after this hook: flush now, so what it writes is noticed too.
-    session.flush()
-    if not (
-        session.info.get(_COURSES) or session.info.get(_SESSIONS) or session.info.get(_RECORDS)
-    ):
-        return
-    courses = session.info.pop(_COURSES, set())
-    sessions = session.info.pop(_SESSIONS, set())
-    records = session.info.pop(_RECORDS, set())
-    connection = session.connection()
-    if sessions:
-        courses.update(
-            connection.execute(
-                sa.select(DosingSession.course_id).where(DosingSession.id.in_(sessions))
-            ).scalars()
-        )
-    for cls, record_id in records:
-        table = cls.__table__
-        if cls is DoseAdministration:
-            query = (
-                sa.select(DosingSession.course_id)
-                .join(table, table.c.session_id == DosingSession.id)
-                .where(table.c.id == record_id)
-            )
-        else:
-            query = sa.select(table.c.course_id).where(table.c.id == record_id)
-        courses.update(connection.execute(query).scalars())
-    changed = refresh(connection, courses, catalog.protocols())
-    # A course this session holds would show the old value until it is next loaded.
-    for course_id, at in changed.items():
-        course = session.identity_map.get(so.util.identity_key(Course, course_id))
-        if course is not None:
-            so.attributes.set_committed_value(course, "attention_from", at)
-
-
-def _after_transaction_end(session, transaction) -> None:
-    if transaction.parent is None:
-        for key in (_COURSES, _SESSIONS, _RECORDS):
-            session.info.pop(key, None)
+WATCH = course_watch.watch(
+    course_watch.CourseWatch(
+        name="schedule_attention",
+        attribute="attention_from",
+        feeds=FEEDS,
+        refresh=lambda connection, ids: refresh(connection, ids, catalog.protocols()),
+        can_matter=_can_matter,
+        inserts_that_cannot_matter=_INSERTS_THAT_CANNOT_MATTER,
+        through={DoseAdministration: ("session_id", DosingSession)},
+    )
+)

@@ -118,6 +118,14 @@ def stale_schedule_attention() -> dict[int, tuple]:
     return {row[0]: (row[3], fresh[row[0]]) for row in rows if row[3] != fresh[row[0]]}
 
 
+def stale_gate_facts() -> dict[int, tuple]:
+    """Courses whose stored gate facts differ from their records: {id: (stored, computed)}."""
+    from psiflow import stored_gates
+
+    with _db.engine.connect() as connection:
+        return stored_gates.stale(connection)
+
+
 def _commit_what_the_test_left() -> None:
     # What a test built and only flushed is committed too, so every write path the suite
     # takes, factories included, goes past the stored-value check below.
@@ -134,8 +142,10 @@ def db(app):
         _commit_what_the_test_left()
         _db.session.remove()
         stale = stale_schedule_attention()
+        stale_gates = stale_gate_facts()
         _empty_tables()
         assert not stale, f"Course.attention_from disagrees with the schedule rule: {stale}"
+        assert not stale_gates, f"Course.stored_facts disagrees with the records: {stale_gates}"
 
 
 @pytest.fixture

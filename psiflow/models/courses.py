@@ -69,6 +69,10 @@ class Course(PinnedProtocol, db.Model):
     # of its record), kept by `psiflow.schedule_attention` on every write that changes it, so
     # the dashboard works out the schedule of only the courses that need attention now.
     attention_from: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # What the gates out of its phase read (`GATE_FACTS`), as on record now: kept by
+    # `psiflow.stored_gates` on every write that changes it, so pages that show a hundred
+    # courses' gates read no records. Phase changes ask the records themselves.
+    stored_facts: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
     version: so.Mapped[int] = so.mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -126,7 +130,7 @@ class Course(PinnedProtocol, db.Model):
 # board asks it only about the courses whose gates read them.
 # A source's statements are built once, with the ids bound at each execution
 # (`psiflow.statements.COURSE_IDS`).
-FactSource = Callable[[list["Course"]], dict[int, dict]]
+FactSource = Callable[[list["Course"], object], dict[int, dict]]
 _FACT_NAMES = frozenset(f.name for f in fields(CourseFacts))
 
 
@@ -140,7 +144,8 @@ _FACT_SOURCES: list[_Source] = []
 
 
 def fact_source(*gives: str) -> Callable[[FactSource], FactSource]:
-    """Register a function returning {course_id: {fact: value}} for the `gives` facts."""
+    """Register a function(courses, connection) returning {course_id: {fact: value}} for the
+    `gives` facts; it reads through `connection`, or the app's session when that is None."""
     unknown = set(gives) - _FACT_NAMES
     if unknown:
         raise KeyError(f"unknown facts {sorted(unknown)}")
@@ -153,16 +158,18 @@ def fact_source(*gives: str) -> Callable[[FactSource], FactSource]:
 
 
 def gather_facts(
-    courses: list[Course], wanted: Callable[[Course], frozenset[str]] = lambda _: _FACT_NAMES
+    courses: list[Course],
+    wanted: Callable[[Course], frozenset[str]] = lambda _: _FACT_NAMES,
+    connection=None,
 ) -> dict[int, CourseFacts]:
     """Every fact of each course, or the `wanted(course)` ones (the others keep the defaults
-    of a course without records)."""
+    of a course without records), read through `connection` (the app's session by default)."""
     gathered: dict[int, dict] = {c.id: {} for c in courses}
     for source in _FACT_SOURCES:
         asked = [c for c in courses if wanted(c) & source.gives]
         if not asked:
             continue
-        for course_id, values in source.fn(asked).items():
+        for course_id, values in source.fn(asked, connection).items():
             if not values.keys() <= source.gives:
                 unknown = sorted(values.keys() - source.gives)
                 raise KeyError(f"{source.fn.__name__} reports facts it does not name: {unknown}")

@@ -582,13 +582,13 @@ _DOSING_FACTS_SQL = (
 
 
 @fact_source("dosing_session_signed", "dosing_sessions_done")
-def dosing_facts(courses: list[Course]) -> dict[int, dict]:
+def dosing_facts(courses: list[Course], connection=None) -> dict[int, dict]:
     """`dosing_session_signed` (the latest session, fully signed) and `dosing_sessions_done`.
 
     Reads four columns, not whole sessions, in one query: boards ask this for every card.
     """
     by_id = {c.id: c for c in courses}
-    rows = db.session.execute(_DOSING_FACTS_SQL, {"course_ids": list(by_id)})
+    rows = (connection or db.session).execute(_DOSING_FACTS_SQL, {"course_ids": list(by_id)})
     facts: dict[int, dict] = {}
     for course_id, status, needs_cosign, co_facilitated in rows:
         # Oldest first: the last one seen per course is its latest.

@@ -446,8 +446,10 @@ _SESSIONS_SINCE_DOSING_SQL = (
 
 
 @fact_source("integration_sessions_since_last_dosing")
-def integration_facts(courses: list[Course]) -> dict[int, dict]:
-    since = db.session.execute(_SESSIONS_SINCE_DOSING_SQL, {"course_ids": [c.id for c in courses]})
+def integration_facts(courses: list[Course], connection=None) -> dict[int, dict]:
+    since = (connection or db.session).execute(
+        _SESSIONS_SINCE_DOSING_SQL, {"course_ids": [c.id for c in courses]}
+    )
     return {course_id: {"integration_sessions_since_last_dosing": n} for course_id, n in since}
 
 
@@ -461,11 +463,11 @@ _FINAL_MEASURES_SQL = sa.select(
 
 
 @fact_source("final_follow_up_recorded", "missing_follow_up_measures")
-def follow_up_facts(courses: list[Course]) -> dict[int, dict]:
+def follow_up_facts(courses: list[Course], connection=None) -> dict[int, dict]:
     """The final follow-up: the last of the protocol's follow-up weeks, every follow-up measure."""
     final = {c.id: follow_up_timepoint(c.protocol.follow_up_weeks[-1]) for c in courses}
     given: dict[int, set[str]] = {cid: set() for cid in final}
-    for course_id, instrument_id, timepoint in db.session.execute(
+    for course_id, instrument_id, timepoint in (connection or db.session).execute(
         _FINAL_MEASURES_SQL,
         {"course_ids": list(final), "timepoints": sorted(set(final.values()))},
     ):

@@ -119,10 +119,10 @@ _BASELINES_GIVEN_SQL = _counting(
 
 
 @fact_source("baseline_recorded", "missing_baseline_measures")
-def baseline_facts(courses: list[Course]) -> dict[int, dict]:
+def baseline_facts(courses: list[Course], connection=None) -> dict[int, dict]:
     given: dict[int, set[str]] = {c.id: set() for c in courses}
     # Which instruments, not the records: a board asks this of a hundred courses at once.
-    for course_id, instrument_id in db.session.execute(
+    for course_id, instrument_id in (connection or db.session).execute(
         _BASELINES_GIVEN_SQL, {"course_ids": list(given)}
     ):
         given[course_id].add(instrument_id)

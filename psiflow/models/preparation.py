@@ -308,7 +308,8 @@ _PREPARATION_SESSIONS_SQL = (
     "last_preparation_at",
     "planned_dosing_at",
 )
-def preparation_facts(courses: list[Course]) -> dict[int, dict]:
+def preparation_facts(courses: list[Course], connection=None) -> dict[int, dict]:
+    connection = connection or db.session
     ids = {"course_ids": [c.id for c in courses]}
     facts: dict[int, dict] = {c.id: {} for c in courses}
     for (
@@ -320,7 +321,7 @@ def preparation_facts(courses: list[Course]) -> dict[int, dict]:
         created_at,
         intention,
         transport,
-    ) in db.session.execute(_REQUIRED_FORMS_SQL, ids):
+    ) in connection.execute(_REQUIRED_FORMS_SQL, ids):
         f = facts[course_id]
         model = _REQUIRED_FORMS[form]
         if status == RecordStatus.DRAFT:
@@ -340,9 +341,9 @@ def preparation_facts(courses: list[Course]) -> dict[int, dict]:
                 intention_written=bool(intention.strip()),
                 transport_arranged=bool(transport.strip()),
             )
-    for course_id, n in db.session.execute(_OPEN_FLAGS_SQL, ids):
+    for course_id, n in connection.execute(_OPEN_FLAGS_SQL, ids):
         facts[course_id]["uncleared_flags"] = n
-    for course_id, n, last in db.session.execute(_PREPARATION_SESSIONS_SQL, ids):
+    for course_id, n, last in connection.execute(_PREPARATION_SESSIONS_SQL, ids):
         facts[course_id].update(signed_preparation_sessions=n, last_preparation_at=last)
     for course in courses:
         if course.planned_dosing_at is not None:

@@ -40,6 +40,7 @@ class CourseCard:
     patient_id: int
     display_name: str
     lead_clinician_name: str
+    stored_facts: dict | None
 
     def gates(self, facts: CourseFacts) -> list[tuple[Phase, list[str]]]:
         """As `Course.gates`, from facts gathered for the whole board."""
@@ -58,13 +59,16 @@ _CARD_COLUMNS = (
     Patient.id,
     Patient.display_name,
     User.name,
+    Course.stored_facts,
 )
 
 
 def _card(row, protocols) -> CourseCard:
-    cid, phase, entered, planned, pid, version, patient_id, name, lead = row[: len(_CARD_COLUMNS)]
+    cid, phase, entered, planned, pid, version, patient_id, name, lead, facts = row[
+        : len(_CARD_COLUMNS)
+    ]
     return CourseCard(
-        cid, phase, entered, planned, protocols[f"{pid}@{version}"], patient_id, name, lead
+        cid, phase, entered, planned, protocols[f"{pid}@{version}"], patient_id, name, lead, facts
     )
 
 

@@ -12,7 +12,7 @@ from psiflow.access import Action
 from psiflow.domain.phases import ACTIVE_PHASES, Phase, PhaseError
 from psiflow.extensions import db
 from psiflow.models import Patient, User
-from psiflow.models.courses import GateClosed, change_phase, gate_facts, start_course
+from psiflow.models.courses import GateClosed, change_phase, start_course
 from psiflow.patients import queries
 from psiflow.patients.forms import (
     AdvanceForm,
@@ -22,6 +22,7 @@ from psiflow.patients.forms import (
     ResumeForm,
     StartCourseForm,
 )
+from psiflow.stored_gates import stored_gate_facts
 
 bp = Blueprint("patients", __name__)
 
@@ -76,8 +77,8 @@ def board():
         view=view,
         counts=counts,
         columns=columns,
-        # A card shows its gates: on hold, completed and withdrawn have none, so no facts.
-        facts=gate_facts([c for column in columns.values() for c in column]),
+        # A card shows its gates, from the facts stored on its course.
+        facts=stored_gate_facts([c for column in columns.values() for c in column]),
         unstarted=queries.patients_without_course(current_user, per_phase, practice),
         team=team,
         clinician_id=clinician_id,
@@ -147,7 +148,7 @@ def show(patient_id):
         "patients/show.html",
         patient=patient,
         start_form=start_form,
-        facts=gate_facts(courses),
+        facts=stored_gate_facts(courses),
         panels=[(panel, panel.context(courses)) for panel in course_panels.panels(current_app)],
         may=lambda action: access.can(current_user, action, patient),
         Action=Action,

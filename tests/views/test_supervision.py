@@ -95,6 +95,8 @@ def test_return_addendum_resubmit_cosign(client, login_as, team, db, note):
     login_as(team["clinician"])
     board = client.get("/").get_data(as_text=True)
     assert "Notes returned to you" in board and "Add how the week-one call went." in board
+    assert "Hazel Example: integration session" in board
+    assert f"returned by {team['supervisor'].name} on" in board
     record_page = client.get(f"/records/integration_session/{note.id}").get_data(as_text=True)
     assert "Re-submit for review" in record_page
     resubmit = f"/supervision/returned/integration_session/{note.id}/resubmit"

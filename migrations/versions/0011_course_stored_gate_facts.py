@@ -1,0 +1,33 @@
+"""Boards and the patient page show each course's gates from facts stored on the course
+
+Revision ID: 0011_course_stored_gate_facts
+Revises: 0009_outcome_scores_index
+Create Date: 2026-11-27 00:00:00.000000
+
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+# revision identifiers, used by Alembic.
+revision = "0011_course_stored_gate_facts"
+down_revision = "0009_outcome_scores_index"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("courses", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("stored_facts", sa.JSON(), nullable=True))
+    # Existing courses get their facts from the app's own fact sources, so every page shows
+    # the same gates the moment the migration is done.
+    from psiflow import stored_gates
+
+    stored_gates.refresh_all(op.get_bind())
+
+
+def downgrade():
+    # In place (SQLite 3.35+ drops a column itself): batch mode's copy of the table would
+    # drop a table that rows of every record type refer to.
+    with op.batch_alter_table("courses", schema=None, recreate="never") as batch_op:
+        batch_op.drop_column("stored_facts")
