@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import random
 from datetime import timedelta
+from operator import itemgetter
 
-import sqlalchemy as sa
-
-from bench.network import Network, insert_tuples
+from bench.loading import Sink, insert_tuples
+from bench.network import Network
 from psiflow.access import Role
 from psiflow.audit import HASHED_FIELDS, row_hash
 from psiflow.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent
@@ -24,7 +24,7 @@ LOGIN_DAYS = 250
 VIEWS_PER_TRANSITION = 2
 
 
-def seed_audit_trail(net: Network, conn: sa.Connection) -> int:
+def seed_audit_trail(net: Network, sink: Sink) -> int:
     events = net.audit
     rng = random.Random(net.shape.seed)
     patients = {p["id"]: p for p in net.patients}
@@ -65,14 +65,17 @@ def seed_audit_trail(net: Network, conn: sa.Connection) -> int:
         for day in range(LOGIN_DAYS):
             at = net.now - timedelta(days=day * 365 / LOGIN_DAYS, hours=rng.uniform(0, 3))
             events.append((at, member.id, "login_success", "User", str(member.id), None, None))
-    events.sort(key=lambda e: e[0])
+    events.sort(key=itemgetter(0))
     head: dict = {}
-    count = insert_tuples(conn, AuditEvent.__table__, COLUMNS, _chained(net, events, head))
-    conn.execute(sa.insert(AuditChainHead.__table__).values(id=1, **head))
+    count = insert_tuples(sink, AuditEvent.__table__, COLUMNS, _chained(net, events, head))
+    insert_tuples(
+        sink, AuditChainHead.__table__, HEAD_COLUMNS, [(1, head["last_seq"], head["last_hash"])]
+    )
     return count
 
 
 COLUMNS = (*HASHED_FIELDS, "hash")
+HEAD_COLUMNS = ("id", "last_seq", "last_hash")
 
 
 def _chained(net: Network, events: list[tuple], head: dict):

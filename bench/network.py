@@ -1,22 +1,19 @@
 """The synthetic clinic network: staff, patients and their courses, seeded in bulk.
 
 Each record type has one seeder in `SEEDERS`, run in order; a record type joins the table when
-its model lands. Seeders build plain dicts and insert them with SQLAlchemy Core in batches
-(executemany), never ORM object by object, so 10,000 patients seed in seconds.
+its model lands. Seeders build plain dicts and hand them to `insert_rows` (bench/loading.py),
+which writes them in batches (executemany), never ORM object by object.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from itertools import islice
-from operator import itemgetter
+from datetime import UTC, date, datetime, timedelta
 
-import sqlalchemy as sa
-
+from bench.loading import Sink, insert_rows
 from psiflow.access import Role
 from psiflow.demo import FIRST_NAMES, SURNAMES
 from psiflow.domain.phases import ACTIVE_PHASES, Phase
@@ -24,7 +21,6 @@ from psiflow.domain.protocols import Protocol
 from psiflow.models import Clinic, Course, Patient, PhaseTransition, User
 
 BENCH_PASSWORD = "psiflow-bench-passphrase"
-BATCH_ROWS = 5000
 
 # The network grows by whole teams: a clinician leads about 200 patients, five clinicians work
 # under one supervisor, one team per clinic. 10,000 patients: 50 clinicians, 10 supervisors.
@@ -125,8 +121,7 @@ class Network:
     sqlite: bool = True
 
     def db_time(self, at: datetime):
-        """A UTC time as the driver stores it for UTCDateTime (SQLite: naive ISO text)."""
-        return at.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite else at
+        return driver_time(at, self.sqlite)
 
     def next_id(self, table: str) -> int:
         """The next explicit id of `table` (rows go in with their ids, so children can refer
@@ -138,88 +133,22 @@ class Network:
         return [s for s in self.staff if s.role == role]
 
 
-Seeder = Callable[[Network, sa.Connection], int]
+Seeder = Callable[[Network, Sink], int]
 
 
-def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[dict]) -> int:
-    """Insert `rows` in batches; memory stays bounded for a million rows.
-
-    Each value goes through its column's own bind processor (what SQLAlchemy would do), but the
-    rows go to the driver as tuples: SQLAlchemy's per-row parameter handling was a fifth of the
-    seeding time."""
-    count = 0
-    it = iter(rows)
-    processors: dict[tuple[str, ...], list] = {}
-    while batch := list(islice(it, BATCH_ROWS)):
-        columns = tuple(batch[0])
-        keys = batch[0].keys()
-        if any(row.keys() != keys for row in batch):
-            conn.execute(table.insert(), batch)  # rows of different shapes: the general path
-        else:
-            convert = processors.get(columns)
-            if convert is None:
-                convert = processors[columns] = [
-                    (i, proc)
-                    for i, name in enumerate(columns)
-                    if (proc := table.c[name].type._cached_bind_processor(conn.dialect))
-                ]
-            count += insert_tuples(conn, table, columns, _converted(batch, columns, convert))
-            continue
-        count += len(batch)
-    return count
+def driver_time(at: datetime, sqlite: bool):
+    """A UTC time as the driver stores it for UTCDateTime (SQLite: naive ISO text)."""
+    if not sqlite:
+        return at
+    if at.tzinfo is UTC:  # every time the seed makes: its text without the "+00:00"
+        return at.isoformat(" ", "microseconds")[:26]
+    return at.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _converted(batch: list[dict], columns: tuple[str, ...], convert: list) -> Iterator[tuple]:
-    values_of = itemgetter(*columns)
-    for row in batch:
-        values = list(values_of(row)) if len(columns) > 1 else [row[columns[0]]]
-        for i, proc in convert:
-            values[i] = proc(values[i])
-        yield tuple(values)
-
-
-def insert_tuples(
-    conn: sa.Connection, table: sa.Table, columns: tuple[str, ...], rows: Iterable[tuple]
-) -> int:
-    """The fast path for the tables of a million rows: tuples of values the database driver
-    takes as they are (times through `Network.db_time`, enums as their values, JSON as text),
-    inserted without SQLAlchemy's per-value processing, which would double their seeding time."""
-    if conn.dialect.name == "postgresql":
-        return _copy_rows(conn, table, columns, rows)
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
-    )
-    count = 0
-    it = iter(rows)
-    while batch := list(islice(it, BATCH_ROWS)):
-        conn.exec_driver_sql(sql, batch)
-        count += len(batch)
-    return count
-
-
-def _copy_rows(
-    conn: sa.Connection, table: sa.Table, columns: tuple[str, ...], rows: Iterable[tuple]
-) -> int:
-    # PostgreSQL's COPY streams rows into the table in one command, in the same transaction:
-    # several times faster than batches of INSERT for the million-row tables.
-    count = 0
-    driver = conn.connection.driver_connection
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    return count
-
-
-def seed_clinics(net: Network, conn: sa.Connection) -> int:
+def seed_clinics(net: Network, sink: Sink) -> int:
     net.clinic_ids = list(range(1, net.shape.supervisors + 1))
     return insert_rows(
-        conn,
+        sink,
         Clinic.__table__,
         (
             {
@@ -233,7 +162,7 @@ def seed_clinics(net: Network, conn: sa.Connection) -> int:
     )
 
 
-def seed_users(net: Network, conn: sa.Connection) -> int:
+def seed_users(net: Network, sink: Sink) -> int:
     """One supervisor and one administrator per clinic; clinicians in teams under a supervisor."""
     rows = []
     next_id = iter(range(1, 10**9))
@@ -266,14 +195,14 @@ def seed_users(net: Network, conn: sa.Connection) -> int:
         team = n // TEAM_SIZE
         add(Role.CLINICIAN, n + 1, net.clinic_ids[team], supervisors[team])
     net.staff_rows = rows
-    return insert_rows(conn, User.__table__, rows)
+    return insert_rows(sink, User.__table__, rows)
 
 
 def bench_email(role: Role, n: int) -> str:
     return f"{role.value}{n}@bench.psiflow"
 
 
-def seed_patients(net: Network, conn: sa.Connection) -> int:
+def seed_patients(net: Network, sink: Sink) -> int:
     clinicians = net.members(Role.CLINICIAN)
     supervisor_of = {s.clinic_id: s.id for s in net.members(Role.SUPERVISOR)}
     team_of: dict[int, list[StaffMember]] = {}
@@ -310,7 +239,7 @@ def seed_patients(net: Network, conn: sa.Connection) -> int:
             }
         )
     return insert_rows(
-        conn, Patient.__table__, ({k: v for k, v in p.items() if k[0] != "_"} for p in net.patients)
+        sink, Patient.__table__, ({k: v for k, v in p.items() if k[0] != "_"} for p in net.patients)
     )
 
 
@@ -349,7 +278,7 @@ def _timed(rng: random.Random, path: list[Phase], end: datetime) -> list[tuple[P
     return list(zip(path, reversed(times), strict=True))
 
 
-def seed_courses(net: Network, conn: sa.Connection) -> int:
+def seed_courses(net: Network, sink: Sink) -> int:
     rng = net.rng
     phases, weights = list(PHASE_MIX), list(PHASE_MIX.values())
     next_id = iter(range(1, 10**9))
@@ -379,7 +308,7 @@ def seed_courses(net: Network, conn: sa.Connection) -> int:
             CoursePlan(next(next_id), patient["id"], protocol, patient["lead_clinician_id"], steps)
         )
     return insert_rows(
-        conn,
+        sink,
         Course.__table__,
         (
             {
@@ -404,7 +333,7 @@ _REASONS = {
 }
 
 
-def seed_phase_transitions(net: Network, conn: sa.Connection) -> int:
+def seed_phase_transitions(net: Network, sink: Sink) -> int:
     def rows() -> Iterator[dict]:
         for course in net.courses:
             previous = None
@@ -421,4 +350,4 @@ def seed_phase_transitions(net: Network, conn: sa.Connection) -> int:
                 }
                 previous = phase
 
-    return insert_rows(conn, PhaseTransition.__table__, rows())
+    return insert_rows(sink, PhaseTransition.__table__, rows())

@@ -19,13 +19,14 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 
 import sqlalchemy as sa
 from flask import Flask
 
-from bench.network import CoursePlan, Network, insert_rows, insert_tuples
-from psiflow import schedule_attention, stored_gates
+from bench.loading import Sink, insert_rows, insert_tuples, reads_rows
+from bench.network import CoursePlan, Network, driver_time
+from psiflow import schedule_attention, stored_gates, stored_outcomes
 from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.instruments import default_instrument_dir, load_instruments
 from psiflow.domain.phases import Phase
@@ -164,7 +165,7 @@ def _plain(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, enum.Enum):
-        return value.value
+        return value._value_  # `.value` goes through a descriptor, several times slower
     return value
 
 
@@ -181,7 +182,10 @@ def note_audit(
     """An audit event as the app writes it for this change: an insert lists every value set."""
     changes = None
     if row is not None:
-        changes = {k: [None, _plain(v)] for k, v in row.items() if v is not None}
+        plain = _PLAIN_TYPES  # most values: no call for them (a tenth of the seed's time)
+        changes = {
+            k: [None, v if type(v) in plain else _plain(v)] for k, v in row.items() if v is not None
+        }
     net.audit.append((at, actor_id, action, object_type, str(object_id), patient_id, changes))
 
 
@@ -238,13 +242,13 @@ def sign(net, model, row, ctx, signer_id, meaning, at, extra_content=None) -> No
 # --- screening, consent, touch consent ------------------------------------------------------
 
 
-def seed_timelines(net: Network, conn: sa.Connection) -> int:
+def seed_timelines(net: Network, sink: Sink) -> int:
     net.timelines = {c.id: timeline(c) for c in net.courses}
     net.names = {s["id"]: s["name"] for s in net.staff_rows}
     return len(net.timelines)
 
 
-def seed_screenings(net: Network, conn: sa.Connection) -> int:
+def seed_screenings(net: Network, sink: Sink) -> int:
     screenings, flags = [], []
     for ctx in contexts(net):
         t, rng = ctx.times, ctx.rng
@@ -304,8 +308,8 @@ def seed_screenings(net: Network, conn: sa.Connection) -> int:
                 flag["raised_at"],
                 acknowledged=cleared,
             )
-    count = insert_rows(conn, Screening.__table__, screenings)
-    return count + insert_rows(conn, ScreeningFlag.__table__, flags)
+    count = insert_rows(sink, Screening.__table__, screenings)
+    return count + insert_rows(sink, ScreeningFlag.__table__, flags)
 
 
 def _left_forward(plan: CoursePlan, phase: Phase) -> bool:
@@ -333,7 +337,7 @@ def alert(net, ctx, kind, message, source_type, source_id, at, acknowledged) -> 
     note_audit(net, at, ctx.lead_id, "create", "Alert", row["id"], ctx.patient_id, row)
 
 
-def seed_consents(net: Network, conn: sa.Connection) -> int:
+def seed_consents(net: Network, sink: Sink) -> int:
     consents, touch = [], []
     for ctx in contexts(net):
         t, rng = ctx.times, ctx.rng
@@ -383,14 +387,14 @@ def seed_consents(net: Network, conn: sa.Connection) -> int:
                 ctx.patient_id,
                 row,
             )
-    count = insert_rows(conn, Consent.__table__, consents)
-    return count + insert_rows(conn, TouchConsentEntry.__table__, touch)
+    count = insert_rows(sink, Consent.__table__, consents)
+    return count + insert_rows(sink, TouchConsentEntry.__table__, touch)
 
 
 # --- preparation ---------------------------------------------------------------------------
 
 
-def seed_set_intakes(net: Network, conn: sa.Connection) -> int:
+def seed_set_intakes(net: Network, sink: Sink) -> int:
     rows = []
     for ctx in contexts(net):
         if ctx.times.preparation is None:
@@ -418,10 +422,10 @@ def seed_set_intakes(net: Network, conn: sa.Connection) -> int:
                 transport_plan="Partner drives home and stays the evening.",
             )
         )
-    return insert_rows(conn, SetIntake.__table__, rows)
+    return insert_rows(sink, SetIntake.__table__, rows)
 
 
-def seed_preparation_sessions(net: Network, conn: sa.Connection) -> int:
+def seed_preparation_sessions(net: Network, sink: Sink) -> int:
     rows = []
     for ctx in contexts(net):
         if ctx.times.preparation is None:
@@ -448,7 +452,7 @@ def seed_preparation_sessions(net: Network, conn: sa.Connection) -> int:
                     notes="Went through what the day will look like; practised breathing.",
                 )
             )
-    return insert_rows(conn, PreparationSession.__table__, rows)
+    return insert_rows(sink, PreparationSession.__table__, rows)
 
 
 # --- measures --------------------------------------------------------------------------------
@@ -498,7 +502,7 @@ def measure(net, ctx, instrument_id, timepoint, at, improvement: float) -> dict:
     )
 
 
-def seed_measures(net: Network, conn: sa.Connection) -> int:
+def seed_measures(net: Network, sink: Sink) -> int:
     """Baseline in preparation, the experience scales the day after each dosing session,
     follow-up at the protocol's weeks (risk screens at integration come with the notes)."""
     rows = []
@@ -527,13 +531,13 @@ def seed_measures(net: Network, conn: sa.Connection) -> int:
                         measure(net, ctx, i, f"follow_up_week_{week}", at, 0.5)
                         for i in p.follow_up_measures
                     ]
-    return insert_rows(conn, MeasureResponse.__table__, rows)
+    return insert_rows(sink, MeasureResponse.__table__, rows)
 
 
 # --- dosing sessions -------------------------------------------------------------------------
 
 
-def seed_dosing_sessions(net: Network, conn: sa.Connection) -> int:
+def seed_dosing_sessions(net: Network, sink: Sink) -> int:
     """One session per dosing step: signed (checklist done, doses, vitals, discharge) for each
     step the course has left; under way now for some of the courses in dosing."""
     sessions, entries, live = [], _Entries(), set()
@@ -551,18 +555,50 @@ def seed_dosing_sessions(net: Network, conn: sa.Connection) -> int:
                 at = net.now - timedelta(minutes=ctx.rng.uniform(30, 150))
                 sessions.append(_session(net, ctx, at, entries, signed=False))
         net.session_times[ctx.plan.id] = times
-    count = insert_rows(conn, DosingSession.__table__, sessions)
-    count += insert_tuples(conn, SessionAnswer.__table__, ANSWER_COLUMNS, entries.answers)
+    count = insert_rows(sink, DosingSession.__table__, sessions)
+    count += sink.write_with(write_answers, entries.answers)
     for model, rows in (
         (DoseAdministration, entries.doses),
         (SessionEvent, entries.events),
         (AdverseEvent, entries.adverse),
     ):
-        count += insert_rows(conn, model.__table__, rows)
+        count += insert_rows(sink, model.__table__, rows)
     return count
 
 
 ANSWER_COLUMNS = ("id", "session_id", "recorded_at", "recorded_by_id", "kind", "item_id", "value")
+
+
+_ANSWERS: dict[tuple[str, bool], tuple[tuple[str, str, bool], ...]] = {}
+
+
+def _answers(protocol, signed: bool) -> tuple[tuple[str, str, bool], ...]:
+    """The answers of a session of `protocol` (kind, item, value), the same for every one."""
+    found = _ANSWERS.get((protocol.key, signed))
+    if found is None:
+        answers = [(AnswerKind.CHECKLIST, i.id, True) for i in protocol.checklist]
+        answers += [(AnswerKind.QUESTION, q.id, False) for q in protocol.session_questions]
+        whens = {i.id: i.when for i in (*protocol.checklist, *protocol.session_questions)}
+        found = _ANSWERS[protocol.key, signed] = tuple(
+            (kind.value, item_id, value)
+            for kind, item_id, value in answers
+            if signed or whens[item_id] == "before"
+        )
+    return found
+
+
+def write_answers(sink: Sink, plan: Iterator[tuple]) -> int:
+    """Each session's checklist and questions, made by the writing process from (session,
+    ticked at, by, answers): nearly a million rows at 10,000 patients (see `seed_vitals`)."""
+
+    def rows() -> Iterator[tuple]:
+        answer_id = 0  # no other seeder makes answers
+        for sid, ticked, by, answers in plan:
+            for kind, item_id, value in answers:
+                answer_id += 1
+                yield (answer_id, sid, ticked, by, kind, item_id, value)
+
+    return insert_tuples(sink, SessionAnswer.__table__, ANSWER_COLUMNS, rows())
 
 
 @dataclass
@@ -593,22 +629,7 @@ def _session(net, ctx, at: datetime, entries: _Entries, signed: bool) -> dict:
     sid = net.next_id("dosing_sessions")
     # The checklist: every item once signed; only the "before" items while under way.
     ticked = net.db_time(at + timedelta(minutes=5))
-    answers = [(AnswerKind.CHECKLIST, i.id, True) for i in p.checklist]
-    answers += [(AnswerKind.QUESTION, q.id, False) for q in p.session_questions]
-    whens = {i.id: i.when for i in (*p.checklist, *p.session_questions)}
-    for kind, item_id, value in answers:
-        if signed or whens[item_id] == "before":
-            entries.answers.append(
-                (
-                    net.next_id("session_answers"),
-                    sid,
-                    ticked,
-                    ctx.lead_id,
-                    kind.value,
-                    item_id,
-                    value,
-                )
-            )
+    entries.answers.append((sid, ticked, ctx.lead_id, _answers(p, signed)))
     dose = p.dose
     entries.doses.append(
         _entry(
@@ -732,45 +753,66 @@ def _session(net, ctx, at: datetime, entries: _Entries, signed: bool) -> dict:
     return row
 
 
-def seed_vitals(net: Network, conn: sa.Connection) -> int:
-    """The protocol's full readings at its schedule, and pulse-oximeter readings between."""
-    rng = random.Random(net.shape.seed)
+VITALS_COLUMNS = (
+    "id",
+    "session_id",
+    "recorded_at",
+    "recorded_by_id",
+    "taken_at",
+    "systolic",
+    "diastolic",
+    "heart_rate",
+    "temperature_c",
+    "spo2",
+    "flags",
+    "acknowledged_at",
+    "acknowledged_by_id",
+    "acknowledgement",
+    "version",
+)
 
-    columns = (
-        "id",
-        "session_id",
-        "recorded_at",
-        "recorded_by_id",
-        "taken_at",
-        "systolic",
-        "diastolic",
-        "heart_rate",
-        "temperature_c",
-        "spo2",
-        "flags",
-        "acknowledged_at",
-        "acknowledged_by_id",
-        "acknowledgement",
-        "version",
+
+def seed_vitals(net: Network, sink: Sink) -> int:
+    """The protocol's full readings at its schedule, and pulse-oximeter readings between.
+
+    The readings (a million at 10,000 patients) are made from each session's plan by the
+    process that writes them (`write_with`), which has time to spare while this one signs
+    records, and is spared unpickling them."""
+    plan = (
+        (
+            sid,
+            by,
+            dose_at,
+            int((until - dose_at).total_seconds() // 60),
+            protocol.vitals_schedule_minutes,
+        )
+        for sid, by, dose_at, until, protocol in net.vitals_plan
     )
+    return sink.write_with(partial(write_vitals, seed=net.shape.seed), plan)
+
+
+def write_vitals(sink: Sink, plan: Iterator[tuple], seed: int) -> int:
+    rng = random.Random(seed)
+    sqlite = sink.dialect.name == "sqlite"
 
     def rows() -> Iterator[tuple]:
-        next_id, db_time, randrange = net.next_id, net.db_time, rng.randrange
-        for sid, by, dose_at, until, protocol in net.vitals_plan:
-            full = set(protocol.vitals_schedule_minutes)
-            last = int((until - dose_at).total_seconds() // 60)
+        randrange = rng.randrange
+        reading_id = 0  # no other seeder makes readings
+        for sid, by, dose_at, last, schedule in plan:
+            full = set(schedule)
             minutes = sorted(full | set(range(0, last + 1, MONITOR_EVERY_MINUTES)))
             for minute in minutes:
                 if minute > last:
                     break
-                at = db_time(dose_at + timedelta(minutes=minute))
+                at = driver_time(dose_at + timedelta(minutes=minute), sqlite)
                 if minute in full:
                     bp = (118 + randrange(25), 72 + randrange(15))
                     temperature = 36.6
                 else:
                     bp, temperature = (None, None), None
+                reading_id += 1
                 yield (
-                    next_id("vital_signs"),
+                    reading_id,
                     sid,
                     at,
                     by,
@@ -786,13 +828,13 @@ def seed_vitals(net: Network, conn: sa.Connection) -> int:
                     1,
                 )
 
-    return insert_tuples(conn, VitalSign.__table__, columns, rows())
+    return insert_tuples(sink, VitalSign.__table__, VITALS_COLUMNS, rows())
 
 
 # --- integration -----------------------------------------------------------------------------
 
 
-def seed_integration(net: Network, conn: sa.Connection) -> int:
+def seed_integration(net: Network, sink: Sink) -> int:
     """Notes after each dosing session, each opened by a signed check-in and (where the
     protocol asks) a C-SSRS; their action plans; the scheduled calls; the supervisor's reviews."""
     notes, check_ins, screens, items, reviews = [], [], [], [], []
@@ -834,11 +876,11 @@ def seed_integration(net: Network, conn: sa.Connection) -> int:
                     reviews += _review(net, ctx, note)
                 if draft:
                     break
-    count = insert_rows(conn, SafetyCheckIn.__table__, check_ins)
-    count += insert_rows(conn, MeasureResponse.__table__, screens)
-    count += insert_rows(conn, IntegrationSession.__table__, notes)
-    count += insert_rows(conn, ActionItem.__table__, items)
-    return count + insert_rows(conn, Review.__table__, reviews)
+    count = insert_rows(sink, SafetyCheckIn.__table__, check_ins)
+    count += insert_rows(sink, MeasureResponse.__table__, screens)
+    count += insert_rows(sink, IntegrationSession.__table__, notes)
+    count += insert_rows(sink, ActionItem.__table__, items)
+    return count + insert_rows(sink, Review.__table__, reviews)
 
 
 def _check_in(net, ctx, at, context, n, day) -> dict:
@@ -992,20 +1034,22 @@ def _review_row(net, ctx, note, decision, at, comments, resubmitted=None) -> dic
 # --- what the seeders above collected -------------------------------------------------------
 
 
-def seed_signatures(net: Network, conn: sa.Connection) -> int:
-    return insert_rows(conn, Signature.__table__, net.signatures)
+def seed_signatures(net: Network, sink: Sink) -> int:
+    return insert_rows(sink, Signature.__table__, net.signatures)
 
 
-def seed_alerts(net: Network, conn: sa.Connection) -> int:
-    return insert_rows(conn, Alert.__table__, net.alerts)
+def seed_alerts(net: Network, sink: Sink) -> int:
+    return insert_rows(sink, Alert.__table__, net.alerts)
 
 
+@reads_rows
 def seed_schedule_attention(net: Network, conn: sa.Connection) -> int:
     """Each course's `attention_from` by the app's own rule over the rows just seeded: the
     seed writes around the ORM, so the listener that keeps it in the app never saw them."""
     return schedule_attention.refresh_all(conn, {p.key: p for p in net.protocols})
 
 
+@reads_rows
 def seed_stored_gate_facts(net: Network, conn: sa.Connection) -> int:
     """Each course's stored gate facts by the app's own fact sources over the rows just
     seeded (the seed writes around the ORM). The sources read the catalog of a running app:
@@ -1017,3 +1061,10 @@ def seed_stored_gate_facts(net: Network, conn: sa.Connection) -> int:
     }
     with app.app_context():
         return stored_gates.refresh_all(conn)
+
+
+@reads_rows
+def seed_outcome_scores(net: Network, conn: sa.Connection) -> int:
+    """Each course's stored outcome scores by the app's own rule over the measures just
+    seeded (the seed writes around the ORM)."""
+    return stored_outcomes.refresh_all(conn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from datetime import datetime
 
@@ -19,13 +20,14 @@ from bench.network import (
     seed_phase_transitions,
     seed_users,
 )
-from psiflow import stored_outcomes
+from bench.pipeline import seed_in_one_process, seed_in_two_processes
 from psiflow.domain.protocols import default_protocol_dir, load_protocols
 from psiflow.models import Clinic
 from psiflow.models.types import utcnow
 
 # One seeder per record type, in dependency order (a seeder reads what those before it made).
-# Add a line when a record type lands.
+# Add a line when a record type lands. A seeder hands its rows to a sink (`insert_rows`); one
+# that reads the rows already written is marked `@reads_rows` and gets the connection.
 SEEDERS: tuple[tuple[str, Seeder], ...] = (
     ("clinics", seed_clinics),
     ("users", seed_users),
@@ -45,16 +47,22 @@ SEEDERS: tuple[tuple[str, Seeder], ...] = (
     ("alerts", records.seed_alerts),
     ("courses' schedule attention (not rows)", records.seed_schedule_attention),
     ("courses' stored gate facts (not rows)", records.seed_stored_gate_facts),
-    # The seed writes measures around the ORM: their stored outcome scores by the app's rule.
-    ("courses' outcome scores", lambda _net, conn: stored_outcomes.refresh_all(conn)),
+    ("courses' outcome scores", records.seed_outcome_scores),
     ("audit events", seed_audit_trail),
 )
 
 
 def seed_network(
-    engine: sa.Engine, shape: Shape, password_hash: str, now: datetime | None = None
+    engine: sa.Engine,
+    shape: Shape,
+    password_hash: str,
+    now: datetime | None = None,
+    processes: int | None = None,
 ) -> dict[str, int]:
-    """Seed an empty, migrated database in one transaction; returns rows per record type."""
+    """Seed an empty, migrated database in one transaction; returns rows per record type.
+
+    With two processes (the default where there are two cores) one builds the rows while the
+    other writes them (bench/pipeline.py); the database ends the same either way."""
     protocols = sorted(load_protocols(default_protocol_dir()).values(), key=lambda p: p.key)
     net = Network(
         shape=shape,
@@ -64,13 +72,19 @@ def seed_network(
         password_hash=password_hash,
         sqlite=engine.dialect.name == "sqlite",
     )
-    counts = {}
+    if processes is None:
+        processes = 2 if (os.cpu_count() or 1) > 1 else 1
+    if processes > 1:
+        return seed_in_two_processes(net, SEEDERS, engine, _finish)
     with engine.begin() as conn:
-        for name, seeder in SEEDERS:
-            counts[name] = seeder(net, conn)
-        if engine.dialect.name == "postgresql":
-            _advance_sequences(conn)
+        counts = seed_in_one_process(net, SEEDERS, conn)
+        _finish(conn)
     return counts
+
+
+def _finish(conn: sa.Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        _advance_sequences(conn)
 
 
 def _advance_sequences(conn: sa.Connection) -> None:
