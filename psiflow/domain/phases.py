@@ -264,9 +264,16 @@ GATE_FACTS: dict[Phase, frozenset[str]] = {
 assert set(GATE_FACTS) == GATED_FROM
 
 
+# Per phase, the forward phases its gates lead to, in clinical order: asked for every card of
+# a board.
+_NEXT: dict[Phase, tuple[Phase, ...]] = {
+    phase: tuple(to for (frm, to) in _GATES if frm == phase) for phase in Phase
+}
+
+
 def next_phases(current: Phase) -> list[Phase]:
     """The forward (gated) phases reachable from `current`, in clinical order."""
-    return [to for (frm, to) in _GATES if frm == current]
+    return list(_NEXT[current])
 
 
 def unmet_requirements(
