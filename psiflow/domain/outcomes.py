@@ -38,6 +38,10 @@ class Outcome:
     response: bool | None  # None when the instrument defines no response rule
     remission: bool | None
 
+    def scores_text(self) -> str:
+        """Baseline to latest in whole points, rounded half to even as the table always was."""
+        return f"{int(round(self.baseline, 0))} → {int(round(self.latest, 0))}"
+
     def status_label(self) -> str:
         if self.remission:
             return "remission"

@@ -7,6 +7,7 @@ import pytest
 
 from psiflow.domain.instruments import default_instrument_dir, load_instruments
 from psiflow.domain.outcomes import (
+    Outcome,
     OutcomeJudge,
     course_outcomes,
     is_outcome_instrument,
@@ -193,3 +194,16 @@ def test_a_course_has_overdue_follow_ups_only_once_its_attention_moment_has_come
                 with_overdue += 1
                 assert moment is not None and moment <= now, (doses, done.measures, now)
     assert with_overdue and with_overdue < checked
+
+
+@pytest.mark.parametrize(
+    "baseline, latest", [(21, 9), (12.5, 13.5), (0.4, 99.6), (7.0, 7.49), (2.5, 3.5)]
+)
+def test_the_table_writes_scores_as_jinja_rounding_wrote_them(baseline, latest):
+    from jinja2 import Environment
+
+    result = Outcome(
+        "phq9", baseline, latest, "after_dosing_1", datetime.now(UTC), None, None, None
+    )
+    drawn = Environment().from_string("{{ b|round(0)|int }} → {{ l|round(0)|int }}")
+    assert result.scores_text() == drawn.render(b=baseline, l=latest)
