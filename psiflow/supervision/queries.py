@@ -419,12 +419,21 @@ def improvement_by_protocol(outcomes: ScopeOutcomes):
     )
 
 
-def team_clinicians(supervisor) -> list[User]:
-    return db.session.scalars(
-        sa.select(User)
-        .where(
-            sa.or_(User.id == supervisor.id, User.supervisor_id == supervisor.id),
-            User.role != "trainee",
-        )
-        .order_by(User.name)
-    ).all()
+# The outcome table's clinician filter, on every visit: built once, the supervisor bound; the
+# (id, name) rows the filter shows rather than whole users.
+_TEAM_CLINICIANS = (
+    sa.select(User.id, User.name)
+    .where(
+        sa.or_(
+            User.id == sa.bindparam("supervisor_id", type_=sa.Integer, required=True),
+            User.supervisor_id == sa.bindparam("supervisor_id"),
+        ),
+        User.role != "trainee",
+    )
+    .order_by(User.name)
+)
+
+
+def team_clinicians(supervisor) -> list:
+    """The supervisor and the clinicians they supervise: rows of (id, name), by name."""
+    return db.session.execute(_TEAM_CLINICIANS, {"supervisor_id": supervisor.id}).all()
