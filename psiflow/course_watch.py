@@ -198,6 +198,39 @@ def _after_transaction_end(session, transaction) -> None:
             course_watch.forget(session)
 
 
+# Courses a refresh of every course hands on at once (each refresh batches them further).
+_EVERY_COURSE_BATCH = 2000
+
+
+def refresh_every_course(connection, refresh: Callable[[object, list[int]], Collection[int]]):
+    """`refresh` over every course, in batches of ids: for rows written around the ORM (the
+    benchmark's seed, a migration). Returns how many courses' values changed."""
+    courses = Course.__table__
+    last, total = 0, 0
+    while True:
+        ids = (
+            connection.execute(
+                sa.select(courses.c.id)
+                .where(courses.c.id > last)
+                .order_by(courses.c.id)
+                .limit(2000)
+            )
+            .scalars()
+            .all()
+        )
+        if not ids:
+            return total
+        total += len(refresh(connection, ids))
+        last = ids[-1]
+
+
+def may_be_transition(state, from_phase, to_phase) -> bool:
+    """Whether a phase transition this flush wrote is, or was, `from_phase` -> `to_phase`; one
+    whose phases are not known here (expired) may be."""
+    froms, tos = values(state, "from_phase"), values(state, "to_phase")
+    return not froms or not tos or (from_phase in froms and to_phase in tos)
+
+
 def batches(ids: Iterable[int], size: int):
     """Sorted ids in lists of at most `size` (a lock order, and bounded IN lists)."""
     ordered = sorted(set(ids))

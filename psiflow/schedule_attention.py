@@ -117,23 +117,9 @@ def refresh(connection, course_ids: Iterable[int], protocols: dict) -> dict[int,
 
 def refresh_all(connection, protocols: dict) -> int:
     """Every course, in batches: for rows written around the ORM."""
-    courses = Course.__table__
-    last, total = 0, 0
-    while True:
-        ids = (
-            connection.execute(
-                sa.select(courses.c.id)
-                .where(courses.c.id > last)
-                .order_by(courses.c.id)
-                .limit(BATCH * 4)
-            )
-            .scalars()
-            .all()
-        )
-        if not ids:
-            return total
-        total += len(refresh(connection, ids, protocols))
-        last = ids[-1]
+    return course_watch.refresh_every_course(
+        connection, lambda conn, ids: refresh(conn, ids, protocols)
+    )
 
 
 # --- Noticing the writes ---------------------------------------------------------------------
@@ -152,8 +138,7 @@ def _can_matter(cls, state) -> bool:
         days = values(state, "scheduled_day")
         return not days or any(d is not None for d in days)
     if cls is PhaseTransition:
-        froms, tos = values(state, "from_phase"), values(state, "to_phase")
-        return not froms or not tos or (Phase.DOSING in froms and Phase.INTEGRATION in tos)
+        return course_watch.may_be_transition(state, Phase.DOSING, Phase.INTEGRATION)
     return True
 
 

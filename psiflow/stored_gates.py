@@ -172,19 +172,7 @@ def refresh(connection, course_ids: Iterable[int]) -> dict[int, dict]:
 
 def refresh_all(connection) -> int:
     """Every course, in batches: for rows written around the ORM."""
-    last, total = 0, 0
-    while True:
-        ids = (
-            connection.execute(
-                sa.select(Course.id).where(Course.id > last).order_by(Course.id).limit(BATCH * 4)
-            )
-            .scalars()
-            .all()
-        )
-        if not ids:
-            return total
-        total += len(refresh(connection, ids))
-        last = ids[-1]
+    return course_watch.refresh_every_course(connection, refresh)
 
 
 def stale(connection) -> dict[int, tuple]:
@@ -211,9 +199,7 @@ def _can_matter(cls, state) -> bool:
         kinds = course_watch.values(state, "record_type")
         return not kinds or DosingSession.record_type in kinds
     if cls is PhaseTransition:
-        froms = course_watch.values(state, "from_phase")
-        tos = course_watch.values(state, "to_phase")
-        return not froms or not tos or (Phase.DOSING in froms and Phase.INTEGRATION in tos)
+        return course_watch.may_be_transition(state, Phase.DOSING, Phase.INTEGRATION)
     return True
 
 

@@ -186,23 +186,7 @@ def refresh(connection, course_ids: Iterable[int]) -> set[int]:
 
 def refresh_all(connection) -> int:
     """Every course, in batches: for rows written around the ORM."""
-    courses = Course.__table__
-    last, total = 0, 0
-    while True:
-        ids = (
-            connection.execute(
-                sa.select(courses.c.id)
-                .where(courses.c.id > last)
-                .order_by(courses.c.id)
-                .limit(BATCH * 4)
-            )
-            .scalars()
-            .all()
-        )
-        if not ids:
-            return total
-        total += len(refresh(connection, ids))
-        last = ids[-1]
+    return course_watch.refresh_every_course(connection, refresh)
 
 
 # --- Noticing the writes ---------------------------------------------------------------------

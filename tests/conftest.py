@@ -230,13 +230,22 @@ def count_queries(engine):
     return _QueryCounter(engine)
 
 
+def statements_of(engine, action) -> list[str]:
+    """The SQL statements `action()` runs on `engine`, in order."""
+    with count_queries(engine) as counter:
+        action()
+    return counter.statements
+
+
 class _QueryCounter:
     def __init__(self, engine):
         self.engine = engine
         self.count = 0
+        self.statements: list[str] = []
 
-    def _on_execute(self, *args, **kwargs):
+    def _on_execute(self, _conn, _cursor, statement, *args, **kwargs):
         self.count += 1
+        self.statements.append(statement)
 
     def __enter__(self):
         sa.event.listen(self.engine, "before_cursor_execute", self._on_execute)

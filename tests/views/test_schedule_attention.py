@@ -28,7 +28,7 @@ from psiflow.models.integration import instrument_names, schedule_done
 from psiflow.models.patients import caseload_filter
 from psiflow.models.records import sign_record
 from psiflow.models.types import utcnow
-from tests.conftest import stale_schedule_attention
+from tests.conftest import stale_schedule_attention, statements_of
 from tests.factories import TEST_PASSWORD, gen_course, gen_dosing_session, gen_patient
 from tests.integration_factories import (
     CALM,
@@ -257,20 +257,6 @@ def test_edits_through_the_orm_of_every_column_the_schedule_reads(team, db):
     assert stored(db, looped) != before
 
 
-def _statements(db, action) -> list[str]:
-    statements = []
-
-    def listener(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
-    return statements
-
-
 def _recomputes(statements) -> list[str]:
     """The statement `schedule_attention.refresh` opens with (it locks the courses)."""
     opening = (
@@ -285,10 +271,10 @@ def test_a_rolled_back_write_leaves_nothing_behind_for_the_next_commit(team, db)
     dosed_course(course)
     db.session.rollback()
     gen_course(gen_patient(team["clinician"]), Phase.PREPARATION, MDMA)
-    assert _recomputes(_statements(db, db.session.commit)) == []
+    assert _recomputes(statements_of(db.engine, db.session.commit)) == []
     assert stale_schedule_attention() == {}
     dosed_course(db.session.get(Course, course.id))
-    assert _recomputes(_statements(db, db.session.commit)) != []
+    assert _recomputes(statements_of(db.engine, db.session.commit)) != []
     assert stale_schedule_attention() == {}
 
 
@@ -297,12 +283,12 @@ def test_a_vitals_reading_or_a_signature_works_nothing_out_again(client, login_a
     session = gen_dosing_session(course, team["clinician"], complete=False, hours_ago=1)
     note = gen_integration_session(course, team["clinician"], sign=False)
     login_as(team["clinician"])
-    statements = _statements(
-        db,
+    statements = statements_of(
+        db.engine,
         lambda: client.post(f"/dosing-sessions/{session.id}/vitals", data={"heart_rate": 88}),
     )
     assert statements and _recomputes(statements) == []
-    statements = _statements(db, lambda: _sign(client, "integration_session", note.id))
+    statements = statements_of(db.engine, lambda: _sign(client, "integration_session", note.id))
     assert statements and _recomputes(statements) == []
 
 

@@ -10,7 +10,7 @@ from psiflow.domain.signing import RecordStatus
 from psiflow.models import CourseOutcomeScore
 from psiflow.models.types import utcnow
 from psiflow.stored_outcomes import refresh_all
-from tests.conftest import stale_outcome_scores
+from tests.conftest import stale_outcome_scores, statements_of
 from tests.factories import TEST_PASSWORD, gen_course, gen_patient
 from tests.integration_factories import PSILOCYBIN, gen_measure
 
@@ -109,20 +109,6 @@ def test_every_kind_of_measure_write_keeps_the_stored_scores_equal_to_the_rule(
     assert stored(db, other) == {"phq9": (18, 9)}
 
 
-def _statements(db, action) -> list[str]:
-    statements = []
-
-    def listener(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
-    return statements
-
-
 def _reads_stored_scores(statements) -> bool:
     return any("course_outcome_scores" in s for s in statements)
 
@@ -132,9 +118,9 @@ def test_a_measure_no_outcome_follows_works_nothing_out_again(team, db):
     course = gen_course(gen_patient(clinician), Phase.INTEGRATION, PSILOCYBIN)
     agrees(db)
     gen_measure(course, clinician, "cssrs", "integration")
-    assert not _reads_stored_scores(_statements(db, db.session.commit))
+    assert not _reads_stored_scores(statements_of(db.engine, db.session.commit))
     gen_measure(course, clinician, "phq9", "integration", total=5)
-    assert _reads_stored_scores(_statements(db, db.session.commit))
+    assert _reads_stored_scores(statements_of(db.engine, db.session.commit))
 
 
 def test_a_rolled_back_measure_leaves_nothing_behind_for_the_next_commit(team, db):
@@ -144,7 +130,7 @@ def test_a_rolled_back_measure_leaves_nothing_behind_for_the_next_commit(team, d
     gen_measure(course, clinician, "phq9", "baseline", total=20)
     db.session.rollback()
     gen_course(gen_patient(clinician), Phase.PREPARATION, PSILOCYBIN)
-    assert not _reads_stored_scores(_statements(db, db.session.commit))
+    assert not _reads_stored_scores(statements_of(db.engine, db.session.commit))
     assert stale_outcome_scores() == {}
 
 
