@@ -202,9 +202,14 @@ class PhaseTransition(db.Model):
     by: so.Mapped[User] = so.relationship()
 
 
+def has_open_course(courses) -> bool:
+    """A patient has one open course at a time: a new one starts once every other is closed."""
+    return any(not c.is_closed for c in courses)
+
+
 def start_course(patient: Patient, protocol, by: User, now: datetime | None = None) -> Course:
     now = now or utcnow()
-    if any(not c.is_closed for c in patient.courses):
+    if has_open_course(patient.courses):
         raise PhaseError("The patient already has an open course; complete or withdraw it first.")
     course = Course(
         patient=patient,

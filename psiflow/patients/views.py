@@ -14,7 +14,7 @@ from psiflow.access import Action
 from psiflow.domain.phases import ACTIVE_PHASES, Phase, PhaseError
 from psiflow.extensions import db
 from psiflow.models import Patient, User
-from psiflow.models.courses import GateClosed, change_phase, start_course
+from psiflow.models.courses import GateClosed, change_phase, has_open_course, start_course
 from psiflow.patients import queries
 from psiflow.patients.forms import (
     AdvanceForm,
@@ -147,8 +147,7 @@ def show(patient_id):
     # Asked a dozen times per course by the page, answered once per action.
     may = functools.cache(lambda action: access.can(current_user, action, patient))
     start_form = None
-    # Only a patient without an open course is offered a new one.
-    if may(Action.EDIT) and all(c.is_closed for c in courses):
+    if may(Action.EDIT) and not has_open_course(courses):
         start_form = StartCourseForm()
         start_form.protocol_key.choices = _protocol_choices()
     return render_template(

@@ -353,3 +353,22 @@ def test_a_held_course_runs_as_many_queries_as_one_in_its_phase(client, login_as
 
     page_queries(going)
     assert page_queries(held) <= page_queries(going)
+
+
+def test_a_new_course_is_offered_only_to_its_care_team_and_only_once_every_course_is_closed(
+    client, login_as, team, db
+):
+    patient = gen_patient(team["clinician"])
+    db.session.commit()
+    page = f"/patients/{patient.id}"
+    login_as(team["supervisor"])  # supervises, may view, may not write records
+    assert "Start a course" not in client.get(page).get_data(as_text=True)
+    client.post("/logout")
+    login_as(team["clinician"])
+    assert "Start a course" in client.get(page).get_data(as_text=True)
+    course = gen_course(patient, Phase.PREPARATION)
+    db.session.commit()
+    assert "Start a course" not in client.get(page).get_data(as_text=True)
+    course.phase = Phase.COMPLETED
+    db.session.commit()
+    assert "Start a course" in client.get(page).get_data(as_text=True)
