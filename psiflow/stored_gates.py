@@ -17,8 +17,9 @@ short names as the catalog had them at the last write.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -54,7 +55,10 @@ FEEDS: dict[type, tuple[str, ...]] = {
     Course: ("phase", "planned_dosing_at", "protocol_id", "protocol_version"),
 }
 BATCH = 500
-_DATES = frozenset(f.name for f in fields(CourseFacts) if "datetime" in str(f.type))
+# The facts that are times: stored as ISO text, read back as aware datetimes.
+_DATES = frozenset(
+    name for name, hint in typing.get_type_hints(CourseFacts).items() if hint == datetime | None
+)
 
 
 @dataclass(frozen=True, slots=True)
