@@ -35,6 +35,7 @@ from psiflow.models.integration import (
     dosing_times,
     instrument_names,
     schedule_done,
+    standing_items,
 )
 from psiflow.models.measures import MeasureResponse, timepoint_label
 from psiflow.models.patients import caseload_key, caseload_params, caseload_rule
@@ -130,7 +131,6 @@ def panel_lines(ids) -> PanelLines:
 _CHECK_INS = SafetyCheckIn.__table__
 _MEASURES = MeasureResponse.__table__
 _ITEMS = ActionItem.__table__
-_NOTES = IntegrationSession.__table__
 
 
 @built_once
@@ -176,15 +176,10 @@ class OpenItem(NamedTuple):
 
 @built_once
 def _open_items_query():
-    # As `open_action_items(ids)`: open items of notes that were not voided, oldest first.
+    # As `open_action_items(ids)`, as the panel's columns: open items oldest first.
     return (
-        sa.select(_ITEMS.c.course_id, _ITEMS.c.text, _ITEMS.c.created_at)
-        .join(_NOTES, _NOTES.c.id == _ITEMS.c.created_in_id)
-        .where(
-            _ITEMS.c.course_id.in_(COURSE_IDS),
-            _NOTES.c.voided_at.is_(None),
-            _ITEMS.c.status == ActionStatus.OPEN,
-        )
+        standing_items(sa.select(_ITEMS.c.course_id, _ITEMS.c.text, _ITEMS.c.created_at))
+        .where(_ITEMS.c.course_id.in_(COURSE_IDS), _ITEMS.c.status == ActionStatus.OPEN)
         .order_by(_ITEMS.c.created_at, _ITEMS.c.id)
     )
 

@@ -231,6 +231,15 @@ class ActionItem(db.Model):
 # --- operations (the caller has checked access and commits) --------------------------------
 
 
+def standing_items(select):
+    """`select` (of action items) narrowed to the items whose note stands: a voided note's
+    action plan is void with it. On the tables, so a column statement stays a Core one."""
+    items, notes = ActionItem.__table__, IntegrationSession.__table__
+    return select.join(notes, notes.c.id == items.c.created_in_id).where(
+        notes.c.voided_at.is_(None)
+    )
+
+
 def open_action_items(course_ids, before: IntegrationSession | None = None):
     """Items still open in these courses, from notes that were not voided (oldest first).
 
@@ -238,9 +247,8 @@ def open_action_items(course_ids, before: IntegrationSession | None = None):
     change its mind, and never the items it created itself.
     """
     query = (
-        sa.select(ActionItem)
-        .join(IntegrationSession, IntegrationSession.id == ActionItem.created_in_id)
-        .where(ActionItem.course_id.in_(list(course_ids)), IntegrationSession.voided_at.is_(None))
+        standing_items(sa.select(ActionItem))
+        .where(ActionItem.course_id.in_(list(course_ids)))
         .order_by(ActionItem.created_at, ActionItem.id)
     )
     if before is not None:

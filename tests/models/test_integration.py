@@ -235,3 +235,19 @@ def test_a_save_that_changes_nothing_writes_nothing(db, team, course):
     assert update.action == "update" and update.object_id == str(note.id)
     assert list(update.changes) == ["themes"]
     assert [m.id for m in note.measures_given] == [phq.id]
+
+
+def test_a_voided_note_s_plan_is_void_for_the_note_form_and_the_panel_alike(db, team, course):
+    from psiflow.integration.queries import open_items
+
+    kept = gen_integration_session(course, team["clinician"], sign=False)
+    update_action_plan(kept, {}, ["Walk every morning"])
+    sign_record(kept, team["clinician"], Meaning.AUTHORED)
+    dropped = gen_integration_session(course, team["clinician"], sign=False)
+    update_action_plan(dropped, {}, ["Written on the wrong patient"])
+    sign_record(dropped, team["clinician"], Meaning.AUTHORED)
+    void_record(dropped, team["clinician"], "wrong patient")
+    db.session.flush()
+    standing = [(i.course_id, i.text, i.created_at) for i in open_action_items([course.id])]
+    assert [text for _, text, _ in standing] == ["Walk every morning"]
+    assert [tuple(item) for item in open_items([course.id])] == standing
