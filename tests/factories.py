@@ -11,9 +11,15 @@ from psiflow.domain.phases import Phase
 from psiflow.extensions import db
 from psiflow.models import Clinic, Course, Patient, PhaseTransition, User
 from psiflow.models.types import utcnow
-from psiflow.models.users import hash_password
+from psiflow.password_hashing import hash_password
 
 TEST_PASSWORD = "a long test passphrase"
+# Hashes of TEST_PASSWORD as earlier releases stored them (argon2-cffi): its default setting,
+# and the 12 MiB / 3 passes one.
+EARLIER_RELEASE_HASHES = (
+    "$argon2id$v=19$m=65536,t=3,p=4$gilsNF9fMNYJv9Bvrq3M1Q$OyaqQcAmUc8YGiwgHtFn7bSh+Ypiw1iVxIDHq+yTq3I",
+    "$argon2id$v=19$m=12288,t=3,p=1$ReRubGzup16Qxrtvqw7rGg$Gavsb8UGRM/WM0zTsEqnCU35O6zxCQokChEkOe73OjE",
+)
 _HASH = hash_password(TEST_PASSWORD)  # hashed once: Argon2 is slow on purpose
 _seq = itertools.count(1)
 

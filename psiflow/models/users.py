@@ -7,35 +7,20 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
 
 from psiflow.access import Role
-from psiflow.domain.passwords import ARGON2_LANES, ARGON2_MEMORY_KIB, ARGON2_TIME_COST
 from psiflow.extensions import db
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
+from psiflow.password_hashing import hash_password, needs_rehash, password_matches
 
-# Argon2id with OWASP's 12 MiB / 3 passes / 1 lane (Password Storage Cheat Sheet), one of its
-# equally strong settings: the library's default (64 MiB, 4 lanes) took ~300 ms of a 2-core
-# clinic server per log-in and signature, and let a burst of log-ins exhaust its memory.
-_hasher = PasswordHasher(
-    time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB, parallelism=ARGON2_LANES
-)
 # Checked when the email matches no account (see auth.views.login).
-_UNKNOWN_ACCOUNT_HASH = _hasher.hash(secrets.token_hex(16))
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+_UNKNOWN_ACCOUNT_HASH = hash_password(secrets.token_hex(16))
 
 
 def spend_password_check(password: str) -> bool:
     """The cost of one password check, for a log-in whose email matches no account: False."""
-    try:
-        _hasher.verify(_UNKNOWN_ACCOUNT_HASH, password)
-    except VerificationError:
-        pass
+    password_matches(_UNKNOWN_ACCOUNT_HASH, password)
     return False
 
 
@@ -94,14 +79,11 @@ class User(UserMixin, db.Model):
         self.end_sessions()
 
     def check_password(self, password: str) -> bool:
-        try:
-            return _hasher.verify(self.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        return password_matches(self.password_hash, password)
 
     def upgrade_password_hash(self, password: str) -> None:
         """After a successful log-in: re-hash a password stored with older Argon2 settings."""
-        if _hasher.check_needs_rehash(self.password_hash):
+        if needs_rehash(self.password_hash):
             self.password_hash = hash_password(password)
 
     def end_sessions(self) -> None:

@@ -3,13 +3,13 @@
 import time
 from datetime import timedelta
 
-from argon2 import PasswordHasher
+import pytest
 
 from psiflow.access import Role
 from psiflow.extensions import db
 from psiflow.models import User
 from psiflow.models.types import utcnow
-from tests.factories import TEST_PASSWORD, gen_user
+from tests.factories import EARLIER_RELEASE_HASHES, TEST_PASSWORD, gen_user
 
 
 def test_login_page_has_labelled_fields_and_button(client):
@@ -147,20 +147,32 @@ def test_user_loader_refuses_a_stale_token(client, auth, db, clinic):
     assert client.get("/").status_code == 302
 
 
-def test_login_rehashes_a_password_stored_with_older_argon2_settings(client, auth, team):
+@pytest.mark.parametrize("earlier_hash", EARLIER_RELEASE_HASHES)
+def test_login_rehashes_a_password_stored_with_older_argon2_settings(
+    client, auth, team, earlier_hash
+):
     user = team["clinician"]
-    user.password_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=2).hash(
-        TEST_PASSWORD
-    )
+    user.password_hash = earlier_hash
     db.session.commit()
     assert auth.login(user).status_code == 302
     db.session.refresh(user)
-    assert "m=12288,t=3,p=1" in user.password_hash and user.check_password(TEST_PASSWORD)
+    assert user.password_hash.startswith("$argon2id$v=19$m=7168,t=5,p=1$")
+    assert user.check_password(TEST_PASSWORD) and not user.check_password("a wrong passphrase")
     token = user.session_token
     auth.logout()
     assert auth.login(user).status_code == 302  # already current: left as it is
     db.session.refresh(user)
     assert user.session_token == token
+
+
+def test_a_wrong_password_against_an_earlier_hash_is_refused_and_kept(client, auth, team):
+    user = team["clinician"]
+    user.password_hash = EARLIER_RELEASE_HASHES[0]
+    db.session.commit()
+    response = client.post("/login", data={"email": user.email, "password": "a wrong passphrase"})
+    assert response.status_code == 200
+    db.session.refresh(user)
+    assert user.password_hash == EARLIER_RELEASE_HASHES[0] and user.failed_logins == 1
 
 
 def test_unknown_account_costs_a_password_check_like_a_known_one(client, db, monkeypatch):
