@@ -389,17 +389,42 @@ def _patient_id(obj, connection, cache, load: bool) -> int | None:
         condition = _by_primary_key(mapper, state.identity)
         column = mapper.get_property(key).columns[0]
         value = connection.scalar(sa.select(column).where(condition))
+    session = so.object_session(obj)
     for previous, hop in zip(path or (), (path or ())[1:], strict=False):
         if value is None:
             return None
         cache_key = (hop.table, hop.column, value)
         if cache_key not in cache:
-            table = db.metadata.tables[hop.table]
-            cache[cache_key] = connection.scalar(
-                sa.select(table.c[hop.column]).where(table.c[previous.target_column] == value)
-            )
+            found = _held_value(session, hop, previous.target_column, value)
+            if found is _NOT_HELD:
+                table = db.metadata.tables[hop.table]
+                found = connection.scalar(
+                    sa.select(table.c[hop.column]).where(table.c[previous.target_column] == value)
+                )
+            cache[cache_key] = found
         value = cache[cache_key]
     return value
+
+
+_NOT_HELD = object()
+
+
+@functools.cache
+def _mappers_by_table() -> dict[str, so.Mapper]:
+    return {mapper.local_table.name: mapper for mapper in db.Model.registry.mappers}
+
+
+def _held_value(session, hop: _Hop, by_column: str, key):
+    """The hop's column of a row the session already holds (a vital's dosing session, that
+    session's course), or `_NOT_HELD`: finding the patient of a write then costs no SELECT."""
+    mapper = _mappers_by_table().get(hop.table)
+    if session is None or mapper is None or [c.name for c in mapper.primary_key] != [by_column]:
+        return _NOT_HELD
+    held = session.identity_map.get(mapper.identity_key_from_primary_key([key]))
+    if held is None:
+        return _NOT_HELD
+    attribute = mapper.get_property_by_column(mapper.local_table.c[hop.column]).key
+    return sa.inspect(held).dict.get(attribute, _NOT_HELD)
 
 
 def _patient_id_of_loaded(obj) -> int | None:

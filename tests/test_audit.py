@@ -21,6 +21,7 @@ from psiflow.models import (
 )
 from psiflow.models.audit import AuditTrailIsAppendOnly
 from psiflow.models.records import sign_record, void_record
+from tests.conftest import statements_of
 from tests.factories import TEST_PASSWORD, gen_course, gen_patient, gen_user
 
 
@@ -389,3 +390,46 @@ def test_user_role_change_by_an_admin_is_recorded(client, login_as, team, db):
     [update] = events(db, action="update", object_type="User", object_id=str(trainee.id))
     assert update.changes["role"] == ["trainee", "clinician"]
     assert update.actor_id == team["admin"].id
+
+
+def _vital_on_a_reloaded_session(db, team, *, forget_session: bool):
+    from psiflow.models import DosingSession, VitalSign
+    from tests.factories import gen_dosing_session
+
+    patient = gen_patient(team["clinician"])
+    course = gen_course(patient, Phase.DOSING)
+    session_id = gen_dosing_session(course, team["clinician"], complete=False).id
+    clinician_id, patient_id = team["clinician"].id, patient.id
+    db.session.commit()
+    db.session.expunge_all()
+    session = db.session.get(DosingSession, session_id)
+    assert session.course.patient_id == patient_id  # the page has session and course loaded
+    vital = VitalSign(
+        session_id=session_id,
+        taken_at=session.occurred_at,
+        heart_rate=80,
+        recorded_at=session.occurred_at,
+        recorded_by_id=clinician_id,
+    )
+    if forget_session:
+        db.session.expunge(session.course)
+        db.session.expunge(session)
+    db.session.add(vital)
+    statements = statements_of(db.engine, db.session.flush)
+    db.session.commit()
+    [event] = events(db, object_type="VitalSign", action="create")
+    return statements, event, patient_id
+
+
+def test_a_new_row_finds_its_patient_through_the_rows_the_session_holds(db, team):
+    statements, event, patient_id = _vital_on_a_reloaded_session(db, team, forget_session=False)
+    assert event.patient_id == patient_id
+    [written] = [s for s in statements if "audit_" not in s]  # no SELECT of session or course
+    assert written.startswith("INSERT INTO vital_signs")
+
+
+def test_a_new_row_whose_parents_are_not_loaded_finds_its_patient_by_reading_them(db, team):
+    statements, event, patient_id = _vital_on_a_reloaded_session(db, team, forget_session=True)
+    assert event.patient_id == patient_id
+    assert any("dosing_sessions.course_id" in s for s in statements)
+    assert any("courses.patient_id" in s for s in statements)
