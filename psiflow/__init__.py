@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from psiflow import garbage_collection
 from psiflow.config import Defaults, check_config
 
 
@@ -20,6 +21,9 @@ def create_app(config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    if app.config["ENV"] != "testing":
+        # A serving process builds one app and keeps it; a test run builds hundreds.
+        garbage_collection.settle()
     return app
 
 
