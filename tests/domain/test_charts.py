@@ -62,3 +62,33 @@ def test_improvement_bars_rise_for_improvement_and_fall_for_worsening():
     assert better.y + better.height == c.zero_y  # drawn up from zero
     assert worse.y == c.zero_y  # drawn down from zero
     assert "Psilocybin, PHQ-9: +50% (n=4)" in c.description
+
+
+def test_a_trajectory_draws_each_point_marker_band_and_tick_once():
+    scores = [(T0, 21, "baseline"), (T0 + timedelta(days=9), 9.5, "follow-up week 1")]
+    c = chart(
+        INSTRUMENTS["phq9"], scores, [T0 + timedelta(days=3)], T0, T0 + timedelta(days=10), fmt
+    )
+    svg = str(c.svg("course-7-phq9"))
+    assert svg.count('<circle class="score"') == 2
+    assert 'data-value="21"' in svg and 'data-value="9.5"' in svg
+    assert "<title>9.5 · follow-up week 1 · 10 Jan</title>" in svg
+    assert svg.count('class="dosing-marker"') == 1 and ">Dosing 1</text>" in svg
+    assert svg.count('<rect class="band ') == len(c.bands)
+    assert svg.count('text-anchor="start"') == 1 and svg.count('text-anchor="middle"') == 3
+    assert 'aria-labelledby="course-7-phq9-title course-7-phq9-desc"' in svg
+    assert f'points="{c.polyline}"' in svg
+
+
+def test_a_trajectory_of_one_score_draws_no_line():
+    c = chart(INSTRUMENTS["phq9"], [(T0, 20, "baseline")], [], T0, T0 + timedelta(days=1), fmt)
+    svg = str(c.svg("c"))
+    assert "<polyline" not in svg and svg.count("<circle") == 1
+
+
+def test_a_trajectory_escapes_every_text_it_draws():
+    scores = [(T0, 3, 'week "1" <b>&')]
+    c = chart(INSTRUMENTS["phq9"], scores, [], T0, T0 + timedelta(days=1), lambda d: "<d>")
+    svg = str(c.svg('x"><script>'))
+    assert "<script>" not in svg and "<b>" not in svg and "<d>" not in svg
+    assert "week &#34;1&#34; &lt;b&gt;&amp;" in svg and 'id="x&#34;&gt;&lt;script&gt;-title"' in svg
