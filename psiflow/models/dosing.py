@@ -156,8 +156,10 @@ def _people_query():
             VitalSign.session_id == session_id, VitalSign.acknowledged_by_id.is_not(None)
         )
     )
-    named = sa.bindparam("named", expanding=True)
-    return sa.select(User).where(sa.or_(User.id.in_(sa.union(*entered)), User.id.in_(named)))
+    # One list of ids, the named ones among them: with an OR of two lists the database read
+    # every user of the network to test each against both.
+    entered.append(sa.select(User.id).where(User.id.in_(sa.bindparam("named", expanding=True))))
+    return sa.select(User).where(User.id.in_(sa.union(*entered)))
 
 
 def _columns(obj, skip=frozenset()) -> dict:
