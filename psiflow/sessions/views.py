@@ -109,7 +109,8 @@ def _render(session, status: int = 200, **posted):
             meta=_DRAWN_ONLY,
             version=session.version,
             facilitator_ids=session.facilitator_ids,
-            notes=session.notes,
+            # None while empty: an empty field is drawn once (blank_fields.py).
+            notes=session.notes or None,
         ),
         "dose": lambda: f.DoseForm(
             formdata=None,
@@ -124,8 +125,7 @@ def _render(session, status: int = 200, **posted):
             formdata=None,
             meta=_DRAWN_ONLY,
             version=session.version,
-            # None while nobody is named: an empty field is drawn once (blank_fields.py).
-            accompanied_by=session.accompanied_by,
+            accompanied_by=session.accompanied_by or None,
         ),
     }
     # A refused form is shown as posted; only the others are made.
