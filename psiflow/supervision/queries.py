@@ -229,10 +229,24 @@ def _courses_statement():
     )
 
 
+@dataclass(frozen=True, slots=True)
+class OutcomeCell:
+    """An outcome as the table's cell shows it, its texts worked out in Python once per
+    distinct outcome: a page's 250 cells hold a few dozen, and calling for each cell's texts
+    from the template cost more than the rest of its row."""
+
+    scores_text: str
+    change_percent: float | None
+    status_label: str
+
+
 @dataclass
 class OutcomeRow:
     course: TableCourse
+    protocol_name: str
     outcomes: dict[str, Outcome]
+    # `columns` as the table's cells show them.
+    cells: list[OutcomeCell | None]
     overdue_follow_ups: list[str]
     review_waiting_since: datetime | None
     review_overdue: bool
@@ -371,13 +385,34 @@ def outcome_rows(
         return []
     overdue = _overdue_follow_ups(courses, now)
     waiting = oldest_waiting_by_course(supervisor, [c.id for c in courses])
+    # A page's courses follow a few protocols and share a few dozen outcomes.
+    protocol_names: dict[str, str] = {}
+    cells: dict[tuple, OutcomeCell] = {}
+
+    def cell(outcome: Outcome | None) -> OutcomeCell | None:
+        if outcome is None:
+            return None
+        shown = (outcome.baseline, outcome.latest, outcome.change_percent, outcome.status_label())
+        found = cells.get(shown)
+        if found is None:
+            found = cells[shown] = OutcomeCell(
+                outcome.scores_text(), outcome.change_percent, shown[3]
+            )
+        return found
+
     rows = []
     for course in courses:
+        name = protocol_names.get(course.protocol_key)
+        if name is None:
+            name = protocol_names[course.protocol_key] = course.protocol.name
+        found = outcomes.outcomes(course)
         since = waiting.get(course.id)
         rows.append(
             OutcomeRow(
                 course=course,
-                outcomes=outcomes.outcomes(course),
+                protocol_name=name,
+                outcomes=found,
+                cells=[cell(found.get(iid)) for iid in OUTCOME_INSTRUMENTS],
                 overdue_follow_ups=overdue[course.id],
                 review_waiting_since=since,
                 review_overdue=since is not None
