@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -446,15 +447,11 @@ def improvement_by_protocol(outcomes: ScopeOutcomes):
             # In course-id (and instrument) order, as the means were always summed: float
             # addition is not associative, and a reordered sum can move a rounded figure.
             for _, protocol_id, instrument_id, baseline, latest in sorted(
-                outcomes.scores, key=_course_and_instrument
+                outcomes.scores, key=itemgetter(0, 2)
             )
             if (percent := change(instrument_id, baseline, latest)) is not None
         ],
     )
-
-
-def _course_and_instrument(score: tuple) -> tuple:
-    return score[0], score[2]
 
 
 # The outcome table's clinician filter, on every visit: built once, the supervisor bound; the
@@ -474,4 +471,6 @@ _TEAM_CLINICIANS = (
 
 def team_clinicians(supervisor) -> list:
     """The supervisor and the clinicians they supervise: rows of (id, name), by name."""
-    return db.session.execute(_TEAM_CLINICIANS, {"supervisor_id": supervisor.id}).all()
+    # Columns only, so the session's ORM layer has nothing to add: run on its connection.
+    connection = db.session.connection()
+    return connection.execute(_TEAM_CLINICIANS, {"supervisor_id": supervisor.id}).all()
