@@ -215,6 +215,17 @@ def _awaiting_for(supervisor_id, caseload):
         )
         .exists()
     )
+    # The caseload is asked of each note's own course, not of the patients joined for their
+    # names: a caseload condition on the joined patients led SQLite to build a Bloom filter
+    # over every patient of the clinic on each visit (nine tenths of the statement's work).
+    in_caseload = (
+        sa.select(Patient.id)
+        .join(Course, Course.patient_id == Patient.id)
+        .where(Course.id == queued.c.course_id, caseload)
+        .exists()
+    )
+    course = _QUEUED_COURSE
+    patient = _QUEUED_PATIENT
     return (
         sa.select(
             queued.c.record_type,
@@ -223,8 +234,8 @@ def _awaiting_for(supervisor_id, caseload):
             queued.c.course_id,
             queued.c.needs_cosign,
             queued.c.author_name,
-            Patient.display_name.label("patient_name"),
-            Patient.is_practice,
+            patient.display_name.label("patient_name"),
+            patient.is_practice,
         )
         .join(
             Signature,
@@ -234,10 +245,15 @@ def _awaiting_for(supervisor_id, caseload):
                 Signature.meaning == Meaning.AUTHORED,
             ),
         )
-        .join(Course, Course.id == queued.c.course_id)
-        .join(Patient, Patient.id == Course.patient_id)
-        .where(~open_return_exists, caseload)
+        .join(course, course.id == queued.c.course_id)
+        .join(patient, patient.id == course.patient_id)
+        .where(~open_return_exists, in_caseload)
     )
+
+
+# The course and patient a queued note shows: apart from those the caseload is asked of.
+_QUEUED_COURSE = so.aliased(Course, name="queued_course")
+_QUEUED_PATIENT = so.aliased(Patient, name="queued_patient")
 
 
 @dataclass(frozen=True, slots=True)

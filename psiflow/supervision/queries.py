@@ -5,9 +5,9 @@ Each page issues a fixed number of queries whatever the size of the team.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -115,26 +115,31 @@ def _course_scope(
     """The selected courses' ids, protocols and table order (never their rows: a page loads
     only its own), for any supervisor of this role: `_scope_params` fills in who and what."""
     # Practice patients never enter outcome figures or their export.
-    conditions = [
+    of_patient = [
+        Patient.id == Course.patient_id,
         caseload_rule(role, active),
         Patient.is_practice.is_(False),
-        Course.phase.in_(phases),
-        # The caseload's user is the supervisor whose team this is.
-        Course.patient_id.in_(_team_patient_ids(CASELOAD_USER)),
     ]
     if by_clinician:
         clinician_id = sa.bindparam("clinician_id", type_=sa.Integer, required=True)
-        conditions.append(
+        of_patient.append(
             sa.or_(
                 Patient.lead_clinician_id == clinician_id,
                 Patient.co_facilitator_id == clinician_id,
             )
         )
+    conditions = [
+        Course.phase.in_(phases),
+        # The caseload's user is the supervisor whose team this is.
+        Course.patient_id.in_(_team_patient_ids(CASELOAD_USER)),
+        # Asked of each course in the team's phases, not joined: joined, SQLite read every
+        # team patient's row first, most of them with no course in these phases.
+        sa.select(Patient.id).where(*of_patient).exists(),
+    ]
     if by_protocol:
         conditions.append(Course.protocol_id == sa.bindparam("protocol_id", required=True))
     return (
         sa.select(Course.id, Course.protocol_id, Course.phase_entered_at)
-        .join(Course.patient)
         .where(*conditions)
         .cte("scope")
     )
@@ -175,22 +180,32 @@ class TableCourse(PinnedProtocol):
     # From when the course has anything due (`Course.attention_from`): before then, or when
     # None, it has no follow-up overdue either.
     attention_from: datetime | None
+    # Its stored scores (`CourseOutcomeScore`), per outcome instrument it has both of:
+    # (instrument id, baseline, latest, latest timepoint, latest at).
+    scores: tuple[tuple, ...] = ()
 
 
 def _load_courses(ids: list[int]) -> list[TableCourse]:
-    """The courses named by `ids`, in that order."""
+    """The courses named by `ids`, in that order, with their stored scores (one statement)."""
     if not ids:
         return []
-    found = {
-        row[0]: TableCourse(*row)
-        for row in db.session.execute(_courses_statement(), {"course_ids": ids})
-    }
-    return [found[course_id] for course_id in ids]
+    columns: dict[int, tuple] = {}
+    scores: dict[int, list[tuple]] = {}
+    # Columns only, so the session's ORM layer has nothing to add: run on its connection.
+    for row in db.session.connection().execute(_courses_statement(), {"course_ids": ids}):
+        course_id = row[0]
+        if course_id not in columns:
+            columns[course_id] = row[:9]
+            scores[course_id] = []
+        if row[9] is not None:
+            scores[course_id].append(row[9:])
+    return [TableCourse(*columns[i], tuple(scores[i])) for i in ids]
 
 
 @built_once
 def _courses_statement():
     lead = so.aliased(User)
+    stored = CourseOutcomeScore.__table__
     return (
         sa.select(
             Course.id,
@@ -202,17 +217,37 @@ def _courses_statement():
             Patient.record_number,
             lead.name,
             Course.attention_from,
+            stored.c.instrument_id,
+            stored.c.baseline,
+            stored.c.latest,
+            stored.c.latest_timepoint,
+            stored.c.latest_at,
         )
         .join(Course.patient)
         .join(lead, lead.id == Patient.lead_clinician_id)
+        .outerjoin(stored, stored.c.course_id == Course.id)
         .where(Course.id.in_(sa.bindparam("course_ids", expanding=True, required=True)))
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeCell:
+    """An outcome as the table's cell shows it, its texts worked out in Python once per
+    distinct outcome: a page's 250 cells hold a few dozen, and calling for each cell's texts
+    from the template cost more than the rest of its row."""
+
+    scores_text: str
+    change_percent: float | None
+    status_label: str
 
 
 @dataclass
 class OutcomeRow:
     course: TableCourse
+    protocol_name: str
     outcomes: dict[str, Outcome]
+    # `columns` as the table's cells show them.
+    cells: list[OutcomeCell | None]
     overdue_follow_ups: list[str]
     review_waiting_since: datetime | None
     review_overdue: bool
@@ -225,11 +260,10 @@ class OutcomeRow:
 
 def outcome_scores(supervisor, filters: OutcomeFilters):
     """Every course the filters select, in the table's order (phase entered, id), with its
-    protocol and, per outcome instrument, the two scores `course_outcomes` compares (baseline
-    total, latest total, timepoint, time as the database gives it), as each course stores them
-    (`CourseOutcomeScore`).
+    protocol and, per outcome instrument, the two totals `course_outcomes` compares (baseline
+    and latest), as each course stores them (`CourseOutcomeScore`).
     A course with none comes once, with no instrument. The scope is read once for the table,
-    its total and the chart.
+    its total and the chart; a page reads the rest of its own courses' scores with them.
     """
     # Columns only, so the session's ORM layer has nothing to add: run on its connection.
     connection = db.session.connection()
@@ -255,11 +289,6 @@ def _scores_statement(
             scores.c.instrument_id,
             scores.c.baseline,
             scores.c.latest,
-            scores.c.latest_timepoint,
-            # As the database gives it: `ScopeOutcomes` makes a time of it only for the
-            # outcomes a page shows, since turning every one of a team's cost a tenth of
-            # the page.
-            sa.type_coerce(scores.c.latest_at, sa.String).label("latest_at"),
         )
         .outerjoin(scores, scores.c.course_id == scope.c.id)
         .order_by(scope.c.phase_entered_at, scope.c.id, scores.c.instrument_id)
@@ -267,34 +296,20 @@ def _scores_statement(
 
 
 @dataclass
-class CourseOutcomes:
-    protocol_id: str
-    # (instrument id, baseline, latest, latest timepoint, latest at), as stored.
-    scores: list[tuple]
-
-
-@dataclass
 class ScopeOutcomes:
-    """The courses the filters select, in the table's order, each with its stored scores:
-    judged into outcomes only where they are shown (a page), or into the change from
-    baseline alone for the chart's means."""
+    """The courses the filters select, in the table's order, and their stored scores: judged
+    into outcomes only where a page shows them (`TableCourse.scores`), and into the change
+    from baseline alone for the chart's means."""
 
-    courses: dict[int, CourseOutcomes]
+    course_ids: list[int]
+    # (course id, protocol id, instrument id, baseline, latest) of every stored pair.
+    scores: list[tuple]
     judge: OutcomeJudge
-    # The stored time of a latest score, from the value `outcome_scores` read.
-    latest_at: Callable[[object], datetime]
 
-    @property
-    def course_ids(self) -> list[int]:
-        return list(self.courses)
-
-    def outcomes(self, course_id: int) -> dict[str, Outcome]:
-        found = self.courses.get(course_id)
+    def outcomes(self, course: TableCourse) -> dict[str, Outcome]:
         outcomes = {}
-        for instrument_id, baseline, latest, timepoint, at in found.scores if found else ():
-            result = self.judge.outcome(
-                instrument_id, baseline, latest, timepoint, self.latest_at(at)
-            )
+        for instrument_id, baseline, latest, timepoint, at in course.scores:
+            result = self.judge.outcome(instrument_id, baseline, latest, timepoint, at)
             if result is not None:
                 outcomes[instrument_id] = result
         return outcomes
@@ -303,17 +318,13 @@ class ScopeOutcomes:
 def scope_outcomes(supervisor, filters: OutcomeFilters) -> ScopeOutcomes:
     """The stored scores of every course the filters select, once per request: the chart,
     the table's total and its page all read them."""
-    found: dict[int, CourseOutcomes] = {}
-    for course_id, protocol_id, *scores in outcome_scores(supervisor, filters):
-        course = found.get(course_id)
-        if course is None:
-            course = found[course_id] = CourseOutcomes(protocol_id, [])
-        if scores[0] is not None:
-            course.scores.append(tuple(scores))
-    dialect = db.session.connection().dialect
-    column_type = CourseOutcomeScore.__table__.c.latest_at.type
-    latest_at = column_type.dialect_impl(dialect).result_processor(dialect, None)
-    return ScopeOutcomes(found, OutcomeJudge(catalog.instruments()), latest_at)
+    rows = outcome_scores(supervisor, filters)
+    return ScopeOutcomes(
+        # A course comes once per stored pair, in the table's order.
+        course_ids=list(dict.fromkeys([row[0] for row in rows])),
+        scores=[row for row in rows if row[2] is not None],
+        judge=OutcomeJudge(catalog.instruments()),
+    )
 
 
 def _overdue_follow_ups(courses: list[TableCourse], now: datetime) -> dict[int, list[str]]:
@@ -328,7 +339,9 @@ def _overdue_follow_ups(courses: list[TableCourse], now: datetime) -> dict[int, 
     if not courses:
         return found
     ids = [c.id for c in courses]
-    doses = dosing_times(ids)
+    # Columns only, so the session's ORM layer has nothing to add: read on its connection.
+    connection = db.session.connection()
+    doses = dosing_times(ids, connection)
     # A page's courses follow a few protocols: each one's numbers are read once.
     numbers = {}
     for course in courses:
@@ -336,7 +349,7 @@ def _overdue_follow_ups(courses: list[TableCourse], now: datetime) -> dict[int, 
             numbers[course.protocol_key] = schedule_numbers(course.protocol)
     timepoints = {follow_up_timepoint(week) for n in numbers.values() for week in n.follow_up_weeks}
     given: dict[int, set] = {cid: set() for cid in ids}
-    for course_id, instrument_id, timepoint in db.session.execute(
+    for course_id, instrument_id, timepoint in connection.execute(
         _given_statement(), {"course_ids": ids, "timepoints": sorted(timepoints)}
     ):
         given[course_id].add((instrument_id, timepoint))
@@ -373,13 +386,34 @@ def outcome_rows(
         return []
     overdue = _overdue_follow_ups(courses, now)
     waiting = oldest_waiting_by_course(supervisor, [c.id for c in courses])
+    # A page's courses follow a few protocols and share a few dozen outcomes.
+    protocol_names: dict[str, str] = {}
+    cells: dict[tuple, OutcomeCell] = {}
+
+    def cell(outcome: Outcome | None) -> OutcomeCell | None:
+        if outcome is None:
+            return None
+        shown = (outcome.baseline, outcome.latest, outcome.change_percent, outcome.status_label())
+        found = cells.get(shown)
+        if found is None:
+            found = cells[shown] = OutcomeCell(
+                outcome.scores_text(), outcome.change_percent, shown[3]
+            )
+        return found
+
     rows = []
     for course in courses:
+        name = protocol_names.get(course.protocol_key)
+        if name is None:
+            name = protocol_names[course.protocol_key] = course.protocol.name
+        found = outcomes.outcomes(course)
         since = waiting.get(course.id)
         rows.append(
             OutcomeRow(
                 course=course,
-                outcomes=outcomes.outcomes(course.id),
+                protocol_name=name,
+                outcomes=found,
+                cells=[cell(found.get(iid)) for iid in OUTCOME_INSTRUMENTS],
                 overdue_follow_ups=overdue[course.id],
                 review_waiting_since=since,
                 review_overdue=since is not None
@@ -405,16 +439,17 @@ def all_outcome_rows(supervisor, filters: OutcomeFilters, now) -> list[OutcomeRo
 def improvement_by_protocol(outcomes: ScopeOutcomes):
     """Mean improvement per protocol and instrument over the courses of `scope_outcomes`."""
     names = {p.id: p.name for p in catalog.protocols().values()}
-    judge = outcomes.judge
+    change = outcomes.judge.change
     return mean_change_by_group(
         catalog.instruments(),
         [
-            (names.get(course.protocol_id, course.protocol_id), instrument_id, change)
-            # In course-id order, as the means were always summed: float addition is not
-            # associative, and a reordered sum can move a rounded figure.
-            for _, course in sorted(outcomes.courses.items())
-            for instrument_id, baseline, latest, *_ in course.scores
-            if (change := judge.change(instrument_id, baseline, latest)) is not None
+            (names.get(protocol_id, protocol_id), instrument_id, percent)
+            # In course-id (and instrument) order, as the means were always summed: float
+            # addition is not associative, and a reordered sum can move a rounded figure.
+            for _, protocol_id, instrument_id, baseline, latest in sorted(
+                outcomes.scores, key=itemgetter(0, 2)
+            )
+            if (percent := change(instrument_id, baseline, latest)) is not None
         ],
     )
 
@@ -436,4 +471,6 @@ _TEAM_CLINICIANS = (
 
 def team_clinicians(supervisor) -> list:
     """The supervisor and the clinicians they supervise: rows of (id, name), by name."""
-    return db.session.execute(_TEAM_CLINICIANS, {"supervisor_id": supervisor.id}).all()
+    # Columns only, so the session's ORM layer has nothing to add: run on its connection.
+    connection = db.session.connection()
+    return connection.execute(_TEAM_CLINICIANS, {"supervisor_id": supervisor.id}).all()

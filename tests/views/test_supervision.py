@@ -369,7 +369,8 @@ def test_team_table_picks_the_same_baseline_and_latest_scores_as_the_course_page
     assert expected[course.id]["phq9"].baseline == 20 and expected[course.id]["phq9"].latest == 10
 
     found = queries.scope_outcomes(team["supervisor"], queries.OutcomeFilters())
-    rows = queries.outcome_rows(team["supervisor"], [course, other], utcnow(), found)
+    shown = queries._load_courses([course.id, other.id])
+    rows = queries.outcome_rows(team["supervisor"], shown, utcnow(), found)
     assert {row.course.id: row.outcomes for row in rows} == expected
     # The table's columns: each outcome instrument's outcome or None, in the header's order.
     assert [o and o.instrument_id for o in rows[0].columns] == [
