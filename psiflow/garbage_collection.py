@@ -7,7 +7,7 @@ one walked all ~150,000 of the app's objects: measured in a worker serving the b
 those full collections stopped a request for 95-170 ms, and collections took ~0.7 ms a request
 in all. After `settle`: the app's objects are left out of collections for good and the young
 are collected every 10,000 allocations; the same pages spent ~0.1 ms a request collecting and
-the longest stop was 5-7 ms.
+the longest stop was 5-8 ms.
 """
 
 from __future__ import annotations
