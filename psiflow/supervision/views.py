@@ -13,7 +13,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from markupsafe import Markup
 
 from psiflow import audit, catalog, guard
 from psiflow.charts import improvement_chart
@@ -159,22 +158,6 @@ def acknowledge(alert_id):
         else:
             flash("Alert acknowledged.", "success")
     return redirect(url_for("supervision.alerts"))
-
-
-@bp.app_template_global()
-def drawn_once(draw):
-    """`draw` (a macro of one value) for a page that draws a few values many times: each
-    distinct value is drawn once per page and reused. A macro call cost the outcome table
-    more than the rest of a row, for one of a handful of phase badges."""
-    drawn: dict = {}
-
-    def draw_value(value) -> Markup:
-        html = drawn.get(value)
-        if html is None:
-            html = drawn[value] = Markup(draw(value))
-        return html
-
-    return draw_value
 
 
 def _filters(clinicians) -> queries.OutcomeFilters:
