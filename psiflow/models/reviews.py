@@ -199,6 +199,11 @@ def _awaiting(supervisor: User):
     return _awaiting_for(sa.bindparam("supervisor_id", supervisor.id), caseload_filter(supervisor))
 
 
+# The course and patient a queued note shows: apart from those the caseload is asked of.
+_QUEUED_COURSE = so.aliased(Course, name="queued_course")
+_QUEUED_PATIENT = so.aliased(Patient, name="queued_patient")
+
+
 def _awaiting_for(supervisor_id, caseload):
     """The record tables give only their candidate ids, and the signature, the open return
     and the caseload are checked once over their union, not once per table."""
@@ -224,8 +229,7 @@ def _awaiting_for(supervisor_id, caseload):
         .where(Course.id == queued.c.course_id, caseload)
         .exists()
     )
-    course = _QUEUED_COURSE
-    patient = _QUEUED_PATIENT
+    course, patient = _QUEUED_COURSE, _QUEUED_PATIENT
     return (
         sa.select(
             queued.c.record_type,
@@ -249,11 +253,6 @@ def _awaiting_for(supervisor_id, caseload):
         .join(patient, patient.id == course.patient_id)
         .where(~open_return_exists, in_caseload)
     )
-
-
-# The course and patient a queued note shows: apart from those the caseload is asked of.
-_QUEUED_COURSE = so.aliased(Course, name="queued_course")
-_QUEUED_PATIENT = so.aliased(Patient, name="queued_patient")
 
 
 @dataclass(frozen=True, slots=True)

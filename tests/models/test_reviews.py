@@ -88,6 +88,15 @@ def test_clinician_s_other_records_are_not_queued(db, team, course):
     assert _queue(team["supervisor"]) == []
 
 
+def test_a_note_on_a_patient_no_longer_in_the_caseload_leaves_the_queue(db, team, course):
+    note = gen_integration_session(course, team["clinician"])
+    assert _queue(team["supervisor"]) == [("integration_session", note.id)]
+    # The patient moves to a clinician of another team: the supervisee's note goes with them.
+    course.patient.lead_clinician = team["outsider"]
+    db.session.flush()
+    assert _queue(team["supervisor"]) == []
+
+
 def test_cosigning_removes_the_note_from_the_queue(db, team, course):
     note = gen_integration_session(course, team["clinician"])
     review = review_record(note, team["supervisor"], Decision.COSIGNED)
