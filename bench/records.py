@@ -53,7 +53,7 @@ from psiflow.models import (
     TouchConsentEntry,
     VitalSign,
 )
-from psiflow.models.alerts import AlertKind
+from psiflow.models.alerts import AlertKind, Resolution
 from psiflow.models.dosing import AnswerKind
 from psiflow.models.integration import RISK_SCREEN, ActionStatus, CheckInContext, Sleep
 from psiflow.models.measures import BASELINE
@@ -324,6 +324,7 @@ def alert(net, ctx, kind, message, source_type, source_id, at, acknowledged) -> 
         "id": net.next_id("alerts"),
         "course_id": ctx.plan.id,
         "kind": kind,
+        "severity": kind.severity,
         "message": message,
         "source_type": source_type,
         "source_id": source_id,
@@ -332,6 +333,7 @@ def alert(net, ctx, kind, message, source_type, source_id, at, acknowledged) -> 
         "acknowledged_at": at + timedelta(hours=3) if acknowledged else None,
         "acknowledged_by_id": ctx.supervisor_id if acknowledged else None,
         "acknowledgement": "Discussed with the clinician; plan agreed." if acknowledged else None,
+        "resolution": Resolution.ACKNOWLEDGED if acknowledged else None,
     }
     net.alerts.append(row)
     note_audit(net, at, ctx.lead_id, "create", "Alert", row["id"], ctx.patient_id, row)
@@ -705,6 +707,7 @@ def _session(net, ctx, at: datetime, entries: _Entries, signed: bool) -> dict:
             description="Nausea with one episode of vomiting.",
             severity=3 if serious else 1,
             serious=serious,
+            seriousness_criteria=["hospitalisation"] if serious else [],
             relatedness=Relatedness.PROBABLE,
             action_taken="Antiemetic given; rested.",
             outcome=Outcome.RECOVERED,

@@ -45,6 +45,7 @@ def load_config(app: Flask, config: dict | None) -> None:
 def register_extensions(app: Flask) -> None:
     # Map every model first, and register the values stored on courses (their watches).
     from psiflow import (  # noqa: F401
+        alert_mail,
         audit,
         course_watch,
         models,
@@ -57,6 +58,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     audit.init_app(app)
+    alert_mail.init_app(app)
     course_watch.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)

@@ -108,6 +108,12 @@ def sees_supervisees_patients(role: Role) -> bool:
     return Role(role) == Role.SUPERVISOR
 
 
+def receives_safety_alerts(role: Role) -> bool:
+    """Safety alerts go to supervisors: their navigation counts them, their board leads with
+    the critical ones (the alerts page itself is in ENDPOINTS)."""
+    return Role(role) == Role.SUPERVISOR
+
+
 def has_caseload(role: Role) -> bool:
     """Admins hold accounts, not patients: their home is user management."""
     return Role(role) != Role.ADMIN
@@ -195,6 +201,8 @@ ENDPOINTS: dict[str, Rule] = {
     "sessions.acknowledge": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     "sessions.adverse_event": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     "sessions.discharge": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "sessions.end_early": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "sessions.follow_up_adverse_event": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     #
     #
     # integration and supervision

@@ -30,6 +30,10 @@ class Defaults:
     BOARD_CARDS_PER_PHASE = 20
     PROTOCOL_DIR = None  # default: the protocols shipped in the package
     INSTRUMENT_DIR = None
+    # Where critical safety alerts are emailed from and through (psiflow/alert_mail.py);
+    # development prints them to the console when no server is named.
+    MAIL_URL = None
+    MAIL_FROM = "PsiFlow <psiflow@localhost>"
     # The benchmark's statement count per response (psiflow/query_count.py); never in a clinic.
     QUERY_COUNT_HEADER = False
 
@@ -56,3 +60,4 @@ def check_config(config) -> None:
             )
     if env == "development":
         config["SESSION_COOKIE_SECURE"] = False
+        config["MAIL_URL"] = config.get("MAIL_URL") or "console"

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from psiflow import catalog, course_watch
 from psiflow.domain.phases import GATE_FACTS, CourseFacts, Phase
+from psiflow.models.alerts import Alert
 from psiflow.models.courses import Course, PhaseTransition, PinnedProtocol, gather_facts
 from psiflow.models.dosing import DosingSession
 from psiflow.models.integration import IntegrationSession
@@ -52,6 +53,7 @@ FEEDS: dict[type, tuple[str, ...]] = {
     Signature: ("course_id", "record_type", "record_id", "meaning"),
     IntegrationSession: (*_SIGNED, "occurred_at"),
     PhaseTransition: ("course_id", "from_phase", "to_phase", "at"),
+    Alert: ("course_id", "kind", "acknowledged_at"),
     Course: ("phase", "planned_dosing_at", "protocol_id", "protocol_version"),
 }
 BATCH = 500

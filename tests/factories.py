@@ -182,3 +182,34 @@ def gen_dosing_session(
         session.facilitator_ids = sorted({author.id, course.patient.co_facilitator_id or 0} - {0})
     db.session.flush()
     return session
+
+
+def gen_signed_screening_with_flags(team: dict, positive: list[str]):
+    """A psilocybin course in screening whose signed screening raised a flag per `positive`
+    check (and the contraindication alert): (course, flags)."""
+    import sqlalchemy as sa
+
+    from psiflow.domain.signing import Meaning
+    from psiflow.models import Screening, ScreeningFlag
+    from psiflow.models.records import sign_record
+
+    clinician = team["clinician"]
+    course = gen_course(gen_patient(clinician), Phase.SCREENING, "psilocybin-single-dose@1.0")
+    checks = {
+        c.id: {"positive": c.id in positive, "detail": "Reported at screening" * (c.id in positive)}
+        for c in course.protocol.contraindications
+    }
+    screening = Screening(
+        course=course,
+        author=clinician,
+        occurred_at=utcnow(),
+        created_at=utcnow(),
+        medical_history="None of note",
+        psychiatric_history="Depression",
+        checks=checks,
+    )
+    db.session.add(screening)
+    sign_record(screening, clinician, Meaning.AUTHORED)
+    db.session.commit()
+    flags = db.session.scalars(sa.select(ScreeningFlag).order_by(ScreeningFlag.id)).all()
+    return course, flags

@@ -22,8 +22,8 @@ def test_an_empty_field_is_drawn_once_and_the_same_as_afresh(app):
         assert 'id="systolic"' in first and "mmHg" in first
         # Another hint, field or widget is another drawing.
         assert blank(field, VitalsForm(formdata=None).systolic) is not first
-        listed = blank(draw_field, AdverseEventForm(formdata=None).serious, class_="plain-list")
-        assert listed == AdverseEventForm(formdata=None).serious(class_="plain-list")
+        listed = blank(draw_field, AdverseEventForm(formdata=None).seriousness, class_="plain-list")
+        assert listed == AdverseEventForm(formdata=None).seriousness(class_="plain-list")
         assert len(blank_fields._DRAWN) == 3
 
 

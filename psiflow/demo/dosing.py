@@ -141,7 +141,7 @@ def _session(course, start: datetime, n: int, *, sign: bool, adverse_event: bool
             onset_at=onset,
             description="Nausea with one episode of vomiting; transient rise in blood pressure",
             severity=2,
-            serious=False,
+            seriousness_criteria=[],
             relatedness=Relatedness.PROBABLE,
             action_taken="Reassurance, sips of water, blood pressure rechecked",
             outcome=Outcome.RECOVERED,

@@ -207,23 +207,35 @@ def signing_gaps(
     discharged_at: datetime | None,
     facilitators_present: int,
     unacknowledged_flags: int,
+    ended_early: bool = False,
 ) -> list[str]:
-    """What the session record still needs before its author may sign it."""
+    """What the session record still needs before its author may sign it.
+
+    A session ended as an emergency is signed with the transfer in it: what only a completed
+    session has (the checklist after it, discharge, the minimum time) is not asked.
+    """
     doses = list(doses)
     done, answered = set(done_items), set(answered_questions)
     gaps = []
     for item in protocol.checklist:
+        if ended_early and item.when == "after":
+            continue
         if item.required and item.id not in done:
             gaps.append(f"Checklist ({item.when}): {item.label}")
     for question in protocol.session_questions:
+        if ended_early and question.when == "after":
+            continue
         if question.id not in answered:
             gaps.append(f"Answer: {question.label}")
     if facilitators_present < protocol.facilitators_required:
         gaps.append(f"Facilitators present: the protocol needs {protocol.facilitators_required}")
-    if not any(d.kind == DoseKind.INITIAL for d in doses):
+    if not ended_early and not any(d.kind == DoseKind.INITIAL for d in doses):
+        # (An emergency may come before any dose: the record then says none was given.)
         gaps.append("The dose given (substance, amount, lot number, time)")
     earliest = earliest_discharge(protocol, doses)
-    if discharged_at is None:
+    if ended_early:
+        pass  # the emergency end stands in for discharge and the minimum time
+    elif discharged_at is None:
         gaps.append("Discharge (criteria confirmed, time, who accompanies the patient)")
     elif earliest is not None and discharged_at < earliest:
         gaps.append(f"The minimum monitoring time of {minimum_minutes(protocol, doses)} minutes")

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from psiflow.domain.safety import item_rule_hits
+
 # C-SSRS screener triage levels, least severe first; Score.total of a risk-scored instrument is
 # the index into this tuple, so a chart of totals over time is a chart of risk.
 RISK_LEVELS = ("none", "low", "moderate", "high")
@@ -83,6 +85,16 @@ class RiskRule:
 
 
 @dataclass(frozen=True)
+class ItemRule:
+    """An answer that alerts whatever the total (PHQ-9 item 9: thoughts of self-harm)."""
+
+    item: str
+    at_least: int
+    message: str
+    asks_for: str | None = None  # an instrument to give next, e.g. the C-SSRS
+
+
+@dataclass(frozen=True)
 class Score:
     total: float
     band: str | None
@@ -90,6 +102,8 @@ class Score:
     subscales: dict[str, float]
     risk: str | None  # risk-scored instruments only: one of RISK_LEVELS
     alert: bool  # the supervisor must be alerted (risk at or above the instrument's alert_at)
+    # Item rules the answers met: each alerts the supervisor whatever the total or band.
+    item_alerts: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,7 @@ class Instrument:
     risk_rules: tuple[RiskRule, ...] = ()
     alert_at: str | None = None
     complete_at_percent: float | None = None  # MEQ-30: every subscale at >= this % of its max
+    item_rules: tuple[ItemRule, ...] = ()
 
     def band_for(self, total: float) -> Band | None:
         for band in self.bands:
@@ -348,6 +363,23 @@ def _risk_rules(top: _Table, items: tuple[Item, ...]) -> tuple[RiskRule, ...]:
     return tuple(rules)
 
 
+def _item_rules(top: _Table, items: tuple[Item, ...]) -> tuple[ItemRule, ...]:
+    by_id = {item.id: item for item in items}
+    rules = []
+    for t in top.tables("item_rules"):
+        asks_for = t.text("asks_for", None)
+        rule = ItemRule(t.text("item"), t.integer("at_least"), t.text("message"), asks_for)
+        t.done()
+        if rule.item not in by_id:
+            raise t.error("item", f"unknown item {rule.item!r}")
+        if not any(o.value >= rule.at_least for o in by_id[rule.item].options):
+            raise t.error("at_least", f"no option of {rule.item} reaches {rule.at_least}")
+        if asks_for is not None and not _ID.match(asks_for):
+            raise t.error("asks_for", f"{asks_for!r} is not an instrument id")
+        rules.append(rule)
+    return tuple(rules)
+
+
 def load_instrument(path: str | Path) -> Instrument:
     """Read and validate one instrument file; InstrumentError names the file and key."""
     path = Path(path)
@@ -381,6 +413,7 @@ def load_instrument(path: str | Path) -> Instrument:
     if multiplier <= 0:
         raise top.error("multiplier", "must be above 0")
     risk_rules = _risk_rules(top, items)
+    item_rules = _item_rules(top, items)
     alert_at = top.text("alert_at", None)
     if not items:
         for key in ("scoring", "multiplier", "alert_at"):
@@ -449,6 +482,7 @@ def load_instrument(path: str | Path) -> Instrument:
         risk_rules=risk_rules,
         alert_at=alert_at,
         complete_at_percent=complete_at,
+        item_rules=item_rules,
     )
     top.done()
     return instrument
@@ -508,9 +542,11 @@ def score_instrument(instrument: Instrument, answers: Mapping[str, int | None]) 
             default=0,
         )
         alert_at = instrument.alert_at
-        alert = alert_at is not None and level >= RISK_LEVELS.index(alert_at)
-        return Score(float(level), None, None, {}, RISK_LEVELS[level], alert)
+        hits = tuple(item_rule_hits(instrument.item_rules, given))
+        alert = alert_at is not None and level >= RISK_LEVELS.index(alert_at) or bool(hits)
+        return Score(float(level), None, None, {}, RISK_LEVELS[level], alert, hits)
 
+    hits = tuple(item_rule_hits(instrument.item_rules, given))
     total = sum(given.values()) * instrument.multiplier
     band = instrument.band_for(total)
     subscales = {
@@ -522,7 +558,8 @@ def score_instrument(instrument: Instrument, answers: Mapping[str, int | None]) 
         band_level=band.level if band else None,
         subscales=subscales,
         risk=None,
-        alert=False,
+        alert=bool(hits),
+        item_alerts=hits,
     )
 
 

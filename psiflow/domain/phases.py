@@ -91,6 +91,9 @@ class CourseFacts:
     dosing_session_signed: bool = False
     dosing_sessions_done: int = 0
     integration_sessions_since_last_dosing: int = 0
+    # Suicide-risk alerts (C-SSRS moderate or high, PHQ-9 item 9) no supervisor has closed
+    # with a safety plan or a clearance: they hold the gate to dosing (DESIGN 4).
+    open_suicide_risk_alerts: int = 0
     final_follow_up_recorded: bool = False
     missing_follow_up_measures: tuple[str, ...] = field(default=())
 
@@ -162,8 +165,18 @@ def _preparation_timing(f: CourseFacts, n: GateNumbers) -> list[str]:
     return unmet
 
 
+def _suicide_risk(f: CourseFacts) -> list[str]:
+    if not f.open_suicide_risk_alerts:
+        return []
+    n = f.open_suicide_risk_alerts
+    return [
+        f"{_plural(n, 'suicide-risk alert')} {'waits' if n == 1 else 'wait'} for a supervisor's "
+        "safety plan or clearance"
+    ]
+
+
 def _preparation_to_dosing(f: CourseFacts, n: GateNumbers) -> list[str]:
-    unmet = []
+    unmet = _suicide_risk(f)
     if f.signed_preparation_sessions < n.min_preparation_sessions:
         unmet.append(
             f"{_plural(n.min_preparation_sessions, 'signed preparation session')} "
@@ -199,7 +212,7 @@ def _integration_minimum(f: CourseFacts, n: GateNumbers) -> list[str]:
 
 
 def _integration_to_dosing(f: CourseFacts, n: GateNumbers) -> list[str]:
-    unmet = _integration_minimum(f, n)
+    unmet = _suicide_risk(f) + _integration_minimum(f, n)
     if f.dosing_sessions_done >= n.dosing_sessions:
         unmet.append(
             f"All {_plural(n.dosing_sessions, 'dosing session')} of the protocol are done: "
@@ -253,11 +266,16 @@ GATE_FACTS: dict[Phase, frozenset[str]] = {
             "unsigned_required_forms",
             "last_preparation_at",
             "planned_dosing_at",
+            "open_suicide_risk_alerts",
         }
     ),
     Phase.DOSING: frozenset({"dosing_session_signed"}),
     Phase.INTEGRATION: frozenset(
-        {"integration_sessions_since_last_dosing", "dosing_sessions_done"}
+        {
+            "integration_sessions_since_last_dosing",
+            "dosing_sessions_done",
+            "open_suicide_risk_alerts",
+        }
     ),
     Phase.FOLLOW_UP: frozenset({"final_follow_up_recorded", "missing_follow_up_measures"}),
 }

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from psiflow.domain.safety import CriticalLimits
+
 INSTRUMENT_IDS = frozenset(
     {"phq9", "gad7", "pcl5", "who5", "cssrs", "meq30", "ebi", "ceq", "madrs"}
 )
@@ -137,6 +139,7 @@ class Protocol:
     print_forms: tuple[str, ...]  # extra printed layouts of the session record (PRINT_FORMS)
     vitals_schedule_minutes: tuple[int, ...]  # after dose; 0 = just before dosing
     vital_limits: VitalLimits
+    critical_vital_limits: CriticalLimits
     expected_session_minutes: int
     min_monitoring_minutes: int
     min_length_by_dose: tuple[MinLengthRule, ...]  # empty when the protocol sets none
@@ -243,6 +246,7 @@ def _read_protocol(top: _Table) -> Protocol:
     vitals = top.table("vitals")
     schedule = vitals.increasing_integers("schedule_minutes", minimum=0, allow_empty=False)
     limits = _vital_limits(vitals.table("limits"))
+    critical = _critical_limits(vitals.table("critical"), limits)
     vitals.done()
 
     measures = top.table("measures")
@@ -275,6 +279,7 @@ def _read_protocol(top: _Table) -> Protocol:
         print_forms=_print_forms(top),
         vitals_schedule_minutes=schedule,
         vital_limits=limits,
+        critical_vital_limits=critical,
         expected_session_minutes=expected_minutes,
         min_monitoring_minutes=min_monitoring,
         min_length_by_dose=min_length,
@@ -373,6 +378,38 @@ def _vital_limits(limits: _Table) -> VitalLimits:
         raise limits.error("spo2_min", "must be a percentage (at most 100)")
     limits.done()
     return VitalLimits(**values)
+
+
+# Critical key -> the out-of-range limit it must lie beyond, and on which side: a critical
+# reading is always also out of range, so it is flagged and holds discharge too.
+_CRITICAL_BEYOND = {
+    "systolic_at_least": ("systolic_max", "above"),
+    "systolic_below": ("systolic_min", "below"),
+    "diastolic_at_least": ("diastolic_max", "above"),
+    "heart_rate_at_least": ("heart_rate_max", "above"),
+    "heart_rate_below": ("heart_rate_min", "below"),
+    "temperature_at_least_c": ("temperature_max_c", "above"),
+    "spo2_below": ("spo2_min", "below"),
+}
+
+
+def _critical_limits(critical: _Table, limits: VitalLimits) -> CriticalLimits:
+    values: dict[str, Any] = {}
+    for key, (limit_key, side) in _CRITICAL_BEYOND.items():
+        read = critical.number if key == "temperature_at_least_c" else critical.integer
+        if key not in critical.data:
+            critical.read.add(key)
+            continue
+        value = read(key, minimum=1)
+        limit = getattr(limits, limit_key)
+        if (side == "above" and value <= limit) or (side == "below" and value > limit):
+            word = "greater than" if side == "above" else "at most"
+            raise critical.error(key, f"must be {word} limits.{limit_key} ({limit:g})")
+        values[key] = value
+    if not values:
+        raise critical.error("spo2_below", "name at least one critical limit")
+    critical.done()
+    return CriticalLimits(**values)
 
 
 def _min_length_rules(session: _Table) -> tuple[MinLengthRule, ...]:

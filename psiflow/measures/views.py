@@ -132,14 +132,24 @@ def _record(course, instrument, form, score) -> MeasureResponse:
     if score.band:
         message += f" ({score.band.capitalize()})"
     if score.alert:
+        # A risk screen alerts by its level, any instrument by its item rules, whatever the total.
+        reasons = [f"{score.risk} risk"] if score.risk else []
+        reasons += [hit.message for hit in score.item_alerts]
         raise_alert(
             course,
             AlertKind.SUICIDE_RISK,
-            f"{instrument.short_name}: {score.risk} risk ({when})",
+            f"{instrument.short_name} ({when}): " + "; ".join(reasons),
             source=response,
             by=current_user,
         )
         message += ". The supervisor has been alerted"
+        for hit in score.item_alerts:
+            flash(hit.message + ".", "error")
+            if hit.asks_for in catalog.instruments() and hit.asks_for != instrument.id:
+                next_instrument = catalog.instruments()[hit.asks_for]
+                flash(
+                    f"Give the {next_instrument.short_name} now, from the measures list.", "error"
+                )
     flash(message + ".", "success")
     return response
 

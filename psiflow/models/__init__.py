@@ -5,6 +5,7 @@ from psiflow.models.audit import AuditChainHead, AuditEvent
 from psiflow.models.courses import Course, PhaseTransition
 from psiflow.models.dosing import (
     AdverseEvent,
+    AdverseEventUpdate,
     DoseAdministration,
     DosingSession,
     SessionAnswer,
@@ -29,6 +30,7 @@ from psiflow.models.users import Clinic, User
 
 __all__ = [
     "AdverseEvent",
+    "AdverseEventUpdate",
     "DoseAdministration",
     "DosingSession",
     "SessionAnswer",

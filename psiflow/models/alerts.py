@@ -1,35 +1,34 @@
-"""Safety alerts that reach the supervisor at once: serious adverse events, risk screens."""
+"""Safety alerts: every danger the rules in `domain/safety.py` recognise reaches a person.
+
+An alert carries the severity of its kind; open ones are counted in every supervisor's
+navigation; a critical one is also emailed (no patient data) once its transaction commits;
+an alert whose cause is resolved closes itself with that reason.
+"""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from psiflow.domain.safety import AlertKind, Resolution, Severity, resolution_errors
 from psiflow.extensions import db
-from psiflow.models.courses import Course
+from psiflow.models.courses import Course, fact_source
+from psiflow.models.patients import caseload_filter
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
+from psiflow.statements import COURSE_IDS
+
+__all__ = ["Alert", "AlertKind", "AlertRefused", "Resolution", "Severity", "raise_alert"]
 
 
-class AlertKind(enum.StrEnum):
-    SCREENING_FLAG = "screening_flag"
-    SUICIDE_RISK = "suicide_risk"
-    SERIOUS_ADVERSE_EVENT = "serious_adverse_event"
-    SAFETY_CHECK_IN = "safety_check_in"
-    VITALS = "vitals"
+class AlertRefused(ValueError):
+    """A closing the alert cannot take; `errors` maps form fields to messages."""
 
-    @property
-    def label(self) -> str:
-        return {
-            "screening_flag": "Contraindication flag",
-            "suicide_risk": "Suicide risk screen",
-            "serious_adverse_event": "Serious adverse event",
-            "safety_check_in": "Safety check-in",
-            "vitals": "Vital signs out of range",
-        }[self.value]
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__(" ".join(errors.values()))
 
 
 class Alert(db.Model):
@@ -38,6 +37,7 @@ class Alert(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("courses.id"), index=True)
     kind: so.Mapped[AlertKind] = so.mapped_column(enum_column(AlertKind, 32))
+    severity: so.Mapped[Severity] = so.mapped_column(enum_column(Severity, 16))
     # What happened, in clinical words; shown only inside the app to the care team.
     message: so.Mapped[str] = so.mapped_column(sa.Text)
     source_type: so.Mapped[str | None] = so.mapped_column(sa.String(40))
@@ -47,9 +47,18 @@ class Alert(db.Model):
     acknowledged_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime, index=True)
     acknowledged_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     acknowledgement: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    resolution: so.Mapped[Resolution | None] = so.mapped_column(enum_column(Resolution, 24))
 
     course: so.Mapped[Course] = so.relationship()
     acknowledged_by: so.Mapped[User | None] = so.relationship(foreign_keys=[acknowledged_by_id])
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None
+
+
+# Critical alerts raised in a transaction, emailed once it commits (`psiflow.notifications`).
+PENDING_EMAIL = "psiflow_critical_alerts"
 
 
 def raise_alert(
@@ -64,6 +73,7 @@ def raise_alert(
     alert = Alert(
         course=course,
         kind=kind,
+        severity=kind.severity,
         message=message,
         source_type=getattr(source, "record_type", None),
         source_id=getattr(source, "id", None),
@@ -71,12 +81,102 @@ def raise_alert(
         raised_by_id=by.id if by else None,
     )
     db.session.add(alert)
+    if alert.severity == Severity.CRITICAL:
+        db.session.info.setdefault(PENDING_EMAIL, []).append(alert)
     return alert
 
 
-def acknowledge_alert(alert: Alert, by: User, note: str, now: datetime | None = None) -> None:
+def acknowledge_alert(
+    alert: Alert,
+    by: User,
+    note: str,
+    now: datetime | None = None,
+    resolution: Resolution = Resolution.ACKNOWLEDGED,
+) -> None:
     if alert.acknowledged_at is not None:
-        raise ValueError("The alert was already acknowledged.")
+        raise AlertRefused({"": "The alert was already closed."})
+    errors = resolution_errors(alert.kind, resolution, note)
+    if errors:
+        raise AlertRefused(errors)
+    _close(alert, by, note.strip(), resolution, now)
+
+
+def close_resolved(course_id: int, kind: AlertKind, source, by: User, reason: str, now=None):
+    """Close the open alerts of `kind` that `source` raised: their cause is resolved."""
+    open_alerts = db.session.scalars(
+        sa.select(Alert).where(
+            Alert.course_id == course_id,
+            Alert.kind == kind,
+            Alert.source_type == source.record_type,
+            Alert.source_id == source.id,
+            Alert.acknowledged_at.is_(None),
+        )
+    )
+    for alert in open_alerts:
+        _close(alert, by, reason, Resolution.CAUSE_RESOLVED, now)
+
+
+def _close(alert: Alert, by: User, note: str, resolution: Resolution, now) -> None:
     alert.acknowledged_at = now or utcnow()
     alert.acknowledged_by_id = by.id
-    alert.acknowledgement = note.strip()
+    alert.acknowledgement = note
+    alert.resolution = resolution
+
+
+# --- what a supervisor sees of the team's alerts -------------------------------------------
+
+
+SEVERITY_RANK = sa.case({s.value: s.rank for s in Severity}, value=Alert.severity)
+
+
+def open_alert_counts(supervisor) -> dict[Severity, int]:
+    """Open alerts of the team by severity, every severity present (0 where none)."""
+    rows = db.session.execute(
+        sa.select(Alert.severity, sa.func.count(Alert.id))
+        .join(Alert.course)
+        .join(Course.patient)
+        .where(Alert.acknowledged_at.is_(None), caseload_filter(supervisor))
+        .group_by(Alert.severity)
+    )
+    counts = dict.fromkeys(Severity, 0)
+    counts.update(dict(rows.tuples().all()))
+    return counts
+
+
+def open_critical_alerts(supervisor, limit: int) -> list[Alert]:
+    """The team's open critical alerts, newest first: the top of the supervisor's board."""
+    return list(
+        db.session.scalars(
+            sa.select(Alert)
+            .join(Alert.course)
+            .join(Course.patient)
+            .where(
+                Alert.acknowledged_at.is_(None),
+                Alert.severity == Severity.CRITICAL,
+                caseload_filter(supervisor),
+            )
+            .options(so.contains_eager(Alert.course).contains_eager(Course.patient))
+            .order_by(Alert.raised_at.desc(), Alert.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+_OPEN_RISK_SQL = (
+    sa.select(Alert.course_id, sa.func.count(Alert.id))
+    .where(
+        Alert.course_id.in_(COURSE_IDS),
+        Alert.kind == AlertKind.SUICIDE_RISK,
+        Alert.acknowledged_at.is_(None),
+    )
+    .group_by(Alert.course_id)
+)
+
+
+@fact_source("open_suicide_risk_alerts")
+def risk_facts(courses: list[Course], connection=None) -> dict[int, dict]:
+    """`open_suicide_risk_alerts`: suicide-risk alerts no supervisor has closed yet."""
+    rows = (connection or db.session).execute(
+        _OPEN_RISK_SQL, {"course_ids": [c.id for c in courses]}
+    )
+    return {course_id: {"open_suicide_risk_alerts": n} for course_id, n in rows}

@@ -15,13 +15,14 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from psiflow.domain import dosing as rules
+from psiflow.domain import safety
 from psiflow.domain import vitals as vital_rules
 from psiflow.domain.dosing import DoseGiven, DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.phases import Phase
 from psiflow.domain.signing import Meaning, RecordStatus
 from psiflow.extensions import db
 from psiflow.models.alerts import AlertKind, raise_alert
-from psiflow.models.courses import Course, fact_source
+from psiflow.models.courses import Course, change_phase, fact_source
 from psiflow.models.records import ClinicalRecord, RecordLocked, Signature, record_counts
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
@@ -58,6 +59,17 @@ class DosingSession(ClinicalRecord, db.Model):
     transport_plan: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     left_as_planned: so.Mapped[bool | None]
     transport_deviation: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # An emergency end (e.g. a transfer to an emergency department): the session stops here,
+    # whatever the minimum duration, and its record can be signed with the transfer in it.
+    ended_early_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    emergency_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
+    transferred_to: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
+    transferred_by: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
+    notified: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
+
+    @property
+    def ended_early(self) -> bool:
+        return self.ended_early_at is not None
 
     @property
     def pair_signing(self) -> bool:  # type: ignore[override]
@@ -111,7 +123,12 @@ class DosingSession(ClinicalRecord, db.Model):
             discharged_at=self.discharged_at,
             facilitators_present=len(self.facilitator_ids or []),
             unacknowledged_flags=sum(1 for v in vitals if v.needs_acknowledgement),
+            ended_early=self.ended_early,
         )
+
+    def vitals_discharge_errors(self, vitals) -> list[str]:
+        """Why the readings hold discharge, from rows the caller has already loaded."""
+        return safety.vitals_discharge_errors(taken_readings(self.protocol, vitals))
 
     def content(self) -> dict:
         """The session row and every row entered in it: a signature binds them all."""
@@ -241,6 +258,8 @@ class VitalSign(_Entry, db.Model):
     spo2: so.Mapped[int | None]
     # The flags raised when the reading was entered, by the protocol limits then in force.
     flags: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    # The values beyond the protocol's critical limits: each raised a critical alert.
+    critical_flags: so.Mapped[list] = so.mapped_column(sa.JSON, default=list, server_default="[]")
     acknowledged_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     acknowledged_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     acknowledgement: so.Mapped[str] = so.mapped_column(sa.Text, default="")
@@ -281,6 +300,11 @@ class AdverseEvent(_Entry, db.Model):
     description: so.Mapped[str] = so.mapped_column(sa.Text)
     severity: so.Mapped[int]  # CTCAE grade 1-5
     serious: so.Mapped[bool]
+    # The 21 CFR 312.32(a) criteria the event meets (`safety.Seriousness` values); serious
+    # exactly when there is one. Events recorded before the criteria were asked have none.
+    seriousness_criteria: so.Mapped[list] = so.mapped_column(
+        sa.JSON, default=list, server_default="[]"
+    )
     relatedness: so.Mapped[Relatedness] = so.mapped_column(enum_column(Relatedness, 16))
     action_taken: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     outcome: so.Mapped[Outcome] = so.mapped_column(enum_column(Outcome, 32))
@@ -288,6 +312,64 @@ class AdverseEvent(_Entry, db.Model):
     @property
     def severity_label(self) -> str:
         return rules.SEVERITY_GRADES[self.severity]
+
+    @property
+    def seriousness_labels(self) -> list[str]:
+        return [safety.Seriousness(c).label for c in self.seriousness_criteria or []]
+
+
+class AdverseEventUpdate(db.Model):
+    """A later word on an adverse event's outcome: appended, never an edit of the event.
+
+    Outcomes are known days after a session (a transfer, a follow-up call), so updates are
+    accepted after the session record is signed: they change nothing it signed.
+    """
+
+    __tablename__ = "adverse_event_updates"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    adverse_event_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("adverse_events.id"), index=True
+    )
+    outcome: so.Mapped[Outcome] = so.mapped_column(enum_column(Outcome, 32))
+    note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    as_of: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    recorded_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+
+    adverse_event: so.Mapped[AdverseEvent] = so.relationship()
+    recorded_by: so.Mapped[User] = so.relationship()
+
+
+def adverse_event_updates(events) -> dict[int, list[AdverseEventUpdate]]:
+    """Each event's updates, oldest first, in one query."""
+    ids = [e.id for e in events]
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(AdverseEventUpdate)
+        .where(AdverseEventUpdate.adverse_event_id.in_(ids))
+        .order_by(AdverseEventUpdate.as_of, AdverseEventUpdate.id)
+    )
+    updates: dict[int, list[AdverseEventUpdate]] = {}
+    for row in rows:
+        updates.setdefault(row.adverse_event_id, []).append(row)
+    return updates
+
+
+def taken_readings(protocol, vitals) -> list[safety.TakenReading]:
+    """What the discharge rule reads of stored readings. Which values were out of range is
+    worked out again from the course's pinned protocol: the limits the flags were raised by."""
+    limits = protocol.vital_limits
+    return [
+        safety.TakenReading(
+            taken_at=v.taken_at,
+            values=v.reading.values(),
+            out_of_range=frozenset(f.field for f in vital_rules.out_of_range(v.reading, limits)),
+            acknowledged=v.acknowledged_at is not None,
+        )
+        for v in vitals
+    ]
 
 
 def current_answers(rows) -> dict[tuple[AnswerKind, str], SessionAnswer]:
@@ -441,6 +523,7 @@ def record_vitals(
         raise SessionRefused(errors)
     taken_at = _when(session, taken_at, "taken_at", now)
     flags = vital_rules.out_of_range(reading, session.protocol.vital_limits)
+    critical = safety.critical_flags(reading, session.protocol.critical_vital_limits)
     vital = VitalSign(
         session=session,
         taken_at=taken_at,
@@ -450,10 +533,20 @@ def record_vitals(
         temperature_c=reading.temperature_c,
         spo2=reading.spo2,
         flags=[f.message for f in flags],
+        critical_flags=[f.message for f in critical],
         recorded_at=now,
         recorded_by_id=by.id,
     )
     db.session.add(vital)
+    if critical:
+        raise_alert(
+            session.course,
+            AlertKind.VITALS,
+            "Critical vital signs in a dosing session: " + "; ".join(f.message for f in critical),
+            source=session,
+            by=by,
+            now=now,
+        )
     return vital
 
 
@@ -474,7 +567,7 @@ def record_adverse_event(
     onset_at: datetime | None,
     description: str,
     severity: int,
-    serious: bool,
+    seriousness_criteria: list[str],
     relatedness: Relatedness,
     action_taken: str,
     outcome: Outcome,
@@ -487,6 +580,11 @@ def record_adverse_event(
         raise SessionRefused({"description": "Describe the adverse event."})
     if severity not in rules.SEVERITY_GRADES:
         raise SessionRefused({"severity": "Choose a severity grade from 1 to 5."})
+    criteria = sorted(set(seriousness_criteria))
+    errors = safety.seriousness_errors(severity, criteria, fatal=outcome == Outcome.FATAL)
+    if errors:
+        raise SessionRefused(errors)
+    serious = safety.is_serious(criteria)
     event = AdverseEvent(
         session=session,
         course_id=session.course_id,
@@ -494,6 +592,7 @@ def record_adverse_event(
         description=description.strip(),
         severity=severity,
         serious=serious,
+        seriousness_criteria=criteria,
         relatedness=relatedness,
         action_taken=action_taken.strip(),
         outcome=outcome,
@@ -505,13 +604,86 @@ def record_adverse_event(
         raise_alert(
             session.course,
             AlertKind.SERIOUS_ADVERSE_EVENT,
-            f"Serious adverse event in a dosing session ({event.severity_label}): "
-            f"{event.description}",
+            f"Serious adverse event in a dosing session ({event.severity_label}; "
+            f"{', '.join(event.seriousness_labels)}): {event.description}",
             source=session,
             by=by,
             now=now,
         )
     return event
+
+
+def follow_up_adverse_event(
+    event: AdverseEvent,
+    outcome: Outcome,
+    note: str,
+    as_of: datetime | None,
+    by: User,
+    now: datetime | None = None,
+) -> AdverseEventUpdate:
+    """Append what is now known of the event's outcome; the event itself stays as entered."""
+    if event.session.is_voided:
+        raise SessionRefused("This session was voided; nothing more is recorded in it.")
+    now = now or utcnow()
+    as_of = _when(event.session, as_of, "as_of", now)
+    if as_of < event.onset_at:
+        raise SessionRefused({"as_of": "This is before the event began; check the time."})
+    if outcome == Outcome.FATAL and safety.Seriousness.DEATH not in event.seriousness_criteria:
+        raise SessionRefused(
+            {"outcome": "A death is a serious event: record it as a new adverse event (grade 5)."}
+        )
+    if not note.strip():
+        raise SessionRefused({"note": "Say what is known now (and from whom)."})
+    update = AdverseEventUpdate(
+        adverse_event=event,
+        outcome=outcome,
+        note=note.strip(),
+        as_of=as_of,
+        recorded_at=now,
+        recorded_by_id=by.id,
+    )
+    db.session.add(update)
+    return update
+
+
+def end_in_emergency(
+    session: DosingSession, end: safety.EmergencyEnd, by: User, now: datetime | None = None
+) -> None:
+    """End the session early (e.g. a transfer to an emergency department): no minimum
+    duration applies, the course goes on hold with the reason, and the supervisor is alerted."""
+    _open(session)
+    now = now or utcnow()
+    if session.ended_early:
+        raise SessionRefused("This session has already been ended as an emergency.")
+    if session.discharged_at is not None:
+        raise SessionRefused("The patient was already discharged from this session.")
+    errors = safety.emergency_end_errors(end, session.occurred_at, now)
+    if errors:
+        raise SessionRefused(errors)
+    session.ended_early_at = end.ended_at
+    session.emergency_reason = end.reason.strip()
+    session.transferred_to = end.transferred_to.strip()
+    session.transferred_by = end.transferred_by.strip()
+    session.notified = end.notified.strip()
+    course = session.course
+    if course.phase == Phase.DOSING:
+        change_phase(
+            course,
+            Phase.ON_HOLD,
+            by,
+            reason=f"Session ended as an emergency: {end.reason}",
+            now=now,
+        )
+    raise_alert(
+        course,
+        AlertKind.EMERGENCY_END,
+        f"Dosing session ended as an emergency: {session.emergency_reason}. "
+        f"Transferred to {session.transferred_to} by {session.transferred_by}; "
+        f"notified: {session.notified}.",
+        source=session,
+        by=by,
+        now=now,
+    )
 
 
 def update_details(session: DosingSession, facilitator_ids: list[int], notes: str) -> None:
@@ -536,6 +708,8 @@ def discharge(
     now = now or utcnow()
     if session.discharged_at is not None:
         raise SessionRefused("The patient is already discharged from this session.")
+    if session.ended_early:
+        raise SessionRefused("This session was ended as an emergency: there is no discharge.")
     discharged_at = _when(session, discharged_at, "discharged_at", now)
     if ready_to_leave_at is not None:
         _when(session, ready_to_leave_at, "ready_to_leave_at", now)
@@ -550,6 +724,9 @@ def discharge(
         as_planned=as_planned,
         deviation=deviation,
     )
+    vitals_held = session.vitals_discharge_errors(session.vitals())
+    if vitals_held:
+        errors["vitals"] = " ".join(vitals_held)
     if errors:
         raise SessionRefused(errors)
     session.discharged_at = discharged_at
@@ -604,6 +781,7 @@ def dosing_facts(courses: list[Course], connection=None) -> dict[int, dict]:
 
 # A signed session's rows are as locked as the session: change them with an addendum.
 _ENTRY_TYPES = (SessionAnswer, DoseAdministration, SessionEvent, VitalSign, AdverseEvent)
+# (Adverse-event updates are not among them: an outcome is followed up after signing.)
 
 
 @sa.event.listens_for(so.Session, "before_flush")

@@ -10,6 +10,7 @@ import sqlalchemy.orm as so
 
 from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
+from psiflow.models.alerts import AlertKind, close_resolved, raise_alert
 from psiflow.models.courses import Course, fact_source
 from psiflow.models.records import ClinicalRecord, record_counts
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
@@ -50,8 +51,6 @@ class Screening(ClinicalRecord, db.Model):
         return [cid for cid, answer in (self.checks or {}).items() if answer.get("positive")]
 
     def on_signed(self, signer) -> None:
-        from psiflow.models.alerts import AlertKind, raise_alert
-
         flags = raise_flags(self)
         if flags:
             raise_alert(
@@ -110,6 +109,22 @@ def clear_flag(flag: ScreeningFlag, by: User, rationale: str, now: datetime | No
     flag.cleared_at = now or utcnow()
     flag.cleared_by_id = by.id
     flag.rationale = rationale
+    still_open = db.session.scalar(
+        sa.select(sa.func.count(ScreeningFlag.id)).where(
+            ScreeningFlag.screening_id == flag.screening_id,
+            ScreeningFlag.cleared_at.is_(None),
+            ScreeningFlag.id != flag.id,
+        )
+    )
+    if not still_open:
+        close_resolved(
+            flag.course_id,
+            AlertKind.SCREENING_FLAG,
+            flag.screening,
+            by,
+            f"Every contraindication flag of this screening is cleared (last by {by.name}).",
+            now=flag.cleared_at,
+        )
 
 
 class Consent(ClinicalRecord, db.Model):

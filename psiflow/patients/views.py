@@ -14,6 +14,7 @@ from psiflow.access import Action
 from psiflow.domain.phases import ACTIVE_PHASES, Phase, PhaseError
 from psiflow.extensions import db
 from psiflow.models import Patient, User
+from psiflow.models.alerts import open_critical_alerts
 from psiflow.models.courses import GateClosed, change_phase, has_open_course, start_course
 from psiflow.patients import queries
 from psiflow.patients.forms import (
@@ -27,6 +28,8 @@ from psiflow.patients.forms import (
 from psiflow.stored_gates import stored_gate_facts
 
 bp = Blueprint("patients", __name__)
+# The newest open critical alerts a supervisor's board leads with; the rest are a click away.
+CRITICAL_ON_BOARD = 5
 
 
 def _protocol_choices():
@@ -82,6 +85,11 @@ def board():
         # A card shows its gates, from the facts stored on its course.
         facts=stored_gate_facts([c for column in columns.values() for c in column]),
         unstarted=queries.patients_without_course(current_user, per_phase, practice),
+        critical_alerts=(
+            open_critical_alerts(current_user, CRITICAL_ON_BOARD)
+            if access.receives_safety_alerts(current_user.role)
+            else []
+        ),
         team=team,
         clinician_id=clinician_id,
         practice=practice,

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
 from psiflow.domain.dosing import SEVERITY_GRADES, DoseKind, EventKind, Outcome, Relatedness
+from psiflow.domain.safety import Seriousness
 from psiflow.models.dosing import AnswerKind
 from psiflow.presentation import clinic_zone
 
@@ -139,10 +140,10 @@ class AdverseEventForm(FlaskForm):
         choices=[SelectChoice(grade, label) for grade, label in SEVERITY_GRADES.items()],
         validators=[InputRequired(), NumberRange(1, 5)],
     )
-    serious = RadioField(
-        "Serious?",
-        choices=[SelectChoice("no", "No"), SelectChoice("yes", "Yes: alert the supervisor now")],
-        validators=[InputRequired(message="Say whether the event is serious.")],
+    # Serious exactly when one of these applies (21 CFR 312.32(a)); none ticked: not serious.
+    seriousness = CheckboxesField(
+        "Seriousness: tick every criterion the event meets (none: not serious)",
+        choices=[SelectChoice(c.value, c.label) for c in Seriousness],
     )
     relatedness = SelectField(
         "Related to the medicine", choices=[SelectChoice(r.value, r.label) for r in Relatedness]
@@ -165,3 +166,27 @@ class DischargeForm(_VersionedForm):
         validators=[InputRequired(message="Say whether the patient leaves as planned.")],
     )
     deviation = TextAreaField("How it differs from the plan", validators=[Length(max=5000)])
+
+
+class AdverseEventFollowUpForm(FlaskForm):
+    outcome = SelectField(
+        "Outcome now",
+        choices=[SelectChoice(o.value, o.label) for o in Outcome],
+        validators=[DataRequired()],
+    )
+    note = TextAreaField("What is known now, and from whom", validators=[Length(max=5000)])
+    as_of = when_field("As of")
+
+
+class EmergencyEndForm(FlaskForm):
+    ended_at = when_field("Session ended at")
+    reason = TextAreaField("Why the session ends early", validators=[Length(max=5000)])
+    transferred_to = StringField(
+        "Transferred to (e.g. the emergency department, or 'not transferred')",
+        validators=[Length(max=200)],
+    )
+    transferred_by = StringField("Taken there by", validators=[Length(max=200)])
+    notified = TextAreaField(
+        "Who was notified (emergency services, supervisor, family…)",
+        validators=[Length(max=5000)],
+    )

@@ -20,6 +20,7 @@ from psiflow.models.dosing import (
     AnswerKind,
     DosingSession,
     VitalSign,
+    adverse_event_updates,
     current_answers,
     session_people,
 )
@@ -59,6 +60,9 @@ class SessionSheet:
     touch_consent: object | None = None
     schedule: list = field(default_factory=list)
     missing: list = field(default_factory=list)
+    # What the readings say of discharge (safety rule): empty when within the limits.
+    vitals_held: list = field(default_factory=list)
+    ae_updates: dict = field(default_factory=dict)  # adverse event id -> its follow-ups
     people: dict = field(default_factory=dict)  # user id -> User, see session_people
 
     @property
@@ -196,6 +200,8 @@ def session_sheet(session: DosingSession, now: datetime | None = None) -> Sessio
         now,
     )
     sheet.missing = session.gaps(answers, sheet.doses, sheet.vitals)
+    sheet.vitals_held = session.vitals_discharge_errors(sheet.vitals)
+    sheet.ae_updates = adverse_event_updates(sheet.adverse_events)
     _name_people(sheet.people, state.values(), sheet.doses, sheet.vitals, sheet.events)
     return sheet
 

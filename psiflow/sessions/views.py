@@ -20,11 +20,13 @@ from psiflow.committing import commit_for_the_answer
 from psiflow.course_panels import CoursePanel
 from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.phases import Phase
+from psiflow.domain.safety import EmergencyEnd
 from psiflow.domain.vitals import Reading
 from psiflow.extensions import db
 from psiflow.models import User, VitalSign
 from psiflow.models import dosing as model
 from psiflow.models.records import addenda_for, signatures_for
+from psiflow.models.types import utcnow
 from psiflow.sessions import forms as f
 from psiflow.sessions.queries import agreed_set_intake, courses_sessions, session_sheet
 from psiflow.statements import built_once
@@ -121,6 +123,7 @@ def _render(session, status: int = 200, **posted):
         "vitals": lambda: f.VitalsForm(formdata=None, meta=_DRAWN_ONLY),
         "acknowledge": lambda: f.AcknowledgeForm(formdata=None, meta=_DRAWN_ONLY),
         "adverse_event": lambda: f.AdverseEventForm(formdata=None, meta=_DRAWN_ONLY),
+        "emergency": lambda: f.EmergencyEndForm(formdata=None, meta=_DRAWN_ONLY),
         "discharge": lambda: f.DischargeForm(
             formdata=None,
             meta=_DRAWN_ONLY,
@@ -139,6 +142,7 @@ def _render(session, status: int = 200, **posted):
         may_edit=access.can(current_user, Action.EDIT, session.course.patient),
         DoseKind=DoseKind,
         EventKind=EventKind,
+        Outcome=Outcome,
     ), status
 
 
@@ -370,10 +374,9 @@ def acknowledge(record_type, record_id, vital_id):
 @bp.route("/dosing-sessions/<int:record_id>/adverse-events", methods=["POST"], defaults=SESSION)
 def adverse_event(record_type, record_id):
     form = f.AdverseEventForm()
-    serious = form.serious.data == "yes"
 
-    def recorded(session, _event):
-        if serious:
+    def recorded(session, event):
+        if event.serious:
             flash("Serious adverse event recorded; the supervisor has been alerted.", "error")
         else:
             flash("Adverse event recorded.", "success")
@@ -387,9 +390,9 @@ def adverse_event(record_type, record_id):
             onset_at=f.utc(form.onset_at.data),
             description=form.description.data,
             severity=form.severity.data,
-            serious=serious,
+            seriousness_criteria=form.seriousness.data or [],
             relatedness=Relatedness(form.relatedness.data),
-            action_taken=form.action_taken.data,
+            action_taken=form.action_taken.data or "",
             outcome=Outcome(form.outcome.data),
             by=current_user,
         ),
@@ -418,3 +421,59 @@ def discharge(record_type, record_id):
     return _entry(
         "discharge", form, discharged, _back_to("discharge", "Discharge recorded."), versioned=True
     )
+
+
+@bp.route(
+    "/dosing-sessions/<int:record_id>/adverse-events/<int:event_id>/follow-up",
+    methods=["POST"],
+    defaults=SESSION,
+)
+def follow_up_adverse_event(record_type, record_id, event_id):
+    session = guard.loaded("record")
+    event = db.session.get(model.AdverseEvent, event_id)
+    if event is None or event.session_id != session.id:
+        abort(404)
+    form = f.AdverseEventFollowUpForm(prefix=f"follow-up-{event.id}")
+    if not form.validate_on_submit():
+        return _invalid(session, "follow_up", form)
+    try:
+        model.follow_up_adverse_event(
+            event,
+            Outcome(form.outcome.data),
+            form.note.data or "",
+            f.utc(form.as_of.data),
+            current_user,
+        )
+        db.session.commit()
+    except model.SessionRefused as refused:
+        return _refused(session, "follow_up", form, refused)
+    flash("Follow-up recorded under the adverse event.", "success")
+    return redirect(_live(session, f"adverse-event-{event.id}"))
+
+
+@bp.route("/dosing-sessions/<int:record_id>/end-early", methods=["POST"], defaults=SESSION)
+def end_early(record_type, record_id):
+    form = f.EmergencyEndForm()
+
+    def ended(session, _result):
+        flash(
+            "The session is ended as an emergency; the course is on hold and the supervisor "
+            "has been alerted. Sign the record once the transfer is written in it.",
+            "error",
+        )
+        return redirect(_live(session, "emergency"))
+
+    def end(session):
+        model.end_in_emergency(
+            session,
+            EmergencyEnd(
+                ended_at=f.utc(form.ended_at.data) or utcnow(),
+                reason=form.reason.data or "",
+                transferred_to=form.transferred_to.data or "",
+                transferred_by=form.transferred_by.data or "",
+                notified=form.notified.data or "",
+            ),
+            current_user,
+        )
+
+    return _entry("emergency", form, end, ended)

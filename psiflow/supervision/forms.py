@@ -4,6 +4,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from psiflow.domain.review import Decision, Fidelity
+from psiflow.domain.safety import Resolution
 
 
 def review_form(adherence_items, **kwargs):
@@ -43,5 +44,13 @@ class ResubmitForm(FlaskForm):
 
 
 class AcknowledgeForm(FlaskForm):
+    # Suicide-risk alerts close only with a safety plan or a clearance (domain/safety.py); the
+    # page offers those two for them and plain acknowledgement for the rest.
+    resolution = RadioField(
+        "How the alert closes",
+        choices=[SelectChoice(r.value, r.label) for r in Resolution if r.value != "cause_resolved"],
+        default=Resolution.ACKNOWLEDGED.value,
+        validators=[Optional()],
+    )
     note = TextAreaField("What was done", validators=[InputRequired(), Length(max=4000)])
     submit = SubmitField("Acknowledge")

@@ -26,6 +26,7 @@ from psiflow.domain.schedule import follow_up_timepoint, schedule_numbers
 from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models import Alert, Course, CourseOutcomeScore, MeasureResponse, Patient, User
+from psiflow.models.alerts import SEVERITY_RANK as _SEVERITY_RANK
 from psiflow.models.courses import PinnedProtocol
 from psiflow.models.integration import dosing_times, instrument_names
 from psiflow.models.patients import (
@@ -51,7 +52,7 @@ def review_queue(supervisor, page: int, per_page: int) -> RowPage:
 
 
 def team_alerts(supervisor, page: int, per_page: int):
-    """The team's alerts: unacknowledged first, newest first within each."""
+    """The team's alerts: open ones first, most severe first, then newest first."""
     return db.paginate(
         sa.select(Alert)
         .join(Alert.course)
@@ -61,19 +62,15 @@ def team_alerts(supervisor, page: int, per_page: int):
             so.contains_eager(Alert.course).contains_eager(Course.patient),
             so.joinedload(Alert.acknowledged_by),
         )
-        .order_by(Alert.acknowledged_at.is_not(None), Alert.raised_at.desc(), Alert.id.desc()),
+        .order_by(
+            Alert.acknowledged_at.is_not(None),
+            _SEVERITY_RANK,
+            Alert.raised_at.desc(),
+            Alert.id.desc(),
+        ),
         page=page,
         per_page=per_page,
         error_out=False,
-    )
-
-
-def unacknowledged_count(supervisor) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(Alert.id))
-        .join(Alert.course)
-        .join(Course.patient)
-        .where(caseload_filter(supervisor), Alert.acknowledged_at.is_(None))
     )
 
 

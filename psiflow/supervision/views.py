@@ -14,15 +14,16 @@ from flask import (
 )
 from flask_login import current_user
 
-from psiflow import audit, catalog, guard
+from psiflow import access, audit, catalog, guard
 from psiflow.charts import improvement_chart
 from psiflow.domain.outcomes import OUTCOME_INSTRUMENTS
 from psiflow.domain.phases import Phase
 from psiflow.domain.review import REVIEW_OVERDUE_DAYS, Decision, ReviewRefused, fidelity_summary
+from psiflow.domain.safety import RISK_RESOLUTIONS, Resolution, Severity
 from psiflow.domain.signing import SigningRefused
 from psiflow.extensions import db
 from psiflow.models import Alert
-from psiflow.models.alerts import acknowledge_alert
+from psiflow.models.alerts import AlertRefused, acknowledge_alert, open_alert_counts
 from psiflow.models.integration import instrument_names
 from psiflow.models.records import addenda_for, signature_intact, signatures_for
 from psiflow.models.reviews import open_return, review_record, reviews_of
@@ -43,6 +44,16 @@ def _load_alert(alert_id: int, _args):
 @bp.record_once
 def _register_loader(_state):
     guard.register_loader("alert_id", "alert", _load_alert)
+
+
+@bp.app_template_global()
+def open_team_alerts() -> dict | None:
+    """The open alerts of the signed-in supervisor's team by severity, for the navigation of
+    every page (None for anyone who receives no alerts)."""
+    if not current_user.is_authenticated or not access.receives_safety_alerts(current_user.role):
+        return None
+    counts = open_alert_counts(current_user)
+    return {"total": sum(counts.values()), "critical": counts[Severity.CRITICAL]}
 
 
 @bp.app_template_global()
@@ -137,8 +148,10 @@ def alerts():
     return render_template(
         "supervision/alerts.html",
         page=page,
-        unacknowledged=queries.unacknowledged_count(current_user),
+        unacknowledged=open_alert_counts(current_user),
         form=AcknowledgeForm(formdata=None),
+        Severity=Severity,
+        risk_resolutions=RISK_RESOLUTIONS,
     )
 
 
@@ -147,17 +160,18 @@ def acknowledge(alert_id):
     alert = guard.loaded("alert")
     form = AcknowledgeForm()
     if not form.validate_on_submit():
-        flash("Say what was done before acknowledging the alert.", "error")
+        flash("Say what was done before closing the alert.", "error")
     else:
         try:
-            acknowledge_alert(alert, current_user, form.note.data)
+            resolution = Resolution(form.resolution.data or Resolution.ACKNOWLEDGED)
+            acknowledge_alert(alert, current_user, form.note.data, resolution=resolution)
             db.session.commit()
-        except ValueError as error:
+        except AlertRefused as refused:
             db.session.rollback()
-            flash(str(error), "error")
+            flash(str(refused), "error")
         else:
-            flash("Alert acknowledged.", "success")
-    return redirect(url_for("supervision.alerts"))
+            flash(f"Alert closed: {alert.resolution.label.lower()}.", "success")
+    return redirect(url_for("supervision.alerts") + f"#alert-{alert.id}")
 
 
 def _filters(clinicians) -> queries.OutcomeFilters:

@@ -92,12 +92,24 @@ def test_a_whole_session_from_checklist_to_both_signatures(
     assert page.get_by_text("Reading acknowledged.").is_visible()
     assert page.get_by_role("region", name="Out-of-range vital signs to acknowledge").count() == 0
 
-    for criterion in protocol.discharge_criteria:
-        page.get_by_label(criterion.label).check()
-    page.get_by_label("Time of discharge").fill(at(10 + 8 * 60 + 20))
-    page.get_by_label("Who accompanies the patient home").fill("Night attendant (Kim)")
-    page.get_by_label("Yes, as planned").check()
-    page.get_by_role("button", name="Record discharge").click()
+    def discharge():
+        for criterion in protocol.discharge_criteria:
+            page.get_by_label(criterion.label).check()
+        page.get_by_label("Time of discharge").fill(at(10 + 8 * 60 + 20))
+        page.get_by_label("Who accompanies the patient home").fill("Night attendant (Kim)")
+        page.get_by_label("Yes, as planned").check()
+        page.get_by_role("button", name="Record discharge").click()
+
+    # Acknowledged is not settled: the last blood pressure is still above the limit.
+    discharge()
+    assert page.locator("#discharge-vitals").get_by_text("still outside").is_visible()
+    page.get_by_label("Systolic (mmHg)").fill("150")
+    page.get_by_label("Diastolic (mmHg)").fill("88")
+    page.get_by_label("Heart rate (bpm)").fill("92")
+    page.get_by_label("Time taken").fill(at(80))
+    page.get_by_role("button", name="Record vital signs").click()
+    assert page.get_by_text("Vital signs recorded.").is_visible()
+    discharge()
     assert page.get_by_text("Discharge recorded.").is_visible()
     assert page.get_by_text("Everything signing needs is recorded.").is_visible()
 

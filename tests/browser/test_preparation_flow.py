@@ -124,12 +124,15 @@ def test_screening_to_dosing(
     page.get_by_role("link", name="Rowan Example").click()
     page.get_by_label("Record a measure").select_option("phq9")
     page.get_by_role("button", name="Open form").click()
-    for fieldset in page.locator("fieldset.item").all():
+    items = page.locator("fieldset.item").all()
+    for fieldset in items[:-1]:
         fieldset.get_by_role("radio").nth(1).check()
+    # Item 9 (thoughts of self-harm) "Not at all": any other answer would alert and hold dosing.
+    items[-1].get_by_role("radio").nth(0).check()
     page.get_by_label("Your password").fill(TEST_PASSWORD)
     assert_accessible(page)
     page.get_by_role("button", name="Record and sign").click()
-    assert page.get_by_text("PHQ-9 recorded: 9 (Mild).").is_visible()
+    assert page.get_by_text("PHQ-9 recorded: 8 (Mild).").is_visible()
 
     page.get_by_role("button", name="Advance to Dosing").click()
     assert page.get_by_text("The course is now in Dosing.").is_visible()

@@ -111,9 +111,11 @@ def test_subscales_of_the_experience_scales(instruments):
 def test_phq9_band_boundaries(instruments, total, band, level):
     """5, 10, 15 and 20 mark mild, moderate, moderately severe and severe (Kroenke 2001)."""
     phq9 = instruments["phq9"]
-    score = score_instrument(phq9, answers_totalling(phq9, total))
+    answers = answers_totalling(phq9, total)
+    score = score_instrument(phq9, answers)
     assert (score.total, score.band, score.band_level) == (total, band, level)
-    assert score.risk is None and score.alert is False
+    # Item 9 alerts whatever the total (its item rule); no other answer does.
+    assert score.risk is None and score.alert is (answers["q9"] >= 1)
 
 
 @pytest.mark.parametrize(
@@ -526,3 +528,27 @@ def test_invalid_toml_names_the_file(tmp_path):
 def test_load_instruments_reads_a_directory(tmp_path):
     write(tmp_path, VALID)
     assert list(load_instruments(tmp_path)) == ["demo"]
+
+
+@pytest.mark.parametrize(("q9", "alerts"), [(0, False), (1, True), (3, True)])
+def test_phq9_item_9_alerts_whatever_the_total(instruments, q9, alerts):
+    """Every item 0 but item 9: a minimal total still alerts and asks for the C-SSRS."""
+    phq9 = instruments["phq9"]
+    answers = {item.id: 0 for item in phq9.items} | {"q9": q9}
+    score = score_instrument(phq9, answers)
+    assert (score.total, score.band) == (q9, "minimal")
+    assert score.alert is alerts
+    assert [hit.asks_for for hit in score.item_alerts] == (["cssrs"] if alerts else [])
+
+
+def test_an_item_rule_must_name_a_known_item_and_a_reachable_value(tmp_path):
+    base = (default_instrument_dir() / "phq9.toml").read_text()
+    for rule, error in (
+        ('item = "q10"\nat_least = 1', "unknown item 'q10'"),
+        ('item = "q9"\nat_least = 4', "no option of q9 reaches 4"),
+    ):
+        path = tmp_path / "phq9.toml"
+        text = base.split("[[item_rules]]")[0] + f"[[item_rules]]\n{rule}\nmessage = 'x'\n"
+        path.write_text(text)
+        with pytest.raises(InstrumentError, match=error):
+            load_instrument(path)

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from psiflow.domain.phases import Phase
 from psiflow.domain.signing import RecordStatus
+from psiflow.domain.vitals import Reading
 from psiflow.models import (
     Alert,
     AlertKind,
@@ -256,7 +257,7 @@ def test_a_serious_adverse_event_raises_an_alert_at_once(
         data={
             "description": "Chest pain, ECG arranged",
             "severity": "3",
-            "serious": "yes",
+            "seriousness": ["hospitalisation", "important_medical_event"],
             "relatedness": "possible",
             "action_taken": "Emergency services called",
             "outcome": "recovering",
@@ -277,7 +278,6 @@ def test_an_adverse_event_needs_a_grade_from_1_to_5(client, login_as, team, sess
         data={
             "description": "Nausea",
             "severity": "7",
-            "serious": "no",
             "relatedness": "probable",
             "outcome": "recovered",
         },
@@ -299,6 +299,13 @@ def _ready_for_discharge(session, team, minutes_ago):
         25,
         "L1",
         utcnow() - timedelta(minutes=minutes_ago),
+        team["clinician"],
+    )
+    # Discharge reads the vitals: a last reading within the protocol's limits.
+    dosing.record_vitals(
+        session,
+        Reading(systolic=122, diastolic=78, heart_rate=70, spo2=98),
+        None,
         team["clinician"],
     )
 

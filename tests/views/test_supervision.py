@@ -173,7 +173,7 @@ def test_alerts_page_lists_unacknowledged_first_and_acknowledges_with_a_note(
     raise_alert(outsider, AlertKind.SUICIDE_RISK, "Someone else's patient.")
     login_as(team["supervisor"])
     html = client.get("/supervision/alerts").get_data(as_text=True)
-    assert "2 unacknowledged alerts" in html
+    assert "2 open alerts" in html
     assert "Someone else" not in html
     assert html.index("C-SSRS: high risk.") < html.index("Sleep badly disturbed.")
     client.post(f"/supervision/alerts/{old.id}/acknowledge", data={"note": ""})
@@ -184,7 +184,7 @@ def test_alerts_page_lists_unacknowledged_first_and_acknowledges_with_a_note(
     )
     alert = db.session.get(Alert, old.id)
     assert alert.acknowledged_by_id == team["supervisor"].id
-    assert "1 unacknowledged alert" in client.get("/supervision/alerts").get_data(as_text=True)
+    assert "1 open alert " in client.get("/supervision/alerts").get_data(as_text=True)
 
 
 def test_supervisor_outside_the_team_cannot_acknowledge(client, login_as, team, db, note):
