@@ -23,8 +23,17 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# Bound parameters hold patient data: keep them out of SQL logs and error messages.
-db = SQLAlchemy(model_class=Base, engine_options={"hide_parameters": True})
+db = SQLAlchemy(
+    model_class=Base,
+    engine_options={
+        # Bound parameters hold patient data: keep them out of SQL logs and error messages.
+        "hide_parameters": True,
+        # A pooled connection the database dropped (a restart, an idle timeout) is found dead
+        # and replaced when it is taken from the pool, instead of failing the request that
+        # took it: a restart of PostgreSQL cost four failed requests without it.
+        "pool_pre_ping": True,
+    },
+)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
