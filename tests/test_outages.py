@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from psiflow import errors
 from psiflow.extensions import db as _db
 from tests.factories import TEST_PASSWORD, gen_patient
 
@@ -17,11 +18,70 @@ def _log_in(client, user, **kwargs):
     return client.post("/login", data={"email": user.email, "password": TEST_PASSWORD}, **kwargs)
 
 
+def _assert_our_page_without_patient_data(response):
+    html = response.get_data(as_text=True)
+    assert "Back to PsiFlow" in html  # our own page, not the server's bare one
+    assert NAME not in html
+    assert "Traceback" not in html and 'File "' not in html and "sqlalchemy" not in html.lower()
+    return html
+
+
 @pytest.fixture
 def named_patient(db, team):
     patient = gen_patient(team["clinician"], display_name=NAME)
     db.session.commit()
     return patient
+
+
+# --- The database ---------------------------------------------------------------------------
+
+
+def _take_the_database_away(app) -> None:
+    """Every pooled connection is dropped and no new one can be made, as when the server
+    stops: SQLAlchemy meets the driver's own error for a refused connection."""
+    with app.app_context():
+        engine = _db.engine
+    engine.dispose()
+
+    def refuse(*_args, **_kwargs):
+        raise engine.dialect.loaded_dbapi.OperationalError("connection refused")
+
+    sa.event.listen(engine, "do_connect", refuse)
+
+
+@pytest.mark.parametrize("path", ["/", "/patients/{id}", "/no/such/page"])
+def test_a_logged_in_user_is_told_the_database_is_away_on_a_page_drawn_without_it(
+    make_app, team, named_patient, path
+):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+    client = app.test_client()
+    assert _log_in(client, team["clinician"]).status_code == 302
+    _take_the_database_away(app)
+
+    response = client.get(path.format(id=named_patient.id))
+
+    assert response.status_code == 503
+    html = _assert_our_page_without_patient_data(response)
+    title, message = errors.DATABASE_UNAVAILABLE
+    assert f"<h1>{title}</h1>" in html
+    assert "Nothing was saved" in message and message in html
+    assert "Log out" not in html  # who is logged in was not asked of the database
+    assert "times shown in" not in html  # nor the zone of their clinic
+
+
+def test_a_write_refused_by_the_database_answers_the_database_page(make_app, team, db):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+    client = app.test_client()
+    assert _log_in(client, team["clinician"]).status_code == 302
+    _take_the_database_away(app)
+
+    response = client.post(
+        "/patients/new",
+        data={"display_name": NAME, "record_number": "O-1", "co_facilitator_id": 0},
+    )
+
+    assert response.status_code == 503
+    assert errors.DATABASE_UNAVAILABLE[1] in _assert_our_page_without_patient_data(response)
 
 
 # --- Dead pooled connections ----------------------------------------------------------------
