@@ -37,4 +37,8 @@ db = SQLAlchemy(
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address)
+# While the limiter's storage (Redis) is away, count in this process rather than answer 500:
+# every log-in failed for the whole of an outage, and a facilitator logged out by the idle
+# timeout in the middle of a dosing session could not get back in. No in-memory limits of its
+# own are given, so the declared limits (the log-in limit) go on applying, per process.
+limiter = Limiter(key_func=get_remote_address, in_memory_fallback_enabled=True)

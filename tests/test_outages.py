@@ -4,11 +4,15 @@ the log says it once, not once per request."""
 
 from __future__ import annotations
 
+import logging
+import socket
+
 import pytest
 import sqlalchemy as sa
 
-from psiflow import errors
+from psiflow import errors, outages
 from psiflow.extensions import db as _db
+from psiflow.extensions import limiter
 from tests.factories import TEST_PASSWORD, gen_patient
 
 NAME = "Ottoline Unforgotten"
@@ -16,6 +20,14 @@ NAME = "Ottoline Unforgotten"
 
 def _log_in(client, user, **kwargs):
     return client.post("/login", data={"email": user.email, "password": TEST_PASSWORD}, **kwargs)
+
+
+def _outage_lines(caplog, what: str) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == outages.log.name and r.getMessage().startswith(what)
+    ]
 
 
 def _assert_our_page_without_patient_data(response):
@@ -31,6 +43,53 @@ def named_patient(db, team):
     patient = gen_patient(team["clinician"], display_name=NAME)
     db.session.commit()
     return patient
+
+
+# --- The rate limiter's storage -------------------------------------------------------------
+
+
+@pytest.fixture
+def limiter_storage_away(make_app, app):
+    """An app whose rate limits are counted in a Redis where nothing listens."""
+    with socket.socket() as probe:  # a port just given back: nothing listens on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    yield make_app(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_LOGIN="3 per minute",
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0",
+    )
+    # The limiter is one object per process and remembers the storage it found dead: the
+    # next test's app must find its own storage alive, and the suite's app takes it back.
+    limiter._storage_dead = False
+    limiter.init_app(app)
+    outages.report_back(outages.RATE_LIMIT_STORAGE)
+
+
+def test_log_in_works_and_is_still_limited_while_the_limiters_storage_is_away(
+    limiter_storage_away, team, caplog
+):
+    caplog.set_level(logging.INFO)
+    client = limiter_storage_away.test_client()
+    tablet = {"REMOTE_ADDR": "10.15.7.1"}
+    clinician = team["clinician"]
+
+    # A facilitator logged out by the idle timeout gets back in (this answered 500).
+    assert _log_in(client, clinician, environ_base=tablet).status_code == 302
+    assert client.get("/", environ_base=tablet).status_code == 200
+    client.post("/logout", environ_base=tablet)
+
+    # The log-in limit (3 a minute) is still counted, in this process.
+    wrong = {"email": clinician.email, "password": "not the passphrase"}
+    statuses = [client.post("/login", data=wrong, environ_base=tablet).status_code for _ in "abc"]
+    assert statuses == [200, 200, 429]
+    assert _log_in(client, clinician, environ_base=tablet).status_code == 429
+    # Another address has its own count.
+    assert _log_in(client, clinician, environ_base={"REMOTE_ADDR": "10.15.7.2"}).status_code == 302
+
+    lines = _outage_lines(caplog, outages.RATE_LIMIT_STORAGE)
+    assert len(lines) == 1, lines  # once, not once per request
+    assert "unavailable" in lines[0]
 
 
 # --- The database ---------------------------------------------------------------------------
