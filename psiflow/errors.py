@@ -5,9 +5,10 @@ and finding out who is logged in asks it, so the page is drawn as for nobody log
 """
 
 import sqlalchemy as sa
-from flask import current_app, g, render_template
+from flask import current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 
+from psiflow.audit import AuditTrailUnavailable
 from psiflow.extensions import db
 
 MESSAGES = {
@@ -24,6 +25,13 @@ DATABASE_UNAVAILABLE = (
     "may be restarting, busy or full). Nothing was saved: try again in a minute, and tell "
     "your administrator if this goes on.",
 )
+AUDIT_TRAIL_UNAVAILABLE = "Audit trail unavailable"
+RECORD_NOT_SHOWN = (
+    "The record cannot be shown because the audit trail cannot be written: tell your administrator."
+)
+NOTHING_DONE = (
+    "Nothing was done because the audit trail cannot be written: tell your administrator."
+)
 # What a driver raises when the database is unreachable, restarting, out of space or too busy
 # (SQLAlchemy's pool timeout), as opposed to a fault in PsiFlow (a 500).
 _DATABASE_FAILURES = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
@@ -35,6 +43,7 @@ def init_app(app) -> None:
             app.register_error_handler(code, _handler(code))
     app.register_error_handler(500, _server_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(AuditTrailUnavailable, _audit_trail_unavailable)
 
 
 def _render(code: int, detail: str | None = None):
@@ -56,6 +65,13 @@ def _server_error(error):
     if isinstance(getattr(error, "original_exception", None), _DATABASE_FAILURES):
         return _render_without_database(503, *DATABASE_UNAVAILABLE)
     return _render_without_database(500, *MESSAGES[500])
+
+
+def _audit_trail_unavailable(_error):
+    # Logged once by the audit trail itself, not here for every refused request.
+    _roll_back()
+    message = RECORD_NOT_SHOWN if request.method in ("GET", "HEAD") else NOTHING_DONE
+    return _render_without_database(503, AUDIT_TRAIL_UNAVAILABLE, message)
 
 
 def _roll_back() -> None:

@@ -12,6 +12,7 @@ import threading
 
 from psiflow.extensions import limiter
 
+AUDIT_TRAIL = "The audit trail"
 RATE_LIMIT_STORAGE = "The rate limiter's storage"
 
 log = logging.getLogger(__name__)

@@ -10,10 +10,12 @@ import socket
 import pytest
 import sqlalchemy as sa
 
-from psiflow import errors, outages
+from psiflow import audit, create_app, errors, outages
 from psiflow.extensions import db as _db
 from psiflow.extensions import limiter
-from tests.factories import TEST_PASSWORD, gen_patient
+from psiflow.models import AuditEvent
+from tests.conftest import IsolatedClient, app_config
+from tests.factories import TEST_PASSWORD, gen_clinic, gen_patient, gen_user
 
 NAME = "Ottoline Unforgotten"
 
@@ -178,3 +180,88 @@ def test_a_connection_dropped_under_the_pool_costs_no_request(make_app, team, na
 def test_the_engine_checks_a_pooled_connection_before_using_it(app):
     with app.app_context():
         assert _db.engine.pool._pre_ping
+
+
+# --- A full disk under the audit trail (SQLite) ---------------------------------------------
+
+
+@pytest.fixture
+def tiny_database(tmp_path):
+    """An app on its own SQLite file, whose size can be capped as a full disk would."""
+    app = create_app(app_config(f"sqlite:///{tmp_path / 'tiny.sqlite3'}"))
+    app.test_client_class = IsolatedClient
+    cap = {"pages": None}
+
+    with app.app_context():
+        engine = _db.engine
+
+        @sa.event.listens_for(engine, "connect")
+        def _cap(dbapi_connection, _record):
+            if cap["pages"] is not None:
+                dbapi_connection.execute(f"PRAGMA max_page_count = {cap['pages']}")
+
+        _db.create_all()
+        clinic = gen_clinic()
+        clinician = gen_user(clinic=clinic)
+        patient = gen_patient(clinician, display_name=NAME)
+        _db.session.commit()
+        ids = clinician.email, patient.id
+
+    def fill_up(extra_pages: int | None):
+        """Cap the file at its present size plus `extra_pages` (None: no cap)."""
+        with app.app_context():
+            pages = _db.session.execute(sa.text("PRAGMA page_count")).scalar()
+            _db.session.remove()
+            engine.dispose()
+        cap["pages"] = None if extra_pages is None else pages + extra_pages
+
+    yield app, ids, fill_up
+    with app.app_context():
+        _db.engine.dispose()
+    outages.report_back(outages.AUDIT_TRAIL)
+
+
+def test_a_full_disk_refuses_the_patient_page_in_words_and_logs_it_once(tiny_database, caplog):
+    app, (email, patient_id), fill_up = tiny_database
+    caplog.set_level(logging.INFO)
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": TEST_PASSWORD})
+    assert response.status_code == 302
+    page = f"/patients/{patient_id}"
+    fill_up(extra_pages=0)
+
+    # Each view writes its audit row until the file has no room for one more.
+    for _ in range(500):
+        response = client.get(page)
+        if response.status_code != 200:
+            break
+    assert response.status_code == 503
+    views = _views_recorded(app)
+    html = _assert_our_page_without_patient_data(response)
+    assert errors.RECORD_NOT_SHOWN in html
+    assert "the record cannot be shown because the audit trail cannot be written" in html.lower()
+    assert [client.get(page).status_code for _ in range(3)] == [503, 503, 503]
+    assert _views_recorded(app) == views  # refused, so nothing to record
+    assert client.get("/").status_code == 200  # the board writes nothing and still works
+
+    lines = _outage_lines(caplog, outages.AUDIT_TRAIL)
+    assert len(lines) == 1, lines  # once, not once per refused page
+    assert "database or disk is full" in lines[0]
+    assert NAME not in caplog.text
+
+    # Room again: the page is shown, its view audited, the chain intact, and the log says so.
+    fill_up(extra_pages=None)
+    assert client.get(page).status_code == 200
+    assert _views_recorded(app) == views + 1
+    with app.app_context(), _db.engine.connect() as connection:
+        assert audit.verify_chain(connection).ok
+    assert _outage_lines(caplog, outages.AUDIT_TRAIL)[1:] == [
+        f"{outages.AUDIT_TRAIL} is available again"
+    ]
+
+
+def _views_recorded(app) -> int:
+    with app.app_context():
+        return _db.session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "view")
+        )
