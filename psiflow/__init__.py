@@ -113,11 +113,12 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from psiflow import guard, input_hygiene, log_privacy, query_count, security_headers
+    from psiflow import guard, input_hygiene, log_privacy, outages, query_count, security_headers
 
     input_hygiene.init_app(app)
     guard.init_app(app)
     log_privacy.init_app(app)
+    outages.init_app(app)
     security_headers.init_app(app)
     query_count.init_app(app)
 

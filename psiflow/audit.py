@@ -34,6 +34,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import g, has_request_context, request
 
+from psiflow import outages
 from psiflow.extensions import db
 from psiflow.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent, AuditTrailIsAppendOnly
 from psiflow.models.types import utcnow
@@ -99,6 +100,10 @@ def init_app(app) -> None:
 # --- Recording -----------------------------------------------------------------------------
 
 
+class AuditTrailUnavailable(RuntimeError):
+    """An audit event could not be written, so what needed it was not done."""
+
+
 def record_event(
     action: str,
     obj=None,
@@ -125,12 +130,30 @@ def record_event(
     if actor_id is not None:
         event["actor_id"] = actor_id
     session = db.session()
-    if session.info.get(_CLAIMED):
-        _append(session.connection(), [event])
-        return
-    with db.engine.begin() as connection:
-        _claim_head(connection)
-        _append(connection, [event])
+    try:
+        if session.info.get(_CLAIMED):
+            _append(session.connection(), [event])
+        else:
+            with db.engine.begin() as connection:
+                _claim_head(connection)
+                _append(connection, [event])
+    except sa.exc.OperationalError as error:
+        if error.connection_invalidated:
+            raise  # the database itself is away, not only its audit trail
+        # A full disk or a read-only database: what needed this event fails closed (a record
+        # is not shown unaudited), and says why (psiflow/errors.py).
+        outages.report_away(
+            outages.AUDIT_TRAIL,
+            f"{_first_line(error.orig)}; every page that must record a view or an action is "
+            "refused until it can be written",
+        )
+        raise AuditTrailUnavailable from error
+    outages.report_back(outages.AUDIT_TRAIL)
+
+
+def _first_line(error: BaseException) -> str:
+    # The driver's own words ("database or disk is full"), never the statement or its values.
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _new_event(action, object_type, object_id, patient_id, changes, detail) -> dict:

@@ -23,9 +23,22 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# Bound parameters hold patient data: keep them out of SQL logs and error messages.
-db = SQLAlchemy(model_class=Base, engine_options={"hide_parameters": True})
+db = SQLAlchemy(
+    model_class=Base,
+    engine_options={
+        # Bound parameters hold patient data: keep them out of SQL logs and error messages.
+        "hide_parameters": True,
+        # A pooled connection the database dropped (a restart, an idle timeout) is found dead
+        # and replaced when it is taken from the pool, instead of failing the request that
+        # took it: a restart of PostgreSQL cost four failed requests without it.
+        "pool_pre_ping": True,
+    },
+)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address)
+# While the limiter's storage (Redis) is away, count in this process rather than answer 500:
+# every log-in failed for the whole of an outage, and a facilitator logged out by the idle
+# timeout in the middle of a dosing session could not get back in. No in-memory limits of its
+# own are given, so the declared limits (the log-in limit) go on applying, per process.
+limiter = Limiter(key_func=get_remote_address, in_memory_fallback_enabled=True)
