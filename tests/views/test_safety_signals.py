@@ -270,6 +270,8 @@ def test_an_outcome_is_followed_up_by_appended_updates_even_after_signing(
     assert db.session.get(AdverseEvent, event.id).outcome == "recovering"  # the original stands
     page = client.get(url(session)).get_data(as_text=True)
     assert "Called day 1: settled." in page and "at entry: Recovering / resolving" in page
+    printed = client.get(url(session, "record")).get_data(as_text=True)
+    assert "Recovering / resolving (at entry)" in printed and "Called day 1: settled." in printed
     # No note, nothing appended.
     client.post(
         url(session, f"adverse-events/{event.id}/follow-up"),
@@ -337,6 +339,8 @@ def test_an_emergency_end_ends_the_session_holds_the_course_and_alerts(
     page = client.get(url(kap_session)).get_data(as_text=True)
     assert "St Mary&#39;s emergency department" in page
     assert "End the session as an emergency" not in page
+    printed = client.get(url(kap_session, "record")).get_data(as_text=True)
+    assert "Ended early as an emergency" in printed and "Ambulance crew, with Dr Lee" in printed
     # Discharge is refused once the session has ended.
     assert _discharge(client, kap_session).status_code == 422
 
