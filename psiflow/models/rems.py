@@ -16,6 +16,7 @@ import sqlalchemy.orm as so
 from psiflow.domain import regulated as rules
 from psiflow.domain.dosing import time_error
 from psiflow.extensions import db
+from psiflow.models.courses import Course
 from psiflow.models.types import UTCDateTime, utcnow
 from psiflow.models.users import User
 from psiflow.statements import COURSE_IDS, built_once
@@ -51,6 +52,7 @@ class RemsMonitoringForm(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    course: so.Mapped[Course] = so.relationship()
     session = so.relationship("DosingSession")
     submitted_by: so.Mapped[User | None] = so.relationship(foreign_keys=[submitted_by_id])
 
