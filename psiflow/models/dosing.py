@@ -364,6 +364,7 @@ def _preparation_window_refusal(course: Course, now: datetime) -> str | None:
 def _dose_value_errors(session: DosingSession, kind: DoseKind, amount: float, doses) -> dict:
     initial = next((d.amount for d in doses if d.kind == DoseKind.INITIAL), None)
     rule = session.protocol.dose
+    # A protocol that fixes no dose values (psilocybin, ketamine) reads no rows for them.
     if kind == DoseKind.INITIAL and rule.first_session is None and not rule.allowed:
         return {}
     if kind == DoseKind.SUPPLEMENTAL and rule.supplemental_fraction is None:
@@ -393,13 +394,12 @@ def blood_pressure_status(session: DosingSession, doses, vitals):
 
 
 def blood_pressure_gaps(session: DosingSession, doses, vitals) -> list[str]:
-    if not session.protocol.blood_pressure_checks:
-        return []
-    return [
-        f"Blood pressure: {s.gap}"
-        for s in blood_pressure_status(session, doses, vitals)
-        if not s.met
-    ]
+    return regulated.blood_pressure_gaps(
+        session.protocol.blood_pressure_checks,
+        first_dose_at=rules.first_dose_at(doses),
+        discharged_at=session.discharged_at,
+        readings=_blood_pressure_times(vitals),
+    )
 
 
 # --- operations (the caller has checked access and commits once) ---------------------------
