@@ -97,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     from psiflow.patients.views import bp as patients_bp
     from psiflow.preparation.views import bp as preparation_bp
     from psiflow.records.views import bp as records_bp
+    from psiflow.regulated.views import bp as regulated_bp
     from psiflow.sessions.views import bp as sessions_bp
     from psiflow.supervision.views import bp as supervision_bp
 
@@ -110,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(integration_bp)
     app.register_blueprint(supervision_bp)
+    app.register_blueprint(regulated_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

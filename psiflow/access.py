@@ -35,6 +35,7 @@ class Action(enum.StrEnum):
     REVIEW = "review"  # co-sign or return a supervisee's note
     VIEW_AUDIT = "view_audit"
     EXPORT = "export"
+    RECORD_DEVIATION = "record_deviation"  # approve a dose the protocol does not give
 
 
 CARE_TEAM = frozenset({Relationship.LEAD, Relationship.CO_FACILITATOR})
@@ -48,6 +49,7 @@ _SUPERVISE = frozenset(
         Action.CLEAR_FLAG,
         Action.REVIEW,
         Action.VIEW_AUDIT,
+        Action.RECORD_DEVIATION,
     }
 )
 
@@ -203,6 +205,11 @@ ENDPOINTS: dict[str, Rule] = {
     "sessions.discharge": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     "sessions.end_early": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     "sessions.follow_up_adverse_event": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    # regulated values: the REMS monitoring form's submission, a supervisor's dose deviation
+    "regulated.rems_form_submitted": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "regulated.dose_deviation": Rule(
+        roles=frozenset({Role.SUPERVISOR}), patient=Action.RECORD_DEVIATION
+    ),
     #
     #
     # integration and supervision

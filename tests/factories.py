@@ -167,6 +167,17 @@ def gen_dosing_session(
     db.session.flush()
     minutes = protocol.min_session_minutes_for_dose(protocol.dose.min)
     leave = dose_at + timedelta(minutes=minutes + 5)
+    if protocol.blood_pressure_checks:
+        # The Spravato REMS: blood pressure again about 40 minutes after the dose and before
+        # discharge.
+        for taken in (dose_at + timedelta(minutes=40), leave - timedelta(minutes=10)):
+            dosing.record_vitals(
+                session,
+                Reading(systolic=124, diastolic=80, heart_rate=74, spo2=98),
+                taken,
+                author,
+                now=taken,
+            )
     dosing.discharge(
         session,
         discharged_at=leave,

@@ -21,6 +21,8 @@ INSTRUMENT_IDS = frozenset(
     {"phq9", "gad7", "pcl5", "who5", "cssrs", "meq30", "ebi", "ceq", "madrs"}
 )
 CHECKLIST_WHEN = ("before", "during", "after")
+# What a blood-pressure check's window is measured from.
+BLOOD_PRESSURE_ANCHORS = ("first_dose", "discharge")
 # Extra printed layouts a session record can take, and the session questions each one reads.
 PRINT_FORMS = {
     "spravato_rems_monitoring": frozenset(
@@ -97,6 +99,33 @@ class DoseRule:
     supplemental_min: float | None
     supplemental_max: float | None
     supplemental_after_minutes: tuple[int, int] | None  # earliest, latest after the first dose
+    # The only initial doses the protocol gives (empty: any dose from min to max).
+    allowed: tuple[float, ...] = ()
+    # The initial dose of the course's first dosing session, where the protocol fixes it.
+    first_session: float | None = None
+    # The supplemental dose as a fraction of the initial one (MAPS: a half dose).
+    supplemental_fraction: float | None = None
+
+
+@dataclass(frozen=True)
+class BloodPressureCheck:
+    """A blood pressure the record must hold: one reading from `from_minutes` to `to_minutes`
+    (both included) after the anchor (the first dose, or discharge; negative: before it)."""
+
+    id: str
+    label: str
+    anchor: str  # one of BLOOD_PRESSURE_ANCHORS
+    from_minutes: int
+    to_minutes: int
+
+
+@dataclass(frozen=True)
+class MonitoringForm:
+    """A form sent to a regulator after every dosing session (e.g. the Spravato REMS one)."""
+
+    id: str  # one of PRINT_FORMS
+    label: str
+    due_days: int  # after the session
 
 
 @dataclass(frozen=True)
@@ -152,6 +181,8 @@ class Protocol:
     follow_up_measures: tuple[str, ...]
     safety_checkin_days: tuple[int, ...]
     risk_screen_at_integration: bool
+    blood_pressure_checks: tuple[BloodPressureCheck, ...] = ()  # empty when the protocol sets none
+    monitoring_form: MonitoringForm | None = None
 
     @property
     def key(self) -> str:
@@ -257,6 +288,7 @@ def _read_protocol(top: _Table) -> Protocol:
     checkin_days = measures.increasing_integers("safety_checkin_days", minimum=1, allow_empty=True)
     risk_screen = measures.boolean("risk_screen_at_integration")
     measures.done()
+    print_forms = _print_forms(top)
 
     protocol = Protocol(
         id=protocol_id,
@@ -276,7 +308,7 @@ def _read_protocol(top: _Table) -> Protocol:
         preparation_topics=_choices(top, "preparation_topics"),
         checklist=_checklist(top),
         session_questions=_session_questions(top),
-        print_forms=_print_forms(top),
+        print_forms=print_forms,
         vitals_schedule_minutes=schedule,
         vital_limits=limits,
         critical_vital_limits=critical,
@@ -292,6 +324,8 @@ def _read_protocol(top: _Table) -> Protocol:
         follow_up_measures=follow_up,
         safety_checkin_days=checkin_days,
         risk_screen_at_integration=risk_screen,
+        blood_pressure_checks=_blood_pressure_checks(top),
+        monitoring_form=_monitoring_form(top, print_forms),
     )
     top.done()
     return protocol
@@ -349,6 +383,45 @@ def _print_forms(top: _Table) -> tuple[str, ...]:
         if unasked:
             raise top.error("print_forms", f"{form} needs session_questions {', '.join(unasked)}")
     return tuple(forms)
+
+
+def _blood_pressure_checks(top: _Table) -> tuple[BloodPressureCheck, ...]:
+    checks = []
+    for entry in _unique_ids(top, "blood_pressure_checks", allow_empty=True):
+        anchor = entry.text("anchor")
+        if anchor not in BLOOD_PRESSURE_ANCHORS:
+            known = ", ".join(BLOOD_PRESSURE_ANCHORS)
+            raise entry.error("anchor", f"{anchor!r} must be one of {known}")
+        # A day either side of the anchor is as far as a session reaches.
+        low = entry.integer("from_minutes", minimum=-1440)
+        high = entry.integer("to_minutes", minimum=-1440)
+        if low > high:
+            raise entry.error("to_minutes", "must not be before from_minutes")
+        checks.append(
+            BloodPressureCheck(
+                id=entry.identifier("id"),
+                label=entry.text("label"),
+                anchor=anchor,
+                from_minutes=low,
+                to_minutes=high,
+            )
+        )
+        entry.done()
+    return tuple(checks)
+
+
+def _monitoring_form(top: _Table, print_forms: tuple[str, ...]) -> MonitoringForm | None:
+    if "monitoring_form" not in top.data:
+        top.read.add("monitoring_form")
+        return None
+    form = top.table("monitoring_form")
+    form_id = form.text("id")
+    if form_id not in print_forms:
+        raise form.error("id", f"{form_id!r} must also be one of print_forms")
+    due_days = form.integer("due_days", minimum=1)
+    tracked = MonitoringForm(id=form_id, label=form.text("label"), due_days=due_days)
+    form.done()
+    return tracked
 
 
 def _unique_ids(top: _Table, name: str, *, allow_empty: bool = False) -> list[_Table]:
@@ -448,6 +521,32 @@ def _dose(dose: _Table, substance: str) -> DoseRule:
         if len(window) != 2:
             raise dose.error("supplemental_after_minutes", "must be [earliest, latest]")
         supplemental = (extra_low, extra_high, (window[0], window[1]))
+    allowed_doses = _allowed_doses(dose, low, high)
+    first_session = None
+    if "first_session" in dose.data:
+        first_session = dose.number("first_session", minimum=0)
+        if not low <= first_session <= high or (
+            allowed_doses and first_session not in allowed_doses
+        ):
+            raise dose.error("first_session", "must be one of the doses the protocol allows")
+    else:
+        dose.read.add("first_session")
+    fraction = None
+    if "supplemental_fraction" in dose.data:
+        if not allowed:
+            raise dose.error("supplemental_fraction", "set, but supplemental_allowed is false")
+        fraction = dose.number("supplemental_fraction", minimum=0)
+        if not 0 < fraction <= 1:
+            raise dose.error("supplemental_fraction", "must be more than 0 and at most 1")
+        for initial in allowed_doses or (low, high):
+            if not supplemental[0] <= initial * fraction <= supplemental[1]:
+                raise dose.error(
+                    "supplemental_fraction",
+                    f"gives {initial * fraction:g} after {initial:g}, outside "
+                    "supplemental_min to supplemental_max",
+                )
+    else:
+        dose.read.add("supplemental_fraction")
     rule = DoseRule(
         substance=substance,
         unit=dose.text("unit"),
@@ -458,9 +557,27 @@ def _dose(dose: _Table, substance: str) -> DoseRule:
         supplemental_min=supplemental[0],
         supplemental_max=supplemental[1],
         supplemental_after_minutes=supplemental[2],
+        allowed=allowed_doses,
+        first_session=first_session,
+        supplemental_fraction=fraction,
     )
     dose.done()
     return rule
+
+
+def _allowed_doses(dose: _Table, low: float, high: float) -> tuple[float, ...]:
+    value = dose._get("allowed", [])
+    if not isinstance(value, list) or any(
+        isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) for v in value
+    ):
+        raise dose.error("allowed", "must be a list of doses")
+    doses = tuple(float(v) for v in value)
+    if any(a >= b for a, b in zip(doses, doses[1:], strict=False)):
+        raise dose.error("allowed", "must be in increasing order without repeats")
+    outside = [d for d in doses if not low <= d <= high]
+    if outside:
+        raise dose.error("allowed", f"{outside[0]:g} is outside min to max")
+    return doses
 
 
 class _Table:

@@ -3,6 +3,7 @@
 from psiflow.models.alerts import Alert, AlertKind
 from psiflow.models.audit import AuditChainHead, AuditEvent
 from psiflow.models.courses import Course, PhaseTransition
+from psiflow.models.deviations import DoseDeviation
 from psiflow.models.dosing import (
     AdverseEvent,
     AdverseEventUpdate,
@@ -25,6 +26,7 @@ from psiflow.models.preparation import (
     TouchConsentEntry,
 )
 from psiflow.models.records import RECORD_TYPES, Addendum, ClinicalRecord, Signature
+from psiflow.models.rems import RemsMonitoringForm
 from psiflow.models.reviews import Review
 from psiflow.models.users import Clinic, User
 
@@ -33,6 +35,8 @@ __all__ = [
     "AdverseEventUpdate",
     "DoseAdministration",
     "DosingSession",
+    "DoseDeviation",
+    "RemsMonitoringForm",
     "SessionAnswer",
     "SessionEvent",
     "VitalSign",

@@ -15,14 +15,16 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from psiflow.domain import dosing as rules
-from psiflow.domain import safety
+from psiflow.domain import regulated, safety
 from psiflow.domain import vitals as vital_rules
 from psiflow.domain.dosing import DoseGiven, DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.phases import Phase
 from psiflow.domain.signing import Meaning, RecordStatus
 from psiflow.extensions import db
+from psiflow.models import deviations, rems
 from psiflow.models.alerts import AlertKind, raise_alert
-from psiflow.models.courses import Course, change_phase, fact_source
+from psiflow.models.courses import Course, PhaseTransition, change_phase, fact_source
+from psiflow.models.preparation import PreparationSession
 from psiflow.models.records import ClinicalRecord, RecordLocked, Signature, record_counts
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
@@ -115,7 +117,7 @@ class DosingSession(ClinicalRecord, db.Model):
     def gaps(self, answers, doses, vitals) -> list[str]:
         """What signing still needs, from rows the caller has already loaded."""
         state = current_answers(answers)
-        return rules.signing_gaps(
+        gaps = rules.signing_gaps(
             self.protocol,
             done_items=_yes(state, AnswerKind.CHECKLIST),
             answered_questions={i for (k, i) in state if k == AnswerKind.QUESTION},
@@ -125,6 +127,7 @@ class DosingSession(ClinicalRecord, db.Model):
             unacknowledged_flags=sum(1 for v in vitals if v.needs_acknowledgement),
             ended_early=self.ended_early,
         )
+        return gaps + blood_pressure_gaps(self, doses, vitals)
 
     def vitals_discharge_errors(self, vitals) -> list[str]:
         """Why the readings hold discharge, from rows the caller has already loaded."""
@@ -138,6 +141,9 @@ class DosingSession(ClinicalRecord, db.Model):
         content["events"] = [_columns(e) for e in self.events()]
         content["vitals"] = [_columns(v, skip={"version"}) for v in self.vitals()]
         content["adverse_events"] = [_columns(a) for a in self.adverse_events()]
+        # Only when there are some: the content of sessions signed without any stays the same.
+        if found := deviations.deviations_of(self.id):
+            content["dose_deviations"] = [_columns(d) for d in found]
         return content
 
 
@@ -384,6 +390,99 @@ def _yes(state, kind: AnswerKind) -> set[str]:
     return {item for (k, item), row in state.items() if k == kind and row.value}
 
 
+# --- regulated values (domain.regulated): the rows those rules read -------------------------
+
+
+def is_first_session(course_id: int, session: DosingSession | None = None) -> bool:
+    """Whether `session` (None: one starting now) is the course's first dosing session that
+    is not voided: Oregon's "first administration session", Spravato's first induction day."""
+    earlier = sa.select(DosingSession.id).where(
+        DosingSession.course_id == course_id, DosingSession.voided_at.is_(None)
+    )
+    if session is not None:
+        earlier = earlier.where(
+            sa.or_(
+                DosingSession.occurred_at < session.occurred_at,
+                sa.and_(
+                    DosingSession.occurred_at == session.occurred_at,
+                    DosingSession.id < session.id,
+                ),
+            )
+        )
+    return db.session.scalar(earlier.limit(1)) is None
+
+
+def _preparation_window_refusal(course: Course, now: datetime) -> str | None:
+    protocol = course.protocol
+    low = protocol.preparation_min_hours_before_dosing
+    high = protocol.preparation_max_days_before_dosing
+    if (low is None and high is None) or not is_first_session(course.id):
+        return None
+    last = db.session.scalar(
+        sa.select(sa.func.max(PreparationSession.occurred_at)).where(
+            PreparationSession.course_id == course.id, PreparationSession.counting()
+        )
+    )
+    problem = regulated.preparation_window_error(low, high, last_preparation_at=last, starts_at=now)
+    if problem is None:
+        return None
+    entered = db.session.scalar(
+        sa.select(PhaseTransition)
+        .where(PhaseTransition.course_id == course.id, PhaseTransition.to_phase == Phase.DOSING)
+        .order_by(PhaseTransition.id.desc())
+        .limit(1)
+    )
+    # A supervisor who overrode the gate's timing requirement recorded the deviation already.
+    if (
+        entered is not None
+        and entered.override
+        and regulated.timing_overridden(entered.unmet_at_override)
+    ):
+        return None
+    return problem
+
+
+def _dose_value_errors(session: DosingSession, kind: DoseKind, amount: float, doses) -> dict:
+    initial = next((d.amount for d in doses if d.kind == DoseKind.INITIAL), None)
+    rule = session.protocol.dose
+    # A protocol that fixes no dose values (psilocybin, ketamine) reads no rows for them.
+    if kind == DoseKind.INITIAL and rule.first_session is None and not rule.allowed:
+        return {}
+    if kind == DoseKind.SUPPLEMENTAL and rule.supplemental_fraction is None:
+        return {}
+    return regulated.dose_value_errors(
+        rule,
+        kind,
+        amount,
+        initial=initial,
+        first_session=kind == DoseKind.INITIAL and is_first_session(session.course_id, session),
+        approved=deviations.approved_amounts(session.id, kind),
+    )
+
+
+def _blood_pressure_times(vitals) -> list[datetime]:
+    return [v.taken_at for v in vitals if v.systolic is not None]
+
+
+def blood_pressure_status(session: DosingSession, doses, vitals):
+    """The protocol's blood-pressure checks and the reading that meets each (Spravato REMS)."""
+    return regulated.blood_pressure_status(
+        session.protocol.blood_pressure_checks,
+        first_dose_at=rules.first_dose_at(doses),
+        discharged_at=session.discharged_at,
+        readings=_blood_pressure_times(vitals),
+    )
+
+
+def blood_pressure_gaps(session: DosingSession, doses, vitals) -> list[str]:
+    return regulated.blood_pressure_gaps(
+        session.protocol.blood_pressure_checks,
+        first_dose_at=rules.first_dose_at(doses),
+        discharged_at=session.discharged_at,
+        readings=_blood_pressure_times(vitals),
+    )
+
+
 # --- operations (the caller has checked access and commits once) ---------------------------
 
 
@@ -400,10 +499,13 @@ def start_session(course: Course, by: User, now: datetime | None = None) -> Dosi
     if open_draft is not None:
         raise SessionRefused("This course already has a dosing session in progress.")
     now = now or utcnow()
+    if refusal := _preparation_window_refusal(course, now):
+        raise SessionRefused(refusal)
     session = DosingSession(
         course=course, author=by, occurred_at=now, created_at=now, facilitator_ids=[by.id]
     )
     db.session.add(session)
+    rems.open_monitoring_form(session, now)
     return session
 
 
@@ -464,7 +566,10 @@ def record_dose(
     now = now or utcnow()
     given_at = _when(session, given_at, "given_at", now)
     rule = session.protocol.dose
-    errors = rules.dose_errors(rule, kind, amount, given_at, [d.given for d in session.doses()])
+    doses = [d.given for d in session.doses()]
+    errors = rules.dose_errors(rule, kind, amount, given_at, doses)
+    if not errors.keys() & {"kind", "amount"}:
+        errors.update(_dose_value_errors(session, kind, amount, doses))
     if not lot_number.strip():
         errors.setdefault("lot_number", "Record the lot number of the medicine given.")
     if errors:
@@ -724,9 +829,16 @@ def discharge(
         as_planned=as_planned,
         deviation=deviation,
     )
-    vitals_held = session.vitals_discharge_errors(session.vitals())
+    vitals = session.vitals()
+    vitals_held = session.vitals_discharge_errors(vitals)
     if vitals_held:
         errors["vitals"] = " ".join(vitals_held)
+    for field, problem in regulated.discharge_blood_pressure_errors(
+        session.protocol.blood_pressure_checks,
+        discharged_at=discharged_at,
+        readings=_blood_pressure_times(vitals),
+    ).items():
+        errors.setdefault(field, problem)
     if errors:
         raise SessionRefused(errors)
     session.discharged_at = discharged_at

@@ -21,6 +21,7 @@ from psiflow.domain.protocols import Protocol
 from psiflow.extensions import db
 from psiflow.models import Course, Patient, PhaseTransition, User
 from psiflow.models.patients import caseload_key, caseload_params, caseload_rule, team_patients
+from psiflow.models.rems import earliest_form_due
 from psiflow.paging import RowPage
 from psiflow.statements import built_once
 
@@ -41,6 +42,8 @@ class CourseCard:
     display_name: str
     lead_clinician_name: str
     stored_facts: dict | None
+    # When its earliest REMS monitoring form not yet submitted is due (None: none owed).
+    rems_form_due_at: datetime | None = None
 
     def gates(self, facts: CourseFacts) -> list[tuple[Phase, list[str]]]:
         """As `Course.gates`, from facts gathered for the whole board."""
@@ -60,15 +63,26 @@ _CARD_COLUMNS = (
     Patient.display_name,
     User.name,
     Course.stored_facts,
+    # In the card's own row (a correlated subquery on an index): no query per card.
+    earliest_form_due(Course.id).label("rems_form_due_at"),
 )
 
 
 def _card(row, protocols) -> CourseCard:
-    cid, phase, entered, planned, pid, version, patient_id, name, lead, facts = row[
+    cid, phase, entered, planned, pid, version, patient_id, name, lead, facts, rems_due = row[
         : len(_CARD_COLUMNS)
     ]
     return CourseCard(
-        cid, phase, entered, planned, protocols[f"{pid}@{version}"], patient_id, name, lead, facts
+        cid,
+        phase,
+        entered,
+        planned,
+        protocols[f"{pid}@{version}"],
+        patient_id,
+        name,
+        lead,
+        facts,
+        rems_due,
     )
 
 

@@ -43,6 +43,7 @@ SUPERVISE = {
     Action.CLEAR_FLAG,
     Action.REVIEW,
     Action.VIEW_AUDIT,
+    Action.RECORD_DEVIATION,
 }
 
 EXPECTED = {

@@ -74,7 +74,8 @@ def test_a_critical_reading_is_emailed_to_the_supervisor_and_lead_without_patien
     for _, message in inbox.messages:
         text = f"{message['Subject']}\n{_body(message)}"
         assert "critical safety alert" in text.lower()
-        for secret in ("Rowan", "Mailtest", "SpO2", "82", "150"):
+        # Neither the patient nor the finding: no name, no vital, no value with its unit.
+        for secret in ("Rowan", "Mailtest", "SpO2", "Heart rate", "82 %", "150 bpm"):
             assert secret not in text
     supervisor_mail = next(m for tos, m in inbox.messages if team["supervisor"].email in tos)
     assert "/supervision/alerts#alert-" in _body(supervisor_mail)
