@@ -9,6 +9,7 @@ from the cast (bench/cast.py) through `Visit`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -83,6 +84,20 @@ def _open_login_form(browser: Browser, visit: Visit) -> None:
     browser.request("GET", "/login", expect=200)
 
 
+# The version each draft note's edit page showed last (a save carries it, as the page's form
+# does; a save with an older one is refused as stale). Concurrent users never share a note.
+_NOTE_VERSIONS: dict[int, str] = {}
+
+
+def _open_note(browser: Browser, visit: Visit) -> None:
+    note_id = visit.draft_note[0]
+    page = browser.request("GET", f"/integration/integration_session/{note_id}/edit", expect=200)
+    found = re.search(rb'name="version"[^>]*value="(\d+)"', page.body) or re.search(
+        rb'value="(\d+)"[^>]*name="version"', page.body
+    )
+    _NOTE_VERSIONS[note_id] = found.group(1).decode() if found else ""
+
+
 # A draft integration note as the clinician saves it partway through writing it.
 _NOTE = {
     "duration_minutes": 60,
@@ -125,8 +140,9 @@ PAGES: tuple[Page, ...] = (
         "save note",
         Role.CLINICIAN,
         lambda v: f"/integration/integration_session/{v.draft_note[0]}/edit",
-        form=lambda v: {**_NOTE, **v.draft_note[1]},
+        form=lambda v: {**_NOTE, **v.draft_note[1], "version": _NOTE_VERSIONS[v.draft_note[0]]},
         expect=302,
+        prepare=_open_note,
         needs=lambda m: m.draft_notes,
     ),
     Page("review queue", Role.SUPERVISOR, lambda v: "/supervision/reviews"),

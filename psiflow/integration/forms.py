@@ -3,7 +3,6 @@ from datetime import UTC, datetime, timedelta
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -23,6 +22,7 @@ from wtforms.validators import (
 )
 
 from psiflow.form_builder import MultiCheckboxField, extend_form, instrument_item_fields
+from psiflow.form_fields import LocalDateTime, VersionField
 from psiflow.models.integration import EMOTIONS, ActionStatus, Sleep
 from psiflow.presentation import clinic_zone
 
@@ -41,7 +41,7 @@ def to_utc(local: datetime) -> datetime:
 
 
 class _WhenMixin:
-    occurred_at = DateTimeLocalField("When", validators=[InputRequired()], default=local_now)
+    occurred_at = LocalDateTime("When", validators=[InputRequired()], default=local_now)
 
     def validate_occurred_at(self, field):
         if field.data and to_utc(field.data) > datetime.now(UTC) + _CLOCK_SKEW:
@@ -139,6 +139,8 @@ def note_form(carried, own, measures, **kwargs):
     (one choice per open item), the draft's own new items, and the measures given."""
 
     class NoteForm(FlaskForm):
+        # The note version the page showed: a save from another device in between is refused.
+        version = VersionField("Note version")
         duration_minutes = IntegerField(
             "Duration (minutes)", validators=[Optional(), NumberRange(min=5, max=600)]
         )

@@ -15,6 +15,7 @@ from psiflow.course_panels import CoursePanel, add_panel
 from psiflow.domain.instruments import InstrumentError
 from psiflow.domain.schedule import check_in_due_now, schedule_numbers
 from psiflow.domain.signing import SigningRefused
+from psiflow.edit_conflicts import keep_stale, refuse_stale
 from psiflow.extensions import db
 from psiflow.integration import queries
 from psiflow.integration.export import course_csv, course_export
@@ -55,6 +56,12 @@ def _register_panel(state):
 @bp.app_template_global()
 def integration_dashboard():
     return queries.dashboard(current_user)
+
+
+SAVED_AT_THE_SAME_MOMENT = (
+    "Someone else saved this note at the same moment. Nothing of yours was saved: what you "
+    "typed is still in the form, and what is stored now is shown above it; save again."
+)
 
 
 def _to_record(record):
@@ -163,11 +170,15 @@ def _note_form(note, rows, formdata=True):
         )
         for m in rows.eligible
     ]
-    kwargs = {} if formdata else {"formdata": None}
-    if not formdata:
-        kwargs["data"] = {name: getattr(note, name) for name in NOTE_FIELDS}
-        kwargs["data"]["measures"] = [m.id for m in note.measures_given]
+    kwargs = {} if formdata else {"formdata": None, "data": _stored_note(note)}
     return note_form(rows.carried, rows.own, measures, obj=None, **kwargs)
+
+
+def _stored_note(note) -> dict:
+    data = {name: getattr(note, name) for name in NOTE_FIELDS}
+    data["measures"] = [m.id for m in note.measures_given]
+    data["version"] = note.version
+    return data
 
 
 @bp.route("/<record_type>/<int:record_id>/edit", methods=["GET", "POST"])
@@ -180,8 +191,14 @@ def edit_session(record_type, record_id):
         return _to_record(note)
     rows = note_rows(note)  # read once: the form offers them and the save works on them
     form = _note_form(note, rows, formdata=True)
+    status = 200
     if form.is_submitted():
-        if form.validate():
+        valid = form.validate()
+        if refuse_stale(form, note.version, _stored_note(note)):
+            # Another device saved first, or the post did not say which version it changes:
+            # nothing is saved, what was typed stays in the form beside what is stored.
+            status = 409
+        elif valid:
             try:
                 save_note(
                     note,
@@ -204,14 +221,9 @@ def edit_session(record_type, record_id):
                 # Saved from another device between this request's read and its write (the
                 # benchmark's concurrent saves found it as a 500): theirs stands, say so.
                 db.session.rollback()
-                flash(
-                    "Someone else saved this note at the same moment. Nothing of yours was "
-                    "saved: the form now shows their version; enter your change again.",
-                    "error",
-                )
-                return redirect(
-                    url_for("integration.edit_session", record_type=record_type, record_id=note.id)
-                )
+                db.session.refresh(note)
+                keep_stale(form, note.version, _stored_note(note), SAVED_AT_THE_SAME_MOMENT)
+                status = 409
             else:
                 flash("Draft saved. Sign it when it is complete.", "success")
                 return _to_record(note)
@@ -223,7 +235,7 @@ def edit_session(record_type, record_id):
         note=note,
         course=note.course,
         patient=note.course.patient,
-    )
+    ), status
 
 
 @bp.route("/courses/<int:course_id>/export.json")

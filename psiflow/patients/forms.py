@@ -1,12 +1,14 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms import HiddenField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import TextArea
+
+from psiflow.form_fields import BIRTH_DATE, DateWithin, VersionField
 
 
 class PatientForm(FlaskForm):
     display_name = StringField("Name or pseudonym", validators=[DataRequired(), Length(max=120)])
-    date_of_birth = DateField("Date of birth", validators=[Optional()])
+    date_of_birth = DateWithin("Date of birth", validators=[Optional()], window=BIRTH_DATE)
     record_number = StringField(
         "Clinic record number",
         validators=[
@@ -27,7 +29,7 @@ class StartCourseForm(FlaskForm):
 
 class _CourseActionForm(FlaskForm):
     # The course version the user saw: a change by someone else in between is a conflict.
-    version = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
+    version = VersionField("Course version")
 
 
 class AdvanceForm(_CourseActionForm):

@@ -1,8 +1,7 @@
+from datetime import timedelta
+
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
-    DateTimeLocalField,
-    HiddenField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -15,6 +14,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from psiflow.form_builder import MultiCheckboxField
+from psiflow.form_fields import (
+    PAST_DATE,
+    DateWithin,
+    LocalDateTime,
+    VersionField,
+    Window,
+)
 from psiflow.models.preparation import TOUCH_KINDS, TouchChange
 
 TEXT = [Optional(), Length(max=10000)]
@@ -22,7 +28,8 @@ TEXT = [Optional(), Length(max=10000)]
 
 class _Versioned(FlaskForm):
     # The record version the user saw: a change by someone else in between is a conflict.
-    version = HiddenField()
+    # A new draft has none yet (the view removes the field).
+    version = VersionField()
 
 
 class ScreeningForm(_Versioned):
@@ -36,7 +43,7 @@ class ScreeningForm(_Versioned):
 
 class ConsentForm(_Versioned):
     form_version = StringField("Consent form version", validators=[Optional(), Length(max=60)])
-    consented_on = DateField("Date of consent", validators=[Optional()])
+    consented_on = DateWithin("Date of consent", validators=[Optional()], window=PAST_DATE)
     witness_name = StringField("Witness", validators=[Optional(), Length(max=120)])
     capacity_confirmed = RadioField(
         "Capacity to consent confirmed",
@@ -73,7 +80,7 @@ class SetIntakeForm(_Versioned):
 class PreparationSessionForm(_Versioned):
     """Base; `topics` choices come from the protocol."""
 
-    occurred_at = DateTimeLocalField(
+    occurred_at = LocalDateTime(
         "Date and time", format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
     )
     duration_minutes = IntegerField(
@@ -104,10 +111,28 @@ class TouchConsentForm(FlaskForm):
 
 
 class PlannedDosingForm(FlaskForm):
-    planned_dosing_at = DateTimeLocalField(
+    # Its window is the course protocol's horizon (`when_within`, set by the view).
+    planned_dosing_at = LocalDateTime(
         "Planned dosing session", format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
     )
     submit = SubmitField("Save date")
+
+
+# A clinic default where the protocol sets no preparation window: a dosing session planned more
+# than a year ahead is a slip of the keyboard, not a plan.
+PLANNED_DOSING_DEFAULT_DAYS = 365
+
+
+def planned_dosing_window(protocol) -> Window:
+    """How far ahead a dosing session may be planned: the protocol's preparation window (e.g.
+    Oregon's 90 days from preparation to administration), else the clinic default."""
+    days = protocol.preparation_max_days_before_dosing
+    if days:
+        rule = f"no later than {days} days from now (the protocol's preparation window)"
+    else:
+        days, rule = PLANNED_DOSING_DEFAULT_DAYS, "no later than a year from now (clinic default)"
+    # Earlier dates are the course's to bound: not before it started (checked by the view).
+    return Window(None, timedelta(days=days), rule)
 
 
 class ClearFlagForm(FlaskForm):

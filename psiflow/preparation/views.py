@@ -11,13 +11,17 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import guard
+from psiflow.committing import commit_for_the_answer
 from psiflow.course_panels import CoursePanel, add_panel, group_by_course, record_lines
 from psiflow.domain.phases import Phase
+from psiflow.edit_conflicts import keep_stale, refuse_stale
 from psiflow.extensions import db
 from psiflow.form_builder import check_fields, choices_of, extend_form
+from psiflow.form_fields import when_within
 from psiflow.models import (
     Consent,
     PreparationSession,
@@ -37,6 +41,7 @@ from psiflow.preparation.forms import (
     ScreeningForm,
     SetIntakeForm,
     TouchConsentForm,
+    planned_dosing_window,
 )
 from psiflow.presentation import from_local_input, to_local_input
 from psiflow.statements import COURSE_IDS, built_once
@@ -125,13 +130,15 @@ def _course_panel(course, records, flags, touch) -> dict:
         "touch_log": touch[course.id],
         # The forms only where the panel shows them: a closed course is read, not added to.
         "touch_form": None if course.is_closed else blank_touch_form(course.id),
-        "planned_form": PlannedDosingForm(
-            formdata=None, planned_dosing_at=to_local_input(course.planned_dosing_at)
-        )
-        if in_preparation
-        else None,
+        "planned_form": _planned_form(course, formdata=None) if in_preparation else None,
         "in_preparation": in_preparation,
     }
+
+
+def _planned_form(course, **kwargs) -> PlannedDosingForm:
+    form = PlannedDosingForm(planned_dosing_at=to_local_input(course.planned_dosing_at), **kwargs)
+    when_within(form.planned_dosing_at, planned_dosing_window(course.protocol))
+    return form
 
 
 @dataclass(frozen=True)
@@ -205,18 +212,6 @@ def _to_record(record):
     return redirect(url_for("records.show", record_type=record.record_type, record_id=record.id))
 
 
-def _conflict(form, record) -> bool:
-    """True (and the form reset to the stored values) when someone saved in between."""
-    if form.version.data and int(form.version.data) != record.version:
-        flash(
-            "Someone else saved this record while you were editing it. The form now shows "
-            "what is stored; nothing of yours was saved. Re-apply your changes and save again.",
-            "error",
-        )
-        return True
-    return False
-
-
 def _editable(record):
     if record.is_signed or record.is_voided:
         flash("A signed or voided record is not edited: add an addendum instead.", "error")
@@ -244,6 +239,7 @@ class DraftKind:
 
 def _new_draft(kind: DraftKind, course):
     form = kind.make_form(course)
+    del form.version  # a new draft has no version yet
     if form.validate_on_submit():
         record = kind.model(course=course, author_id=current_user.id, occurred_at=utcnow())
         kind.apply(record, form)
@@ -260,14 +256,25 @@ def _edit_draft(kind: DraftKind, record):
     course = record.course
     stored = None if request.method == "POST" else kind.form_data(record)
     form = kind.make_form(course, data=stored)
-    if request.method == "POST" and _conflict(form, record):
-        form = kind.make_form(course, formdata=None, data=kind.form_data(record))
-    elif form.validate_on_submit():
-        kind.apply(record, form)
-        db.session.commit()
-        flash(f"{record.record_label} saved.", "success")
-        return _to_record(record)
-    return render_template(kind.template, form=form, course=course, record=record)
+    status = 200
+    if form.is_submitted():
+        valid = form.validate()
+        if refuse_stale(form, record.version, kind.form_data(record)):
+            # Stale, or no version at all: refused whatever else it holds, its text kept.
+            status = 409
+        elif valid:
+            kind.apply(record, form)
+            try:
+                commit_for_the_answer()
+            except StaleDataError:  # saved elsewhere between this request's read and write
+                db.session.rollback()
+                db.session.refresh(record)
+                keep_stale(form, record.version, kind.form_data(record))
+                status = 409
+            else:
+                flash(f"{record.record_label} saved.", "success")
+                return _to_record(record)
+    return render_template(kind.template, form=form, course=course, record=record), status
 
 
 # --- screening ---------------------------------------------------------------------------
@@ -542,10 +549,12 @@ def edit_preparation_session(record_type, record_id):
 @bp.route("/courses/<int:course_id>/planned-dosing", methods=["POST"])
 def plan_dosing(course_id):
     course = guard.loaded("course")
-    form = PlannedDosingForm()
+    form = _planned_form(course)
     back = redirect(url_for("patients.show", patient_id=course.patient_id) + f"#course-{course.id}")
     if not form.validate_on_submit():
-        flash("Enter the planned date and time of the dosing session.", "error")
+        problems = form.planned_dosing_at.errors or form.errors.get("csrf_token", [])
+        for message in problems or ["Enter the planned date and time of the dosing session."]:
+            flash(message, "error")
         return back
     planned = from_local_input(form.planned_dosing_at.data)
     if planned < course.started_at:

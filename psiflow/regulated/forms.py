@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, FloatField, SelectField, StringField, TextAreaField
+from wtforms import FloatField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from psiflow.domain.dosing import DoseKind
-from psiflow.presentation import clinic_zone
+from psiflow.form_fields import LocalDateTime
 
 
 class FormSubmittedForm(FlaskForm):
     """Records that a session's REMS monitoring form was sent (the portal or fax is outside)."""
 
-    submitted_at = DateTimeLocalField("Submitted at", validators=[Optional()], tz=clinic_zone)
+    submitted_at = LocalDateTime("Submitted at", validators=[Optional()])
     reference = StringField("Confirmation or fax reference", validators=[Length(max=120)])
 
 

@@ -7,7 +7,6 @@ from datetime import UTC
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import (
-    DateTimeLocalField,
     FloatField,
     HiddenField,
     IntegerField,
@@ -23,18 +22,19 @@ from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
 from psiflow.domain.dosing import SEVERITY_GRADES, DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.safety import Seriousness
+from psiflow.form_fields import LocalDateTime, VersionField
 from psiflow.models.dosing import AnswerKind
-from psiflow.presentation import clinic_zone
 
 NOW_HINT = "Leave empty for now."
 
 
-def when_field(label: str) -> DateTimeLocalField:
+def when_field(label: str) -> LocalDateTime:
     # Entered in the clinic's zone on the tablet; stored as UTC (see `utc`).
-    return DateTimeLocalField(label, validators=[Optional()], tz=clinic_zone)
+    return LocalDateTime(label, validators=[Optional()])
 
 
 def utc(value):
+    # Safe for every value a `LocalDateTime` accepts: it refuses what UTC cannot hold.
     return value.astimezone(UTC) if value is not None else None
 
 
@@ -75,7 +75,7 @@ class CheckboxesField(SelectMultipleField):
 
 class _VersionedForm(FlaskForm):
     # The session version the facilitator saw: another tablet's change in between is a conflict.
-    version = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
+    version = VersionField()
 
 
 class StartSessionForm(FlaskForm):
@@ -148,7 +148,14 @@ class AdverseEventForm(FlaskForm):
     relatedness = SelectField(
         "Related to the medicine", choices=[SelectChoice(r.value, r.label) for r in Relatedness]
     )
-    action_taken = TextAreaField("Action taken", validators=[Length(max=5000)])
+    # A record of an adverse event says what was done about it, if only "none".
+    action_taken = TextAreaField(
+        "Action taken",
+        validators=[
+            DataRequired(message="Action taken: say what was done about the event, or 'none'."),
+            Length(max=5000),
+        ],
+    )
     outcome = SelectField("Outcome", choices=[SelectChoice(o.value, o.label) for o in Outcome])
 
 

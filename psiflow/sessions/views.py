@@ -22,6 +22,7 @@ from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.phases import Phase
 from psiflow.domain.safety import EmergencyEnd
 from psiflow.domain.vitals import Reading
+from psiflow.edit_conflicts import UNVERSIONED, keep_stale
 from psiflow.extensions import db
 from psiflow.models import User, VitalSign
 from psiflow.models import dosing as model
@@ -205,17 +206,19 @@ def _entry(name: str, form, operation, done, *, versioned: bool = False, duplica
     is refused with that message. `done(session, result)` answers a success.
     """
     session = guard.loaded("record")
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if versioned and form.is_submitted() and form.version.data != session.version:
+        # Stale, or no version said: refused whatever else it holds, what was typed kept.
+        return _conflict(session, name, form)
+    if not valid:
         return _invalid(session, name, form)
-    if versioned and form.version.data != session.version:
-        return _conflict(session)
     try:
         result = operation(session)
         commit_for_the_answer()
     except model.SessionRefused as refused:
         return _refused(session, name, form, refused)
     except StaleDataError:
-        return _conflict(session)
+        return _conflict(session, name if versioned else None, form)
     except IntegrityError:
         if not duplicate:
             raise
@@ -266,16 +269,30 @@ def details(record_type, record_id):
     )
 
 
-def _conflict(session):
-    """Another tablet saved first: show what it saved, keep nothing of this post."""
+# What the session row holds of each versioned form, shown beside a refused stale save.
+_STORED = {
+    "details": lambda s: {"facilitator_ids": s.facilitator_ids, "notes": s.notes},
+    "discharge": lambda s: {"accompanied_by": s.accompanied_by},
+}
+
+
+def _conflict(session, name: str | None = None, form=None):
+    """Another tablet saved first: nothing of this post is saved, but what was typed stays
+    in its form, with what the other tablet stored shown beside it."""
     db.session.rollback()
     db.session.refresh(session)
-    flash(
+    message = (
         "Someone else saved this session while you were editing it. Nothing of yours was "
-        "saved: the page now shows their version; enter your change again if it still applies.",
-        "error",
+        "saved: what you typed is still in the form, beside what is stored now; enter your "
+        "change again if it still applies."
     )
-    return _render(session, 409)
+    if name is None:
+        flash(message, "error")
+        return _render(session, 409)
+    if form.version.data is None:  # none posted, or not a number: it may be older than ours
+        message = UNVERSIONED
+    keep_stale(form, session.version, _STORED[name](session), message)
+    return _render(session, 409, **{name: form})
 
 
 @bp.route("/dosing-sessions/<int:record_id>/doses", methods=["POST"], defaults=SESSION)

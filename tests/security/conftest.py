@@ -193,6 +193,7 @@ class _FormParser(HTMLParser):
                 "value": a.get("value", ""),
                 "options": [],
                 "selected": None,
+                "checked": "checked" in a,
             }
             self._form.fields.append(entry)
             if tag == "select":

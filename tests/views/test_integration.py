@@ -118,6 +118,7 @@ def test_note_is_written_with_its_action_plan_then_signed(client, login_as, team
             "new_1": "Write the letter",
             "new_2": "Walk daily",
             "measures": [str(phq.id)],
+            "version": note.version,
         },
     )
     assert response.status_code == 302
@@ -145,7 +146,7 @@ def test_later_note_marks_carried_items(client, login_as, team, db, course):
     first = db.session.scalars(sa.select(IntegrationSession)).one()
     client.post(
         f"/integration/integration_session/{first.id}/edit",
-        data={"duration_minutes": "60", "new_1": "Walk daily"},
+        data={"duration_minutes": "60", "new_1": "Walk daily", "version": first.version},
     )
     _start(client, course)
     second = db.session.scalars(
@@ -156,7 +157,7 @@ def test_later_note_marks_carried_items(client, login_as, team, db, course):
     assert "Walk daily" in page
     client.post(
         f"/integration/integration_session/{second.id}/edit",
-        data={"duration_minutes": "60", f"item_{item.id}": "done"},
+        data={"duration_minutes": "60", f"item_{item.id}": "done", "version": second.version},
     )
     item = db.session.get(ActionItem, item.id)
     assert item.status.value == "done" and item.closed_in_id == second.id
@@ -358,8 +359,10 @@ def test_a_note_saved_from_another_device_at_the_same_moment_is_not_a_server_err
     monkeypatch.setattr(views, "save_note", saved_elsewhere_first)
     login_as(team["clinician"])
     url = f"/integration/integration_session/{note.id}/edit"
-    response = client.post(url, data={"duration_minutes": 50, "themes": "Mine"})
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith(url)
-    page = client.get(url).get_data(as_text=True)
+    response = client.post(
+        url, data={"duration_minutes": 50, "themes": "Mine", "version": note.version}
+    )
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
     assert "Someone else saved this note at the same moment" in page
+    assert "Mine</textarea>" in page  # what was typed is kept

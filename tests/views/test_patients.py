@@ -133,7 +133,7 @@ def test_trainee_creates_practice_patients_only(client, login_as, team, db):
         ({"display_name": "X", "record_number": "A 1 <b>"}, "Letters, digits"),
         (
             {"display_name": "X", "record_number": "A-1", "date_of_birth": "31/31/1999"},
-            "Not a valid date value.",
+            "Date of birth: enter a date such as 2026-03-08.",
         ),
         (
             {"display_name": "X", "record_number": "A-1", "protocol_key": "nonsense@9"},

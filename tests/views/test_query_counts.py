@@ -232,7 +232,12 @@ def test_saving_a_note_runs_as_many_queries_with_30_open_action_items_as_with_3(
         with count_queries(db.engine) as counter:
             response = client.post(
                 f"/integration/integration_session/{note.id}/edit",
-                data={"duration_minutes": 60, "themes": "Grief.", **carried},
+                data={
+                    "duration_minutes": 60,
+                    "themes": "Grief.",
+                    "version": note.version,
+                    **carried,
+                },
             )
         assert response.status_code == 302
         return counter.count

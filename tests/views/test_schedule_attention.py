@@ -122,7 +122,12 @@ def test_every_kind_of_write_keeps_the_stored_value_equal_to_the_rule(
     note = db.session.scalars(sa.select(IntegrationSession)).one()
     response = client.post(
         f"/integration/integration_session/{note.id}/edit",
-        data={"duration_minutes": "60", "themes": "Grief", "new_1": "Walk daily"},
+        data={
+            "duration_minutes": "60",
+            "themes": "Grief",
+            "new_1": "Walk daily",
+            "version": note.version,
+        },
     )
     assert response.status_code == 302
     agrees(db)
