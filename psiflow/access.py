@@ -151,6 +151,7 @@ ENDPOINTS: dict[str, Rule] = {
     "auth.login": PUBLIC,
     "auth.logout": Rule(),
     "auth.change_password": Rule(),
+    "auth.end_all_sessions": Rule(),  # one's own sessions only: the view takes no user id
     "patients.board": Rule(roles=CARE_ROLES | {Role.ADMIN}),
     "patients.new": Rule(roles=CARE_ROLES),
     "patients.show": Rule(roles=CARE_ROLES, patient=Action.VIEW),
@@ -226,6 +227,7 @@ ENDPOINTS: dict[str, Rule] = {
     "admin.edit_user": Rule(roles=frozenset({Role.ADMIN})),
     "admin.deactivate_user": Rule(roles=frozenset({Role.ADMIN})),
     "admin.reactivate_user": Rule(roles=frozenset({Role.ADMIN})),
+    "admin.end_user_sessions": Rule(roles=frozenset({Role.ADMIN})),
     "audit.patient_history": Rule(
         roles=frozenset({Role.SUPERVISOR, Role.ADMIN}), patient=Action.VIEW_AUDIT
     ),

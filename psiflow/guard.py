@@ -82,7 +82,12 @@ def _enforce():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if _idle_too_long():
-        audit.record_event("logout", current_user._get_current_object(), detail="idle timeout")
+        from psiflow.models.users import end_login_session
+
+        user = current_user._get_current_object()
+        end_login_session(user)  # a copy of the cookie with a fresher `seen` is refused too
+        db.session.commit()
+        audit.record_event("logout", user, detail="idle timeout")
         logout_user()
         session.clear()
         flash("You were logged out after a period of inactivity.", "info")

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from psiflow import audit
 from psiflow.access import Role
 from psiflow.admin.forms import ConfirmForm, NewUserForm, UserForm
 from psiflow.extensions import db
@@ -108,7 +109,7 @@ def edit_user(user_id):
             db.session.commit()
             flash(f"{user.name} was updated.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user)
+    return render_template("admin/user_form.html", form=form, user=user, confirm=ConfirmForm())
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
@@ -132,3 +133,15 @@ def reactivate_user(user_id):
         db.session.commit()
         flash(f"{user.name} was reactivated.", "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/sessions/end", methods=["POST"])
+def end_user_sessions(user_id):
+    """Log a user out everywhere (a device lost or left logged in); their account stays open."""
+    user = _clinic_user(user_id)
+    if ConfirmForm().validate_on_submit():
+        user.end_sessions()
+        db.session.commit()
+        audit.record_event("logout", user, detail="everywhere, by an administrator")
+        flash(f"{user.name} was logged out on every device.", "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
