@@ -228,6 +228,7 @@ ENDPOINTS: dict[str, Rule] = {
     "admin.deactivate_user": Rule(roles=frozenset({Role.ADMIN})),
     "admin.reactivate_user": Rule(roles=frozenset({Role.ADMIN})),
     "admin.end_user_sessions": Rule(roles=frozenset({Role.ADMIN})),
+    "admin.refusals": Rule(roles=frozenset({Role.ADMIN})),
     "audit.patient_history": Rule(
         roles=frozenset({Role.SUPERVISOR, Role.ADMIN}), patient=Action.VIEW_AUDIT
     ),
