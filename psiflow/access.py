@@ -35,10 +35,11 @@ class Action(enum.StrEnum):
     REVIEW = "review"  # co-sign or return a supervisee's note
     VIEW_AUDIT = "view_audit"
     EXPORT = "export"
+    VOID = "void"  # void records of this patient; which records: `may_void`
 
 
 CARE_TEAM = frozenset({Relationship.LEAD, Relationship.CO_FACILITATOR})
-_CARE = frozenset({Action.VIEW, Action.EDIT, Action.ADVANCE, Action.HOLD})
+_CARE = frozenset({Action.VIEW, Action.EDIT, Action.ADVANCE, Action.HOLD, Action.VOID})
 _SUPERVISE = frozenset(
     {
         Action.VIEW,
@@ -48,6 +49,7 @@ _SUPERVISE = frozenset(
         Action.CLEAR_FLAG,
         Action.REVIEW,
         Action.VIEW_AUDIT,
+        Action.VOID,
     }
 )
 
@@ -94,6 +96,19 @@ def can(user, action: Action, patient) -> bool:
     if patient.is_practice and action in _NEVER_ON_PRACTICE:
         return False
     return action in _GRANTS.get((role, relationship(user, patient)), frozenset())
+
+
+def may_void(user, author, patient) -> bool:
+    """Voiding takes a record out of the course (gates, outcomes): only its author, who signed
+    it, or a supervisor (the author's own, or one of the care team's) may. A co-facilitator,
+    a colleague or an administrator may not, whatever else they may do for the patient."""
+    if not can(user, Action.VOID, patient):
+        return False
+    if user.id == author.id:
+        return True
+    if Role(user.role) != Role.SUPERVISOR:
+        return False
+    return author.supervisor_id == user.id or user.id in patient.care_team_supervisor_ids
 
 
 def sees_practice_patients(role: Role) -> bool:
@@ -165,7 +180,7 @@ ENDPOINTS: dict[str, Rule] = {
     "records.show": Rule(roles=CARE_ROLES, patient=Action.VIEW),
     "records.sign": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     "records.addendum": Rule(roles=CARE_ROLES, patient=Action.EDIT),
-    "records.void": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "records.void": Rule(roles=CARE_ROLES, patient=Action.VOID),  # and `may_void`
     #
     # preparation
     "preparation.new_screening": Rule(roles=CARE_ROLES, patient=Action.EDIT),
