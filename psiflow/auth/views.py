@@ -85,8 +85,9 @@ def login():
         user.record_successful_login()
         user.upgrade_password_hash(form.password.data)
         start_login_session(user)
-        db.session.commit()
+        db.session.flush()  # the new log-in takes the audit chain: its event joins the commit
         audit.record_event("login_success", user, actor_id=user.id)
+        db.session.commit()
         session.clear()
         login_user(user)
         session["seen"] = int(time.time())
@@ -99,8 +100,9 @@ def logout():
     user = current_user._get_current_object()
     # Ended on the server, not only in this browser: a saved copy of the cookie is refused.
     end_login_session(user)
-    db.session.commit()
+    db.session.flush()
     audit.record_event("logout", user)
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You have logged out.", "success")
