@@ -36,10 +36,11 @@ class Action(enum.StrEnum):
     VIEW_AUDIT = "view_audit"
     EXPORT = "export"
     RECORD_DEVIATION = "record_deviation"  # approve a dose the protocol does not give
+    VOID = "void"  # void records of this patient; which records: `may_void`
 
 
 CARE_TEAM = frozenset({Relationship.LEAD, Relationship.CO_FACILITATOR})
-_CARE = frozenset({Action.VIEW, Action.EDIT, Action.ADVANCE, Action.HOLD})
+_CARE = frozenset({Action.VIEW, Action.EDIT, Action.ADVANCE, Action.HOLD, Action.VOID})
 _SUPERVISE = frozenset(
     {
         Action.VIEW,
@@ -50,6 +51,7 @@ _SUPERVISE = frozenset(
         Action.REVIEW,
         Action.VIEW_AUDIT,
         Action.RECORD_DEVIATION,
+        Action.VOID,
     }
 )
 
@@ -96,6 +98,19 @@ def can(user, action: Action, patient) -> bool:
     if patient.is_practice and action in _NEVER_ON_PRACTICE:
         return False
     return action in _GRANTS.get((role, relationship(user, patient)), frozenset())
+
+
+def may_void(user, author, patient) -> bool:
+    """Voiding takes a record out of the course (gates, outcomes): only its author, who signed
+    it, or a supervisor (the author's own, or one of the care team's) may. A co-facilitator,
+    a colleague or an administrator may not, whatever else they may do for the patient."""
+    if not can(user, Action.VOID, patient):
+        return False
+    if user.id == author.id:
+        return True
+    if Role(user.role) != Role.SUPERVISOR:
+        return False
+    return author.supervisor_id == user.id or user.id in patient.care_team_supervisor_ids
 
 
 def sees_practice_patients(role: Role) -> bool:
@@ -159,6 +174,7 @@ ENDPOINTS: dict[str, Rule] = {
     "auth.login": PUBLIC,
     "auth.logout": Rule(),
     "auth.change_password": Rule(),
+    "auth.end_all_sessions": Rule(),  # one's own sessions only: the view takes no user id
     "patients.board": Rule(roles=CARE_ROLES | {Role.ADMIN}),
     "patients.new": Rule(roles=CARE_ROLES),
     "patients.show": Rule(roles=CARE_ROLES, patient=Action.VIEW),
@@ -172,7 +188,7 @@ ENDPOINTS: dict[str, Rule] = {
     "records.show": Rule(roles=CARE_ROLES, patient=Action.VIEW),
     "records.sign": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     "records.addendum": Rule(roles=CARE_ROLES, patient=Action.EDIT),
-    "records.void": Rule(roles=CARE_ROLES, patient=Action.EDIT),
+    "records.void": Rule(roles=CARE_ROLES, patient=Action.VOID),  # and `may_void`
     #
     # preparation
     "preparation.new_screening": Rule(roles=CARE_ROLES, patient=Action.EDIT),
@@ -241,6 +257,8 @@ ENDPOINTS: dict[str, Rule] = {
     "admin.edit_user": Rule(roles=frozenset({Role.ADMIN})),
     "admin.deactivate_user": Rule(roles=frozenset({Role.ADMIN})),
     "admin.reactivate_user": Rule(roles=frozenset({Role.ADMIN})),
+    "admin.end_user_sessions": Rule(roles=frozenset({Role.ADMIN})),
+    "admin.refusals": Rule(roles=frozenset({Role.ADMIN})),
     "audit.patient_history": Rule(
         roles=frozenset({Role.SUPERVISOR, Role.ADMIN}), patient=Action.VIEW_AUDIT
     ),

@@ -59,6 +59,7 @@ ACTIONS = (
     "export",
     "view",
     "restore",
+    "refused",
 )
 REDACTED = "[redacted]"
 # Columns whose values would hand out a credential if an audit reader saw them.

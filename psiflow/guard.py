@@ -57,6 +57,40 @@ register_loader("course_id", "course", _load_course)
 register_loader("record_id", "record", _load_record)
 
 
+def refuse(status: int):
+    """Answer `status` (403, or 404 for what another caseload holds) and leave a trace in the
+    audit trail, so an administrator sees someone probing: who, which endpoint, when, and the
+    answer; never anything of the record refused, which may belong to another caseload."""
+    if current_user.is_authenticated:  # an anonymous request is sent to log in, not refused
+        object_type, object_id = _named_object()
+        audit.record_event(
+            "refused",
+            detail=refusal_detail(status, request.method, request.endpoint),
+            object_type=object_type,
+            object_id=object_id,
+        )
+    abort(status)
+
+
+def refusal_detail(status: int, method: str, endpoint: str | None) -> str:
+    return f"{status} {method} {endpoint}"
+
+
+def read_refusal_detail(detail: str) -> tuple[int, str, str]:
+    """(status, method, endpoint) of a refusal recorded by `refuse`."""
+    status, method, endpoint = detail.split(" ", 2)
+    return int(status), method, endpoint
+
+
+def _named_object() -> tuple[str | None, int | None]:
+    """The id the URL asked for (`patient_id` 42 -> ("patient", 42)): the requester's own
+    words, an opaque number, never read from the database."""
+    for view_arg, value in (request.view_args or {}).items():
+        if view_arg.endswith("_id") and isinstance(value, int):
+            return view_arg.removesuffix("_id"), value
+    return None, None
+
+
 def loaded(name: str):
     """The object the guard loaded and checked for this request (e.g. 'patient', 'course')."""
     return g.loaded[name]
@@ -76,20 +110,25 @@ def _enforce():
         return None  # no such URL: routing answers 404 (or 405)
     rule = access.rule_for(request.endpoint)
     if rule is None:
-        abort(403)  # deny by default: every endpoint must be listed in access.ENDPOINTS
+        refuse(403)  # deny by default: every endpoint must be listed in access.ENDPOINTS
     if rule.public:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if _idle_too_long():
-        audit.record_event("logout", current_user._get_current_object(), detail="idle timeout")
+        from psiflow.models.users import end_login_session
+
+        user = current_user._get_current_object()
+        end_login_session(user)  # a copy of the cookie with a fresher `seen` is refused too
+        db.session.commit()
+        audit.record_event("logout", user, detail="idle timeout")
         logout_user()
         session.clear()
         flash("You were logged out after a period of inactivity.", "info")
         return redirect(url_for("auth.login"))
     session["seen"] = int(time.time())
     if not access.role_allowed(current_user, rule):
-        abort(403)
+        refuse(403)
     g.loaded = {}
     if rule.patient is not None:
         _load_and_check(rule.patient)
@@ -108,10 +147,10 @@ def _load_and_check(action: access.Action) -> None:
         if view_arg in args:
             found = loader(args[view_arg], args)
             if found is None:
-                abort(404)
+                refuse(404)
             obj, patient = found
             if not access.can(current_user, action, patient):
-                abort(404)
+                refuse(404)
             g.loaded[name] = obj
             g.loaded["patient"] = patient
             if request.method == "GET":

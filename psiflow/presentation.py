@@ -67,6 +67,13 @@ def local_time(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     return format_time(value.astimezone(clinic_zone()), fmt)
 
 
+def local_time_of(user, value: datetime, fmt: str = "%d %b %Y %H:%M") -> str:
+    """`local_time` in `user`'s clinic's zone, for a page shown before anyone is logged in
+    (the lockout message), with the zone's abbreviation so nobody reads it as UTC."""
+    local = value.astimezone(_zone_of(user))
+    return f"{format_time(local, fmt)} {local.strftime('%Z')}"
+
+
 def local_date(value: datetime | date | None) -> str:
     if value is None:
         return ""

@@ -6,6 +6,10 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
+# What a CSV download is sent as. Werkzeug appends "; charset=utf-8" to a text/* mimetype
+# itself: naming the charset here as well sent it twice.
+MIMETYPE = "text/csv"
+
 # A text cell a spreadsheet would run as a formula is prefixed with ' (OWASP: CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

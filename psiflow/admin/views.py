@@ -1,14 +1,15 @@
 """User management: create, edit, deactivate (users are never deleted)."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from psiflow import audit, guard
 from psiflow.access import Role
 from psiflow.admin.forms import ConfirmForm, NewUserForm, UserForm
 from psiflow.extensions import db
-from psiflow.models import Patient, User
+from psiflow.models import AuditEvent, Patient, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -16,7 +17,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def _clinic_user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None or user.clinic_id != current_user.clinic_id:
-        abort(404)
+        guard.refuse(404)
     return user
 
 
@@ -66,6 +67,47 @@ def patients():
     return render_template("admin/patients.html", page=page, record_number=number)
 
 
+# What each refusal answered, in the words an administrator reads.
+_ANSWERS = {
+    403: "Forbidden: their role may not do this",
+    404: "Not found: another caseload's, another clinic's, or no such record",
+}
+
+
+@bp.route("/refusals")
+def refusals():
+    """Requests the guard refused to this clinic's users, newest first: someone probing other
+    caseloads shows up here. Nothing of the refused records was recorded, only their ids."""
+    page = db.paginate(
+        sa.select(AuditEvent)
+        .join(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.action == "refused", User.clinic_id == current_user.clinic_id)
+        .order_by(AuditEvent.seq.desc()),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    actor_ids = {e.actor_id for e in page.items}
+    names = (
+        dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(actor_ids))).all())
+        if actor_ids
+        else {}
+    )
+    rows = []
+    for event in page.items:
+        status, method, endpoint = guard.read_refusal_detail(event.detail)
+        rows.append(
+            {
+                "event": event,
+                "who": names[event.actor_id],
+                "asked": "opened" if method == "GET" else "sent a form to",
+                "endpoint": endpoint,
+                "answer": _ANSWERS.get(status, f"Refused ({status})"),
+            }
+        )
+    return render_template("admin/refusals.html", page=page, rows=rows)
+
+
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user():
     form = NewUserForm()
@@ -108,7 +150,7 @@ def edit_user(user_id):
             db.session.commit()
             flash(f"{user.name} was updated.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user)
+    return render_template("admin/user_form.html", form=form, user=user, confirm=ConfirmForm())
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
@@ -132,3 +174,15 @@ def reactivate_user(user_id):
         db.session.commit()
         flash(f"{user.name} was reactivated.", "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/sessions/end", methods=["POST"])
+def end_user_sessions(user_id):
+    """Log a user out everywhere (a device lost or left logged in); their account stays open."""
+    user = _clinic_user(user_id)
+    if ConfirmForm().validate_on_submit():
+        user.end_sessions()
+        db.session.commit()
+        audit.record_event("logout", user, detail="everywhere, by an administrator")
+        flash(f"{user.name} was logged out on every device.", "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))

@@ -28,3 +28,7 @@ class ChangePasswordForm(FlaskForm):
         problems = password_problems(field.data or "", self._email)
         if problems:
             raise ValidationError(" ".join(problems))
+
+
+class EndAllSessionsForm(FlaskForm):
+    submit = SubmitField("Log out everywhere")

@@ -16,11 +16,16 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from psiflow import audit
-from psiflow.auth.forms import ChangePasswordForm, LoginForm
+from psiflow.auth.forms import ChangePasswordForm, EndAllSessionsForm, LoginForm
 from psiflow.extensions import db, limiter
 from psiflow.models.types import utcnow
-from psiflow.models.users import spend_password_check, user_by_email
-from psiflow.presentation import local_time
+from psiflow.models.users import (
+    end_login_session,
+    spend_password_check,
+    start_login_session,
+    user_by_email,
+)
+from psiflow.presentation import local_time_of
 
 bp = Blueprint("auth", __name__)
 
@@ -58,7 +63,7 @@ def login():
             audit.record_event("login_failure", user, detail="account locked")
             flash(
                 "This account is locked after repeated failed log-ins. Try again after "
-                f"{local_time(user.locked_until, '%H:%M')} or ask an administrator.",
+                f"{local_time_of(user, user.locked_until, '%H:%M')} or ask an administrator.",
                 "error",
             )
             return render_template("auth/login.html", form=form), 200
@@ -79,8 +84,10 @@ def login():
             return render_template("auth/login.html", form=form), 200
         user.record_successful_login()
         user.upgrade_password_hash(form.password.data)
-        db.session.commit()
+        start_login_session(user)
+        db.session.flush()  # the new log-in takes the audit chain: its event joins the commit
         audit.record_event("login_success", user, actor_id=user.id)
+        db.session.commit()
         session.clear()
         login_user(user)
         session["seen"] = int(time.time())
@@ -90,10 +97,32 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    audit.record_event("logout", current_user._get_current_object())
+    user = current_user._get_current_object()
+    # Ended on the server, not only in this browser: a saved copy of the cookie is refused.
+    end_login_session(user)
+    db.session.flush()
+    audit.record_event("logout", user)
+    db.session.commit()
     logout_user()
     session.clear()
-    flash("You have logged out.", "info")
+    flash("You have logged out.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/sessions/end", methods=["POST"])
+def end_all_sessions():
+    """Log out everywhere: for a browser left logged in on a shared tablet or a lost laptop."""
+    if not EndAllSessionsForm().validate_on_submit():
+        flash("Nothing was changed: the form was not complete.", "error")
+        return redirect(url_for("auth.change_password"))
+    user = current_user._get_current_object()
+    end_login_session(user)
+    user.end_sessions()
+    db.session.commit()
+    audit.record_event("logout", user, detail="everywhere, by the user")
+    logout_user()
+    session.clear()
+    flash("You have logged out on every device.", "success")
     return redirect(url_for("auth.login"))
 
 
@@ -111,4 +140,4 @@ def change_password():
             login_user(user)
             flash("Your password has been changed. Other sessions have been logged out.", "success")
             return redirect(url_for("patients.board"))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form, end_all=EndAllSessionsForm())

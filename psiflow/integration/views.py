@@ -41,6 +41,7 @@ from psiflow.models.integration import (
 )
 from psiflow.models.measures import timepoint_label
 from psiflow.models.types import utcnow
+from psiflow.spreadsheet import MIMETYPE as CSV_MIMETYPE
 
 bp = Blueprint("integration", __name__, url_prefix="/integration")
 
@@ -250,9 +251,7 @@ def export_json(course_id):
 def export_csv(course_id):
     course = guard.loaded("course")
     audit.record_event("export", course, patient_id=course.patient_id, detail="course CSV")
-    return _download(
-        course_csv(course_export(course)), "text/csv; charset=utf-8", f"course-{course.id}.csv"
-    )
+    return _download(course_csv(course_export(course)), CSV_MIMETYPE, f"course-{course.id}.csv")
 
 
 def _download(body: str, mimetype: str, filename: str) -> Response:

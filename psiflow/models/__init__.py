@@ -28,7 +28,7 @@ from psiflow.models.preparation import (
 from psiflow.models.records import RECORD_TYPES, Addendum, ClinicalRecord, Signature
 from psiflow.models.rems import RemsMonitoringForm
 from psiflow.models.reviews import Review
-from psiflow.models.users import Clinic, User
+from psiflow.models.users import Clinic, LoginSession, User
 
 __all__ = [
     "AdverseEvent",
@@ -60,6 +60,7 @@ __all__ = [
     "RECORD_TYPES",
     "Addendum",
     "Clinic",
+    "LoginSession",
     "ClinicalRecord",
     "Course",
     "CourseOutcomeScore",

@@ -66,8 +66,12 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:
         return self.active
 
+    # The token of the log-in this request runs under (see LoginSession), set when the
+    # session cookie is read or a log-in starts; not a column.
+    login_token = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        return f"{self.id}:{self.session_token}:{self.login_token}"
 
     @property
     def timezone(self) -> str | None:
@@ -105,6 +109,44 @@ class User(UserMixin, db.Model):
     def deactivate(self) -> None:
         self.active = False
         self.end_sessions()
+
+
+class LoginSession(db.Model):
+    """One log-in on one browser, named in its session cookie by a random token.
+
+    Logging out ends it here, on the server, so a copy of the cookie saved before (a shared
+    tablet, a cookie lifted from a browser) is refused afterwards. Logging out everywhere
+    rotates the user's `session_token` instead, which every cookie also carries.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    token: so.Mapped[str] = so.mapped_column(
+        sa.String(64), unique=True, default=lambda: secrets.token_hex(16)
+    )
+    started_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    ended_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+
+def start_login_session(user: User) -> LoginSession:
+    """A new log-in for `user`; the caller commits, then hands `user` to `login_user`."""
+    login = LoginSession(user_id=user.id, token=secrets.token_hex(16))
+    db.session.add(login)
+    user.login_token = login.token
+    return login
+
+
+def end_login_session(user: User, now: datetime | None = None) -> None:
+    """End the log-in this request runs under; the caller commits."""
+    login = db.session.scalar(
+        sa.select(LoginSession).where(
+            LoginSession.user_id == user.id, LoginSession.token == user.login_token
+        )
+    )
+    if login is not None and login.ended_at is None:
+        login.ended_at = now or utcnow()
 
 
 def user_by_email(email: str) -> User | None:

@@ -30,6 +30,7 @@ def record_context(record) -> dict:
         "signatures": [(s, signature_intact(s, record)) for s in signatures],
         "addenda": addenda_for([record]).get(key, []),
         "may_edit": access.can(current_user, Action.EDIT, patient),
+        "may_void": access.may_void(current_user, record.author, patient),
         "sign_form": SignForm(formdata=None, prefix="sign"),
         "addendum_form": AddendumForm(formdata=None, prefix="addendum"),
         "void_form": VoidForm(formdata=None, prefix="void"),
@@ -111,6 +112,8 @@ def addendum(record_type, record_id):
 @bp.route("/<record_type>/<int:record_id>/void", methods=["POST"])
 def void(record_type, record_id):
     record = guard.loaded("record")
+    if not access.may_void(current_user, record.author, record.course.patient):
+        guard.refuse(403)
     form = VoidForm(prefix="void")
     return _reauthenticated(
         form,

@@ -29,6 +29,7 @@ from psiflow.models.records import addenda_for, signature_intact, signatures_for
 from psiflow.models.reviews import open_return, review_record, reviews_of
 from psiflow.models.reviews import resubmit as resubmit_record
 from psiflow.models.types import utcnow
+from psiflow.spreadsheet import MIMETYPE as CSV_MIMETYPE
 from psiflow.spreadsheet import csv_text
 from psiflow.supervision import queries
 from psiflow.supervision.forms import AcknowledgeForm, ResubmitForm, review_form
@@ -163,7 +164,9 @@ def acknowledge(alert_id):
         flash("Say what was done before closing the alert.", "error")
     else:
         try:
-            resolution = Resolution(form.resolution.data or Resolution.ACKNOWLEDGED)
+            # Blank (a form without the choice) is a plain acknowledgement; `Optional` lets
+            # only blank through, `RadioField` refuses any other value not offered.
+            resolution = Resolution((form.resolution.data or "").strip() or "acknowledged")
             acknowledge_alert(alert, current_user, form.note.data, resolution=resolution)
             db.session.commit()
         except AlertRefused as refused:
@@ -271,7 +274,7 @@ def _csv_response(rows) -> Response:
             row.review_waiting_since.isoformat() if row.review_waiting_since else "",
         ]
         lines.append(line)
-    response = Response(csv_text(header, lines), mimetype="text/csv; charset=utf-8")
+    response = Response(csv_text(header, lines), mimetype=CSV_MIMETYPE)
     response.headers["Content-Disposition"] = 'attachment; filename="team-outcomes.csv"'
     return response
 

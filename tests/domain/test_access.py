@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from psiflow.access import ENDPOINTS, Action, Role, can, relationship
+from psiflow.access import ENDPOINTS, Action, Role, can, may_void, relationship
 
 
 @dataclass
@@ -13,6 +13,7 @@ class U:
     role: Role
     clinic_id: int = 1
     is_active: bool = True
+    supervisor_id: int | None = None
 
 
 @dataclass
@@ -34,7 +35,7 @@ PATIENTS = {
     "none": lambda practice: P(2, co_facilitator_id=3, is_practice=practice),
 }
 
-CARE = {Action.VIEW, Action.EDIT, Action.ADVANCE, Action.HOLD}
+CARE = {Action.VIEW, Action.EDIT, Action.ADVANCE, Action.HOLD, Action.VOID}
 SUPERVISE = {
     Action.VIEW,
     Action.ADVANCE,
@@ -44,6 +45,7 @@ SUPERVISE = {
     Action.REVIEW,
     Action.VIEW_AUDIT,
     Action.RECORD_DEVIATION,
+    Action.VOID,
 }
 
 EXPECTED = {
@@ -140,3 +142,48 @@ def test_a_trainee_is_never_paired_with_a_clinician_on_real_care():
 
     assert Role.CLINICIAN not in co_facilitator_roles(Role.TRAINEE)
     assert Role.TRAINEE not in co_facilitator_roles(Role.CLINICIAN)
+
+
+# may_void(user 1, author, patient): who, beyond the patient-level VOID grant, voids whose record
+VOIDS = [
+    # (user 1's role, relationship to the patient, the author, allowed)
+    (Role.CLINICIAN, "lead", U(1, Role.CLINICIAN), True),  # the signer
+    (Role.CLINICIAN, "co_facilitator", U(2, Role.CLINICIAN), False),  # the other facilitator
+    (Role.CLINICIAN, "lead", U(2, Role.CLINICIAN), False),  # the lead, of the co-facilitator's
+    (Role.CLINICIAN, "lead", U(2, Role.CLINICIAN, supervisor_id=1), False),  # not a supervisor
+    (Role.CLINICIAN, "none", U(2, Role.CLINICIAN), False),  # another clinician
+    (Role.SUPERVISOR, "supervisor", U(2, Role.CLINICIAN, supervisor_id=1), True),  # both
+    (Role.SUPERVISOR, "supervisor", U(2, Role.CLINICIAN), True),  # the care team's supervisor
+    (Role.SUPERVISOR, "co_facilitator", U(2, Role.CLINICIAN, supervisor_id=1), True),  # author's
+    (Role.SUPERVISOR, "co_facilitator", U(2, Role.CLINICIAN), False),  # only a facilitator
+    (Role.SUPERVISOR, "none", U(2, Role.CLINICIAN, supervisor_id=1), False),  # off the caseload
+    (Role.ADMIN, "lead", U(1, Role.ADMIN), False),  # holds accounts, not care
+    (Role.ADMIN, "none", U(2, Role.CLINICIAN), False),
+]
+
+
+@pytest.mark.parametrize("role,rel,author,allowed", VOIDS)
+def test_who_may_void_a_record_of_a_real_patient(role, rel, author, allowed):
+    assert may_void(U(1, role), author, PATIENTS[rel](False)) is allowed
+
+
+@pytest.mark.parametrize(
+    "role,rel,author,allowed",
+    [
+        (Role.TRAINEE, "lead", U(1, Role.TRAINEE), True),  # the trainee who signed it
+        (Role.TRAINEE, "co_facilitator", U(2, Role.TRAINEE), False),  # a fellow trainee
+        (Role.TRAINEE, "lead", U(2, Role.SUPERVISOR), False),  # their co-facilitating supervisor's
+        (Role.SUPERVISOR, "supervisor", U(2, Role.TRAINEE, supervisor_id=1), True),
+        (Role.CLINICIAN, "lead", U(1, Role.CLINICIAN), False),  # never a practice patient
+    ],
+)
+def test_who_may_void_a_record_of_a_practice_patient(role, rel, author, allowed):
+    assert may_void(U(1, role), author, PATIENTS[rel](True)) is allowed
+
+
+def test_a_deactivated_signer_may_not_void():
+    assert not may_void(U(1, Role.CLINICIAN, is_active=False), U(1, Role.CLINICIAN), P(1))
+
+
+def test_the_void_endpoint_asks_for_the_void_grant():
+    assert ENDPOINTS["records.void"].patient == Action.VOID

@@ -42,6 +42,8 @@ from psiflow.models.records import sign_record
 from psiflow.models.rems import RemsMonitoringForm
 from psiflow.models.reviews import review_record
 from psiflow.models.types import utcnow
+from psiflow.models.users import User
+from psiflow.password_hashing import hash_password
 from tests.factories import TEST_PASSWORD, gen_course, gen_dosing_session, gen_patient, gen_user
 from tests.integration_factories import gen_integration_session
 from tests.security.conftest import crawl, database_snapshot, logged_in, take_flashes
@@ -279,7 +281,10 @@ def _pages(app, world: World) -> list[tuple[str, str]]:
 
 def _log_in(client, user) -> None:
     response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
-    assert response.status_code == 302, f"{user.email} could not log in"
+    assert response.status_code == 302, (
+        f"{user.email} could not log in",
+        take_flashes(client),
+    )
 
 
 def _found_forms(app, world: World) -> dict[str, FoundForm]:
@@ -352,10 +357,29 @@ def _keep(found, adapter, who, forms) -> None:
         found.setdefault(endpoint, FoundForm(endpoint, form.action, who, form.fields))
 
 
-def _post(client, form: FoundForm, data: dict):
-    """Post as the user shown the form (logged in again if a post logged them out)."""
+_TEST_HASH = hash_password(TEST_PASSWORD)
+
+
+def _logged_in_again(client, form: FoundForm) -> bool:
+    """Log the user shown the form in again if a post logged them out (a log-in writes its
+    own rows, so the caller then takes a new picture of what is stored)."""
     if form.user is not None and not logged_in(client):
+        # A post may have changed the password (which ends the user's sessions), locked the
+        # account with wrong current passwords or deactivated it (an administrator's form):
+        # put the user back as the world made them.
+        _db.session.execute(
+            sa.update(User)
+            .where(User.id == form.user.id)
+            .values(password_hash=_TEST_HASH, failed_logins=0, locked_until=None, active=True)
+        )
+        _db.session.commit()
         _log_in(client, form.user)
+        return True
+    return False
+
+
+def _post(client, form: FoundForm, data: dict):
+    """Post as the user shown the form."""
     posted = {k: v for k, v in data.items() if v is not MISSING}
     response = client.post(form.action, data=posted)
     return response, take_flashes(client)
@@ -394,6 +418,8 @@ def _refused_posts(app, form: FoundForm, examples: int) -> int:
         tried += 1
         name, value = refused
         data = {**form.filled(), **odd, name: value}
+        if _logged_in_again(client, form):
+            state["stored"] = database_snapshot()
         response, flashes = _post(client, form, data)
         assert response.status_code < 500, (form.endpoint, data)
         changes = _changes(state["stored"], database_snapshot())
@@ -424,6 +450,8 @@ def _odd_posts(app, form: FoundForm, examples: int) -> int:
         nonlocal tried
         tried += 1
         data = {**form.filled(), **odd}
+        if _logged_in_again(client, form):
+            state["stored"] = database_snapshot()
         response, flashes = _post(client, form, data)
         assert response.status_code < 500, (form.endpoint, data)
         after = database_snapshot()

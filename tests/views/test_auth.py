@@ -1,7 +1,7 @@
 """Log in, lockout, idle logout, password change."""
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -58,6 +58,15 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(client, auth, team):
     user.locked_until = utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert auth.login(user).status_code == 302
+
+
+def test_the_lockout_message_gives_the_unlock_time_in_the_clinics_zone(client, auth, team):
+    user = team["clinician"]  # a clinic in America/Los_Angeles, never UTC's offset
+    user.locked_until = datetime(2031, 1, 15, 20, 45, tzinfo=UTC)
+    db.session.commit()
+    page = auth.login(user).get_data(as_text=True)
+    assert "Try again after 12:45 PST or ask an administrator." in page
+    assert "20:45" not in page
 
 
 def test_deactivated_user_cannot_log_in(client, auth, team):

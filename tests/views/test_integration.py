@@ -275,7 +275,9 @@ def test_course_exports_as_csv_and_json(client, login_as, team, db, course):
     assert data["course"]["protocol"] == "psilocybin-single-dose"
     assert [m["total"] for m in data["measures"] if m["instrument"] == "phq9"] == [18.0]
     assert len(data["integration_sessions"]) == 1
-    csv = client.get(f"/integration/courses/{course.id}/export.csv").get_data(as_text=True)
+    response = client.get(f"/integration/courses/{course.id}/export.csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # the charset once
+    csv = response.get_data(as_text=True)
     assert csv.splitlines()[0] == "when_utc,kind,record_id,what,value,detail,status"
     assert ",measure," in csv and "integration_session" in csv
     assert "'=HYPERLINK" in csv  # a formula is defused, not run by the spreadsheet
