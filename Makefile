@@ -21,6 +21,7 @@ install: $(VENV)/.installed
 
 run: install
 	PSIFLOW_ENV=$${PSIFLOW_ENV:-development} $(FLASK) db upgrade
+	PSIFLOW_ENV=$${PSIFLOW_ENV:-development} $(FLASK) stored-values refresh
 	PSIFLOW_ENV=$${PSIFLOW_ENV:-development} $(FLASK) seed-demo --if-empty
 	@echo "PsiFlow is at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	PSIFLOW_ENV=$${PSIFLOW_ENV:-development} $(FLASK) run --host $(HOST) --port $(PORT)

@@ -26,7 +26,6 @@ from flask import Flask
 
 from bench.loading import Sink, insert_rows, insert_tuples, reads_rows
 from bench.network import CoursePlan, Network, driver_time
-from psiflow import schedule_attention, stored_gates, stored_outcomes
 from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.instruments import default_instrument_dir, load_instruments
 from psiflow.domain.phases import Phase
@@ -58,6 +57,7 @@ from psiflow.models.dosing import AnswerKind
 from psiflow.models.integration import RISK_SCREEN, ActionStatus, CheckInContext, Sleep
 from psiflow.models.measures import BASELINE
 from psiflow.models.preparation import TouchChange
+from psiflow.models.stored import attention, gates, outcomes
 
 # Between the protocol's full readings the facilitators note heart rate and SpO2 from the
 # room's pulse oximeter every few minutes: at this interval the network holds about a million
@@ -1049,7 +1049,7 @@ def seed_alerts(net: Network, sink: Sink) -> int:
 def seed_schedule_attention(net: Network, conn: sa.Connection) -> int:
     """Each course's `attention_from` by the app's own rule over the rows just seeded: the
     seed writes around the ORM, so the listener that keeps it in the app never saw them."""
-    return schedule_attention.refresh_all(conn, {p.key: p for p in net.protocols})
+    return attention.refresh_all(conn, {p.key: p for p in net.protocols})
 
 
 @reads_rows
@@ -1063,11 +1063,11 @@ def seed_stored_gate_facts(net: Network, conn: sa.Connection) -> int:
         "instruments": load_instruments(default_instrument_dir()),
     }
     with app.app_context():
-        return stored_gates.refresh_all(conn)
+        return gates.refresh_all(conn)
 
 
 @reads_rows
 def seed_outcome_scores(net: Network, conn: sa.Connection) -> int:
     """Each course's stored outcome scores by the app's own rule over the measures just
     seeded (the seed writes around the ORM)."""
-    return stored_outcomes.refresh_all(conn)
+    return outcomes.refresh_all(conn)

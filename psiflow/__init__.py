@@ -43,23 +43,16 @@ def load_config(app: Flask, config: dict | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    # Map every model first, and register the values stored on courses (their watches).
-    from psiflow import (  # noqa: F401
-        alert_mail,
-        audit,
-        course_watch,
-        models,
-        schedule_attention,
-        stored_gates,
-        stored_outcomes,
-    )
+    # Map every model first; the values stored on courses are watched on every session.
+    from psiflow import alert_mail, audit, models  # noqa: F401
     from psiflow.database import configure_engine
     from psiflow.extensions import csrf, db, limiter, login_manager, migrate
+    from psiflow.models import stored
 
     db.init_app(app)
     audit.init_app(app)
     alert_mail.init_app(app)
-    course_watch.init_app(app)
+    stored.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

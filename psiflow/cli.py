@@ -1,5 +1,6 @@
 """Command-line tasks: `flask --app psiflow <command>`."""
 
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -9,12 +10,13 @@ from psiflow import demo, maintenance
 from psiflow.access import Role
 from psiflow.domain.passwords import password_problems
 from psiflow.extensions import db
-from psiflow.models import Clinic, User
+from psiflow.models import Clinic, User, stored
 
 
 def init_app(app) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(stored_values_command)
     maintenance.init_app(app)
 
 
@@ -86,3 +88,53 @@ def _clinic(name, timezone) -> Clinic:
         clinic = Clinic(name=name, timezone=timezone)
         db.session.add(clinic)
     return clinic
+
+
+@click.group("stored-values")
+def stored_values_command():
+    """Check or repair the values courses keep worked out from their records (after a change
+    made in the database itself, or an upgrade)."""
+
+
+@stored_values_command.command("verify")
+def verify_stored_values_command():
+    """List every stored value that disagrees with its rule; exit 1 when any does."""
+    with db.engine.connect() as connection:
+        found = stored.verify(connection)
+    for d in found:
+        click.echo(
+            f"course {d.course_id}: {d.value} stored {_shown(d.stored)}, "
+            f"computed {_shown(d.computed)}"
+        )
+    if found:
+        click.echo(
+            f"{len(found)} stored value(s) disagree with their rules: "
+            "`flask --app psiflow stored-values refresh` works them out again.",
+            err=True,
+        )
+        raise SystemExit(1)
+    click.echo("Every stored value agrees with its rule.")
+
+
+def _shown(value) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return f"({', '.join(_shown(v) for v in value)})"
+    return repr(value)
+
+
+@stored_values_command.command("refresh")
+def refresh_stored_values_command():
+    """Work every stored value of every course out again, committing batch by batch."""
+    changed = dict.fromkeys((value.name for value in stored.VALUES), 0)
+    courses = 0
+    with db.engine.connect() as connection:
+        # A commit per batch of courses: each batch locks only its own course rows.
+        for ids in stored.every_course(connection):
+            for name, count in stored.refresh(connection, ids).items():
+                changed[name] += count
+            connection.commit()
+            courses += len(ids)
+    counts = ", ".join(f"{name} {count}" for name, count in changed.items())
+    click.echo(f"Worked out the stored values of {courses} course(s) again; changed: {counts}.")

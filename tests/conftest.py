@@ -97,50 +97,13 @@ def _empty_tables() -> None:
             connection.execute(table.delete())
 
 
-def stale_schedule_attention() -> dict[int, tuple]:
-    """Courses whose stored `attention_from` differs from the rule over what is committed:
-    {course id: (stored, computed)}. Courses on a protocol this app did not load are skipped."""
-    from psiflow import catalog
-    from psiflow.models import Course
-    from psiflow.schedule_attention import compute
-
-    protocols = catalog.protocols()
-    with _db.engine.connect() as connection:
-        rows = [
-            row
-            for row in connection.execute(
-                sa.select(
-                    Course.id, Course.protocol_id, Course.protocol_version, Course.attention_from
-                )
-            )
-            if f"{row[1]}@{row[2]}" in protocols
-        ]
-        fresh = compute(connection, [row[:3] for row in rows], protocols)
-    return {row[0]: (row[3], fresh[row[0]]) for row in rows if row[3] != fresh[row[0]]}
-
-
-def stale_gate_facts() -> dict[int, tuple]:
-    """Courses whose stored gate facts differ from their records: {id: (stored, computed)}."""
-    from psiflow import stored_gates
+def stale_stored_values() -> list:
+    """Stored values that disagree with their rules over what is committed, as
+    `flask --app psiflow stored-values verify` lists them (`Disagreement`s)."""
+    from psiflow.models import stored
 
     with _db.engine.connect() as connection:
-        return stored_gates.stale(connection)
-
-
-def stale_outcome_scores() -> dict[tuple[int, str], tuple]:
-    """Stored outcome scores that differ from the rule over what is committed:
-    {(course id, instrument id): (stored, computed)}."""
-    from psiflow.models import Course
-    from psiflow.stored_outcomes import compute, stored
-
-    with _db.engine.connect() as connection:
-        ids = connection.execute(sa.select(Course.id)).scalars().all()
-        now, fresh = stored(connection, ids), compute(connection, ids)
-    return {
-        key: (now.get(key), fresh.get(key))
-        for key in now.keys() | fresh.keys()
-        if now.get(key) != fresh.get(key)
-    }
+        return stored.verify(connection)
 
 
 def _commit_what_the_test_left() -> None:
@@ -168,13 +131,9 @@ def db(app):
         yield _db
         _commit_what_the_test_left()
         _db.session.remove()
-        stale = stale_schedule_attention()
-        stale_gates = stale_gate_facts()
-        stale_scores = stale_outcome_scores()
+        stale = stale_stored_values()
         _empty_tables()
-        assert not stale, f"Course.attention_from disagrees with the schedule rule: {stale}"
-        assert not stale_gates, f"Course.stored_facts disagrees with the records: {stale_gates}"
-        assert not stale_scores, f"stored outcome scores disagree with the rule: {stale_scores}"
+        assert not stale, f"stored values disagree with their rules: {stale}"
 
 
 @pytest.fixture

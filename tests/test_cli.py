@@ -1,11 +1,16 @@
-"""Command-line tasks: the demo clinic and creating users."""
+"""Command-line tasks: the demo clinic, creating users, checking and repairing stored values."""
+
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from psiflow import demo
 from psiflow.access import Role
 from psiflow.domain.phases import ACTIVE_PHASES, Phase
-from psiflow.models import Course, Patient, User
+from psiflow.models import Course, CourseOutcomeScore, Patient, User
+from psiflow.models.types import utcnow
+from tests.factories import gen_course, gen_patient
+from tests.integration_factories import PSILOCYBIN, dosed_course, gen_measure
 
 
 def test_seed_demo_builds_the_clinic_once(app, db):
@@ -148,3 +153,51 @@ def test_demo_courses_carry_the_records_their_phase_implies(app, db):
     )
     assert any(f.screening.course.phase == Phase.SCREENING for f in open_flags)
     assert db.session.query(Screening).filter_by(status="draft").count() >= 1
+
+
+def test_stored_values_verify_names_a_value_changed_in_the_database_and_refresh_repairs_it(
+    app, db, team
+):
+    clinician = team["clinician"]
+    course = gen_course(gen_patient(clinician), Phase.PREPARATION, PSILOCYBIN)
+    dosed_course(course)
+    gen_measure(
+        course, clinician, "phq9", "baseline", total=20, occurred_at=utcnow() - timedelta(1)
+    )
+    gen_measure(course, clinician, "phq9", "integration", total=8)
+    untouched = gen_course(gen_patient(clinician), Phase.SCREENING, PSILOCYBIN)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    clean = runner.invoke(args=["stored-values", "verify"])
+    assert clean.exit_code == 0 and "Every stored value agrees" in clean.output
+
+    # A change made in the database itself, past the application.
+    wrong = utcnow() + timedelta(days=400)
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.update(Course.__table__)
+            .where(Course.__table__.c.id == course.id)
+            .values(attention_from=wrong, stored_facts={})
+        )
+        connection.execute(sa.update(CourseOutcomeScore.__table__).values(latest=99))
+    verify = runner.invoke(args=["stored-values", "verify"])
+    assert verify.exit_code == 1
+    lines = verify.output.splitlines()
+    assert [line.split(" stored ")[0] for line in lines[:3]] == [
+        f"course {course.id}: attention_from",
+        f"course {course.id}: outcome_scores.phq9",
+        f"course {course.id}: stored_facts",
+    ]
+    assert f"stored {wrong.isoformat()}, computed " in lines[0]
+    assert "stored (20.0, 99.0, 'integration'," in lines[1]
+    assert "3 stored value(s) disagree" in lines[3]
+    assert f"course {untouched.id}:" not in verify.output
+
+    refresh = runner.invoke(args=["stored-values", "refresh"])
+    assert refresh.exit_code == 0, refresh.output
+    assert "of 2 course(s)" in refresh.output
+    assert "attention_from 1, stored_facts 1, outcome_scores 1" in refresh.output
+    assert runner.invoke(args=["stored-values", "verify"]).exit_code == 0
+    assert runner.invoke(args=["stored-values", "refresh"]).output.endswith(
+        "attention_from 0, stored_facts 0, outcome_scores 0.\n"
+    )

@@ -19,11 +19,10 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("courses", schema=None) as batch_op:
         batch_op.add_column(sa.Column("stored_facts", sa.JSON(), nullable=True))
-    # Existing courses get their facts from the app's own fact sources, so every page shows
-    # the same gates the moment the migration is done.
-    from psiflow import stored_gates
-
-    stored_gates.refresh_all(op.get_bind())
+    # Existing courses keep NULL: pages work a course's gates out from its records until it
+    # has stored facts (`models.stored.gates.stored_gate_facts`), and
+    # `flask --app psiflow stored-values refresh` after the upgrade stores them. A migration
+    # never runs today's fact sources: a later change of them must not change what it does.
 
 
 def downgrade():

@@ -3,8 +3,8 @@
 Works on anything with `instrument_id`, `timepoint`, `occurred_at` and `total` (measure
 responses, or plain tuples in tests). The baseline is the course's earliest baseline
 administration; the result compares it with the latest administration after it. Each course
-stores the same two scores, picked in SQL (psiflow.stored_outcomes), so the team table need not
-read every measure of a team; its tests hold both to one answer.
+stores the same two scores, picked in SQL (psiflow.models.stored.outcomes), so the team table
+need not read every measure of a team; its tests hold both to one answer.
 """
 
 from __future__ import annotations

@@ -66,12 +66,13 @@ class Course(PinnedProtocol, db.Model):
     # When the (next) dosing session is planned: protocols time preparation against it.
     planned_dosing_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     # From when the course has something due after dosing (`domain.schedule.attention_from`
-    # of its record), kept by `psiflow.schedule_attention` on every write that changes it, so
-    # the dashboard works out the schedule of only the courses that need attention now.
+    # of its record), kept by `psiflow.models.stored.attention` on every write that changes
+    # it, so the dashboard works out the schedule of only the courses that need attention now.
     attention_from: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     # What the gates out of its phase read (`GATE_FACTS`), as on record now: kept by
-    # `psiflow.stored_gates` on every write that changes it, so pages that show a hundred
-    # courses' gates read no records. Phase changes ask the records themselves.
+    # `psiflow.models.stored.gates` on every write that changes it, so pages that show a
+    # hundred courses' gates read no records (NULL: worked out from the records when read).
+    # Phase changes ask the records themselves.
     stored_facts: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
     version: so.Mapped[int] = so.mapped_column(default=1)
 

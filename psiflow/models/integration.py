@@ -398,7 +398,7 @@ def schedule_done(courses, connection=None) -> dict[int, Done]:
     """What the schedule needs to know about many courses, in a fixed number of queries.
 
     `courses`: anything with an `id`. `connection`: as for `dosing_times`. Keep
-    `psiflow.schedule_attention.FEEDS` in step with what is read here.
+    `psiflow.models.stored.attention.FEEDS` in step with what is read here.
     """
     execute = (db.session if connection is None else connection).execute
     ids = [c.id for c in courses]

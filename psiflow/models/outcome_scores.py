@@ -14,7 +14,7 @@ from psiflow.models.types import UTCDateTime
 class CourseOutcomeScore(db.Model):
     """The first counting baseline score of an outcome instrument and the latest counting
     score after it: the two an outcome compares (`domain.outcomes.course_outcomes`). Kept by
-    `psiflow.stored_outcomes` on every write of a measure, never written by a view."""
+    `psiflow.models.stored.outcomes` on every write of a measure, never written by a view."""
 
     __tablename__ = "course_outcome_scores"
 

@@ -16,6 +16,7 @@ from psiflow.extensions import db
 from psiflow.models import Patient, User
 from psiflow.models.alerts import open_critical_alerts
 from psiflow.models.courses import GateClosed, change_phase, has_open_course, start_course
+from psiflow.models.stored.gates import stored_gate_facts
 from psiflow.patients import queries
 from psiflow.patients.forms import (
     AdvanceForm,
@@ -25,7 +26,6 @@ from psiflow.patients.forms import (
     ResumeForm,
     StartCourseForm,
 )
-from psiflow.stored_gates import stored_gate_facts
 
 bp = Blueprint("patients", __name__)
 # The newest open critical alerts a supervisor's board leads with; the rest are a click away.

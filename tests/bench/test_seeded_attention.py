@@ -7,10 +7,11 @@ import pytest
 import sqlalchemy as sa
 
 from bench import run
-from psiflow import catalog, create_app, stored_gates
+from psiflow import catalog, create_app
 from psiflow.extensions import db
 from psiflow.models import Course
-from psiflow.schedule_attention import compute
+from psiflow.models.stored import gates
+from psiflow.models.stored.attention import compute
 
 
 @pytest.mark.bench
@@ -24,7 +25,7 @@ def test_the_seeded_courses_store_the_schedule_rule_and_their_gate_facts(tmp_pat
             sa.select(Course.id, Course.protocol_id, Course.protocol_version, Course.attention_from)
         ).all()
         fresh = compute(db.session, [row[:3] for row in rows], catalog.protocols())
-        stale_gates = stored_gates.stale(db.session.connection())
+        stale_gates = gates.stale(db.session.connection(), [row[0] for row in rows])
         facts = db.session.scalars(sa.select(Course.stored_facts)).all()
         db.session.remove()
         db.engine.dispose()

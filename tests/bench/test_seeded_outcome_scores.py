@@ -9,7 +9,7 @@ from bench import run
 from psiflow import create_app
 from psiflow.extensions import db
 from psiflow.models import Course
-from psiflow.stored_outcomes import compute, stored
+from psiflow.models.stored.outcomes import compute, stored
 
 
 @pytest.mark.bench

@@ -17,7 +17,7 @@ from psiflow.models import Course, dosing
 from psiflow.models.audit import AuditEvent
 from psiflow.models.courses import gate_facts
 from psiflow.models.records import sign_record
-from psiflow.stored_gates import WATCH, decode, encode, refresh, stored_gate_facts
+from psiflow.models.stored.gates import VALUE, decode, encode, refresh, stored_gate_facts
 from tests.factories import gen_course, gen_dosing_session, gen_patient
 
 MDMA = "mdma-three-session@1.0"
@@ -103,5 +103,5 @@ def test_a_vitals_reading_leaves_the_stored_facts_alone(db, team):
         team["clinician"],
     )
     db.session.flush()
-    assert not WATCH.pending(db.session)
+    assert not VALUE.pending(db.session)
     db.session.commit()

@@ -28,7 +28,7 @@ from psiflow.models.integration import instrument_names, schedule_done
 from psiflow.models.patients import caseload_filter
 from psiflow.models.records import sign_record
 from psiflow.models.types import utcnow
-from tests.conftest import stale_schedule_attention, statements_of
+from tests.conftest import stale_stored_values, statements_of
 from tests.factories import TEST_PASSWORD, gen_course, gen_dosing_session, gen_patient
 from tests.integration_factories import (
     CALM,
@@ -55,7 +55,7 @@ def stored(db, course) -> object:
 
 def agrees(db) -> None:
     db.session.commit()
-    assert stale_schedule_attention() == {}
+    assert stale_stored_values() == []
 
 
 def _void(client, record_type, record_id):
@@ -263,7 +263,7 @@ def test_edits_through_the_orm_of_every_column_the_schedule_reads(team, db):
 
 
 def _recomputes(statements) -> list[str]:
-    """The statement `schedule_attention.refresh` opens with (it locks the courses)."""
+    """The statement `stored.attention.refresh` opens with (it locks the courses)."""
     opening = (
         "SELECT courses.id, courses.protocol_id, courses.protocol_version, courses.attention_from"
     )
@@ -277,10 +277,10 @@ def test_a_rolled_back_write_leaves_nothing_behind_for_the_next_commit(team, db)
     db.session.rollback()
     gen_course(gen_patient(team["clinician"]), Phase.PREPARATION, MDMA)
     assert _recomputes(statements_of(db.engine, db.session.commit)) == []
-    assert stale_schedule_attention() == {}
+    assert stale_stored_values() == []
     dosed_course(db.session.get(Course, course.id))
     assert _recomputes(statements_of(db.engine, db.session.commit)) != []
-    assert stale_schedule_attention() == {}
+    assert stale_stored_values() == []
 
 
 def test_a_vitals_reading_or_a_signature_works_nothing_out_again(client, login_as, team, db):

@@ -8,16 +8,16 @@ import sqlalchemy as sa
 from psiflow.domain.phases import Phase
 from psiflow.domain.signing import RecordStatus
 from psiflow.models import CourseOutcomeScore
+from psiflow.models.stored.outcomes import refresh_all
 from psiflow.models.types import utcnow
-from psiflow.stored_outcomes import refresh_all
-from tests.conftest import stale_outcome_scores, statements_of
+from tests.conftest import stale_stored_values, statements_of
 from tests.factories import TEST_PASSWORD, gen_course, gen_patient
 from tests.integration_factories import PSILOCYBIN, gen_measure
 
 
 def agrees(db) -> None:
     db.session.commit()
-    assert stale_outcome_scores() == {}
+    assert stale_stored_values() == []
 
 
 def stored(db, course) -> dict[str, tuple[float, float]]:
@@ -131,7 +131,7 @@ def test_a_rolled_back_measure_leaves_nothing_behind_for_the_next_commit(team, d
     db.session.rollback()
     gen_course(gen_patient(clinician), Phase.PREPARATION, PSILOCYBIN)
     assert not _reads_stored_scores(statements_of(db.engine, db.session.commit))
-    assert stale_outcome_scores() == {}
+    assert stale_stored_values() == []
 
 
 def test_scores_written_around_the_orm_are_filled_in_by_refresh_all(team, db):
@@ -143,9 +143,11 @@ def test_scores_written_around_the_orm_are_filled_in_by_refresh_all(team, db):
     agrees(db)
     with db.engine.begin() as connection:
         connection.execute(CourseOutcomeScore.__table__.delete())
-    assert set(stale_outcome_scores()) == {(course.id, "phq9")}
+    assert [(d.course_id, d.value) for d in stale_stored_values()] == [
+        (course.id, "outcome_scores.phq9")
+    ]
     with db.engine.begin() as connection:
         assert refresh_all(connection) == 1
         assert refresh_all(connection) == 0
-    assert stale_outcome_scores() == {}
+    assert stale_stored_values() == []
     assert stored(db, course) == {"phq9": (20, 8)}

@@ -1,15 +1,11 @@
-"""`CourseOutcomeScore`, kept equal to the outcome rule by every write that can change it.
+"""`CourseOutcomeScore`: each course's two scores per outcome instrument.
 
 The team outcome table and its chart compare, per course and outcome instrument, the first
 counting baseline score with the latest counting score after it (the rule of
 `domain.outcomes.course_outcomes`). Picking those two out of a team's measures on every visit
 cost more than all the rest of the page, though they change only when a measure is written:
-each course stores them instead, and the page reads one row per course and instrument.
-
-As for `Course.attention_from`, a course watch (`psiflow.course_watch`) notes which courses
-a flush touched through a measure of an outcome instrument and works their scores out again
-just before the transaction commits, in one batch. Rows written around the ORM (the
-benchmark's seed, a migration) call `refresh` themselves.
+each course stores them instead, in a table of their own, and the page reads one row per course
+and instrument. No row means the course has no such pair.
 """
 
 from __future__ import annotations
@@ -18,11 +14,11 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from psiflow import course_watch
 from psiflow.domain.outcomes import BASELINE, OUTCOME_INSTRUMENTS
 from psiflow.models.courses import Course
 from psiflow.models.measures import MeasureResponse
 from psiflow.models.outcome_scores import CourseOutcomeScore
+from psiflow.models.stored.watch import Disagreement, StoredValue, refresh_every_course, values
 from psiflow.statements import built_once
 
 # The columns of a measure the picks read. An insert or delete counts whole.
@@ -37,6 +33,7 @@ FEEDS = (
     "voided_at",
 )
 BATCH = 500
+NAME = "outcome_scores"
 
 # --- The rule over many courses --------------------------------------------------------------
 
@@ -186,7 +183,19 @@ def refresh(connection, course_ids: Iterable[int]) -> set[int]:
 
 def refresh_all(connection) -> int:
     """Every course, in batches: for rows written around the ORM."""
-    return course_watch.refresh_every_course(connection, refresh)
+    return refresh_every_course(connection, refresh)
+
+
+def stale(connection, course_ids: Iterable[int]) -> list[Disagreement]:
+    """Each (course, instrument) whose stored scores differ from the rule over what is on
+    record now; a missing pair shows as None."""
+    ids = list(course_ids)
+    now, fresh = stored(connection, ids), compute(connection, ids)
+    return [
+        Disagreement(key[0], f"{NAME}.{key[1]}", now.get(key), fresh.get(key))
+        for key in sorted(now.keys() | fresh.keys())
+        if now.get(key) != fresh.get(key)
+    ]
 
 
 # --- Noticing the writes ---------------------------------------------------------------------
@@ -195,16 +204,15 @@ def refresh_all(connection) -> int:
 def _can_matter(_cls, state) -> bool:
     # A risk screen or an experience scale is never picked; a value not known here (expired)
     # counts.
-    instruments = course_watch.values(state, "instrument_id")
+    instruments = values(state, "instrument_id")
     return not instruments or any(i is None or i in OUTCOME_INSTRUMENTS for i in instruments)
 
 
-WATCH = course_watch.watch(
-    course_watch.CourseWatch(
-        name="outcome_scores",
-        attribute=None,
-        feeds={MeasureResponse: FEEDS},
-        refresh=refresh,
-        can_matter=_can_matter,
-    )
+VALUE = StoredValue(
+    name=NAME,
+    attribute=None,
+    feeds={MeasureResponse: FEEDS},
+    refresh=refresh,
+    stale=stale,
+    can_matter=_can_matter,
 )

@@ -1,17 +1,13 @@
-"""`Course.attention_from`, kept equal to the schedule rule by every write that can change it.
+"""`Course.attention_from`: from when a course has something due after dosing.
 
 The dashboard lists what is due or overdue after dosing. Working that out reads a course's
 doses, notes, measures and calls; `Course.attention_from` stores the one moment from which a
 course has anything due (`domain.schedule.attention_from`), so the dashboard works out only
 the courses whose moment has come. The rule reads the record and never the clock, so the
-stored value only changes when the record does.
+stored value only changes when the record does. NULL means nothing more falls due.
 
-A course watch (`psiflow.course_watch`) notes which courses a flush touched through what the
-schedule reads (`FEEDS`, in step with `models.integration.schedule_done`) and works their value
-out again just before the transaction commits, in one batch, through the same rule. Nothing
-else is read or written when a transaction touches none of it (a vitals reading, a signed
-note). Rows written around the ORM (the benchmark's seed, a migration) call `refresh`
-themselves.
+`FEEDS` is kept in step with what `models.integration.schedule_done` reads; a vitals reading
+or a signed note touches none of it.
 """
 
 from __future__ import annotations
@@ -22,8 +18,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from psiflow import catalog, course_watch
-from psiflow.course_watch import values
+from psiflow import catalog
 from psiflow.domain.phases import Phase
 from psiflow.domain.schedule import (
     AFTER_DOSING_PREFIX,
@@ -35,6 +30,14 @@ from psiflow.models.courses import Course, PhaseTransition
 from psiflow.models.dosing import DoseAdministration, DosingSession
 from psiflow.models.integration import IntegrationSession, SafetyCheckIn, schedule_done
 from psiflow.models.measures import MeasureResponse
+from psiflow.models.stored.watch import (
+    Disagreement,
+    StoredValue,
+    batches,
+    may_be_transition,
+    refresh_every_course,
+    values,
+)
 
 # Per class the schedule reads, the columns it reads. An insert or delete counts whole.
 FEEDS: dict[type, tuple[str, ...]] = {
@@ -50,6 +53,7 @@ FEEDS: dict[type, tuple[str, ...]] = {
 # new dosing session no dose (its dose is a row of its own, noticed when it is given).
 _INSERTS_THAT_CANNOT_MATTER = (Course, DosingSession)
 BATCH = 500
+NAME = "attention_from"
 
 
 class _CourseRef(NamedTuple):
@@ -101,8 +105,8 @@ def refresh(connection, course_ids: Iterable[int], protocols: dict) -> dict[int,
             .with_for_update()
         ).all()
         stored = {row[0]: row[3] for row in rows}
-        values = compute(connection, [row[:3] for row in rows], protocols)
-        changed.update((cid, at) for cid, at in values.items() if at != stored[cid])
+        fresh = compute(connection, [row[:3] for row in rows], protocols)
+        changed.update((cid, at) for cid, at in fresh.items() if at != stored[cid])
     if changed:
         # Core, not the ORM: a derived column is no clinical change (no audit event, no
         # version bump), and no flush can start again from here.
@@ -117,9 +121,32 @@ def refresh(connection, course_ids: Iterable[int], protocols: dict) -> dict[int,
 
 def refresh_all(connection, protocols: dict) -> int:
     """Every course, in batches: for rows written around the ORM."""
-    return course_watch.refresh_every_course(
-        connection, lambda conn, ids: refresh(conn, ids, protocols)
-    )
+    return refresh_every_course(connection, lambda conn, ids: refresh(conn, ids, protocols))
+
+
+def stale(connection, course_ids: Iterable[int]) -> list[Disagreement]:
+    """Courses whose stored value differs from the rule over what is on record now. Courses on
+    a protocol this app did not load are skipped."""
+    protocols = catalog.protocols()
+    courses = Course.__table__
+    rows = []
+    for ids in batches(course_ids, BATCH):
+        rows += [
+            row
+            for row in connection.execute(
+                sa.select(
+                    courses.c.id,
+                    courses.c.protocol_id,
+                    courses.c.protocol_version,
+                    courses.c.attention_from,
+                ).where(courses.c.id.in_(ids))
+            )
+            if f"{row[1]}@{row[2]}" in protocols
+        ]
+    fresh = compute(connection, [row[:3] for row in rows], protocols)
+    return [
+        Disagreement(row[0], NAME, row[3], fresh[row[0]]) for row in rows if row[3] != fresh[row[0]]
+    ]
 
 
 # --- Noticing the writes ---------------------------------------------------------------------
@@ -138,18 +165,17 @@ def _can_matter(cls, state) -> bool:
         days = values(state, "scheduled_day")
         return not days or any(d is not None for d in days)
     if cls is PhaseTransition:
-        return course_watch.may_be_transition(state, Phase.DOSING, Phase.INTEGRATION)
+        return may_be_transition(state, Phase.DOSING, Phase.INTEGRATION)
     return True
 
 
-WATCH = course_watch.watch(
-    course_watch.CourseWatch(
-        name="schedule_attention",
-        attribute="attention_from",
-        feeds=FEEDS,
-        refresh=lambda connection, ids: refresh(connection, ids, catalog.protocols()),
-        can_matter=_can_matter,
-        inserts_that_cannot_matter=_INSERTS_THAT_CANNOT_MATTER,
-        through={DoseAdministration: ("session_id", DosingSession)},
-    )
+VALUE = StoredValue(
+    name=NAME,
+    attribute="attention_from",
+    feeds=FEEDS,
+    refresh=lambda connection, ids: refresh(connection, ids, catalog.protocols()),
+    stale=stale,
+    can_matter=_can_matter,
+    inserts_that_cannot_matter=_INSERTS_THAT_CANNOT_MATTER,
+    through={DoseAdministration: ("session_id", DosingSession)},
 )

@@ -1,18 +1,16 @@
-"""Which courses a transaction touched through what a value stored on the course reads.
+"""How a stored value is kept: which courses a transaction touched through what its rule reads.
 
-A course stores values worked out from its records so that lists of a hundred courses need not
-read every record of each (`Course.attention_from`, `Course.gate_facts`). Such a value must
-change whenever what it reads does. A `CourseWatch` names, per class, the columns its rule
-reads; session listeners note at each flush which courses such a write touched and, just before
-the transaction commits, hand their ids to the watch's `refresh` in one batch. Nothing else is
-read or written when a transaction touches none of it. Rows written around the ORM (the
-benchmark's seed, a migration) call the refresh themselves.
+A `StoredValue` names, per class, the columns its rule reads (`feeds`); session listeners
+(`psiflow.models.stored.init_app`) ask each value at every flush which courses such a write
+touched and, just before the transaction commits, hand their ids to its `refresh` in one
+batch. Nothing else is read or written when a transaction touches none of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -24,9 +22,18 @@ def _always(_cls, _state) -> bool:
     return True
 
 
+class Disagreement(NamedTuple):
+    """A stored value that is not what its rule works out from the record now."""
+
+    course_id: int
+    value: str  # which value: the stored value's name, and its part where it has several
+    stored: Any
+    computed: Any
+
+
 @dataclass(frozen=True)
-class CourseWatch:
-    """One stored course value and what its rule reads."""
+class StoredValue:
+    """One value stored for each course, the rule it is kept equal to, and what that rule reads."""
 
     name: str
     # The course attribute holding the value, or None for values kept in a table of their own.
@@ -35,7 +42,10 @@ class CourseWatch:
     feeds: Mapping[type, tuple[str, ...]]
     # refresh(connection, course ids) works the value out again and returns the courses whose
     # value changed: {id: new value} when `attribute` names it.
-    refresh: Callable[[object, set[int]], Collection[int]]
+    refresh: Callable[[object, Iterable[int]], Collection[int]]
+    # stale(connection, course ids): where what is stored differs from the rule, stored values
+    # left alone (courses on a protocol this app did not load are skipped).
+    stale: Callable[[object, Iterable[int]], list[Disagreement]]
     # Whether this write (class, instance state) can change the value at all.
     can_matter: Callable[[type, object], bool] = _always
     inserts_that_cannot_matter: tuple[type, ...] = ()
@@ -45,15 +55,15 @@ class CourseWatch:
 
     @property
     def _courses(self) -> str:
-        return f"psiflow.course_watch.{self.name}.courses"
+        return f"psiflow.models.stored.{self.name}.courses"
 
     @property
     def _parents(self) -> str:  # {parent class: ids whose course is unknown}
-        return f"psiflow.course_watch.{self.name}.parents"
+        return f"psiflow.models.stored.{self.name}.parents"
 
     @property
     def _records(self) -> str:  # (class, id) whose course is unknown
-        return f"psiflow.course_watch.{self.name}.records"
+        return f"psiflow.models.stored.{self.name}.records"
 
     def _keys(self) -> tuple[str, str, str]:
         return self._courses, self._parents, self._records
@@ -158,70 +168,36 @@ def values(state, key) -> list:
     return found
 
 
-_WATCHES: list[CourseWatch] = []
+# Courses a walk over every course hands on at once (each refresh batches them further).
+EVERY_COURSE_BATCH = 2000
 
 
-def watch(course_watch: CourseWatch) -> CourseWatch:
-    """Register a stored course value: its listeners run on every session from now on."""
-    if all(w.name != course_watch.name for w in _WATCHES):
-        _WATCHES.append(course_watch)
-    return course_watch
-
-
-def init_app(app) -> None:
-    # On the base Session class, like the audit trail: every session, whoever opened it.
-    for name, listener in (
-        ("after_flush", _after_flush),
-        ("before_commit", _before_commit),
-        ("after_transaction_end", _after_transaction_end),
-    ):
-        if not sa.event.contains(so.Session, name, listener):
-            sa.event.listen(so.Session, name, listener)
-
-
-def _after_flush(session, _flush_context) -> None:
-    for course_watch in _WATCHES:
-        course_watch.notice(session)
-
-
-def _before_commit(session) -> None:
-    # The commit flushes after this hook: flush now, so what it writes is noticed too.
-    session.flush()
-    for course_watch in _WATCHES:
-        if course_watch.pending(session):
-            course_watch.commit(session)
-
-
-def _after_transaction_end(session, transaction) -> None:
-    if transaction.parent is None:
-        for course_watch in _WATCHES:
-            course_watch.forget(session)
-
-
-# Courses a refresh of every course hands on at once (each refresh batches them further).
-_EVERY_COURSE_BATCH = 2000
-
-
-def refresh_every_course(connection, refresh: Callable[[object, list[int]], Collection[int]]):
-    """`refresh` over every course, in batches of ids: for rows written around the ORM (the
-    benchmark's seed, a migration). Returns how many courses' values changed."""
+def every_course(connection, size: int = EVERY_COURSE_BATCH) -> Iterator[list[int]]:
+    """The ids of every course, in ascending batches (each read when the last is done, so the
+    caller may commit between them)."""
     courses = Course.__table__
-    last, total = 0, 0
+    last = 0
     while True:
         ids = (
             connection.execute(
                 sa.select(courses.c.id)
                 .where(courses.c.id > last)
                 .order_by(courses.c.id)
-                .limit(2000)
+                .limit(size)
             )
             .scalars()
             .all()
         )
         if not ids:
-            return total
-        total += len(refresh(connection, ids))
+            return
+        yield ids
         last = ids[-1]
+
+
+def refresh_every_course(connection, refresh: Callable[[object, list[int]], Collection[int]]):
+    """`refresh` over every course, in batches of ids: for rows written around the ORM (the
+    benchmark's seed). Returns how many courses' values changed."""
+    return sum(len(refresh(connection, ids)) for ids in every_course(connection))
 
 
 def may_be_transition(state, from_phase, to_phase) -> bool:

@@ -1,18 +1,17 @@
-"""`Course.stored_facts`: what the gates out of a course's phase read, kept by every write.
+"""`Course.stored_facts`: what the gates out of a course's phase read.
 
 A board card and the patient page show each course's gates: what the next phase still needs.
 Working that out reads the course's forms, sessions, measures and signatures through five fact
 sources (`models.courses.gate_facts`), about ten statements for a board of a hundred cards.
 The facts read no clock, so they only change when the record does: each course stores those
 its phase's gates read (`domain.phases.GATE_FACTS`), and pages that list gates read them from
-the course row. A phase change itself still asks the records (`change_phase`): what a page
-shows is the stored copy, what a gate decides is the record.
+the course row (`stored_gate_facts`). A phase change itself still asks the records
+(`change_phase`): what a page shows is the stored copy, what a gate decides is the record.
 
-The course watch (`psiflow.course_watch`) notes which courses a flush touched through what the
-fact sources read (`FEEDS`) and works their facts out again just before the transaction
-commits, in one batch, through the same sources. Rows written around the ORM (the benchmark's
-seed, a migration) call `refresh` themselves. Missing-measure lists hold the instruments'
-short names as the catalog had them at the last write.
+NULL means not worked out yet (a row written around the app, or a course migration 0011
+found, that no refresh reached): pages then work the facts out from the records.
+Missing-measure lists hold the instruments' short names as the catalog had them at the last
+write.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from psiflow import catalog, course_watch
+from psiflow import catalog
 from psiflow.domain.phases import GATE_FACTS, CourseFacts, Phase
 from psiflow.models.alerts import Alert
 from psiflow.models.courses import Course, PhaseTransition, PinnedProtocol, gather_facts
@@ -39,6 +38,14 @@ from psiflow.models.preparation import (
     SetIntake,
 )
 from psiflow.models.records import Signature
+from psiflow.models.stored.watch import (
+    Disagreement,
+    StoredValue,
+    batches,
+    may_be_transition,
+    refresh_every_course,
+    values,
+)
 
 _SIGNED = ("course_id", "status", "needs_cosign", "voided_at")
 # Per class the fact sources read, the columns they read. An insert or delete counts whole.
@@ -57,6 +64,7 @@ FEEDS: dict[type, tuple[str, ...]] = {
     Course: ("phase", "planned_dosing_at", "protocol_id", "protocol_version"),
 }
 BATCH = 500
+NAME = "stored_facts"
 # The facts that are times: stored as ISO text, read back as aware datetimes.
 _DATES = frozenset(
     name for name, hint in typing.get_type_hints(CourseFacts).items() if hint == datetime | None
@@ -104,8 +112,9 @@ def decode(stored: dict) -> CourseFacts:
 def stored_gate_facts(courses: list) -> dict[int, CourseFacts]:
     """Each course's gate facts as stored on it (`stored_facts`), for pages that show gates.
 
-    A course without a stored value (a row written around the app that no refresh reached)
-    is worked out from its records instead, so a page never shows a gate as met by mistake.
+    A course without a stored value (a row written around the app, or a course an upgrade
+    left, that no refresh reached) is worked out from its records instead, so a page never
+    shows a gate as met by mistake.
     """
     from psiflow.models.courses import gate_facts
 
@@ -153,7 +162,7 @@ def refresh(connection, course_ids: Iterable[int]) -> dict[int, dict]:
     one course store the facts of both, not of whichever committed last.
     """
     changed: dict[int, dict] = {}
-    for ids in course_watch.batches(course_ids, BATCH):
+    for ids in batches(course_ids, BATCH):
         rows = connection.execute(
             sa.select(*_COURSE_COLUMNS)
             .where(Course.id.in_(ids))
@@ -178,20 +187,24 @@ def refresh(connection, course_ids: Iterable[int]) -> dict[int, dict]:
 
 def refresh_all(connection) -> int:
     """Every course, in batches: for rows written around the ORM."""
-    return course_watch.refresh_every_course(connection, refresh)
+    return refresh_every_course(connection, refresh)
 
 
-def stale(connection) -> dict[int, tuple]:
-    """Courses whose stored facts differ from their records: {id: (stored, computed)}.
-    Courses on a protocol this app did not load are skipped."""
+def stale(connection, course_ids: Iterable[int]) -> list[Disagreement]:
+    """Courses whose stored facts differ from their records (none stored counts). Courses on
+    a protocol this app did not load are skipped."""
     protocols = catalog.protocols()
-    rows = [
-        row
-        for row in connection.execute(sa.select(*_COURSE_COLUMNS))
-        if f"{row[2]}@{row[3]}" in protocols
-    ]
+    rows = []
+    for ids in batches(course_ids, BATCH):
+        rows += [
+            row
+            for row in connection.execute(sa.select(*_COURSE_COLUMNS).where(Course.id.in_(ids)))
+            if f"{row[2]}@{row[3]}" in protocols
+        ]
     fresh = compute(connection, [row[:5] for row in rows])
-    return {row[0]: (row[5], fresh[row[0]]) for row in rows if row[5] != fresh[row[0]]}
+    return [
+        Disagreement(row[0], NAME, row[5], fresh[row[0]]) for row in rows if row[5] != fresh[row[0]]
+    ]
 
 
 # --- Noticing the writes ---------------------------------------------------------------------
@@ -202,19 +215,18 @@ def _can_matter(cls, state) -> bool:
     # transitions, only dosing -> integration (integration sessions count from it). A value
     # not known here (expired) counts.
     if cls is Signature:
-        kinds = course_watch.values(state, "record_type")
+        kinds = values(state, "record_type")
         return not kinds or DosingSession.record_type in kinds
     if cls is PhaseTransition:
-        return course_watch.may_be_transition(state, Phase.DOSING, Phase.INTEGRATION)
+        return may_be_transition(state, Phase.DOSING, Phase.INTEGRATION)
     return True
 
 
-WATCH = course_watch.watch(
-    course_watch.CourseWatch(
-        name="gate_facts",
-        attribute="stored_facts",
-        feeds=FEEDS,
-        refresh=refresh,
-        can_matter=_can_matter,
-    )
+VALUE = StoredValue(
+    name=NAME,
+    attribute="stored_facts",
+    feeds=FEEDS,
+    refresh=refresh,
+    stale=stale,
+    can_matter=_can_matter,
 )
