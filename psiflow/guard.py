@@ -1,8 +1,14 @@
 """Enforces access.py on every request, before any view runs.
 
 Order, as in every request: rule lookup (unlisted endpoint: 403) -> login (redirect) ->
-idle timeout -> role (403) -> load the patient the URL names (404) -> relationship (404, so
-another caseload's patient is indistinguishable from one that does not exist).
+idle timeout -> role (403) -> load the object the URL names (404) -> relationship to its
+patient (404, so another caseload's patient is indistinguishable from one that does not exist).
+
+A view takes that object through the loader of the id its route names, e.g.
+`patient = guard.load_patient(patient_id)` or `record = guard.load_record(record_type,
+record_id)`: the same load and check, answered once per request (the guard's own call, before
+the view, already made it), so reading a view shows what it works on and no view checks access
+itself. A feature whose URLs name its own objects registers a loader for them.
 """
 
 from __future__ import annotations
@@ -17,44 +23,49 @@ from flask_login import current_user, logout_user
 from psiflow import access, audit
 from psiflow.extensions import db, login_manager
 
-# view argument -> loader(value, all view args) returning (object, its patient) or None
-_LOADERS: dict[str, tuple[str, Callable]] = {}
+# The view arguments a loader reads -> find(*their values) returning (object, its patient) or
+# None. In registration order: the guard checks the first whose arguments the URL has.
+_FINDERS: dict[tuple[str, ...], Callable] = {}
 
 
-def register_loader(view_arg: str, name: str, loader: Callable) -> None:
-    """Let a feature's URLs name its own objects (e.g. `session_id`) and still be checked."""
-    _LOADERS[view_arg] = (name, loader)
+def register_loader(*view_args: str, find: Callable) -> Callable:
+    """Let URLs name an object by `view_args` (e.g. "flag_id") and have it checked before the
+    view: `find` takes their values and returns (the object, its patient) or None. Returns the
+    loader the views call with those values; it answers the object, checked for this request."""
+    _FINDERS[view_args] = find
+
+    def load(*values):
+        return _checked(view_args, values)
+
+    return load
 
 
-def _load_patient_obj(patient_id: int, _args):
+def _find_patient(patient_id: int):
     from psiflow.models import Patient
 
     patient = db.session.get(Patient, patient_id)
     return (patient, patient) if patient else None
 
 
-def _load_course(course_id: int, _args):
+def _find_course(course_id: int):
     from psiflow.models import Course
 
     course = db.session.get(Course, course_id)
     return (course, course.patient) if course else None
 
 
-def _load_record(record_id: int, args):
-    """Any clinical record, named by `record_type` and `record_id` in the URL."""
+def _find_record(record_type: str, record_id: int):
+    """Any clinical record, named by its type and id in the URL."""
     from psiflow.models import RECORD_TYPES
 
-    model = RECORD_TYPES.get(args.get("record_type", ""))
+    model = RECORD_TYPES.get(record_type)
     record = db.session.get(model, record_id) if model else None
-    if record is None:
-        return None
-    g.loaded["course"] = record.course
-    return record, record.course.patient
+    return (record, record.course.patient) if record else None
 
 
-register_loader("patient_id", "patient", _load_patient_obj)
-register_loader("course_id", "course", _load_course)
-register_loader("record_id", "record", _load_record)
+load_patient = register_loader("patient_id", find=_find_patient)
+load_course = register_loader("course_id", find=_find_course)
+load_record = register_loader("record_type", "record_id", find=_find_record)
 
 
 def refuse(status: int):
@@ -91,11 +102,6 @@ def _named_object() -> tuple[str | None, int | None]:
     return None, None
 
 
-def loaded(name: str):
-    """The object the guard loaded and checked for this request (e.g. 'patient', 'course')."""
-    return g.loaded[name]
-
-
 def init_app(app) -> None:
     app.before_request(_assign_request_id)
     app.before_request(_enforce)
@@ -129,9 +135,9 @@ def _enforce():
     session["seen"] = int(time.time())
     if not access.role_allowed(current_user, rule):
         refuse(403)
-    g.loaded = {}
+    g.checked = {}
     if rule.patient is not None:
-        _load_and_check(rule.patient)
+        _check_what_the_url_names()
     return None
 
 
@@ -141,21 +147,36 @@ def _idle_too_long() -> bool:
     return seen is not None and time.time() - seen > limit
 
 
-def _load_and_check(action: access.Action) -> None:
+def _check_what_the_url_names() -> None:
     args = request.view_args or {}
-    for view_arg, (name, loader) in _LOADERS.items():
-        if view_arg in args:
-            found = loader(args[view_arg], args)
-            if found is None:
-                refuse(404)
-            obj, patient = found
-            if not access.can(current_user, action, patient):
-                refuse(404)
-            g.loaded[name] = obj
-            g.loaded["patient"] = patient
-            if request.method == "GET":
-                # Every view of a patient's record is audited here, for every page at once.
-                audit.record_event("view", obj, patient_id=patient.id, detail=request.endpoint)
+    for view_args in _FINDERS:
+        if all(name in args for name in view_args):
+            _checked(view_args, tuple(args[name] for name in view_args))
             return
     # A rule that names a patient action on a URL without a patient is a programming error.
     raise RuntimeError(f"{request.endpoint} needs a patient but its URL names none")
+
+
+def _checked(view_args: tuple[str, ...], values: tuple):
+    """The object these URL values name: loaded (404), its patient checked against the
+    endpoint's rule (404), and a GET audited as a view of the patient's record; once per
+    request and object."""
+    action = access.rule_for(request.endpoint).patient
+    if action is None:
+        raise RuntimeError(
+            f"{request.endpoint} loads a patient's object but its rule names no action"
+        )
+    key = (view_args, values)
+    if key in g.checked:
+        return g.checked[key]
+    found = _FINDERS[view_args](*values)
+    if found is None:
+        refuse(404)
+    obj, patient = found
+    if not access.can(current_user, action, patient):
+        refuse(404)
+    g.checked[key] = obj
+    if request.method == "GET":
+        # Every view of a patient's record is audited here, for every page at once.
+        audit.record_event("view", obj, patient_id=patient.id, detail=request.endpoint)
+    return obj

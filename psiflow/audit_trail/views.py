@@ -12,7 +12,7 @@ bp = Blueprint("audit", __name__)
 
 @bp.route("/patients/<int:patient_id>/audit")
 def patient_history(patient_id):
-    patient = guard.loaded("patient")
+    patient = guard.load_patient(patient_id)
     page = db.paginate(
         sa.select(AuditEvent)
         .where(AuditEvent.patient_id == patient.id)

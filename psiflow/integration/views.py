@@ -11,7 +11,6 @@ from wtforms.fields.choices import SelectChoice
 
 from psiflow import audit, catalog, guard
 from psiflow.committing import commit_for_the_answer
-from psiflow.course_panels import CoursePanel, add_panel
 from psiflow.domain.instruments import InstrumentError
 from psiflow.domain.schedule import check_in_due_now, schedule_numbers
 from psiflow.domain.signing import SigningRefused
@@ -46,14 +45,6 @@ from psiflow.spreadsheet import MIMETYPE as CSV_MIMETYPE
 bp = Blueprint("integration", __name__, url_prefix="/integration")
 
 
-@bp.record_once
-def _register_panel(state):
-    add_panel(
-        state.app,
-        CoursePanel(order=30, template="integration/_panel.html", context=queries.panel_context),
-    )
-
-
 @bp.app_template_global()
 def integration_dashboard():
     return queries.dashboard(current_user)
@@ -78,7 +69,7 @@ def _password_ok(form) -> bool:
 
 @bp.route("/courses/<int:course_id>/sessions/new", methods=["GET", "POST"])
 def new_session(course_id):
-    course = guard.loaded("course")
+    course = guard.load_course(course_id)
     protocol = course.protocol
     instrument = catalog.instruments()[RISK_SCREEN] if protocol.risk_screen_at_integration else None
     form = new_session_form(instrument)
@@ -123,7 +114,7 @@ def _call_choices(course):
 
 @bp.route("/courses/<int:course_id>/check-ins/new", methods=["GET", "POST"])
 def new_check_in(course_id):
-    course = guard.loaded("course")
+    course = guard.load_course(course_id)
     choices, due = _call_choices(course)
     form = check_in_form(choices, call=due)
     if form.validate_on_submit() and _password_ok(form):
@@ -184,7 +175,7 @@ def _stored_note(note) -> dict:
 
 @bp.route("/<record_type>/<int:record_id>/edit", methods=["GET", "POST"])
 def edit_session(record_type, record_id):
-    note = guard.loaded("record")
+    note = guard.load_record(record_type, record_id)
     if not isinstance(note, IntegrationSession):
         abort(404)
     if note.is_signed or note.is_voided:
@@ -241,7 +232,7 @@ def edit_session(record_type, record_id):
 
 @bp.route("/courses/<int:course_id>/export.json")
 def export_json(course_id):
-    course = guard.loaded("course")
+    course = guard.load_course(course_id)
     audit.record_event("export", course, patient_id=course.patient_id, detail="course JSON")
     body = json.dumps(course_export(course), indent=2, ensure_ascii=False)
     return _download(body, "application/json", f"course-{course.id}.json")
@@ -249,7 +240,7 @@ def export_json(course_id):
 
 @bp.route("/courses/<int:course_id>/export.csv")
 def export_csv(course_id):
-    course = guard.loaded("course")
+    course = guard.load_course(course_id)
     audit.record_event("export", course, patient_id=course.patient_id, detail="course CSV")
     return _download(course_csv(course_export(course)), CSV_MIMETYPE, f"course-{course.id}.csv")
 

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from datetime import datetime
-
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import catalog, guard
-from psiflow.course_panels import CoursePanel, add_panel, group_by_course
 from psiflow.domain.instruments import InstrumentError, record_totals, score_instrument
 from psiflow.extensions import db
 from psiflow.measures.forms import measure_form
 from psiflow.models.alerts import AlertKind, raise_alert
 from psiflow.models.measures import BASELINE, MeasureResponse, record_measure, timepoint_label
 from psiflow.models.types import utcnow
-from psiflow.statements import COURSE_IDS, built_once
 
 bp = Blueprint("measures", __name__, url_prefix="/measures")
 
@@ -30,66 +24,9 @@ def timepoints(protocol) -> list[str]:
     return points + ["integration", "ad_hoc"]
 
 
-@dataclass(frozen=True, slots=True)
-class MeasureLine:
-    """A measure as the panel's table shows it: the score, not the answers."""
-
-    id: int
-    course_id: int
-    occurred_at: datetime
-    instrument_id: str
-    timepoint: str
-    total: float
-    band: str | None
-    risk: str | None
-    voided_at: datetime | None
-
-    @property
-    def instrument(self):
-        return catalog.instruments()[self.instrument_id]
-
-    @property
-    def is_voided(self) -> bool:
-        return self.voided_at is not None
-
-
-@built_once
-def _measures_query():
-    # Of the table, not the mapped class: the session runs it without the ORM's preparation.
-    table = MeasureResponse.__table__
-    return (
-        sa.select(*[table.c[f.name] for f in fields(MeasureLine)])
-        .where(table.c.course_id.in_(COURSE_IDS))
-        .order_by(table.c.occurred_at, table.c.id)
-    )
-
-
-def _panel_context(courses) -> dict[int, dict]:
-    ids = [c.id for c in courses]
-    measures = group_by_course(
-        (MeasureLine(*row) for row in db.session.execute(_measures_query(), {"course_ids": ids})),
-        ids,
-    )
-    instruments = sorted(catalog.instruments().values(), key=lambda i: i.short_name)
-    return {
-        c.id: {
-            "measures": measures[c.id],
-            "instruments": instruments,
-            "timepoint_label": timepoint_label,
-            "baseline_wanted": c.protocol.baseline_measures,
-        }
-        for c in courses
-    }
-
-
-@bp.record_once
-def _register(state):
-    add_panel(state.app, CoursePanel(15, "measures/_panel.html", _panel_context))
-
-
 @bp.route("/courses/<int:course_id>/new", methods=["GET", "POST"])
 def new(course_id):
-    course = guard.loaded("course")
+    course = guard.load_course(course_id)
     instrument = catalog.instruments().get(request.args.get("instrument", ""))
     if instrument is None:
         abort(404)

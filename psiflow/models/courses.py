@@ -203,6 +203,14 @@ class PhaseTransition(db.Model):
     by: so.Mapped[User] = so.relationship()
 
 
+def group_by_course(rows, course_ids) -> dict[int, list]:
+    """Rows that carry a `course_id`, grouped per course (every course gets a list)."""
+    grouped: dict[int, list] = {cid: [] for cid in course_ids}
+    for row in rows:
+        grouped[row.course_id].append(row)
+    return grouped
+
+
 def has_open_course(courses) -> bool:
     """A patient has one open course at a time: a new one starts once every other is closed."""
     return any(not c.is_closed for c in courses)

@@ -67,7 +67,8 @@ def team_patients(role: access.Role):
     """For a role that sees its supervisees' patients: the patients led or co-facilitated by
     the user (`CASELOAD_USER`) or a supervisee, found through the two clinician indexes, or
     None. A superset of the caseload: beside `caseload_rule` it lets SQLite start from one
-    team's patients instead of reading the whole network's (the rule's four OR'ed terms)."""
+    team's patients instead of reading the whole network's (the rule's four OR'ed terms).
+    The one team-patient query: the boards and the supervisor's outcome table both use it."""
     if not access.sees_supervisees_patients(role):
         return None
     members = sa.select(User.id).where(

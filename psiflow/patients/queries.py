@@ -1,4 +1,5 @@
-"""The caseload board's queries: a fixed number per page, whatever the caseload's size."""
+"""The caseload board's and the patient page's queries: a fixed number per page, whatever the
+caseload's size or the patient's history."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from psiflow import catalog
 from psiflow.domain.phases import (
@@ -244,18 +244,20 @@ class CourseHistory:
     held_from = Course.held_from
 
 
-def load_courses(patient) -> dict[int, CourseHistory]:
-    """Load the patient's courses, oldest first, and return each one's phase history with who
-    made each change, in two queries however many courses and changes the patient has had.
+def patient_courses(patient_id: int) -> list[Course]:
+    """The patient's courses, oldest first (one query)."""
+    return db.session.scalars(_courses_query(), {"patient_id": patient_id}).all()
+
+
+def phase_histories(patient_id: int, courses: list[Course]) -> dict[int, CourseHistory]:
+    """Each of these courses' phase history with who made each change, in one query however
+    many changes the patient's courses have had.
 
     The histories are lines, not mapped objects: loading forty transitions and their authors
     through the ORM took three quarters of the time of the page's loading of its courses.
     """
-    params = {"patient_id": patient.id}
-    courses = db.session.scalars(_courses_query(), params).all()
-    so.attributes.set_committed_value(patient, "courses", courses)
     lines: dict[int, list[TransitionLine]] = {c.id: [] for c in courses}
-    for row in db.session.execute(_transitions_query(), params):
+    for row in db.session.execute(_transitions_query(), {"patient_id": patient_id}):
         line = TransitionLine(*row)
         lines[line.course_id].append(line)
     return {c.id: CourseHistory(c.phase, lines[c.id]) for c in courses}

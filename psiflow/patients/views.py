@@ -149,9 +149,10 @@ def new():
 
 @bp.route("/patients/<int:patient_id>")
 def show(patient_id):
-    patient = guard.loaded("patient")
-    histories = queries.load_courses(patient)
-    courses = patient.courses
+    """The patient page: each course with its gates, its phase actions, the features' panels
+    (`psiflow.course_panels`) and its phase history."""
+    patient = guard.load_patient(patient_id)
+    courses = queries.patient_courses(patient.id)
     # Asked a dozen times per course by the page, answered once per action.
     may = functools.cache(lambda action: access.can(current_user, action, patient))
     start_form = None
@@ -161,10 +162,11 @@ def show(patient_id):
     return render_template(
         "patients/show.html",
         patient=patient,
-        histories=histories,
+        courses=courses,
+        histories=queries.phase_histories(patient.id, courses),
         start_form=start_form,
         facts=stored_gate_facts(courses),
-        panels=[(panel, panel.context(courses)) for panel in course_panels.panels(current_app)],
+        panels=course_panels.panels_for(courses),
         may=may,
         Action=Action,
         empty_forms=_EmptyCourseForms(),
@@ -191,7 +193,7 @@ class _EmptyCourseForms:
 
 @bp.route("/patients/<int:patient_id>/courses", methods=["POST"])
 def start_course_view(patient_id):
-    patient = guard.loaded("patient")
+    patient = guard.load_patient(patient_id)
     form = StartCourseForm()
     form.protocol_key.choices = _protocol_choices()
     if not form.validate_on_submit():
@@ -207,9 +209,8 @@ def start_course_view(patient_id):
     return redirect(url_for("patients.show", patient_id=patient.id))
 
 
-def _phase_action(form, to: Phase | None, reason: str = "", override: bool = False):
+def _phase_action(course, form, to: Phase | None, reason: str = "", override: bool = False):
     """Apply one phase change from a posted form; every refusal leaves the course unchanged."""
-    course = guard.loaded("course")
     back = redirect(url_for("patients.show", patient_id=course.patient_id) + f"#course-{course.id}")
     if not form.validate_on_submit():
         for errors in form.errors.values():
@@ -252,28 +253,34 @@ def _posted_phase(form) -> Phase:
 
 @bp.route("/courses/<int:course_id>/advance", methods=["POST"])
 def advance(course_id):
+    course = guard.load_course(course_id)
     form = AdvanceForm()
-    return _phase_action(form, _posted_phase(form))
+    return _phase_action(course, form, _posted_phase(form))
 
 
 @bp.route("/courses/<int:course_id>/override", methods=["POST"])
 def override(course_id):
+    course = guard.load_course(course_id)
     form = OverrideForm(prefix="override")
-    return _phase_action(form, _posted_phase(form), reason=form.reason.data or "", override=True)
+    reason = form.reason.data or ""
+    return _phase_action(course, form, _posted_phase(form), reason=reason, override=True)
 
 
 @bp.route("/courses/<int:course_id>/hold", methods=["POST"])
 def hold(course_id):
+    course = guard.load_course(course_id)
     form = ReasonForm(prefix="hold")
-    return _phase_action(form, Phase.ON_HOLD, reason=form.reason.data or "")
+    return _phase_action(course, form, Phase.ON_HOLD, reason=form.reason.data or "")
 
 
 @bp.route("/courses/<int:course_id>/resume", methods=["POST"])
 def resume(course_id):
-    return _phase_action(ResumeForm(), None, reason="Resumed")
+    course = guard.load_course(course_id)
+    return _phase_action(course, ResumeForm(), None, reason="Resumed")
 
 
 @bp.route("/courses/<int:course_id>/withdraw", methods=["POST"])
 def withdraw(course_id):
+    course = guard.load_course(course_id)
     form = ReasonForm(prefix="withdraw")
-    return _phase_action(form, Phase.WITHDRAWN, reason=form.reason.data or "")
+    return _phase_action(course, form, Phase.WITHDRAWN, reason=form.reason.data or "")

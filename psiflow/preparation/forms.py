@@ -20,8 +20,10 @@ from psiflow.form_fields import (
     LocalDateTime,
     VersionField,
     Window,
+    when_within,
 )
 from psiflow.models.preparation import TOUCH_KINDS, TouchChange
+from psiflow.presentation import to_local_input
 
 TEXT = [Optional(), Length(max=10000)]
 
@@ -133,6 +135,13 @@ def planned_dosing_window(protocol) -> Window:
         days, rule = PLANNED_DOSING_DEFAULT_DAYS, "no later than a year from now (clinic default)"
     # Earlier dates are the course's to bound: not before it started (checked by the view).
     return Window(None, timedelta(days=days), rule)
+
+
+def planned_dosing_form(course, **kwargs) -> PlannedDosingForm:
+    """The planned-dosing form of a course, showing its date, bounded by its protocol."""
+    form = PlannedDosingForm(planned_dosing_at=to_local_input(course.planned_dosing_at), **kwargs)
+    when_within(form.planned_dosing_at, planned_dosing_window(course.protocol))
+    return form
 
 
 class ClearFlagForm(FlaskForm):

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
-from datetime import datetime
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import guard
 from psiflow.committing import commit_for_the_answer
-from psiflow.course_panels import CoursePanel, add_panel, group_by_course, record_lines
-from psiflow.domain.phases import Phase
 from psiflow.edit_conflicts import keep_stale, refuse_stale
 from psiflow.extensions import db
 from psiflow.form_builder import check_fields, choices_of, extend_form
-from psiflow.form_fields import when_within
 from psiflow.models import (
     Consent,
     PreparationSession,
@@ -31,178 +25,30 @@ from psiflow.models import (
     TouchConsentEntry,
     User,
 )
-from psiflow.models.preparation import TouchChange, clear_flag
+from psiflow.models.preparation import clear_flag
 from psiflow.models.types import utcnow
 from psiflow.preparation.forms import (
     ClearFlagForm,
     ConsentForm,
-    PlannedDosingForm,
     PreparationSessionForm,
     ScreeningForm,
     SetIntakeForm,
     TouchConsentForm,
-    planned_dosing_window,
+    planned_dosing_form,
 )
 from psiflow.presentation import from_local_input, to_local_input
-from psiflow.statements import COURSE_IDS, built_once
 
 bp = Blueprint("preparation", __name__, url_prefix="/preparation")
 
 
-@dataclass(frozen=True, slots=True)
-class FlagLine:
-    """A contraindication flag as the panel shows it, with the name of who cleared it."""
-
-    id: int
-    course_id: int
-    label: str
-    detail: str
-    cleared_at: datetime | None
-    rationale: str | None
-    cleared_by_name: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class TouchLine:
-    """An entry of the touch consent log as the panel shows it, with who recorded it."""
-
-    course_id: int
-    recorded_at: datetime
-    change: TouchChange
-    agreed_touch: list
-    note: str
-    recorded_by_name: str
-
-    agreed_labels = TouchConsentEntry.agreed_labels
-
-
-# Columns of tables, with the names of who cleared or recorded joined in: whole flags and
-# entries cost the ORM's loading of each and a query for each person not yet loaded.
-_FLAGS, _TOUCH, _USERS = ScreeningFlag.__table__, TouchConsentEntry.__table__, User.__table__
-
-
-@built_once
-def _flags_query():
-    return (
-        sa.select(*[_FLAGS.c[f.name] for f in fields(FlagLine)[:-1]], _USERS.c.name)
-        .outerjoin(_USERS, _USERS.c.id == _FLAGS.c.cleared_by_id)
-        .where(_FLAGS.c.course_id.in_(COURSE_IDS))
-        .order_by(_FLAGS.c.raised_at)
-    )
-
-
-@built_once
-def _touch_query():
-    return (
-        sa.select(*[_TOUCH.c[f.name] for f in fields(TouchLine)[:-1]], _USERS.c.name)
-        .join(_USERS, _USERS.c.id == _TOUCH.c.recorded_by_id)
-        .where(_TOUCH.c.course_id.in_(COURSE_IDS))
-        .order_by(_TOUCH.c.recorded_at.desc(), _TOUCH.c.id.desc())
-    )
-
-
-def _panel_context(courses) -> dict[int, dict]:
-    ids = [c.id for c in courses]
-
-    def rows(query, line):
-        found = db.session.execute(query, {"course_ids": ids})
-        return group_by_course((line(*row) for row in found), ids)
-
-    # One query for the four record lists, which show a line per record, never its content.
-    models = (Screening, Consent, SetIntake, PreparationSession)
-    records = {model: {cid: [] for cid in ids} for model in models}
-    by_type = {model.record_type: records[model] for model in models}
-    for line in record_lines(models, ids):
-        by_type[line.record_type][line.course_id].append(line)
-    flags = rows(_flags_query(), FlagLine)
-    touch = rows(_touch_query(), TouchLine)
-    return {course.id: _course_panel(course, records, flags, touch) for course in courses}
-
-
-def _course_panel(course, records, flags, touch) -> dict:
-    in_preparation = course.phase in (Phase.SCREENING, Phase.PREPARATION)
-    return {
-        "screenings": records[Screening][course.id],
-        "consents": records[Consent][course.id],
-        "intakes": records[SetIntake][course.id],
-        "sessions": records[PreparationSession][course.id],
-        "flags": flags[course.id],
-        "touch_log": touch[course.id],
-        # The forms only where the panel shows them: a closed course is read, not added to.
-        "touch_form": None if course.is_closed else blank_touch_form(course.id),
-        "planned_form": _planned_form(course, formdata=None) if in_preparation else None,
-        "in_preparation": in_preparation,
-    }
-
-
-def _planned_form(course, **kwargs) -> PlannedDosingForm:
-    form = PlannedDosingForm(planned_dosing_at=to_local_input(course.planned_dosing_at), **kwargs)
-    when_within(form.planned_dosing_at, planned_dosing_window(course.protocol))
-    return form
-
-
-@dataclass(frozen=True)
-class BlankTouchForm:
-    """The touch consent form of one course, empty: its fields as drawn HTML."""
-
-    change_legend: str
-    change: Markup
-    agreed_touch_legend: str
-    agreed_touch: Markup
-    note_label: Markup
-    note: Markup
-    submit_text: str
-
-
-# Each course's form is named after it (`touch<course id>-note`): its empty fields are drawn
-# once under this stand-in prefix and the course's own put in. WTForms took a fifth of a
-# patient page to draw the choice lists again on every visit.
-_STAND_IN = "touchCOURSE"
-
-
-@functools.cache
-def _blank_touch_html() -> BlankTouchForm:
-    form = TouchConsentForm(formdata=None, prefix=_STAND_IN, meta={"csrf": False})
-    return BlankTouchForm(
-        str(form.change.label.text),
-        form.change(),
-        str(form.agreed_touch.label.text),
-        form.agreed_touch(),
-        form.note.label(),
-        form.note(),
-        str(form.submit.label.text),
-    )
-
-
-def blank_touch_form(course_id: int) -> BlankTouchForm:
-    """The empty touch consent form of this course, as `TouchConsentForm(prefix=f"touch{id}")`
-    draws it."""
-    drawn = _blank_touch_html()
-    prefix = f"touch{int(course_id)}"
-
-    def named(html: Markup) -> Markup:
-        return Markup(html.replace(_STAND_IN, prefix))
-
-    return replace(
-        drawn,
-        change=named(drawn.change),
-        agreed_touch=named(drawn.agreed_touch),
-        note_label=named(drawn.note_label),
-        note=named(drawn.note),
-    )
-
-
-def _load_flag(flag_id: int, _args):
+def _find_flag(flag_id: int):
     flag = db.session.get(ScreeningFlag, flag_id)
     if flag is None:
         return None
     return flag, flag.screening.course.patient
 
 
-@bp.record_once
-def _register(state):
-    add_panel(state.app, CoursePanel(10, "preparation/_panel.html", _panel_context))
-    guard.register_loader("flag_id", "flag", _load_flag)
+load_flag = guard.register_loader("flag_id", find=_find_flag)
 
 
 # --- shared steps ------------------------------------------------------------------------
@@ -324,7 +170,7 @@ SCREENING = DraftKind(
 
 @bp.route("/courses/<int:course_id>/screening", methods=["GET", "POST"])
 def new_screening(course_id):
-    return _new_draft(SCREENING, guard.loaded("course"))
+    return _new_draft(SCREENING, guard.load_course(course_id))
 
 
 @bp.route(
@@ -333,12 +179,12 @@ def new_screening(course_id):
     defaults={"record_type": "screening"},
 )
 def edit_screening(record_type, record_id):
-    return _edit_draft(SCREENING, guard.loaded("record"))
+    return _edit_draft(SCREENING, guard.load_record(record_type, record_id))
 
 
 @bp.route("/flags/<int:flag_id>/clear", methods=["POST"])
 def clear_screening_flag(flag_id):
-    flag = guard.loaded("flag")
+    flag = load_flag(flag_id)
     form = ClearFlagForm()
     back = redirect(url_for("patients.show", patient_id=flag.screening.course.patient_id))
     if not form.validate_on_submit():
@@ -392,19 +238,19 @@ CONSENT = DraftKind(
 
 @bp.route("/courses/<int:course_id>/consent", methods=["GET", "POST"])
 def new_consent(course_id):
-    return _new_draft(CONSENT, guard.loaded("course"))
+    return _new_draft(CONSENT, guard.load_course(course_id))
 
 
 @bp.route(
     "/consents/<int:record_id>/edit", methods=["GET", "POST"], defaults={"record_type": "consent"}
 )
 def edit_consent(record_type, record_id):
-    return _edit_draft(CONSENT, guard.loaded("record"))
+    return _edit_draft(CONSENT, guard.load_record(record_type, record_id))
 
 
 @bp.route("/courses/<int:course_id>/touch-consent", methods=["POST"])
 def add_touch_consent(course_id):
-    course = guard.loaded("course")
+    course = guard.load_course(course_id)
     form = TouchConsentForm(prefix=f"touch{course.id}")
     back = redirect(url_for("patients.show", patient_id=course.patient_id) + "#touch-consent")
     if not form.validate_on_submit():
@@ -469,7 +315,7 @@ SET_INTAKE = DraftKind(
 
 @bp.route("/courses/<int:course_id>/set-intake", methods=["GET", "POST"])
 def new_set_intake(course_id):
-    return _new_draft(SET_INTAKE, guard.loaded("course"))
+    return _new_draft(SET_INTAKE, guard.load_course(course_id))
 
 
 @bp.route(
@@ -478,7 +324,7 @@ def new_set_intake(course_id):
     defaults={"record_type": "set_intake"},
 )
 def edit_set_intake(record_type, record_id):
-    return _edit_draft(SET_INTAKE, guard.loaded("record"))
+    return _edit_draft(SET_INTAKE, guard.load_record(record_type, record_id))
 
 
 # --- preparation sessions ----------------------------------------------------------------
@@ -534,7 +380,7 @@ PREPARATION_SESSION = DraftKind(
 
 @bp.route("/courses/<int:course_id>/preparation-session", methods=["GET", "POST"])
 def new_preparation_session(course_id):
-    return _new_draft(PREPARATION_SESSION, guard.loaded("course"))
+    return _new_draft(PREPARATION_SESSION, guard.load_course(course_id))
 
 
 @bp.route(
@@ -543,13 +389,13 @@ def new_preparation_session(course_id):
     defaults={"record_type": "preparation_session"},
 )
 def edit_preparation_session(record_type, record_id):
-    return _edit_draft(PREPARATION_SESSION, guard.loaded("record"))
+    return _edit_draft(PREPARATION_SESSION, guard.load_record(record_type, record_id))
 
 
 @bp.route("/courses/<int:course_id>/planned-dosing", methods=["POST"])
 def plan_dosing(course_id):
-    course = guard.loaded("course")
-    form = _planned_form(course)
+    course = guard.load_course(course_id)
+    form = planned_dosing_form(course)
     back = redirect(url_for("patients.show", patient_id=course.patient_id) + f"#course-{course.id}")
     if not form.validate_on_submit():
         problems = form.planned_dosing_at.errors or form.errors.get("csrf_token", [])

@@ -40,7 +40,7 @@ def record_context(record) -> dict:
 
 @bp.route("/<record_type>/<int:record_id>")
 def show(record_type, record_id):
-    record = guard.loaded("record")
+    record = guard.load_record(record_type, record_id)
     return render_template("records/show.html", **record_context(record))
 
 
@@ -79,7 +79,7 @@ def _reauthenticated(form, record, operation, done: str, refused: str = ""):
 
 @bp.route("/<record_type>/<int:record_id>/sign", methods=["POST"])
 def sign(record_type, record_id):
-    record = guard.loaded("record")
+    record = guard.load_record(record_type, record_id)
     form = SignForm(prefix="sign")
     meaning = {m.value: m for m in (Meaning.AUTHORED, Meaning.CO_FACILITATED)}.get(
         form.meaning.data
@@ -99,7 +99,7 @@ def sign(record_type, record_id):
 
 @bp.route("/<record_type>/<int:record_id>/addendum", methods=["POST"])
 def addendum(record_type, record_id):
-    record = guard.loaded("record")
+    record = guard.load_record(record_type, record_id)
     form = AddendumForm(prefix="addendum")
     return _reauthenticated(
         form,
@@ -111,7 +111,7 @@ def addendum(record_type, record_id):
 
 @bp.route("/<record_type>/<int:record_id>/void", methods=["POST"])
 def void(record_type, record_id):
-    record = guard.loaded("record")
+    record = guard.load_record(record_type, record_id)
     if not access.may_void(current_user, record.author, record.course.patient):
         guard.refuse(403)
     form = VoidForm(prefix="void")

@@ -1,9 +1,9 @@
 """Recording a REMS monitoring form as submitted, and a supervisor's dose deviation.
 
 Each is a plain form post (POST/redirect/GET); a refusal is shown as a message and saves
-nothing. What the two pages draw (the patient page's panel, the live session's block, the board
-card's badge) comes from the template globals registered here, so neither the patient nor the
-sessions blueprint imports this one.
+nothing. What the live session's block and the board card's badge draw comes from the
+template globals registered here, so neither the patient nor the sessions blueprint imports
+this one; the patient page's panel is `regulated/panel.py`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from psiflow import access, course_panels, guard
+from psiflow import access, guard
 from psiflow.access import Action
-from psiflow.course_panels import CoursePanel
 from psiflow.domain import regulated as rules
 from psiflow.domain.dosing import DoseKind
 from psiflow.extensions import db
@@ -28,19 +27,16 @@ bp = Blueprint("regulated", __name__)
 SESSION = {"record_type": "dosing_session"}
 
 
-def _load_rems_form(form_id: int, _args):
+def _find_rems_form(form_id: int):
     form = db.session.get(rems.RemsMonitoringForm, form_id)
     return (form, form.course.patient) if form else None
 
 
-guard.register_loader("rems_form_id", "rems_form", _load_rems_form)
+load_rems_form = guard.register_loader("rems_form_id", find=_find_rems_form)
 
 
 @bp.record_once
 def _register(state):
-    course_panels.add_panel(
-        state.app, CoursePanel(order=25, template="regulated/_panel.html", context=_panel_context)
-    )
     state.app.add_template_global(rems_form_status, "rems_form_status")
     state.app.add_template_global(live_regulated, "live_regulated")
 
@@ -48,20 +44,6 @@ def _register(state):
 def rems_form_status(due_at) -> rules.FormStatus:
     """A board card's earliest unsubmitted form, as due or overdue now."""
     return rules.monitoring_form_status(due_at, None, utcnow())
-
-
-def _panel_context(courses) -> dict[int, dict]:
-    tracked = [c for c in courses if c.protocol.monitoring_form is not None]
-    found = rems.forms_for([c.id for c in tracked]) if tracked else {}
-    now = utcnow()
-    return {
-        c.id: {
-            "tracked": c.protocol.monitoring_form,
-            "forms": [(form, form.status(now)) for form in found.get(c.id, [])],
-            "submit_form": f.FormSubmittedForm(formdata=None) if c.id in found else None,
-        }
-        for c in courses
-    }
 
 
 def live_regulated(sheet) -> dict:
@@ -87,7 +69,7 @@ def _utc(value):
 
 @bp.route("/rems-forms/<int:rems_form_id>/submitted", methods=["POST"])
 def rems_form_submitted(rems_form_id):
-    form = guard.loaded("rems_form")
+    form = load_rems_form(rems_form_id)
     back = redirect(
         url_for("patients.show", patient_id=form.course.patient_id) + f"#rems-{form.course_id}"
     )
@@ -117,7 +99,7 @@ def rems_form_submitted(rems_form_id):
 
 @bp.route("/dosing-sessions/<int:record_id>/dose-deviations", methods=["POST"], defaults=SESSION)
 def dose_deviation(record_type, record_id):
-    session = guard.loaded("record")
+    session = guard.load_record(record_type, record_id)
     back = redirect(url_for("sessions.live", record_id=session.id) + "#dose-deviations")
     posted = f.DoseDeviationForm()
     if not posted.validate_on_submit():

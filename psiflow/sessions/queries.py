@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
-from psiflow.course_panels import RecordLine
 from psiflow.domain import dosing as rules
 from psiflow.domain import vitals as vital_rules
 from psiflow.domain.dosing import DoseKind
@@ -25,6 +24,7 @@ from psiflow.models.dosing import (
     session_people,
 )
 from psiflow.models.preparation import SetIntake, current_touch_consent
+from psiflow.models.records import RecordLine
 from psiflow.models.types import utcnow
 from psiflow.statements import COURSE_IDS, built_once
 

@@ -14,12 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
-from psiflow import access, course_panels, guard
+from psiflow import access, guard
 from psiflow.access import Action, Role
 from psiflow.committing import commit_for_the_answer
-from psiflow.course_panels import CoursePanel
 from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
-from psiflow.domain.phases import Phase
 from psiflow.domain.safety import EmergencyEnd
 from psiflow.domain.vitals import Reading
 from psiflow.edit_conflicts import UNVERSIONED, keep_stale
@@ -29,7 +27,7 @@ from psiflow.models import dosing as model
 from psiflow.models.records import addenda_for, signatures_for
 from psiflow.models.types import utcnow
 from psiflow.sessions import forms as f
-from psiflow.sessions.queries import agreed_set_intake, courses_sessions, session_sheet
+from psiflow.sessions.queries import agreed_set_intake, session_sheet
 from psiflow.statements import built_once
 
 bp = Blueprint("sessions", __name__)
@@ -37,22 +35,8 @@ SESSION = {"record_type": "dosing_session"}
 
 
 @bp.record_once
-def _add_course_panel(state):
-    course_panels.add_panel(
-        state.app, CoursePanel(order=20, template="sessions/_panel.html", context=_panel_context)
-    )
+def _register(state):
     state.app.add_template_global(session_sheet, "session_sheet")
-
-
-def _panel_context(courses) -> dict[int, dict]:
-    sessions = courses_sessions(courses)
-    return {
-        c.id: {
-            "dosing": sessions[c.id],
-            "can_start": c.phase == Phase.DOSING,
-        }
-        for c in courses
-    }
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -60,7 +44,7 @@ def _panel_context(courses) -> dict[int, dict]:
 
 @bp.route("/courses/<int:course_id>/dosing-sessions", methods=["POST"])
 def start(course_id):
-    course = guard.loaded("course")
+    course = guard.load_course(course_id)
     back = redirect(url_for("patients.show", patient_id=course.patient_id) + f"#course-{course.id}")
     if not f.StartSessionForm().validate_on_submit():
         flash("The form expired; please try again.", "error")
@@ -77,12 +61,12 @@ def start(course_id):
 
 @bp.route("/dosing-sessions/<int:record_id>", defaults=SESSION)
 def live(record_type, record_id):
-    return _render(guard.loaded("record"))
+    return _render(guard.load_record(record_type, record_id))
 
 
 @bp.route("/dosing-sessions/<int:record_id>/record", defaults=SESSION)
 def printable(record_type, record_id):
-    session = guard.loaded("record")
+    session = guard.load_record(record_type, record_id)
     key = (session.record_type, session.id)
     return render_template(
         "sessions/print.html",
@@ -198,14 +182,15 @@ def _invalid(session, name: str, form):
     return _render(session, 422, **{name: form})
 
 
-def _entry(name: str, form, operation, done, *, versioned: bool = False, duplicate: str = ""):
+def _entry(
+    session, name: str, form, operation, done, *, versioned: bool = False, duplicate: str = ""
+):
     """One entry posted from the session room: validate, apply one model operation, commit.
 
     A refusal goes back beside its fields; a stale version (another tablet saved the session
     row first) shows their version; a `duplicate` (a unique row the other tablet just wrote)
     is refused with that message. `done(session, result)` answers a success.
     """
-    session = guard.loaded("record")
     valid = form.validate_on_submit()
     if versioned and form.is_submitted() and form.version.data != session.version:
         # Stale, or no version said: refused whatever else it holds, what was typed kept.
@@ -237,10 +222,12 @@ def _back_to(anchor: str, message: str = ""):
 
 @bp.route("/dosing-sessions/<int:record_id>/answers", methods=["POST"], defaults=SESSION)
 def answer(record_type, record_id):
+    session = guard.load_record(record_type, record_id)
     form = f.AnswerForm()
     kind = form.kind.data
     anchor = "checklist" if kind == model.AnswerKind.CHECKLIST else "questions"
     return _entry(
+        session,
         "answer",
         form,
         lambda session: model.record_answer(
@@ -256,9 +243,11 @@ def answer(record_type, record_id):
 
 @bp.route("/dosing-sessions/<int:record_id>/details", methods=["POST"], defaults=SESSION)
 def details(record_type, record_id):
+    session = guard.load_record(record_type, record_id)
     form = f.DetailsForm()
-    form.facilitator_ids.choices = _facilitator_choices(guard.loaded("record"))
+    form.facilitator_ids.choices = _facilitator_choices(session)
     return _entry(
+        session,
         "details",
         form,
         lambda session: model.update_details(
@@ -297,8 +286,10 @@ def _conflict(session, name: str | None = None, form=None):
 
 @bp.route("/dosing-sessions/<int:record_id>/doses", methods=["POST"], defaults=SESSION)
 def dose(record_type, record_id):
+    session = guard.load_record(record_type, record_id)
     form = f.DoseForm()
     return _entry(
+        session,
         "dose",
         form,
         lambda session: model.record_dose(
@@ -317,8 +308,10 @@ def dose(record_type, record_id):
 
 @bp.route("/dosing-sessions/<int:record_id>/events", methods=["POST"], defaults=SESSION)
 def event(record_type, record_id):
+    session = guard.load_record(record_type, record_id)
     form = f.EventForm()
     return _entry(
+        session,
         "event",
         form,
         lambda session: model.record_event(
@@ -334,6 +327,7 @@ def event(record_type, record_id):
 
 @bp.route("/dosing-sessions/<int:record_id>/vitals", methods=["POST"], defaults=SESSION)
 def vitals(record_type, record_id):
+    session = guard.load_record(record_type, record_id)
     form = f.VitalsForm()
 
     def recorded(session, vital):
@@ -353,6 +347,7 @@ def vitals(record_type, record_id):
         )
 
     return _entry(
+        session,
         "vitals",
         form,
         lambda session: model.record_vitals(
@@ -368,7 +363,7 @@ def vitals(record_type, record_id):
     defaults=SESSION,
 )
 def acknowledge(record_type, record_id, vital_id):
-    session = guard.loaded("record")
+    session = guard.load_record(record_type, record_id)
     vital = db.session.get(VitalSign, vital_id)
     if vital is None or vital.session_id != session.id:
         abort(404)
@@ -390,6 +385,7 @@ def acknowledge(record_type, record_id, vital_id):
 
 @bp.route("/dosing-sessions/<int:record_id>/adverse-events", methods=["POST"], defaults=SESSION)
 def adverse_event(record_type, record_id):
+    session = guard.load_record(record_type, record_id)
     form = f.AdverseEventForm()
 
     def recorded(session, event):
@@ -400,6 +396,7 @@ def adverse_event(record_type, record_id):
         return redirect(_live(session, "adverse-events"))
 
     return _entry(
+        session,
         "adverse_event",
         form,
         lambda session: model.record_adverse_event(
@@ -419,8 +416,9 @@ def adverse_event(record_type, record_id):
 
 @bp.route("/dosing-sessions/<int:record_id>/discharge", methods=["POST"], defaults=SESSION)
 def discharge(record_type, record_id):
+    session = guard.load_record(record_type, record_id)
     form = f.DischargeForm()
-    form.criteria.choices = _criteria_choices(guard.loaded("record"))
+    form.criteria.choices = _criteria_choices(session)
 
     def discharged(session):
         intake = agreed_set_intake(session.course_id)
@@ -436,7 +434,12 @@ def discharge(record_type, record_id):
         )
 
     return _entry(
-        "discharge", form, discharged, _back_to("discharge", "Discharge recorded."), versioned=True
+        session,
+        "discharge",
+        form,
+        discharged,
+        _back_to("discharge", "Discharge recorded."),
+        versioned=True,
     )
 
 
@@ -446,7 +449,7 @@ def discharge(record_type, record_id):
     defaults=SESSION,
 )
 def follow_up_adverse_event(record_type, record_id, event_id):
-    session = guard.loaded("record")
+    session = guard.load_record(record_type, record_id)
     event = db.session.get(model.AdverseEvent, event_id)
     if event is None or event.session_id != session.id:
         abort(404)
@@ -470,6 +473,7 @@ def follow_up_adverse_event(record_type, record_id, event_id):
 
 @bp.route("/dosing-sessions/<int:record_id>/end-early", methods=["POST"], defaults=SESSION)
 def end_early(record_type, record_id):
+    session = guard.load_record(record_type, record_id)
     form = f.EmergencyEndForm()
 
     def ended(session, _result):
@@ -493,4 +497,4 @@ def end_early(record_type, record_id):
             current_user,
         )
 
-    return _entry("emergency", form, end, ended)
+    return _entry(session, "emergency", form, end, ended)

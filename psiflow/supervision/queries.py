@@ -30,11 +30,11 @@ from psiflow.models.alerts import SEVERITY_RANK as _SEVERITY_RANK
 from psiflow.models.courses import PinnedProtocol
 from psiflow.models.integration import dosing_times, instrument_names
 from psiflow.models.patients import (
-    CASELOAD_USER,
     caseload_filter,
     caseload_key,
     caseload_params,
     caseload_rule,
+    team_patients,
 )
 from psiflow.models.reviews import awaiting_review_page, oldest_waiting_by_course
 from psiflow.paging import RowPage
@@ -92,20 +92,6 @@ class OutcomeFilters:
         }
 
 
-def _team_patient_ids(supervisor_id):
-    """Patients led or co-facilitated by the supervisor or a supervisee: a superset of the
-    supervisor's caseload, found through the two clinician indexes. Beside the caseload rule
-    it lets the database start from the team's patients, not every course in these phases."""
-    patients = Patient.__table__.alias("team_patients")
-    team = sa.select(User.id).where(
-        sa.or_(User.id == supervisor_id, User.supervisor_id == supervisor_id)
-    )
-    return sa.union_all(
-        sa.select(patients.c.id).where(patients.c.lead_clinician_id.in_(team)),
-        sa.select(patients.c.id).where(patients.c.co_facilitator_id.in_(team)),
-    )
-
-
 def _course_scope(
     role, active: bool, phases: tuple[Phase, ...], by_clinician: bool, by_protocol: bool
 ):
@@ -125,10 +111,12 @@ def _course_scope(
                 Patient.co_facilitator_id == clinician_id,
             )
         )
+    # The team's patients (the caseload's user is the supervisor whose team this is): beside
+    # the caseload rule it lets the database start from them, not every course in these phases.
+    team = team_patients(role)
     conditions = [
         Course.phase.in_(phases),
-        # The caseload's user is the supervisor whose team this is.
-        Course.patient_id.in_(_team_patient_ids(CASELOAD_USER)),
+        *([] if team is None else [Course.patient_id.in_(team)]),
         # Asked of each course in the team's phases, not joined: joined, SQLite read every
         # team patient's row first, most of them with no course in these phases.
         sa.select(Patient.id).where(*of_patient).exists(),

@@ -37,14 +37,12 @@ from psiflow.supervision.forms import AcknowledgeForm, ResubmitForm, review_form
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 
 
-def _load_alert(alert_id: int, _args):
+def _find_alert(alert_id: int):
     alert = db.session.get(Alert, alert_id)
     return (alert, alert.course.patient) if alert else None
 
 
-@bp.record_once
-def _register_loader(_state):
-    guard.register_loader("alert_id", "alert", _load_alert)
+load_alert = guard.register_loader("alert_id", find=_find_alert)
 
 
 @bp.app_template_global()
@@ -82,7 +80,7 @@ def queue():
 
 @bp.route("/reviews/<record_type>/<int:record_id>", methods=["GET", "POST"])
 def review(record_type, record_id):
-    record = guard.loaded("record")
+    record = guard.load_record(record_type, record_id)
     trainee_record = record.needs_cosign
     items = record.course.protocol.adherence_items
     form = review_form(items)
@@ -127,7 +125,7 @@ def review(record_type, record_id):
 
 @bp.route("/returned/<record_type>/<int:record_id>/resubmit", methods=["POST"])
 def resubmit(record_type, record_id):
-    record = guard.loaded("record")
+    record = guard.load_record(record_type, record_id)
     form = ResubmitForm()
     if form.validate_on_submit():
         try:
@@ -158,7 +156,7 @@ def alerts():
 
 @bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
 def acknowledge(alert_id):
-    alert = guard.loaded("alert")
+    alert = load_alert(alert_id)
     form = AcknowledgeForm()
     if not form.validate_on_submit():
         flash("Say what was done before closing the alert.", "error")

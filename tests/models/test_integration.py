@@ -238,7 +238,7 @@ def test_a_save_that_changes_nothing_writes_nothing(db, team, course):
 
 
 def test_a_voided_note_s_plan_is_void_for_the_note_form_and_the_panel_alike(db, team, course):
-    from psiflow.integration.queries import open_items
+    from psiflow.integration.panel import open_items
 
     kept = gen_integration_session(course, team["clinician"], sign=False)
     update_action_plan(kept, {}, ["Walk every morning"])

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from psiflow.domain.phases import Phase
 from psiflow.domain.signing import RecordStatus
-from psiflow.integration import queries
+from psiflow.integration import panel
 from psiflow.models import ActionItem, Alert, AlertKind, IntegrationSession, SafetyCheckIn
 from psiflow.models.integration import schedule_done
 from psiflow.models.records import void_record
@@ -239,7 +239,7 @@ def test_the_panel_works_out_the_same_schedule_as_schedule_done(db, team):
     courses = [dosed, practice, screening]
     ids = [c.id for c in courses]
 
-    assert queries.schedule_done_from(ids, queries.panel_lines(ids)) == schedule_done(courses)
+    assert panel.schedule_done_from(ids, panel.panel_lines(ids)) == schedule_done(courses)
 
 
 def test_dashboard_lists_due_work_for_the_clinician(client, login_as, team, db):

@@ -20,7 +20,7 @@ from psiflow.models import (
 )
 from psiflow.models.types import utcnow
 from psiflow.preparation.forms import TouchConsentForm
-from psiflow.preparation.views import blank_touch_form
+from psiflow.preparation.panel import blank_touch_form
 from tests.factories import TEST_PASSWORD, gen_course, gen_patient
 
 PSILOCYBIN = "psilocybin-single-dose@1.0"

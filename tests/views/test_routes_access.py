@@ -132,3 +132,27 @@ def test_patient_is_unchanged_by_a_forged_post(client, login_as, team, db):
     login_as(team["outsider"])
     client.post(f"/patients/{patient.id}/courses", data={"protocol_key": "x"})
     assert db.session.get(Patient, patient.id).courses == []
+
+
+def test_a_view_takes_what_its_url_names_from_the_guard_checked_once(app, team, db):
+    """A view's `guard.load_patient(patient_id)` answers the patient the guard checked before
+    it, with no second query; any other patient it asked for would pass the same check."""
+    from flask_login import login_user
+    from werkzeug.exceptions import NotFound
+
+    from psiflow import guard
+    from tests.conftest import count_queries
+
+    mine = gen_patient(team["clinician"])
+    theirs = gen_patient(team["outsider"])
+    db.session.commit()
+    with app.test_request_context(f"/patients/{mine.id}"):
+        login_user(team["clinician"])
+        assert app.preprocess_request() is None  # the guard: loaded, checked, let through
+        with count_queries(db.engine) as counter:
+            assert guard.load_patient(mine.id).id == mine.id
+        assert counter.count == 0
+        with pytest.raises(NotFound):
+            guard.load_patient(theirs.id)
+        with pytest.raises(NotFound):
+            guard.load_patient(theirs.id + 1000)

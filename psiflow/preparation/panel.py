@@ -1,0 +1,168 @@
+"""The preparation panel of the patient page (`templates/preparation/_panel.html`): its
+context, per the contract in `psiflow.course_panels`."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+
+import sqlalchemy as sa
+from markupsafe import Markup
+
+from psiflow.domain.phases import Phase
+from psiflow.extensions import db
+from psiflow.models import (
+    Consent,
+    PreparationSession,
+    Screening,
+    ScreeningFlag,
+    SetIntake,
+    TouchConsentEntry,
+    User,
+)
+from psiflow.models.courses import group_by_course
+from psiflow.models.preparation import TouchChange
+from psiflow.models.records import record_lines
+from psiflow.preparation.forms import TouchConsentForm, planned_dosing_form
+from psiflow.statements import COURSE_IDS, built_once
+
+
+@dataclass(frozen=True, slots=True)
+class FlagLine:
+    """A contraindication flag as the panel shows it, with the name of who cleared it."""
+
+    id: int
+    course_id: int
+    label: str
+    detail: str
+    cleared_at: datetime | None
+    rationale: str | None
+    cleared_by_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TouchLine:
+    """An entry of the touch consent log as the panel shows it, with who recorded it."""
+
+    course_id: int
+    recorded_at: datetime
+    change: TouchChange
+    agreed_touch: list
+    note: str
+    recorded_by_name: str
+
+    agreed_labels = TouchConsentEntry.agreed_labels
+
+
+# Columns of tables, with the names of who cleared or recorded joined in: whole flags and
+# entries cost the ORM's loading of each and a query for each person not yet loaded.
+_FLAGS, _TOUCH, _USERS = ScreeningFlag.__table__, TouchConsentEntry.__table__, User.__table__
+
+
+@built_once
+def _flags_query():
+    return (
+        sa.select(*[_FLAGS.c[f.name] for f in fields(FlagLine)[:-1]], _USERS.c.name)
+        .outerjoin(_USERS, _USERS.c.id == _FLAGS.c.cleared_by_id)
+        .where(_FLAGS.c.course_id.in_(COURSE_IDS))
+        .order_by(_FLAGS.c.raised_at)
+    )
+
+
+@built_once
+def _touch_query():
+    return (
+        sa.select(*[_TOUCH.c[f.name] for f in fields(TouchLine)[:-1]], _USERS.c.name)
+        .join(_USERS, _USERS.c.id == _TOUCH.c.recorded_by_id)
+        .where(_TOUCH.c.course_id.in_(COURSE_IDS))
+        .order_by(_TOUCH.c.recorded_at.desc(), _TOUCH.c.id.desc())
+    )
+
+
+def panel_context(courses) -> dict[int, dict]:
+    """The preparation panel: the screening, consent, set intake and preparation session
+    records, the contraindication flags and the touch consent log of each course (three
+    statements), with the forms the panel offers while the course is open to them."""
+    ids = [c.id for c in courses]
+
+    def rows(query, line):
+        found = db.session.execute(query, {"course_ids": ids})
+        return group_by_course((line(*row) for row in found), ids)
+
+    # One query for the four record lists, which show a line per record, never its content.
+    models = (Screening, Consent, SetIntake, PreparationSession)
+    records = {model: {cid: [] for cid in ids} for model in models}
+    by_type = {model.record_type: records[model] for model in models}
+    for line in record_lines(models, ids):
+        by_type[line.record_type][line.course_id].append(line)
+    flags = rows(_flags_query(), FlagLine)
+    touch = rows(_touch_query(), TouchLine)
+    return {course.id: _course_panel(course, records, flags, touch) for course in courses}
+
+
+def _course_panel(course, records, flags, touch) -> dict:
+    in_preparation = course.phase in (Phase.SCREENING, Phase.PREPARATION)
+    return {
+        "screenings": records[Screening][course.id],
+        "consents": records[Consent][course.id],
+        "intakes": records[SetIntake][course.id],
+        "sessions": records[PreparationSession][course.id],
+        "flags": flags[course.id],
+        "touch_log": touch[course.id],
+        # The forms only where the panel shows them: a closed course is read, not added to.
+        "touch_form": None if course.is_closed else blank_touch_form(course.id),
+        "planned_form": planned_dosing_form(course, formdata=None) if in_preparation else None,
+        "in_preparation": in_preparation,
+    }
+
+
+@dataclass(frozen=True)
+class BlankTouchForm:
+    """The touch consent form of one course, empty: its fields as drawn HTML."""
+
+    change_legend: str
+    change: Markup
+    agreed_touch_legend: str
+    agreed_touch: Markup
+    note_label: Markup
+    note: Markup
+    submit_text: str
+
+
+# Each course's form is named after it (`touch<course id>-note`): its empty fields are drawn
+# once under this stand-in prefix and the course's own put in. WTForms took a fifth of a
+# patient page to draw the choice lists again on every visit.
+_STAND_IN = "touchCOURSE"
+
+
+@functools.cache
+def _blank_touch_html() -> BlankTouchForm:
+    form = TouchConsentForm(formdata=None, prefix=_STAND_IN, meta={"csrf": False})
+    return BlankTouchForm(
+        str(form.change.label.text),
+        form.change(),
+        str(form.agreed_touch.label.text),
+        form.agreed_touch(),
+        form.note.label(),
+        form.note(),
+        str(form.submit.label.text),
+    )
+
+
+def blank_touch_form(course_id: int) -> BlankTouchForm:
+    """The empty touch consent form of this course, as `TouchConsentForm(prefix=f"touch{id}")`
+    draws it."""
+    drawn = _blank_touch_html()
+    prefix = f"touch{int(course_id)}"
+
+    def named(html: Markup) -> Markup:
+        return Markup(html.replace(_STAND_IN, prefix))
+
+    return replace(
+        drawn,
+        change=named(drawn.change),
+        agreed_touch=named(drawn.agreed_touch),
+        note_label=named(drawn.note_label),
+        note=named(drawn.note),
+    )
