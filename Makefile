@@ -30,8 +30,8 @@ test: install
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check psiflow tests $(wildcard bench)
-	$(BIN)/ruff format --check psiflow tests $(wildcard bench)
+	$(BIN)/ruff check psiflow tests wsgi.py $(wildcard bench)
+	$(BIN)/ruff format --check psiflow tests wsgi.py $(wildcard bench)
 
 bench: install
 	$(BIN)/python -m bench.run --patients $(PATIENTS)

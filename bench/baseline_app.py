@@ -12,7 +12,7 @@ import os
 import sqlalchemy as sa
 from flask import Flask, render_template_string, request
 
-from psiflow.database import configure_engine
+from psiflow.models.engine import configure_engine
 
 # Where bench.wsgi mounts it, beside PsiFlow in the same server.
 BASELINE_PREFIX = "/__baseline"

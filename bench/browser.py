@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
-from psiflow.query_count import HEADER as QUERY_COUNT_HEADER
+from psiflow.web.query_count import HEADER as QUERY_COUNT_HEADER
 
 CSRF_FIELD = re.compile(rb'name="csrf_token"[^>]*?value="([^"]+)"')
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from psiflow.database import configure_engine
+from psiflow.models.engine import configure_engine
 
 ENV_URL = "PSIFLOW_BENCH_DATABASE_URL"
 REPO = Path(__file__).resolve().parent.parent

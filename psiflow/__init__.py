@@ -6,7 +6,6 @@ from pathlib import Path
 
 from flask import Flask
 
-from psiflow import garbage_collection
 from psiflow.config import Defaults, check_config
 
 
@@ -21,9 +20,6 @@ def create_app(config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
-    if app.config["ENV"] != "testing":
-        # A serving process builds one app and keeps it; a test run builds hundreds.
-        garbage_collection.settle()
     return app
 
 
@@ -44,10 +40,11 @@ def load_config(app: Flask, config: dict | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     # Map every model first; the values stored on courses are watched on every session.
-    from psiflow import alert_mail, audit, models  # noqa: F401
-    from psiflow.database import configure_engine
+    from psiflow import audit, models  # noqa: F401
     from psiflow.extensions import csrf, db, limiter, login_manager, migrate
     from psiflow.models import stored
+    from psiflow.models.engine import configure_engine
+    from psiflow.web import alert_mail
 
     db.init_app(app)
     audit.init_app(app)
@@ -108,24 +105,25 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from psiflow import guard, input_hygiene, log_privacy, outages, query_count, security_headers
+    from psiflow.security import headers, input_hygiene, log_privacy
+    from psiflow.web import guard, outages, query_count
 
     input_hygiene.init_app(app)
     guard.init_app(app)
     log_privacy.init_app(app)
     outages.init_app(app)
-    security_headers.init_app(app)
+    headers.init_app(app)
     query_count.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from psiflow import errors
+    from psiflow.web import errors
 
     errors.init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from psiflow import blank_fields, links, presentation
+    from psiflow.web import blank_fields, links, presentation
 
     presentation.init_app(app)
     blank_fields.init_app(app)

@@ -1,7 +1,7 @@
 """Who may do what: the one place PsiFlow decides access.
 
 Pure functions over duck-typed users and patients (no Flask, no database), plus the table of
-every endpoint's required role and patient relationship. `psiflow.guard` enforces the table on
+every endpoint's required role and patient relationship. `psiflow.web.guard` enforces the table on
 each request and denies any endpoint that is not listed in it.
 """
 

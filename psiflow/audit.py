@@ -34,10 +34,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import g, has_request_context, request
 
-from psiflow import outages
 from psiflow.extensions import db
 from psiflow.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent, AuditTrailIsAppendOnly
 from psiflow.models.types import utcnow
+from psiflow.web import outages
 
 # Inserts of these models are events of their own kind (21 CFR 11.10(e), 11.50, 11.70).
 INSERT_ACTIONS = {

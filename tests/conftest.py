@@ -7,7 +7,6 @@ names one, so the same suite proves both.
 from __future__ import annotations
 
 import contextvars
-import gc
 import os
 import secrets
 
@@ -113,16 +112,6 @@ def _commit_what_the_test_left() -> None:
         _db.session.commit()
     except Exception:  # noqa: BLE001 - a test may leave a session it broke on purpose
         _db.session.rollback()
-
-
-@pytest.fixture(autouse=True)
-def _garbage_collector_as_found():
-    """An app built outside testing settles the collector for its whole process
-    (psiflow/garbage_collection.py): put it back, so no test runs under another's setting."""
-    threshold = gc.get_threshold()
-    yield
-    gc.unfreeze()
-    gc.set_threshold(*threshold)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from psiflow.domain.phases import Phase
 from psiflow.extensions import db
 from psiflow.models import Clinic, Course, Patient, PhaseTransition, User
 from psiflow.models.types import utcnow
-from psiflow.password_hashing import hash_password
+from psiflow.security.password_hashing import hash_password
 
 TEST_PASSWORD = "a long test passphrase"
 # Hashes of TEST_PASSWORD as earlier releases stored them (argon2-cffi): its default setting,

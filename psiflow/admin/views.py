@@ -5,11 +5,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from psiflow import audit, guard
+from psiflow import audit
 from psiflow.access import Role
 from psiflow.admin.forms import ConfirmForm, NewUserForm, UserForm
 from psiflow.extensions import db
 from psiflow.models import AuditEvent, Patient, User
+from psiflow.web import guard
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -3,9 +3,9 @@
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request
 
-from psiflow import guard
 from psiflow.extensions import db
 from psiflow.models import AuditEvent, User
+from psiflow.web import guard
 
 bp = Blueprint("audit", __name__)
 

@@ -25,7 +25,7 @@ from psiflow.models.users import (
     start_login_session,
     user_by_email,
 )
-from psiflow.presentation import local_time_of
+from psiflow.web.presentation import local_time_of
 
 bp = Blueprint("auth", __name__)
 

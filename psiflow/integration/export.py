@@ -19,7 +19,7 @@ from psiflow.models import ActionItem, IntegrationSession, MeasureResponse, Safe
 from psiflow.models.integration import integration_session_measures
 from psiflow.models.measures import timepoint_label
 from psiflow.models.records import record_counts
-from psiflow.spreadsheet import csv_text
+from psiflow.web.spreadsheet import csv_text
 
 _NOTE_COLUMNS = ("occurred_at", *NOTE_FIELDS)
 

@@ -21,10 +21,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from psiflow.form_builder import MultiCheckboxField, extend_form, instrument_item_fields
-from psiflow.form_fields import LocalDateTime, VersionField
 from psiflow.models.integration import EMOTIONS, ActionStatus, Sleep
-from psiflow.presentation import clinic_zone
+from psiflow.web.form_builder import MultiCheckboxField, extend_form, instrument_item_fields
+from psiflow.web.form_fields import LocalDateTime, VersionField
+from psiflow.web.presentation import clinic_zone
 
 # Clocks drift between tablets and the server; a few minutes ahead is not "in the future".
 _CLOCK_SKEW = timedelta(minutes=5)

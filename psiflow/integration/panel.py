@@ -1,5 +1,5 @@
 """The integration panel of the patient page (`templates/integration/_panel.html`): its
-context, per the contract in `psiflow.course_panels`."""
+context, per the contract in `psiflow.web.panels`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 
 from psiflow import catalog
-from psiflow.charts import trajectory_chart
+from psiflow.domain.charts import trajectory_chart
 from psiflow.domain.outcomes import OUTCOME_INSTRUMENTS, course_outcomes, is_outcome_instrument
 from psiflow.domain.phases import Phase
 from psiflow.domain.schedule import (
@@ -37,9 +37,9 @@ from psiflow.models.integration import (
 )
 from psiflow.models.measures import MeasureResponse, timepoint_label
 from psiflow.models.records import record_counts, record_lines
+from psiflow.models.statements import COURSE_IDS, built_once
 from psiflow.models.types import utcnow
-from psiflow.presentation import local_date_writer
-from psiflow.statements import COURSE_IDS, built_once
+from psiflow.web.presentation import local_date_writer
 
 
 def course_charts(course: Course, measures, dosing_times, now):

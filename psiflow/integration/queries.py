@@ -28,8 +28,8 @@ from psiflow.models.integration import (
 )
 from psiflow.models.patients import caseload_key, caseload_params, caseload_rule
 from psiflow.models.reviews import returned_to
+from psiflow.models.statements import built_once
 from psiflow.models.types import utcnow
-from psiflow.statements import built_once
 
 SCHEDULED_PHASES = (Phase.DOSING, Phase.INTEGRATION, Phase.FOLLOW_UP)
 # Clinic default: the dashboard looks at this many of a clinician's courses after dosing,

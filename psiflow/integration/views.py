@@ -9,12 +9,10 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
-from psiflow import audit, catalog, guard
-from psiflow.committing import commit_for_the_answer
+from psiflow import audit, catalog
 from psiflow.domain.instruments import InstrumentError
 from psiflow.domain.schedule import check_in_due_now, schedule_numbers
 from psiflow.domain.signing import SigningRefused
-from psiflow.edit_conflicts import keep_stale, refuse_stale
 from psiflow.extensions import db
 from psiflow.integration import queries
 from psiflow.integration.export import course_csv, course_export
@@ -40,7 +38,10 @@ from psiflow.models.integration import (
 )
 from psiflow.models.measures import timepoint_label
 from psiflow.models.types import utcnow
-from psiflow.spreadsheet import MIMETYPE as CSV_MIMETYPE
+from psiflow.web import guard
+from psiflow.web.committing import commit_for_the_answer
+from psiflow.web.edit_conflicts import keep_stale, refuse_stale
+from psiflow.web.spreadsheet import MIMETYPE as CSV_MIMETYPE
 
 bp = Blueprint("integration", __name__, url_prefix="/integration")
 

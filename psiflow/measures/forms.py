@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, PasswordField, SelectField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from psiflow.form_builder import extend_form, instrument_item_fields
+from psiflow.web.form_builder import extend_form, instrument_item_fields
 
 
 class _MeasureForm(FlaskForm):

@@ -1,5 +1,5 @@
 """The measures panel of the patient page (`templates/measures/_panel.html`): its context,
-per the contract in `psiflow.course_panels`."""
+per the contract in `psiflow.web.panels`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from psiflow import catalog
 from psiflow.extensions import db
 from psiflow.models.courses import group_by_course
 from psiflow.models.measures import MeasureResponse, timepoint_label
-from psiflow.statements import COURSE_IDS, built_once
+from psiflow.models.statements import COURSE_IDS, built_once
 
 
 @dataclass(frozen=True, slots=True)

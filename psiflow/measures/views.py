@@ -6,13 +6,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from psiflow import catalog, guard
+from psiflow import catalog
 from psiflow.domain.instruments import InstrumentError, record_totals, score_instrument
 from psiflow.extensions import db
 from psiflow.measures.forms import measure_form
 from psiflow.models.alerts import AlertKind, raise_alert
 from psiflow.models.measures import BASELINE, MeasureResponse, record_measure, timepoint_label
 from psiflow.models.types import utcnow
+from psiflow.web import guard
 
 bp = Blueprint("measures", __name__, url_prefix="/measures")
 

@@ -16,9 +16,9 @@ from psiflow.domain.safety import AlertKind, Resolution, Severity, resolution_er
 from psiflow.extensions import db
 from psiflow.models.courses import Course, fact_source
 from psiflow.models.patients import caseload_filter
+from psiflow.models.statements import COURSE_IDS
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
-from psiflow.statements import COURSE_IDS
 
 __all__ = ["Alert", "AlertKind", "AlertRefused", "Resolution", "Severity", "raise_alert"]
 

@@ -130,7 +130,7 @@ class Course(PinnedProtocol, db.Model):
 # can pass cards read as columns instead of whole courses. It names the facts it gives, so a
 # board asks it only about the courses whose gates read them.
 # A source's statements are built once, with the ids bound at each execution
-# (`psiflow.statements.COURSE_IDS`).
+# (`psiflow.models.statements.COURSE_IDS`).
 FactSource = Callable[[list["Course"], object], dict[int, dict]]
 _FACT_NAMES = frozenset(f.name for f in fields(CourseFacts))
 

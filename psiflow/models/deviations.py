@@ -15,9 +15,9 @@ import sqlalchemy.orm as so
 
 from psiflow.domain.dosing import DoseKind
 from psiflow.extensions import db
+from psiflow.models.statements import built_once
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
-from psiflow.statements import built_once
 
 
 class DeviationRefused(ValueError):

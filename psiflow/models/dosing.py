@@ -26,9 +26,9 @@ from psiflow.models.alerts import AlertKind, raise_alert
 from psiflow.models.courses import Course, PhaseTransition, change_phase, fact_source
 from psiflow.models.preparation import PreparationSession
 from psiflow.models.records import ClinicalRecord, RecordLocked, Signature, record_counts
+from psiflow.models.statements import COURSE_IDS, built_once
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
-from psiflow.statements import COURSE_IDS, built_once
 
 
 class SessionRefused(ValueError):

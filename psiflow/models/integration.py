@@ -26,8 +26,8 @@ from psiflow.models.courses import Course, PhaseTransition, fact_source
 from psiflow.models.dosing import DoseAdministration, DosingSession
 from psiflow.models.measures import MeasureResponse, record_measure
 from psiflow.models.records import ClinicalRecord, sign_record
+from psiflow.models.statements import COURSE_IDS
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
-from psiflow.statements import COURSE_IDS
 
 # The suicidality screen given where a protocol sets risk_screen_at_integration.
 RISK_SCREEN = "cssrs"

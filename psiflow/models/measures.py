@@ -12,7 +12,7 @@ from psiflow.domain.signing import Meaning
 from psiflow.extensions import db
 from psiflow.models.courses import Course, fact_source
 from psiflow.models.records import ClinicalRecord, sign_record
-from psiflow.statements import COURSE_IDS
+from psiflow.models.statements import COURSE_IDS
 
 BASELINE = "baseline"
 

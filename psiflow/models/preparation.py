@@ -13,9 +13,9 @@ from psiflow.extensions import db
 from psiflow.models.alerts import AlertKind, close_resolved, raise_alert
 from psiflow.models.courses import Course, fact_source
 from psiflow.models.records import ClinicalRecord, record_counts
+from psiflow.models.statements import COURSE_IDS, built_once
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
-from psiflow.statements import COURSE_IDS, built_once
 
 
 class Screening(ClinicalRecord, db.Model):

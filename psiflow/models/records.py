@@ -25,9 +25,9 @@ from psiflow.domain.signing import (
     signing_problems,
 )
 from psiflow.extensions import db
+from psiflow.models.statements import COURSE_IDS, built_once
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
-from psiflow.statements import COURSE_IDS, built_once
 
 RECORD_TYPES: dict[str, type[ClinicalRecord]] = {}
 

@@ -17,9 +17,9 @@ from psiflow.domain import regulated as rules
 from psiflow.domain.dosing import time_error
 from psiflow.extensions import db
 from psiflow.models.courses import Course
+from psiflow.models.statements import COURSE_IDS, built_once
 from psiflow.models.types import UTCDateTime, utcnow
 from psiflow.models.users import User
-from psiflow.statements import COURSE_IDS, built_once
 
 
 class FormRefused(ValueError):

@@ -32,9 +32,9 @@ from psiflow.models.records import (
     Signature,
     sign_record,
 )
+from psiflow.models.statements import built_once
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
-from psiflow.statements import built_once
 
 
 class Review(db.Model):

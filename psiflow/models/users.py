@@ -12,7 +12,7 @@ from flask_login import UserMixin
 from psiflow.access import Role
 from psiflow.extensions import db
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
-from psiflow.password_hashing import hash_password, needs_rehash, password_matches
+from psiflow.security.password_hashing import hash_password, needs_rehash, password_matches
 
 # Checked when the email matches no account (see auth.views.login).
 _UNKNOWN_ACCOUNT_HASH = hash_password(secrets.token_hex(16))

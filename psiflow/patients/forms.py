@@ -3,7 +3,7 @@ from wtforms import HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import TextArea
 
-from psiflow.form_fields import BIRTH_DATE, DateWithin, VersionField
+from psiflow.web.form_fields import BIRTH_DATE, DateWithin, VersionField
 
 
 class PatientForm(FlaskForm):

@@ -22,8 +22,8 @@ from psiflow.extensions import db
 from psiflow.models import Course, Patient, PhaseTransition, User
 from psiflow.models.patients import caseload_key, caseload_params, caseload_rule, team_patients
 from psiflow.models.rems import earliest_form_due
-from psiflow.paging import RowPage
-from psiflow.statements import built_once
+from psiflow.models.statements import built_once
+from psiflow.web.paging import RowPage
 
 CLOSED_VIEW_PHASES = (Phase.ON_HOLD, Phase.COMPLETED, Phase.WITHDRAWN)
 

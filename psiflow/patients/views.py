@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from psiflow import access, catalog, course_panels, guard
+from psiflow import access, catalog
 from psiflow.access import Action
 from psiflow.domain.phases import ACTIVE_PHASES, Phase, PhaseError
 from psiflow.extensions import db
@@ -26,6 +26,7 @@ from psiflow.patients.forms import (
     ResumeForm,
     StartCourseForm,
 )
+from psiflow.web import guard, panels
 
 bp = Blueprint("patients", __name__)
 # The newest open critical alerts a supervisor's board leads with; the rest are a click away.
@@ -150,7 +151,7 @@ def new():
 @bp.route("/patients/<int:patient_id>")
 def show(patient_id):
     """The patient page: each course with its gates, its phase actions, the features' panels
-    (`psiflow.course_panels`) and its phase history."""
+    (`psiflow.web.panels`) and its phase history."""
     patient = guard.load_patient(patient_id)
     courses = queries.patient_courses(patient.id)
     # Asked a dozen times per course by the page, answered once per action.
@@ -166,7 +167,7 @@ def show(patient_id):
         histories=queries.phase_histories(patient.id, courses),
         start_form=start_form,
         facts=stored_gate_facts(courses),
-        panels=course_panels.panels_for(courses),
+        panels=panels.panels_for(courses),
         may=may,
         Action=Action,
         empty_forms=_EmptyCourseForms(),

@@ -13,8 +13,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from psiflow.form_builder import MultiCheckboxField
-from psiflow.form_fields import (
+from psiflow.models.preparation import TOUCH_KINDS, TouchChange
+from psiflow.web.form_builder import MultiCheckboxField
+from psiflow.web.form_fields import (
     PAST_DATE,
     DateWithin,
     LocalDateTime,
@@ -22,8 +23,7 @@ from psiflow.form_fields import (
     Window,
     when_within,
 )
-from psiflow.models.preparation import TOUCH_KINDS, TouchChange
-from psiflow.presentation import to_local_input
+from psiflow.web.presentation import to_local_input
 
 TEXT = [Optional(), Length(max=10000)]
 

@@ -1,5 +1,5 @@
 """The preparation panel of the patient page (`templates/preparation/_panel.html`): its
-context, per the contract in `psiflow.course_panels`."""
+context, per the contract in `psiflow.web.panels`."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from psiflow.models import (
 from psiflow.models.courses import group_by_course
 from psiflow.models.preparation import TouchChange
 from psiflow.models.records import record_lines
+from psiflow.models.statements import COURSE_IDS, built_once
 from psiflow.preparation.forms import TouchConsentForm, planned_dosing_form
-from psiflow.statements import COURSE_IDS, built_once
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,7 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
-from psiflow import guard
-from psiflow.committing import commit_for_the_answer
-from psiflow.edit_conflicts import keep_stale, refuse_stale
 from psiflow.extensions import db
-from psiflow.form_builder import check_fields, choices_of, extend_form
 from psiflow.models import (
     Consent,
     PreparationSession,
@@ -36,7 +32,11 @@ from psiflow.preparation.forms import (
     TouchConsentForm,
     planned_dosing_form,
 )
-from psiflow.presentation import from_local_input, to_local_input
+from psiflow.web import guard
+from psiflow.web.committing import commit_for_the_answer
+from psiflow.web.edit_conflicts import keep_stale, refuse_stale
+from psiflow.web.form_builder import check_fields, choices_of, extend_form
+from psiflow.web.presentation import from_local_input, to_local_input
 
 bp = Blueprint("preparation", __name__, url_prefix="/preparation")
 

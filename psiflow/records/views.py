@@ -3,7 +3,7 @@
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from psiflow import access, guard
+from psiflow import access
 from psiflow.access import Action
 from psiflow.domain.signing import Meaning, SigningRefused
 from psiflow.extensions import db
@@ -16,6 +16,7 @@ from psiflow.models.records import (
     void_record,
 )
 from psiflow.records.forms import AddendumForm, SignForm, VoidForm
+from psiflow.web import guard
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 

@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from psiflow.domain.dosing import DoseKind
-from psiflow.form_fields import LocalDateTime
+from psiflow.web.form_fields import LocalDateTime
 
 
 class FormSubmittedForm(FlaskForm):

@@ -1,5 +1,5 @@
 """The regulated-values panel of the patient page (`templates/regulated/_panel.html`): its
-context, per the contract in `psiflow.course_panels`."""
+context, per the contract in `psiflow.web.panels`."""
 
 from __future__ import annotations
 

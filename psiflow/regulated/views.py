@@ -14,7 +14,7 @@ from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from psiflow import access, guard
+from psiflow import access
 from psiflow.access import Action
 from psiflow.domain import regulated as rules
 from psiflow.domain.dosing import DoseKind
@@ -22,6 +22,7 @@ from psiflow.extensions import db
 from psiflow.models import deviations, dosing, rems
 from psiflow.models.types import utcnow
 from psiflow.regulated import forms as f
+from psiflow.web import guard
 
 bp = Blueprint("regulated", __name__)
 SESSION = {"record_type": "dosing_session"}

@@ -22,8 +22,8 @@ from wtforms.widgets import CheckboxInput, ListWidget, html_params
 
 from psiflow.domain.dosing import SEVERITY_GRADES, DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.safety import Seriousness
-from psiflow.form_fields import LocalDateTime, VersionField
 from psiflow.models.dosing import AnswerKind
+from psiflow.web.form_fields import LocalDateTime, VersionField
 
 NOW_HINT = "Leave empty for now."
 

@@ -25,8 +25,8 @@ from psiflow.models.dosing import (
 )
 from psiflow.models.preparation import SetIntake, current_touch_consent
 from psiflow.models.records import RecordLine
+from psiflow.models.statements import COURSE_IDS, built_once
 from psiflow.models.types import utcnow
-from psiflow.statements import COURSE_IDS, built_once
 
 
 @dataclass

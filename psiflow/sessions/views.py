@@ -14,21 +14,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
-from psiflow import access, guard
+from psiflow import access
 from psiflow.access import Action, Role
-from psiflow.committing import commit_for_the_answer
 from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.safety import EmergencyEnd
 from psiflow.domain.vitals import Reading
-from psiflow.edit_conflicts import UNVERSIONED, keep_stale
 from psiflow.extensions import db
 from psiflow.models import User, VitalSign
 from psiflow.models import dosing as model
 from psiflow.models.records import addenda_for, signatures_for
+from psiflow.models.statements import built_once
 from psiflow.models.types import utcnow
 from psiflow.sessions import forms as f
 from psiflow.sessions.queries import agreed_set_intake, session_sheet
-from psiflow.statements import built_once
+from psiflow.web import guard
+from psiflow.web.committing import commit_for_the_answer
+from psiflow.web.edit_conflicts import UNVERSIONED, keep_stale
 
 bp = Blueprint("sessions", __name__)
 SESSION = {"record_type": "dosing_session"}

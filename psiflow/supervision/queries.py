@@ -37,8 +37,8 @@ from psiflow.models.patients import (
     team_patients,
 )
 from psiflow.models.reviews import awaiting_review_page, oldest_waiting_by_course
-from psiflow.paging import RowPage
-from psiflow.statements import built_once
+from psiflow.models.statements import built_once
+from psiflow.web.paging import RowPage
 
 OUTCOME_PHASES = (Phase.INTEGRATION, Phase.FOLLOW_UP, Phase.COMPLETED)
 DEFAULT_OUTCOME_PHASES = (Phase.INTEGRATION, Phase.FOLLOW_UP)

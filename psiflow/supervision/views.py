@@ -14,8 +14,8 @@ from flask import (
 )
 from flask_login import current_user
 
-from psiflow import access, audit, catalog, guard
-from psiflow.charts import improvement_chart
+from psiflow import access, audit, catalog
+from psiflow.domain.charts import improvement_chart
 from psiflow.domain.outcomes import OUTCOME_INSTRUMENTS
 from psiflow.domain.phases import Phase
 from psiflow.domain.review import REVIEW_OVERDUE_DAYS, Decision, ReviewRefused, fidelity_summary
@@ -29,10 +29,11 @@ from psiflow.models.records import addenda_for, signature_intact, signatures_for
 from psiflow.models.reviews import open_return, review_record, reviews_of
 from psiflow.models.reviews import resubmit as resubmit_record
 from psiflow.models.types import utcnow
-from psiflow.spreadsheet import MIMETYPE as CSV_MIMETYPE
-from psiflow.spreadsheet import csv_text
 from psiflow.supervision import queries
 from psiflow.supervision.forms import AcknowledgeForm, ResubmitForm, review_form
+from psiflow.web import guard
+from psiflow.web.spreadsheet import MIMETYPE as CSV_MIMETYPE
+from psiflow.web.spreadsheet import csv_text
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from psiflow.charts import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, improvement_chart
-from psiflow.charts import trajectory_chart as chart
+from psiflow.domain.charts import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, improvement_chart
+from psiflow.domain.charts import trajectory_chart as chart
 from psiflow.domain.instruments import default_instrument_dir, load_instruments
 from psiflow.domain.outcomes import GroupMean
 

@@ -43,7 +43,7 @@ from psiflow.models.rems import RemsMonitoringForm
 from psiflow.models.reviews import review_record
 from psiflow.models.types import utcnow
 from psiflow.models.users import User
-from psiflow.password_hashing import hash_password
+from psiflow.security.password_hashing import hash_password
 from tests.factories import TEST_PASSWORD, gen_course, gen_dosing_session, gen_patient, gen_user
 from tests.integration_factories import gen_integration_session
 from tests.security.conftest import crawl, database_snapshot, logged_in, take_flashes

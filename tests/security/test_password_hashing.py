@@ -3,7 +3,7 @@
 import pytest
 
 from psiflow.domain.passwords import ARGON2_MEMORY_KIB, ARGON2_TIME_COST
-from psiflow.password_hashing import hash_password, needs_rehash, password_matches
+from psiflow.security.password_hashing import hash_password, needs_rehash, password_matches
 from tests.factories import EARLIER_RELEASE_HASHES, TEST_PASSWORD
 
 

@@ -375,18 +375,18 @@ def test_a_new_course_is_offered_only_to_its_care_team_and_only_once_every_cours
 
 
 def test_every_panel_answers_for_every_course_of_the_page_in_page_order(app, team, db):
-    """The panel contract (`psiflow.course_panels`): given the page's courses, each panel
+    """The panel contract (`psiflow.web.panels`): given the page's courses, each panel
     returns one entry per course, and the page draws the panels in their order."""
-    from psiflow import course_panels
     from psiflow.patients import queries
+    from psiflow.web import panels
 
     patient = gen_patient(team["clinician"])
     gen_course(patient, path=[Phase.SCREENING, Phase.PREPARATION, Phase.WITHDRAWN])
     gen_course(patient, Phase.INTEGRATION)
     courses = queries.patient_courses(patient.id)
-    drawn = course_panels.panels_for(courses)
-    assert [panel.order for panel, _ in drawn] == sorted(p.order for p in course_panels.PANELS)
-    assert len({p.template for p in course_panels.PANELS}) == len(course_panels.PANELS)
+    drawn = panels.panels_for(courses)
+    assert [panel.order for panel, _ in drawn] == sorted(p.order for p in panels.PANELS)
+    assert len({p.template for p in panels.PANELS}) == len(panels.PANELS)
     for panel, contexts in drawn:
         assert set(contexts) == {c.id for c in courses}, panel.template
         app.jinja_env.get_template(panel.template)  # its template exists

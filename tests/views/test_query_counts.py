@@ -17,7 +17,7 @@ from psiflow.domain.vitals import Reading
 from psiflow.extensions import db
 from psiflow.models import ActionItem, dosing
 from psiflow.models.types import utcnow
-from psiflow.query_count import HEADER
+from psiflow.web.query_count import HEADER
 from tests.conftest import count_queries
 from tests.factories import TEST_PASSWORD, gen_course, gen_dosing_session, gen_patient, gen_user
 from tests.integration_factories import gen_integration_session, gen_measure

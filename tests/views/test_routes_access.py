@@ -140,7 +140,7 @@ def test_a_view_takes_what_its_url_names_from_the_guard_checked_once(app, team, 
     from flask_login import login_user
     from werkzeug.exceptions import NotFound
 
-    from psiflow import guard
+    from psiflow.web import guard
     from tests.conftest import count_queries
 
     mine = gen_patient(team["clinician"])

@@ -18,8 +18,8 @@ from psiflow.domain.outcomes import BASELINE, OUTCOME_INSTRUMENTS
 from psiflow.models.courses import Course
 from psiflow.models.measures import MeasureResponse
 from psiflow.models.outcome_scores import CourseOutcomeScore
+from psiflow.models.statements import built_once
 from psiflow.models.stored.watch import Disagreement, StoredValue, refresh_every_course, values
-from psiflow.statements import built_once
 
 # The columns of a measure the picks read. An insert or delete counts whole.
 FEEDS = (

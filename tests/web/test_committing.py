@@ -2,9 +2,9 @@
 
 import sqlalchemy as sa
 
-from psiflow.committing import commit_for_the_answer
 from psiflow.domain.phases import Phase
 from psiflow.models import Course
+from psiflow.web.committing import commit_for_the_answer
 from tests.factories import gen_course, gen_patient
 
 

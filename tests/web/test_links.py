@@ -3,7 +3,7 @@
 import pytest
 from flask import url_for
 
-from psiflow.links import id_link
+from psiflow.web.links import id_link
 
 
 @pytest.mark.parametrize("script_root", ["", "/clinic"])

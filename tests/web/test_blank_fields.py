@@ -2,9 +2,9 @@
 
 from werkzeug.datastructures import MultiDict
 
-from psiflow import blank_fields
-from psiflow.blank_fields import blank, draw_field, is_blank
 from psiflow.sessions.forms import AdverseEventForm, DischargeForm, VitalsForm
+from psiflow.web import blank_fields
+from psiflow.web.blank_fields import blank, draw_field, is_blank
 
 
 def _field_macro(app):
@@ -54,7 +54,7 @@ def test_choices_set_on_the_form_are_part_of_the_drawing(app):
 
 
 def test_the_drawings_kept_are_bounded(app, monkeypatch):
-    from psiflow.form_builder import extend_form
+    from psiflow.web.form_builder import extend_form
 
     monkeypatch.setattr(blank_fields, "_MOST", 5)
     with app.test_request_context():

@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 import sqlalchemy as sa
 
-from psiflow import demo, maintenance
+from psiflow import demo
 from psiflow.access import Role
+from psiflow.cli import maintenance
 from psiflow.domain.passwords import password_problems
 from psiflow.extensions import db
 from psiflow.models import Clinic, User, stored

@@ -88,7 +88,7 @@ def test_without_pg_dump_the_backup_command_prints_what_to_run(monkeypatch, tmp_
     import click
     from click.testing import CliRunner
 
-    from psiflow import maintenance
+    from psiflow.cli import maintenance
 
     monkeypatch.setattr(maintenance.shutil, "which", lambda _name: None)
     url = sa.make_url("postgresql+psycopg://clinic:secret@db.internal:5433/psiflow")

@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 from flask import render_template_string
 from flask_login import login_user
 
-from psiflow import presentation
-from psiflow.presentation import drawn_once, format_time, local_date, local_time
+from psiflow.web import presentation
+from psiflow.web.presentation import drawn_once, format_time, local_date, local_time
 from tests.factories import gen_clinic, gen_user
 
 PAGE_FORMATS = ("%d %b %Y %H:%M", "%d %b %Y %H:%M:%S", "%d %b %Y", "%H:%M")

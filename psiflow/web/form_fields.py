@@ -16,7 +16,7 @@ from wtforms import DateField, DateTimeLocalField, IntegerField
 from wtforms.validators import StopValidation
 from wtforms.widgets import HiddenInput
 
-from psiflow.presentation import clinic_zone, format_time
+from psiflow.web.presentation import clinic_zone, format_time
 
 # A clinic default, not a clinical source: a person's lifetime, which no birth date and no
 # record the clinic keeps falls outside.
@@ -122,7 +122,7 @@ def when_within(field, window: Window) -> None:
 class VersionField(IntegerField):
     """The version of the record the page showed, in a hidden input. A post without one, or
     with one that is not a whole number, is refused with an error that names it; comparing
-    it with the stored version is the caller's (see `psiflow.edit_conflicts`)."""
+    it with the stored version is the caller's (see `psiflow.web.edit_conflicts`)."""
 
     widget = HiddenInput()
 

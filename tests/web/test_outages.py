@@ -10,10 +10,11 @@ import socket
 import pytest
 import sqlalchemy as sa
 
-from psiflow import audit, create_app, errors, outages
+from psiflow import audit, create_app
 from psiflow.extensions import db as _db
 from psiflow.extensions import limiter
 from psiflow.models import AuditEvent
+from psiflow.web import errors, outages
 from tests.conftest import IsolatedClient, app_config
 from tests.factories import TEST_PASSWORD, gen_clinic, gen_patient, gen_user
 

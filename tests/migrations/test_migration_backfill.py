@@ -31,7 +31,7 @@ from tests.integration_factories import (
     gen_integration_session,
     gen_measure,
 )
-from tests.test_migrations import fresh_database_url  # noqa: F401  (a fixture)
+from tests.migrations.test_migrations import fresh_database_url  # noqa: F401  (a fixture)
 
 OUTCOME_SCORES = sa.select(
     CourseOutcomeScore.course_id,
