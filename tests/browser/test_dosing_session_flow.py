@@ -5,6 +5,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from psiflow.domain.phases import Phase
 from psiflow.models import DosingSession
@@ -48,35 +49,37 @@ def test_a_whole_session_from_checklist_to_both_signatures(
     page.get_by_label(co.name).check()
     page.get_by_label("Session notes").fill("Arrived calm; intention read aloud.")
     page.get_by_role("button", name="Save", exact=True).click()
-    assert page.get_by_text("Facilitators and notes saved.").is_visible()
+    expect(page.get_by_text("Facilitators and notes saved.")).to_be_visible()
 
     page.get_by_label("Systolic (mmHg)").fill("122")
     page.get_by_label("Diastolic (mmHg)").fill("78")
     page.get_by_label("Heart rate (bpm)").fill("72")
     page.get_by_label("Time taken").fill(at(5))
     page.get_by_role("button", name="Record vital signs").click()
-    assert page.get_by_text("Vital signs recorded.").is_visible()
+    expect(page.get_by_text("Vital signs recorded.")).to_be_visible()
 
     # A dose outside the protocol is refused beside the field; the right one is kept.
     page.get_by_label("Amount").fill("150")
     page.get_by_label("Lot number").fill("MDMA-2026-11")
     page.get_by_label("Time given").fill(at(10))
     page.get_by_role("button", name="Record dose").click()
-    assert page.get_by_text("The dose must be between 80 and 120 mg").is_visible()
+    expect(page.get_by_text("The dose must be between 80 and 120 mg")).to_be_visible()
     page.get_by_label("Amount").fill("120")
     page.get_by_label("Time given").fill(at(10))
     page.get_by_role("button", name="Record dose").click()
-    assert page.get_by_text("Dose recorded.").is_visible()
+    expect(page.get_by_text("Dose recorded.")).to_be_visible()
     page.get_by_label("Amount").fill("60")
     page.get_by_label("Lot number").fill("MDMA-2026-11")
     page.get_by_label("Time given").fill(at(110))
     page.get_by_role("button", name="Record dose").click()
-    assert page.get_by_text("Dose recorded.").is_visible()
+    expect(page.get_by_text("Dose recorded.")).to_be_visible()
 
     page.get_by_role("button", name="Onset", exact=True).click()
     page.wait_for_load_state()
-    assert page.locator("#timeline td", has_text="Onset").count() == 0  # kind is the row header
-    assert page.locator("#timeline th", has_text="Onset").count() == 1
+    expect(page.locator("#timeline td", has_text="Onset")).to_have_count(
+        0
+    )  # kind is the row header
+    expect(page.locator("#timeline th", has_text="Onset")).to_have_count(1)
 
     # An out-of-range reading is flagged at once and stays until acknowledged.
     page.get_by_label("Systolic (mmHg)").fill("172")
@@ -85,12 +88,14 @@ def test_a_whole_session_from_checklist_to_both_signatures(
     page.get_by_label("Time taken").fill(at(70))
     page.get_by_role("button", name="Record vital signs").click()
     alerts = page.get_by_role("region", name="Out-of-range vital signs to acknowledge")
-    assert alerts.is_visible()
+    expect(alerts).to_be_visible()
     assert_accessible(page)
     alerts.get_by_label("What was done").fill("Rested 10 minutes; 150/88 on recheck.")
     alerts.get_by_role("button", name="Acknowledge").click()
-    assert page.get_by_text("Reading acknowledged.").is_visible()
-    assert page.get_by_role("region", name="Out-of-range vital signs to acknowledge").count() == 0
+    expect(page.get_by_text("Reading acknowledged.")).to_be_visible()
+    expect(
+        page.get_by_role("region", name="Out-of-range vital signs to acknowledge")
+    ).to_have_count(0)
 
     def discharge():
         for criterion in protocol.discharge_criteria:
@@ -102,31 +107,31 @@ def test_a_whole_session_from_checklist_to_both_signatures(
 
     # Acknowledged is not settled: the last blood pressure is still above the limit.
     discharge()
-    assert page.locator("#discharge-vitals").get_by_text("still outside").is_visible()
+    expect(page.locator("#discharge-vitals").get_by_text("still outside")).to_be_visible()
     page.get_by_label("Systolic (mmHg)").fill("150")
     page.get_by_label("Diastolic (mmHg)").fill("88")
     page.get_by_label("Heart rate (bpm)").fill("92")
     page.get_by_label("Time taken").fill(at(80))
     page.get_by_role("button", name="Record vital signs").click()
-    assert page.get_by_text("Vital signs recorded.").is_visible()
+    expect(page.get_by_text("Vital signs recorded.")).to_be_visible()
     discharge()
-    assert page.get_by_text("Discharge recorded.").is_visible()
-    assert page.get_by_text("Everything signing needs is recorded.").is_visible()
+    expect(page.get_by_text("Discharge recorded.")).to_be_visible()
+    expect(page.get_by_text("Everything signing needs is recorded.")).to_be_visible()
 
     page.get_by_role("link", name="Review and sign").click()
     page.locator("#sign-password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign as").click()
-    assert page.get_by_text("Dosing session signed.").is_visible()
+    expect(page.get_by_text("Dosing session signed.")).to_be_visible()
 
     browser_logout()
     browser_login(co)
     page.goto(f"/records/dosing_session/{session_id}")
     page.locator("#sign-password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Co-sign as").click()
-    assert page.get_by_text("Dosing session signed.").is_visible()
+    expect(page.get_by_text("Dosing session signed.")).to_be_visible()
 
     page.goto(f"/patients/{patient.id}")
     assert page.get_by_role("button", name="Advance to Integration").is_enabled()
     page.goto(f"/dosing-sessions/{session_id}/record")
-    assert page.get_by_role("heading", name="Dosing session record").is_visible()
+    expect(page.get_by_role("heading", name="Dosing session record")).to_be_visible()
     assert_accessible(page)

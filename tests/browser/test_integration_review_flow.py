@@ -5,6 +5,7 @@ co-signs, and the patient's chart shows the measure given at the session."""
 from datetime import timedelta
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from psiflow.domain.phases import Phase
 from psiflow.domain.signing import RecordStatus
@@ -36,7 +37,7 @@ def test_note_is_returned_answered_and_cosigned(
     page.get_by_label("Your password").fill(TEST_PASSWORD)
     assert_accessible(page)
     page.get_by_role("button", name="Sign the check-in and open the session note").click()
-    assert page.get_by_text("Check-in signed.").is_visible()
+    expect(page.get_by_text("Check-in signed.")).to_be_visible()
 
     page.get_by_label("Duration (minutes)").fill("60")
     page.get_by_label("Themes and insights").fill("Letting go of the need to fix her father.")
@@ -47,7 +48,7 @@ def test_note_is_returned_answered_and_cosigned(
     page.get_by_role("button", name="Save draft").click()
     page.locator("#sign-password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign as").click()
-    assert page.get_by_text("Integration session signed.").is_visible()
+    expect(page.get_by_text("Integration session signed.")).to_be_visible()
 
     # the PHQ-9 given at the session, through the measure-entry form
     page.get_by_role("link", name="Fennel Example").click()
@@ -68,28 +69,28 @@ def test_note_is_returned_answered_and_cosigned(
     page.get_by_label("Comments for the author").fill("Say how the risk screen was discussed.")
     assert_accessible(page)
     page.get_by_role("button", name="Record the decision").click()
-    assert page.get_by_text("Nothing is waiting for your review.").is_visible()
+    expect(page.get_by_text("Nothing is waiting for your review.")).to_be_visible()
     browser_logout()
 
     browser_login(clinician)
-    assert page.get_by_text("Say how the risk screen was discussed.").is_visible()
+    expect(page.get_by_text("Say how the risk screen was discussed.")).to_be_visible()
     page.get_by_role("link", name="Fennel Example: integration session").click()
     page.get_by_text("Add an addendum").click()
     page.get_by_label("Addendum").fill("C-SSRS negative; safety plan read back together.")
     page.locator("#addendum-password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign and add addendum").click()
     page.get_by_role("button", name="Re-submit for review").click()
-    assert page.get_by_text("back in your supervisor's review queue").is_visible()
+    expect(page.get_by_text("back in your supervisor's review queue")).to_be_visible()
     browser_logout()
 
     browser_login(supervisor)
     page.goto("/supervision/reviews")
     page.get_by_role("link", name="Review Integration session of Fennel Example").click()
-    assert page.get_by_text("C-SSRS negative; safety plan read back together.").is_visible()
+    expect(page.get_by_text("C-SSRS negative; safety plan read back together.")).to_be_visible()
     page.get_by_label("Co-sign: I have reviewed this note").check()
     page.get_by_label("Your password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Record the decision").click()
-    assert page.get_by_text("Integration session co-signed.").is_visible()
+    expect(page.get_by_text("Integration session co-signed.")).to_be_visible()
 
     db.session.expire_all()
     note = db.session.scalars(sa.select(IntegrationSession)).one()
@@ -97,7 +98,7 @@ def test_note_is_returned_answered_and_cosigned(
 
     page.goto(f"/patients/{patient.id}")
     chart = page.locator("svg.line-chart", has=page.locator("title", has_text="PHQ-9"))
-    assert chart.locator("circle.score").count() == 2
-    assert chart.locator('circle.score[data-value="9.0"]').count() == 1
+    expect(chart.locator("circle.score")).to_have_count(2)
+    expect(chart.locator('circle.score[data-value="9.0"]')).to_have_count(1)
     assert page.locator("table.chart-table td", has_text="9.0").count() >= 1
     assert_accessible(page)

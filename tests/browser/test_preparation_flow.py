@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from psiflow.domain.phases import Phase
 from psiflow.domain.protocols import default_protocol_dir, load_protocol
@@ -59,7 +60,7 @@ def test_screening_to_dosing(
     )
     assert_accessible(page)
     page.get_by_role("button", name="Create patient").click()
-    assert page.get_by_role("heading", name="Rowan Example").is_visible()
+    expect(page.get_by_role("heading", name="Rowan Example")).to_be_visible()
 
     # Screening: every check answered, one positive.
     page.get_by_role("link", name="Start screening").click()
@@ -78,12 +79,12 @@ def test_screening_to_dosing(
     browser_login(supervisor)
     patient_id = db.session.scalar(sa.select(Patient.id).filter_by(record_number="MR-2001"))
     page.goto(f"/patients/{patient_id}")
-    assert page.get_by_text("Not cleared: blocks the course").is_visible()
+    expect(page.get_by_text("Not cleared: blocks the course")).to_be_visible()
     page.get_by_text("Clear this flag (supervisor)").click()
     page.get_by_label("Clinical rationale for clearing").fill("Allergy was to a different agent.")
     page.get_by_label("Your password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Clear flag").click()
-    assert page.get_by_text(f"Flag cleared: {flagged.label}.").is_visible()
+    expect(page.get_by_text(f"Flag cleared: {flagged.label}.")).to_be_visible()
 
     browser_logout()
     browser_login(clinician)
@@ -101,7 +102,7 @@ def test_screening_to_dosing(
 
     page.get_by_role("link", name="Rowan Example").click()
     page.get_by_role("button", name="Advance to Preparation").click()
-    assert page.get_by_text("The course is now in Preparation.").is_visible()
+    expect(page.get_by_text("The course is now in Preparation.")).to_be_visible()
 
     page.get_by_role("link", name="Set intake").click()
     page.get_by_label("Intention, in the patient's own words").fill("To feel hope again.")
@@ -132,10 +133,10 @@ def test_screening_to_dosing(
     page.get_by_label("Your password").fill(TEST_PASSWORD)
     assert_accessible(page)
     page.get_by_role("button", name="Record and sign").click()
-    assert page.get_by_text("PHQ-9 recorded: 8 (Mild).").is_visible()
+    expect(page.get_by_text("PHQ-9 recorded: 8 (Mild).")).to_be_visible()
 
     page.get_by_role("button", name="Advance to Dosing").click()
-    assert page.get_by_text("The course is now in Dosing.").is_visible()
+    expect(page.get_by_text("The course is now in Dosing.")).to_be_visible()
     assert_accessible(page)
     db.session.expire_all()
     course = db.session.scalar(sa.select(Course).filter_by(patient_id=patient_id))

@@ -1,6 +1,9 @@
 """A critical reading in the session room reaches the supervisor's screen at the next page load."""
 
+import re
 from datetime import timedelta
+
+from playwright.sync_api import expect
 
 from psiflow.domain.dosing import DoseKind
 from psiflow.domain.phases import Phase
@@ -29,8 +32,10 @@ def test_a_critical_reading_shows_in_the_supervisors_navigation_and_board(
     supervisor.get_by_label("Password").fill(TEST_PASSWORD)
     supervisor.get_by_role("button", name="Log in").click()
     nav = supervisor.locator("#nav-alerts")
-    assert nav.locator(".nav-count").inner_text() == "0"
-    assert supervisor.get_by_role("heading", name="Critical safety alerts waiting").count() == 0
+    expect(nav.locator(".nav-count")).to_have_text("0")
+    expect(supervisor.get_by_role("heading", name="Critical safety alerts waiting")).to_have_count(
+        0
+    )
 
     # In the room: SpO2 82 % during a ketamine session.
     browser_login(lead)
@@ -39,22 +44,22 @@ def test_a_critical_reading_shows_in_the_supervisors_navigation_and_board(
     page.get_by_label("Heart rate (bpm)").fill("132")
     page.get_by_role("button", name="Record vital signs").click()
     region = page.get_by_role("region", name="Out-of-range vital signs to acknowledge")
-    assert region.get_by_text("Critical: supervisor alerted").is_visible()
+    expect(region.get_by_text("Critical: supervisor alerted")).to_be_visible()
 
     # One page load later the supervisor sees it in the navigation and at the top of the board.
     supervisor.reload()
-    assert nav.locator(".nav-count").inner_text() == "1"
-    assert "nav-critical" in (nav.get_attribute("class") or "")
+    expect(nav.locator(".nav-count")).to_have_text("1")
+    expect(nav).to_have_class(re.compile(r"\bnav-critical\b"))
     board_alerts = supervisor.get_by_role("region", name="Critical safety alerts waiting")
-    assert board_alerts.get_by_text("Critical vital signs").is_visible()
-    assert board_alerts.get_by_role("link", name="Sky Example").is_visible()
+    expect(board_alerts.get_by_text("Critical vital signs")).to_be_visible()
+    expect(board_alerts.get_by_role("link", name="Sky Example")).to_be_visible()
     assert_accessible(supervisor)
 
     supervisor.get_by_role("link", name="Open the safety alerts").click()
-    assert supervisor.get_by_role("heading", name="Critical", exact=True).is_visible()
+    expect(supervisor.get_by_role("heading", name="Critical", exact=True)).to_be_visible()
     assert_accessible(supervisor)
     supervisor.get_by_label("What was done").fill("Phoned the room: oxygen on, SpO2 95 %.")
     supervisor.get_by_role("button", name="Acknowledge").click()
-    assert supervisor.get_by_text("Alert closed: acknowledged.").is_visible()
-    assert nav.locator(".nav-count").inner_text() == "0"
+    expect(supervisor.get_by_text("Alert closed: acknowledged.")).to_be_visible()
+    expect(nav.locator(".nav-count")).to_have_text("0")
     other.close()
