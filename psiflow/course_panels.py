@@ -6,6 +6,7 @@ never imports another blueprint: it renders whatever panels the app has, in orde
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models.records import RecordState
 from psiflow.models.users import User
-from psiflow.statements import COURSE_IDS, built_once
+from psiflow.statements import COURSE_IDS
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def record_lines(models, course_ids, *, newest_first=False, author=False) -> lis
     return [RecordLine(*row) for row in db.session.execute(query, {"course_ids": list(course_ids)})]
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 0.32 ms a visit
 def _record_lines_query(models: tuple, newest_first: bool, author: bool):
     # Of tables, not of mapped classes: the session runs a plain SQL statement without the
     # ORM's preparation of one, which took as long as SQLite answering it.

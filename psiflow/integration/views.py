@@ -10,7 +10,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import audit, catalog, guard
-from psiflow.committing import commit_for_the_answer
 from psiflow.course_panels import CoursePanel, add_panel
 from psiflow.domain.instruments import InstrumentError
 from psiflow.domain.schedule import check_in_due_now, schedule_numbers
@@ -196,7 +195,10 @@ def edit_session(record_type, record_id):
                     measure_ids=set(form.measures.data or []),
                     loaded=rows,
                 )
-                commit_for_the_answer()
+                # The answer is the note's page: its address taken before the commit expires
+                # the note (reading its id afterwards would load the row again).
+                saved = _to_record(note)
+                db.session.commit()
             except SigningRefused as refused:
                 db.session.rollback()
                 flash(" ".join(refused.missing), "error")
@@ -214,7 +216,7 @@ def edit_session(record_type, record_id):
                 )
             else:
                 flash("Draft saved. Sign it when it is complete.", "success")
-                return _to_record(note)
+                return saved
     else:
         form = _note_form(note, rows, formdata=False)
     return render_template(

@@ -18,7 +18,7 @@ from psiflow.measures.forms import measure_form
 from psiflow.models.alerts import AlertKind, raise_alert
 from psiflow.models.measures import BASELINE, MeasureResponse, record_measure, timepoint_label
 from psiflow.models.types import utcnow
-from psiflow.statements import COURSE_IDS, built_once
+from psiflow.statements import COURSE_IDS
 
 bp = Blueprint("measures", __name__, url_prefix="/measures")
 
@@ -53,7 +53,6 @@ class MeasureLine:
         return self.voided_at is not None
 
 
-@built_once
 def _measures_query():
     # Of the table, not the mapped class: the session runs it without the ORM's preparation.
     table = MeasureResponse.__table__

@@ -17,7 +17,6 @@ from psiflow.domain.dosing import DoseKind
 from psiflow.extensions import db
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
-from psiflow.statements import built_once
 
 
 class DeviationRefused(ValueError):
@@ -47,7 +46,6 @@ def deviations_of(session_id: int) -> list[DoseDeviation]:
     return list(db.session.scalars(_deviations_query(), {"session_id": session_id}))
 
 
-@built_once
 def _deviations_query():
     return (
         sa.select(DoseDeviation)

@@ -9,6 +9,7 @@ itself (facilitators present, notes, discharge) are guarded by its `version` col
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -28,7 +29,7 @@ from psiflow.models.preparation import PreparationSession
 from psiflow.models.records import ClinicalRecord, RecordLocked, Signature, record_counts
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
-from psiflow.statements import COURSE_IDS, built_once
+from psiflow.statements import COURSE_IDS
 
 
 class SessionRefused(ValueError):
@@ -154,7 +155,6 @@ def _rows(model, session_id: int, *order) -> list:
     return list(db.session.scalars(_rows_query(model, order), {"session_id": session_id}))
 
 
-@built_once
 def _rows_query(model, order: tuple):
     return sa.select(model).where(model.session_id == sa.bindparam("session_id")).order_by(*order)
 
@@ -167,7 +167,7 @@ def session_people(session: DosingSession) -> dict[int, User]:
     return {u.id: u for u in users}
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 0.32 ms a visit
 def _people_query():
     session_id = sa.bindparam("session_id")
     entered = [

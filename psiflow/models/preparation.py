@@ -15,7 +15,7 @@ from psiflow.models.courses import Course, fact_source
 from psiflow.models.records import ClinicalRecord, record_counts
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
-from psiflow.statements import COURSE_IDS, built_once
+from psiflow.statements import COURSE_IDS
 
 
 class Screening(ClinicalRecord, db.Model):
@@ -195,7 +195,6 @@ def current_touch_consent(course_id: int) -> TouchConsentEntry | None:
     return db.session.scalar(_current_touch_consent_query(), {"course_id": course_id})
 
 
-@built_once
 def _current_touch_consent_query():
     return (
         sa.select(TouchConsentEntry)

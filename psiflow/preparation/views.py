@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import guard
@@ -39,7 +37,7 @@ from psiflow.preparation.forms import (
     TouchConsentForm,
 )
 from psiflow.presentation import from_local_input, to_local_input
-from psiflow.statements import COURSE_IDS, built_once
+from psiflow.statements import COURSE_IDS
 
 bp = Blueprint("preparation", __name__, url_prefix="/preparation")
 
@@ -76,7 +74,6 @@ class TouchLine:
 _FLAGS, _TOUCH, _USERS = ScreeningFlag.__table__, TouchConsentEntry.__table__, User.__table__
 
 
-@built_once
 def _flags_query():
     return (
         sa.select(*[_FLAGS.c[f.name] for f in fields(FlagLine)[:-1]], _USERS.c.name)
@@ -86,7 +83,6 @@ def _flags_query():
     )
 
 
-@built_once
 def _touch_query():
     return (
         sa.select(*[_TOUCH.c[f.name] for f in fields(TouchLine)[:-1]], _USERS.c.name)
@@ -124,7 +120,11 @@ def _course_panel(course, records, flags, touch) -> dict:
         "flags": flags[course.id],
         "touch_log": touch[course.id],
         # The forms only where the panel shows them: a closed course is read, not added to.
-        "touch_form": None if course.is_closed else blank_touch_form(course.id),
+        # Named after the course (`touch<id>-note`): a page with several courses keeps each
+        # course's fields apart, and the post reads them under the same prefix.
+        "touch_form": None
+        if course.is_closed
+        else TouchConsentForm(formdata=None, prefix=f"touch{course.id}"),
         "planned_form": PlannedDosingForm(
             formdata=None, planned_dosing_at=to_local_input(course.planned_dosing_at)
         )
@@ -132,57 +132,6 @@ def _course_panel(course, records, flags, touch) -> dict:
         else None,
         "in_preparation": in_preparation,
     }
-
-
-@dataclass(frozen=True)
-class BlankTouchForm:
-    """The touch consent form of one course, empty: its fields as drawn HTML."""
-
-    change_legend: str
-    change: Markup
-    agreed_touch_legend: str
-    agreed_touch: Markup
-    note_label: Markup
-    note: Markup
-    submit_text: str
-
-
-# Each course's form is named after it (`touch<course id>-note`): its empty fields are drawn
-# once under this stand-in prefix and the course's own put in. WTForms took a fifth of a
-# patient page to draw the choice lists again on every visit.
-_STAND_IN = "touchCOURSE"
-
-
-@functools.cache
-def _blank_touch_html() -> BlankTouchForm:
-    form = TouchConsentForm(formdata=None, prefix=_STAND_IN, meta={"csrf": False})
-    return BlankTouchForm(
-        str(form.change.label.text),
-        form.change(),
-        str(form.agreed_touch.label.text),
-        form.agreed_touch(),
-        form.note.label(),
-        form.note(),
-        str(form.submit.label.text),
-    )
-
-
-def blank_touch_form(course_id: int) -> BlankTouchForm:
-    """The empty touch consent form of this course, as `TouchConsentForm(prefix=f"touch{id}")`
-    draws it."""
-    drawn = _blank_touch_html()
-    prefix = f"touch{int(course_id)}"
-
-    def named(html: Markup) -> Markup:
-        return Markup(html.replace(_STAND_IN, prefix))
-
-    return replace(
-        drawn,
-        change=named(drawn.change),
-        agreed_touch=named(drawn.agreed_touch),
-        note_label=named(drawn.note_label),
-        note=named(drawn.note),
-    )
 
 
 def _load_flag(flag_id: int, _args):
