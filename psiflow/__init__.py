@@ -132,9 +132,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from psiflow import presentation
+    from psiflow import blank_fields, presentation
 
     presentation.init_app(app)
+    blank_fields.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -4,10 +4,11 @@ as parameters when it runs (`db.session.execute(statement, {...})`; a caseload's
 
 Building a statement and the cache key that finds its compiled SQL can take as long as running
 it: from 0.04 ms for a one-table select to 1-5 ms for a board's or the review queue's (the
-least of fifteen runs on the shared two-core machine). A builder that took 0.1 ms or more is
-decorated with `functools.cache`, with its figure beside it; its arguments are a few fixed
-things (record types, a role, which filters are set), never a request's values, which would
-grow the cache without end. Cheaper builders run on every call.
+least of fifteen runs on the shared two-core machine), and 1-10 ms for all the statements of
+one page. So a builder that a page runs on every visit is decorated with `functools.cache`, the
+figure beside it; its arguments are a few fixed things (record types, a role, which filters
+are set), never a request's values, which would grow the cache without end. A builder run
+rarely (a command, a migration check) needs none.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -53,6 +54,7 @@ class MeasureLine:
         return self.voided_at is not None
 
 
+@functools.cache  # built once: building it and its cache key took 0.076 ms a visit
 def _measures_query():
     # Of the table, not the mapped class: the session runs it without the ORM's preparation.
     table = MeasureResponse.__table__

