@@ -28,14 +28,15 @@ class PageResult:
     queries: int | None  # the most statements any request of the page ran
     bytes: int  # median body size
 
-    def as_json(self, baseline_p50_ms: float) -> dict:
+    def as_json(self, baseline: PageResult) -> dict:
         return {
             "page": self.page,
             "requests": self.requests,
             "p50_ms": round(self.p50_ms, 2),
             "p95_ms": round(self.p95_ms, 2),
             "queries": self.queries,
-            "ratio_p50": round(self.p50_ms / baseline_p50_ms, 2),
+            "ratio_p50": round(self.p50_ms / baseline.p50_ms, 2),
+            "ratio_p95": round(self.p95_ms / baseline.p95_ms, 2),
         }
 
 

@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     baseline = results[0]
     for r in results:
         log(f"  {r.page}: p50 {r.p50_ms:.1f} ms, p95 {r.p95_ms:.1f} ms, {r.queries} queries")
-    print(table(results, baseline, {p.name: p.max_ratio for p in pages}))
+    limits = {p.name: p.max_ratio for p in pages}
+    print(table(results, baseline, limits))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     write_json(
         args.json,
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             # Other processes on the machine slow every page: the load says how quiet it was.
             "load_average": [round(busy, 2), round(os.getloadavg()[0], 2)],
         },
+        limits,
     )
     log(f"Wrote {args.json}")
     return 0

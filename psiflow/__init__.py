@@ -123,11 +123,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from psiflow.web import blank_fields, links, presentation
+    from psiflow.web import blank_fields, presentation
 
     presentation.init_app(app)
     blank_fields.init_app(app)
-    links.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

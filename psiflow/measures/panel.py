@@ -3,6 +3,7 @@ per the contract in `psiflow.web.panels`."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from psiflow import catalog
 from psiflow.extensions import db
 from psiflow.models.courses import group_by_course
 from psiflow.models.measures import MeasureResponse, timepoint_label
-from psiflow.models.statements import COURSE_IDS, built_once
+from psiflow.models.statements import COURSE_IDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class MeasureLine:
         return self.voided_at is not None
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 0.076 ms a visit
 def _measures_query():
     # Of the table, not the mapped class: the session runs it without the ORM's preparation.
     table = MeasureResponse.__table__

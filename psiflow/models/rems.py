@@ -8,6 +8,7 @@ overdue on the clinician's board and the patient page until someone records it.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from psiflow.domain import regulated as rules
 from psiflow.domain.dosing import time_error
 from psiflow.extensions import db
 from psiflow.models.courses import Course
-from psiflow.models.statements import COURSE_IDS, built_once
+from psiflow.models.statements import COURSE_IDS
 from psiflow.models.types import UTCDateTime, utcnow
 from psiflow.models.users import User
 
@@ -115,7 +116,7 @@ def forms_for(course_ids) -> dict[int, list[RemsMonitoringForm]]:
     return found
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 0.12 ms a visit
 def _forms_query():
     # Imported here: models.dosing opens a form when a session starts, so it imports this one.
     from psiflow.models.dosing import DosingSession

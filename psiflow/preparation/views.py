@@ -33,7 +33,6 @@ from psiflow.preparation.forms import (
     planned_dosing_form,
 )
 from psiflow.web import guard
-from psiflow.web.committing import commit_for_the_answer
 from psiflow.web.edit_conflicts import keep_stale, refuse_stale
 from psiflow.web.form_builder import check_fields, choices_of, extend_form
 from psiflow.web.presentation import from_local_input, to_local_input
@@ -111,7 +110,10 @@ def _edit_draft(kind: DraftKind, record):
         elif valid:
             kind.apply(record, form)
             try:
-                commit_for_the_answer()
+                # The answer is the record's page: its address taken before the commit expires
+                # the record (reading its id afterwards would load the row again).
+                saved = _to_record(record)
+                db.session.commit()
             except StaleDataError:  # saved elsewhere between this request's read and write
                 db.session.rollback()
                 db.session.refresh(record)
@@ -119,7 +121,7 @@ def _edit_draft(kind: DraftKind, record):
                 status = 409
             else:
                 flash(f"{record.record_label} saved.", "success")
-                return _to_record(record)
+                return saved
     return render_template(kind.template, form=form, course=course, record=record), status
 
 

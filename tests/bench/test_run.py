@@ -53,10 +53,12 @@ def test_bench_seeds_serves_and_reports_a_tiny_network(tmp_path, monkeypatch, ca
     for name, page in pages.items():
         assert page["requests"] == 4
         assert 0 < page["p50_ms"] <= page["p95_ms"]
-        assert page["ratio_p50"] > 0
+        assert page["ratio_p50"] > 0 and page["ratio_p95"] > 0
+        assert isinstance(page["missed"], list)
         # The app reports its statements per request; the bare baseline has no such header.
         assert (page["queries"] is None) == (name == BASELINE)
-    assert pages[BASELINE]["ratio_p50"] == 1.0
+    assert pages[BASELINE]["ratio_p50"] == pages[BASELINE]["ratio_p95"] == 1.0
+    assert pages[BASELINE]["missed"] == []
     table = capsys.readouterr().out
     assert all(f"| {name} " in table for name in pages)
 

@@ -263,7 +263,7 @@ def test_a_supplemental_dose_counts_toward_the_oregon_minimum(db, team, course):
     assert "1 more minute to go" in early.value.errors["discharged_at"]
 
 
-def test_the_session_sheet_names_who_recorded_each_row_without_a_lookup(db, team, course):
+def test_the_session_sheet_holds_everyone_its_rows_name_by_id(db, team, course):
     from psiflow.sessions.queries import session_sheet
     from tests.conftest import count_queries
 
@@ -278,14 +278,14 @@ def test_the_session_sheet_names_who_recorded_each_row_without_a_lookup(db, team
     db.session.commit()
     db.session.expire_all()
     sheet = session_sheet(db.session.get(type(session), session.id))
-    # Given from the people the sheet loads, not looked up row by row when the page reads them.
-    assert all("recorded_by" in sa.inspect(v).dict for v in [*sheet.vitals, *sheet.events])
+    # The page names each row's recorder from the people the sheet loaded, by id: no query.
+    people = sheet.people
     with count_queries(db.engine) as reading:
         (row,) = [r for _, items in sheet.checklist for _, r in items if r is not None]
         named = (
-            row.recorded_by,
-            [(v.recorded_by, v.acknowledged_by) for v in sheet.vitals],
-            [e.recorded_by for e in sheet.events],
+            people[row.recorded_by_id],
+            [(people[v.recorded_by_id], people.get(v.acknowledged_by_id)) for v in sheet.vitals],
+            [people[e.recorded_by_id] for e in sheet.events],
         )
     assert reading.count == 0
     assert named == (

@@ -6,7 +6,7 @@ from flask import render_template_string
 from flask_login import login_user
 
 from psiflow.web import presentation
-from psiflow.web.presentation import drawn_once, format_time, local_date, local_time
+from psiflow.web.presentation import format_time, local_date, local_time
 from tests.factories import gen_clinic, gen_user
 
 PAGE_FORMATS = ("%d %b %Y %H:%M", "%d %b %Y %H:%M:%S", "%d %b %Y", "%H:%M")
@@ -42,17 +42,3 @@ def test_times_are_shown_in_the_zone_of_the_users_clinic(app, db):
         assert local_time(winter, "%H:%M") == "21:30"
         assert local_date(winter - timedelta(hours=12)) == "15 Jan 2026"
         assert presentation.local_date_writer()(winter + timedelta(hours=15)) == "16 Jan 2026"
-
-
-def test_a_fragment_drawn_once_is_drawn_once_per_value_and_reused(app):
-    calls = []
-
-    def badge(value):
-        calls.append(value)
-        return f"<b>{value}</b>"
-
-    draw = drawn_once(badge)
-    drawn = [str(draw(v)) for v in ("a", "b", "a", "a")]
-    assert drawn == ["<b>a</b>", "<b>b</b>", "<b>a</b>", "<b>a</b>"]
-    assert calls == ["a", "b"]
-    assert drawn_once(badge)("a") == "<b>a</b>" and calls == ["a", "b", "a"]  # per page

@@ -10,6 +10,7 @@ and instrument. No row means the course has no such pair.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -18,7 +19,6 @@ from psiflow.domain.outcomes import BASELINE, OUTCOME_INSTRUMENTS
 from psiflow.models.courses import Course
 from psiflow.models.measures import MeasureResponse
 from psiflow.models.outcome_scores import CourseOutcomeScore
-from psiflow.models.statements import built_once
 from psiflow.models.stored.watch import Disagreement, StoredValue, refresh_every_course, values
 
 # The columns of a measure the picks read. An insert or delete counts whole.
@@ -51,7 +51,7 @@ def compute(connection, course_ids: Iterable[int]) -> dict[tuple[int, str], tupl
     return found
 
 
-@built_once
+@functools.cache  # built once: building it and its cache key took 1.1 ms, each measure written
 def _picks_statement():
     """The two scores of every outcome instrument of some courses, picked in SQL so a batch of
     courses is one statement. Ties in time go to the lower id for the baseline and the higher
