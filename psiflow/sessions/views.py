@@ -335,6 +335,13 @@ def vitals(record_type, record_id):
     form = f.VitalsForm()
 
     def recorded(vital):
+        if vital.critical_flags:
+            message = (
+                "Critical reading: the supervisor has been alerted. "
+                + "; ".join(vital.flags)
+                + ". Act now, then acknowledge it below."
+            )
+            return Answer("alerts", message, "error")
         if vital.flags:
             message = "Out of range: " + "; ".join(vital.flags) + ". Acknowledge it below."
             return Answer("alerts", message, "error")

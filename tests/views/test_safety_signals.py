@@ -77,6 +77,8 @@ def test_a_critical_reading_raises_a_critical_alert_and_holds_discharge(
         },
     )
     assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Critical reading: the supervisor has been alerted." in page
     [alert] = db.session.scalars(sa.select(Alert)).all()
     assert (alert.kind, alert.severity) == (AlertKind.VITALS, Severity.CRITICAL)
     assert "SpO2 82 %" in alert.message and alert.acknowledged_at is None
