@@ -129,7 +129,8 @@ def _screening_to_preparation(f: CourseFacts, n: GateNumbers) -> list[str]:
         unmet.append("Medical and psychiatric screening signed")
     if f.uncleared_flags:
         unmet.append(
-            f"{_plural(f.uncleared_flags, 'contraindication flag')} cleared by a supervisor"
+            f"{_plural(f.uncleared_flags, 'contraindication flag')} "
+            f"{'waits' if f.uncleared_flags == 1 else 'wait'} for a supervisor to clear"
         )
     if not f.consent_recorded:
         unmet.append("Informed consent recorded")
@@ -305,8 +306,15 @@ def unmet_requirements(
 def forward_gates(
     current: Phase, numbers: GateNumbers, facts: CourseFacts
 ) -> list[tuple[Phase, list[str]]]:
-    """Each forward phase reachable from `current`, with what its gate still needs."""
-    return [(to, _GATES[(current, to)](facts, numbers)) for to in next_phases(current)]
+    """Each forward phase the protocol still allows from `current`, with what its gate needs.
+
+    A protocol whose dosing sessions are all done offers no way back to dosing: a single-dose
+    course in integration goes on to follow-up only."""
+    return [
+        (to, _GATES[(current, to)](facts, numbers))
+        for to in next_phases(current)
+        if not (to == Phase.DOSING and facts.dosing_sessions_done >= numbers.dosing_sessions)
+    ]
 
 
 def check_transition(

@@ -14,6 +14,7 @@ from psiflow.domain.phases import (
     Phase,
     PhaseError,
     check_transition,
+    forward_gates,
     next_phases,
     unmet_requirements,
 )
@@ -50,7 +51,7 @@ def test_screening_gate_lists_each_missing_requirement():
     )
     assert unmet == [
         "Medical and psychiatric screening signed",
-        "2 contraindication flags cleared by a supervisor",
+        "2 contraindication flags wait for a supervisor to clear",
         "Informed consent recorded",
     ]
 
@@ -63,7 +64,7 @@ def test_screening_gate_opens_when_signed_cleared_and_consented():
 def test_uncleared_flag_alone_keeps_screening_gate_closed():
     facts = CourseFacts(screening_signed=True, consent_recorded=True, uncleared_flags=1)
     assert unmet_requirements(Phase.SCREENING, Phase.PREPARATION, MAPS, facts) == [
-        "1 contraindication flag cleared by a supervisor"
+        "1 contraindication flag waits for a supervisor to clear"
     ]
 
 
@@ -131,6 +132,17 @@ def test_integration_back_to_dosing_needs_sessions_and_a_dose_left():
     ]
     facts = CourseFacts(dosing_sessions_done=2, integration_sessions_since_last_dosing=3)
     assert unmet_requirements(Phase.INTEGRATION, Phase.DOSING, MAPS, facts) == []
+
+
+def test_a_course_whose_doses_are_all_done_is_offered_follow_up_only():
+    single = replace(MAPS, dosing_sessions=1)
+    done = CourseFacts(dosing_sessions_done=1, integration_sessions_since_last_dosing=3)
+    assert [to for to, _ in forward_gates(Phase.INTEGRATION, single, done)] == [Phase.FOLLOW_UP]
+    one_left = replace(done, dosing_sessions_done=2)
+    assert [to for to, _ in forward_gates(Phase.INTEGRATION, MAPS, one_left)] == [
+        Phase.DOSING,
+        Phase.FOLLOW_UP,
+    ]
 
 
 def test_integration_to_follow_up_needs_every_dose_and_the_minimum():

@@ -390,3 +390,18 @@ def test_every_panel_answers_for_every_course_of_the_page_in_page_order(app, tea
     for panel, contexts in drawn:
         assert set(contexts) == {c.id for c in courses}, panel.template
         app.jinja_env.get_template(panel.template)  # its template exists
+
+
+def test_a_single_dose_course_in_integration_is_offered_follow_up_only(client, login_as, team, db):
+    from psiflow.domain.signing import Meaning
+    from psiflow.models.records import sign_record
+    from tests.factories import gen_dosing_session
+
+    course = gen_course(gen_patient(team["clinician"]), Phase.DOSING, "psilocybin-single-dose@1.0")
+    sign_record(gen_dosing_session(course, team["clinician"]), team["clinician"], Meaning.AUTHORED)
+    course.phase = Phase.INTEGRATION
+    db.session.commit()
+    login_as(team["clinician"])
+    page = client.get(f"/patients/{course.patient_id}").get_data(as_text=True)
+    assert "Advance to Follow-up" in page
+    assert "Advance to Dosing" not in page and "move on to follow-up" not in page

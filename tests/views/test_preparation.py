@@ -88,7 +88,7 @@ def test_positive_check_raises_a_flag_that_only_a_supervisor_clears(
     assert flag.check_id == "lithium" and flag.cleared_at is None
     alert = db.session.scalar(sa.select(Alert))
     assert alert.kind == "screening_flag" and "lithium" in alert.message.lower()
-    assert "1 contraindication flag cleared by a supervisor" in str(
+    assert "1 contraindication flag waits for a supervisor to clear" in str(
         db.session.get(Course, screening_course.id).gates()
     )
     # the clinician may not clear it
