@@ -8,7 +8,6 @@ Create Date: 2026-11-26 10:19:26.617866
 from alembic import op
 import sqlalchemy as sa
 
-import psiflow.models.types
 
 
 # revision identifiers, used by Alembic.
@@ -24,7 +23,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
-    sa.Column('created_at', psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_clinics')),
     sa.UniqueConstraint('name', name=op.f('uq_clinics_name'))
     )
@@ -39,9 +38,9 @@ def upgrade():
     sa.Column('session_token', sa.String(length=64), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
-    sa.Column('locked_until', psiflow.models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('password_changed_at', psiflow.models.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('password_changed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], name=op.f('fk_users_clinic_id_clinics')),
     sa.ForeignKeyConstraint(['supervisor_id'], ['users.id'], name=op.f('fk_users_supervisor_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
@@ -62,7 +61,7 @@ def upgrade():
     sa.Column('lead_clinician_id', sa.Integer(), nullable=False),
     sa.Column('co_facilitator_id', sa.Integer(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], name=op.f('fk_patients_clinic_id_clinics')),
     sa.ForeignKeyConstraint(['co_facilitator_id'], ['users.id'], name=op.f('fk_patients_co_facilitator_id_users')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_patients_created_by_id_users')),
@@ -83,8 +82,8 @@ def upgrade():
     sa.Column('protocol_id', sa.String(length=64), nullable=False),
     sa.Column('protocol_version', sa.String(length=16), nullable=False),
     sa.Column('phase', sa.Enum('screening', 'preparation', 'dosing', 'integration', 'follow_up', 'completed', 'on_hold', 'withdrawn', name='phase', native_enum=False, length=24), nullable=False),
-    sa.Column('phase_entered_at', psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('started_at', psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('phase_entered_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('started_by_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_courses_patient_id_patients')),
@@ -102,7 +101,7 @@ def upgrade():
     sa.Column('course_id', sa.Integer(), nullable=False),
     sa.Column('from_phase', sa.Enum('screening', 'preparation', 'dosing', 'integration', 'follow_up', 'completed', 'on_hold', 'withdrawn', name='phase', native_enum=False, length=24), nullable=True),
     sa.Column('to_phase', sa.Enum('screening', 'preparation', 'dosing', 'integration', 'follow_up', 'completed', 'on_hold', 'withdrawn', name='phase', native_enum=False, length=24), nullable=False),
-    sa.Column('at', psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('by_id', sa.Integer(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('override', sa.Boolean(), nullable=False),

@@ -14,7 +14,6 @@ Create Date: 2026-11-26 10:33:54.197541
 from alembic import op
 import sqlalchemy as sa
 
-import psiflow.models.types
 
 
 # revision identifiers, used by Alembic.
@@ -35,7 +34,7 @@ def upgrade():
     )
     op.create_table('audit_events',
     sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('at', psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('context', sa.String(length=16), nullable=False),
     sa.Column('action', sa.String(length=32), nullable=False),

@@ -9,7 +9,6 @@ Create Date: 2026-11-26 10:35:32.146848
 from alembic import op
 import sqlalchemy as sa
 
-import psiflow.models.types
 
 
 # revision identifiers, used by Alembic.
@@ -24,9 +23,9 @@ def upgrade():
         "dosing_sessions",
         sa.Column("facilitator_ids", sa.JSON(), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),
-        sa.Column("discharged_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("discharged_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
-            "ready_to_leave_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=True
+            "ready_to_leave_at", sa.DateTime(timezone=True), nullable=True
         ),
         sa.Column("discharge_criteria_met", sa.JSON(), nullable=False),
         sa.Column("accompanied_by", sa.String(length=200), nullable=False),
@@ -34,9 +33,9 @@ def upgrade():
         sa.Column("left_as_planned", sa.Boolean(), nullable=True),
         sa.Column("transport_deviation", sa.Text(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("occurred_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -45,7 +44,7 @@ def upgrade():
             nullable=False,
         ),
         sa.Column("needs_cosign", sa.Boolean(), nullable=False),
-        sa.Column("voided_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("voided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("void_reason", sa.Text(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("course_id", sa.Integer(), nullable=False),
@@ -73,7 +72,7 @@ def upgrade():
     op.create_table(
         "adverse_events",
         sa.Column("course_id", sa.Integer(), nullable=False),
-        sa.Column("onset_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("onset_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("severity", sa.Integer(), nullable=False),
         sa.Column("serious", sa.Boolean(), nullable=False),
@@ -108,7 +107,7 @@ def upgrade():
             nullable=False,
         ),
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("recorded_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -147,9 +146,9 @@ def upgrade():
         sa.Column("unit", sa.String(length=16), nullable=False),
         sa.Column("route", sa.String(length=32), nullable=False),
         sa.Column("lot_number", sa.String(length=60), nullable=False),
-        sa.Column("given_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("given_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("recorded_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -183,7 +182,7 @@ def upgrade():
         sa.Column("item_id", sa.String(length=64), nullable=False),
         sa.Column("value", sa.Boolean(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("recorded_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -220,10 +219,10 @@ def upgrade():
             ),
             nullable=False,
         ),
-        sa.Column("at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("recorded_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -246,7 +245,7 @@ def upgrade():
 
     op.create_table(
         "vital_signs",
-        sa.Column("taken_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("systolic", sa.Integer(), nullable=True),
         sa.Column("diastolic", sa.Integer(), nullable=True),
         sa.Column("heart_rate", sa.Integer(), nullable=True),
@@ -254,13 +253,13 @@ def upgrade():
         sa.Column("spo2", sa.Integer(), nullable=True),
         sa.Column("flags", sa.JSON(), nullable=False),
         sa.Column(
-            "acknowledged_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=True
+            "acknowledged_at", sa.DateTime(timezone=True), nullable=True
         ),
         sa.Column("acknowledged_by_id", sa.Integer(), nullable=True),
         sa.Column("acknowledgement", sa.Text(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("recorded_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(

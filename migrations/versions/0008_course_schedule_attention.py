@@ -7,12 +7,11 @@ Create Date: 2026-11-26 16:30:00.000000
 
 """
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from alembic import op
 import sqlalchemy as sa
 
-import psiflow.models.types
 
 # revision identifiers, used by Alembic.
 revision = "0008_course_schedule_attention"
@@ -21,11 +20,30 @@ branch_labels = None
 depends_on = None
 
 
+class _UTCDateTime(sa.types.TypeDecorator):
+    """A frozen copy of the app's `UTCDateTime` as it was when this migration was written:
+    SQLite keeps naive UTC, PostgreSQL timestamptz; the rule below reads and writes aware UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def upgrade():
     with op.batch_alter_table("courses", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
-                "attention_from", psiflow.models.types.UTCDateTime(timezone=True), nullable=True
+                "attention_from", _UTCDateTime(timezone=True), nullable=True
             )
         )
         batch_op.create_index(
@@ -51,20 +69,20 @@ _courses = sa.table(
     sa.column("id", sa.Integer),
     sa.column("protocol_id", sa.String),
     sa.column("protocol_version", sa.String),
-    sa.column("attention_from", psiflow.models.types.UTCDateTime(timezone=True)),
+    sa.column("attention_from", _UTCDateTime(timezone=True)),
 )
 _dosing_sessions = sa.table(
     "dosing_sessions",
     sa.column("id", sa.Integer),
     sa.column("course_id", sa.Integer),
-    sa.column("voided_at", psiflow.models.types.UTCDateTime(timezone=True)),
+    sa.column("voided_at", _UTCDateTime(timezone=True)),
 )
 _doses = sa.table(
     "dose_administrations",
     sa.column("id", sa.Integer),
     sa.column("session_id", sa.Integer),
     sa.column("kind", sa.String),
-    sa.column("given_at", psiflow.models.types.UTCDateTime(timezone=True)),
+    sa.column("given_at", _UTCDateTime(timezone=True)),
 )
 _transitions = sa.table(
     "phase_transitions",
@@ -72,13 +90,13 @@ _transitions = sa.table(
     sa.column("course_id", sa.Integer),
     sa.column("from_phase", sa.String),
     sa.column("to_phase", sa.String),
-    sa.column("at", psiflow.models.types.UTCDateTime(timezone=True)),
+    sa.column("at", _UTCDateTime(timezone=True)),
 )
 _notes = sa.table(
     "integration_sessions",
     sa.column("course_id", sa.Integer),
-    sa.column("occurred_at", psiflow.models.types.UTCDateTime(timezone=True)),
-    sa.column("voided_at", psiflow.models.types.UTCDateTime(timezone=True)),
+    sa.column("occurred_at", _UTCDateTime(timezone=True)),
+    sa.column("voided_at", _UTCDateTime(timezone=True)),
 )
 _measures = sa.table(
     "measure_responses",
@@ -86,14 +104,14 @@ _measures = sa.table(
     sa.column("instrument_id", sa.String),
     sa.column("timepoint", sa.String),
     sa.column("status", sa.String),
-    sa.column("voided_at", psiflow.models.types.UTCDateTime(timezone=True)),
+    sa.column("voided_at", _UTCDateTime(timezone=True)),
 )
 _calls = sa.table(
     "safety_check_ins",
     sa.column("course_id", sa.Integer),
     sa.column("dosing_number", sa.Integer),
     sa.column("scheduled_day", sa.Integer),
-    sa.column("voided_at", psiflow.models.types.UTCDateTime(timezone=True)),
+    sa.column("voided_at", _UTCDateTime(timezone=True)),
 )
 
 

@@ -10,7 +10,6 @@ Create Date: 2026-11-26 23:29:16.422666
 from alembic import op
 import sqlalchemy as sa
 
-import psiflow.models.types
 
 # revision identifiers, used by Alembic.
 revision = "0010_course_outcome_scores"
@@ -28,7 +27,7 @@ def upgrade():
         sa.Column("latest", sa.Float(), nullable=False),
         sa.Column("latest_timepoint", sa.String(length=40), nullable=False),
         sa.Column(
-            "latest_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False
+            "latest_at", sa.DateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["course_id"], ["courses.id"], name=op.f("fk_course_outcome_scores_course_id_courses")

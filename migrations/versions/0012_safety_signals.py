@@ -10,7 +10,6 @@ Create Date: 2026-12-07 03:00:00
 from alembic import op
 import sqlalchemy as sa
 
-import psiflow.models.types
 
 
 # revision identifiers, used by Alembic.
@@ -99,7 +98,7 @@ def upgrade():
     with op.batch_alter_table("dosing_sessions", recreate="never") as batch_op:
         batch_op.add_column(
             sa.Column(
-                "ended_early_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=True
+                "ended_early_at", sa.DateTime(timezone=True), nullable=True
             )
         )
         batch_op.add_column(
@@ -133,8 +132,8 @@ def upgrade():
             nullable=False,
         ),
         sa.Column("note", sa.Text(), nullable=False),
-        sa.Column("as_of", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("recorded_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["adverse_event_id"],

@@ -9,7 +9,6 @@ Create Date: 2026-12-01 00:00:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import psiflow.models.types
 
 
 # revision identifiers, used by Alembic.
@@ -28,9 +27,9 @@ def upgrade():
         sa.Column("course_id", sa.Integer(), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("form_id", sa.String(length=64), nullable=False),
-        sa.Column("due_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("submitted_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("submitted_by_id", sa.Integer(), nullable=True),
         sa.Column("reference", sa.String(length=120), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -74,7 +73,7 @@ def upgrade():
         ),
         sa.Column("amount", sa.Float(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("recorded_at", psiflow.models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("recorded_by_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["recorded_by_id"], ["users.id"], name=op.f("fk_dose_deviations_recorded_by_id_users")
