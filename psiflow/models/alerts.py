@@ -129,13 +129,17 @@ def _close(alert: Alert, by: User, note: str, resolution: Resolution, now) -> No
 SEVERITY_RANK = sa.case({s.value: s.rank for s in Severity}, value=Alert.severity)
 
 
+def of_team(statement, supervisor):
+    """`statement` over alerts, kept to those of the supervisor's caseload (their patients
+    joined in, for the statement to read or load)."""
+    return statement.join(Alert.course).join(Course.patient).where(caseload_filter(supervisor))
+
+
 def open_alert_counts(supervisor) -> dict[Severity, int]:
     """Open alerts of the team by severity, every severity present (0 where none)."""
     rows = db.session.execute(
-        sa.select(Alert.severity, sa.func.count(Alert.id))
-        .join(Alert.course)
-        .join(Course.patient)
-        .where(Alert.acknowledged_at.is_(None), caseload_filter(supervisor))
+        of_team(sa.select(Alert.severity, sa.func.count(Alert.id)), supervisor)
+        .where(Alert.acknowledged_at.is_(None))
         .group_by(Alert.severity)
     )
     counts = dict.fromkeys(Severity, 0)
@@ -147,14 +151,8 @@ def open_critical_alerts(supervisor, limit: int) -> list[Alert]:
     """The team's open critical alerts, newest first: the top of the supervisor's board."""
     return list(
         db.session.scalars(
-            sa.select(Alert)
-            .join(Alert.course)
-            .join(Course.patient)
-            .where(
-                Alert.acknowledged_at.is_(None),
-                Alert.severity == Severity.CRITICAL,
-                caseload_filter(supervisor),
-            )
+            of_team(sa.select(Alert), supervisor)
+            .where(Alert.acknowledged_at.is_(None), Alert.severity == Severity.CRITICAL)
             .options(so.contains_eager(Alert.course).contains_eager(Course.patient))
             .order_by(Alert.raised_at.desc(), Alert.id.desc())
             .limit(limit)

@@ -28,10 +28,10 @@ from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models import Alert, Course, CourseOutcomeScore, MeasureResponse, Patient, User
 from psiflow.models.alerts import SEVERITY_RANK as _SEVERITY_RANK
+from psiflow.models.alerts import of_team
 from psiflow.models.courses import PinnedProtocol
 from psiflow.models.integration import dosing_times, instrument_names
 from psiflow.models.patients import (
-    caseload_filter,
     caseload_key,
     caseload_params,
     caseload_rule,
@@ -54,10 +54,7 @@ def review_queue(supervisor, page: int, per_page: int) -> RowPage:
 def team_alerts(supervisor, page: int, per_page: int):
     """The team's alerts: open ones first, most severe first, then newest first."""
     return db.paginate(
-        sa.select(Alert)
-        .join(Alert.course)
-        .join(Course.patient)
-        .where(caseload_filter(supervisor))
+        of_team(sa.select(Alert), supervisor)
         .options(
             so.contains_eager(Alert.course).contains_eager(Course.patient),
             so.joinedload(Alert.acknowledged_by),

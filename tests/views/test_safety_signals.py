@@ -356,11 +356,15 @@ def test_the_supervisors_navigation_counts_open_alerts_and_the_board_leads_with_
     course = kap_session.course
     raise_alert(course, AlertKind.SAFETY_CHECK_IN, "Poor sleep.")
     raise_alert(course, AlertKind.VITALS, "Critical vital signs: SpO2 82 %")
+    # Another team's critical alert is neither counted nor shown.
+    elsewhere = gen_course(gen_patient(team["outsider"]), Phase.DOSING, protocol_key=KAP)
+    raise_alert(elsewhere, AlertKind.VITALS, "Critical vital signs: another team's patient")
     db.session.commit()
     login_as(team["supervisor"])
     board = client.get("/").get_data(as_text=True)
     assert 'data-open-alerts="2"' in board and "1 critical" in board
     assert "Critical safety alerts waiting" in board and "Critical vital signs" in board
+    assert elsewhere.patient.display_name not in board
     assert 'data-open-alerts="2"' in client.get("/password").get_data(as_text=True)
     page = client.get("/supervision/alerts").get_data(as_text=True)
     assert page.index(">Critical</h2>") < page.index(">Warning</h2>")
@@ -391,3 +395,18 @@ def test_a_contraindication_alert_closes_itself_once_its_flags_are_cleared(
     assert closed.resolution == Resolution.CAUSE_RESOLVED
     assert "Every contraindication flag" in closed.acknowledgement
     assert count(db, ScreeningFlag, ScreeningFlag.cleared_at.is_(None)) == 0
+
+
+@pytest.mark.parametrize("intruder", ["outsider", "trainee", "other_supervisor"])
+def test_no_one_outside_the_care_team_ends_a_session_early(
+    client, login_as, team, db, kap_session, intruder
+):
+    login_as(team[intruder])
+    response = client.post(
+        url(kap_session, "end-early"),
+        data={"reason": "x", "transferred_to": "x", "transferred_by": "x", "notified": "x"},
+    )
+    assert response.status_code == 404
+    assert db.session.get(DosingSession, kap_session.id).ended_early_at is None
+    assert db.session.get(Course, kap_session.course_id).phase == Phase.DOSING
+    assert count(db, Alert) == 0
