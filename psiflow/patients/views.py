@@ -37,6 +37,14 @@ def _protocol_choices():
     return [SelectChoice(p.key, f"{p.name} (v{p.version})") for p in catalog.current_protocols()]
 
 
+def _card_gates(columns) -> dict[int, list]:
+    """Each card's gates (to which phase, what is still missing), from the facts stored on its
+    course: worked out here, so the template only draws them."""
+    cards = [card for column in columns.values() for card in column]
+    facts = stored_gate_facts(cards)
+    return {card.id: card.gates(facts.get(card.id)) for card in cards}
+
+
 @bp.route("/")
 def board():
     if not access.has_caseload(current_user.role):
@@ -83,8 +91,7 @@ def board():
         view=view,
         counts=counts,
         columns=columns,
-        # A card shows its gates, from the facts stored on its course.
-        facts=stored_gate_facts([c for column in columns.values() for c in column]),
+        gates=_card_gates(columns),
         unstarted=queries.patients_without_course(current_user, per_phase, practice),
         critical_alerts=(
             open_critical_alerts(current_user, CRITICAL_ON_BOARD)
