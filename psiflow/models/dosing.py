@@ -127,10 +127,15 @@ class DosingSession(ClinicalRecord, db.Model):
     def review_due(self) -> bool:
         return self.needs_cosign or self.attestation_due
 
-    reviewer_rule = "Only a supervisor of the patient's care team attests this record."
+    reviewer_rule = (
+        "Only a supervisor of the patient's care team who was not in the room attests this record."
+    )
 
     def may_review(self, reviewer) -> bool:
-        # The attestation is the care team's supervisor's (access.may_attest).
+        # The attestation is the care team's supervisor's (access.may_attest), and an
+        # independent look: a supervisor who facilitated signed as a facilitator already.
+        if reviewer.id in (self.facilitator_ids or []):
+            return False
         return access.may_attest(reviewer, self.course.patient)
 
     def review_waits_for(self) -> str | None:
