@@ -184,8 +184,7 @@ def test_a_supervisor_of_another_team_cannot_attest(db, team, patient):
     with pytest.raises(ReviewRefused) as refused:
         review_record(session, team["other_supervisor"], Decision.COSIGNED)
     assert refused.value.problems == [
-        "Only a supervisor of the patient's care team who was not in the room attests this "
-        "record."
+        "Only a supervisor of the patient's care team who was not in the room attests this record."
     ]
     assert session.status == RecordStatus.SIGNED
 

@@ -94,9 +94,7 @@ def test_a_music_change_carries_what_was_played_onto_the_page_and_the_print(
     assert '<h2 id="rec-music">Music</h2>' in printed and "<td>Lux Aeterna</td>" in printed
 
 
-def test_an_old_music_change_with_only_a_note_still_reads(
-    client, login_as, team, db, open_session
-):
+def test_an_old_music_change_with_only_a_note_still_reads(client, login_as, team, db, open_session):
     dosing_model.record_event(
         open_session,
         dosing_model.EventKind.MUSIC_CHANGE,
@@ -179,9 +177,7 @@ def _fully_signed(db, team, session):
     db.session.commit()
 
 
-def test_the_care_team_supervisor_attests_from_the_queue(
-    client, login_as, team, db, pair_session
-):
+def test_the_care_team_supervisor_attests_from_the_queue(client, login_as, team, db, pair_session):
     sign_record(pair_session, team["clinician"], Meaning.AUTHORED)
     db.session.commit()
     login_as(team["supervisor"])
@@ -246,9 +242,7 @@ def test_after_the_dose_the_tile_states_the_time_and_its_rule(
     client, login_as, team, db, open_session
 ):
     dose_at = utcnow() - timedelta(minutes=30)
-    dosing_model.record_dose(
-        open_session, DoseKind.INITIAL, 25, "L-7", dose_at, team["clinician"]
-    )
+    dosing_model.record_dose(open_session, DoseKind.INITIAL, 25, "L-7", dose_at, team["clinician"])
     db.session.commit()
     login_as(team["clinician"])
     page = client.get(url(open_session)).get_data(as_text=True)
