@@ -113,6 +113,14 @@ def may_void(user, author, patient) -> bool:
     return author.supervisor_id == user.id or user.id in patient.care_team_supervisor_ids
 
 
+def may_attest(user, patient) -> bool:
+    """A dosing record is attested (co-signed after review) by a supervisor of the patient's
+    care team: the lead's or the co-facilitator's, never another team's supervisor."""
+    if not can(user, Action.REVIEW, patient) or Role(user.role) != Role.SUPERVISOR:
+        return False
+    return user.id in patient.care_team_supervisor_ids
+
+
 def sees_practice_patients(role: Role) -> bool:
     return Role(role) in _PRACTICE_ROLES
 

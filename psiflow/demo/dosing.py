@@ -9,17 +9,20 @@ from typing import TYPE_CHECKING
 from psiflow.access import Role
 from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness, minimum_minutes
 from psiflow.domain.phases import Phase
+from psiflow.domain.review import Decision
 from psiflow.domain.signing import Meaning
 from psiflow.domain.vitals import Reading
 from psiflow.extensions import db
 from psiflow.models import dosing
 from psiflow.models.records import sign_record
+from psiflow.models.reviews import review_record
 
 if TYPE_CHECKING:
     from psiflow.demo import DemoContext
 
 # Phases reached only after at least one dosing session was signed.
 _AFTER_DOSING = {Phase.INTEGRATION, Phase.FOLLOW_UP, Phase.COMPLETED, Phase.WITHDRAWN}
+_MUSIC = {"playlist": "Johns Hopkins psilocybin playlist", "track": "Lux Aeterna (Ligeti)"}
 _COMPANIONS = ("Partner (Alex)", "Sister (Jo)", "Friend (Sam)", "Spouse (Robin)")
 
 
@@ -46,8 +49,12 @@ def seed(ctx: DemoContext) -> None:
         for i in range(count):
             day = dosing_at + gap * i + timedelta(hours=2)
             with_ae = not adverse_event_shown and not course.patient.is_practice
-            _session(course, day, n + i, sign=True, adverse_event=with_ae)
+            session = _session(course, day, n + i, sign=True, adverse_event=with_ae)
             adverse_event_shown = adverse_event_shown or with_ae
+            # Courses long past dosing show their records attested; the latest ones wait in
+            # the supervisor's queue (as do those the supervisor co-facilitated).
+            if Phase.FOLLOW_UP in reached:
+                _attest(session, day + timedelta(days=2))
     db.session.flush()
 
 
@@ -133,6 +140,8 @@ def _session(course, start: datetime, n: int, *, sign: bool, adverse_event: bool
                 note,
                 lead,
                 now=dose_at + timedelta(minutes=minute),
+                # What was played: the music is part of the record.
+                **(_MUSIC if kind == EventKind.MUSIC_CHANGE else {}),
             )
     if adverse_event:
         onset = dose_at + timedelta(minutes=40)
@@ -193,6 +202,13 @@ def _session(course, start: datetime, n: int, *, sign: bool, adverse_event: bool
     if lead.role == Role.TRAINEE and lead.supervisor is not None:
         sign_record(session, lead.supervisor, Meaning.REVIEWED, now=leave + timedelta(days=1))
     return session
+
+
+def _attest(session, at: datetime) -> None:
+    supervisor = session.author.supervisor
+    if not session.attestation_due or supervisor is None or not session.may_review(supervisor):
+        return
+    review_record(session, supervisor, Decision.COSIGNED, now=at)
 
 
 def _reading(n: int, minute: int, *, high: bool = False) -> Reading:

@@ -10,7 +10,7 @@ import enum
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 # Two tablets' clocks and a facilitator's typing differ a little: a time this far ahead of the
 # server's clock is still "now"; anything later is a time that has not happened yet.
@@ -242,3 +242,185 @@ def signing_gaps(
     if unacknowledged_flags:
         gaps.append(f"Acknowledge {unacknowledged_flags} out-of-range vital sign reading(s)")
     return gaps
+
+
+# --- who signs ----------------------------------------------------------------------------
+
+
+def needs_second_signature(facilitators_required: int, facilitators_present: int) -> bool:
+    """Both facilitators sign whenever two were in the room, not only where the protocol runs
+    a pair: each confirms what they witnessed (a record is signed once both have)."""
+    return facilitators_required >= 2 or facilitators_present >= 2
+
+
+def second_signature_due(decided: bool | None, facilitators_required: int) -> bool:
+    """Whether a signed record needs its second facilitator's signature: as decided when its
+    author signed, or (`decided` None: signed before that rule) where the protocol runs a pair."""
+    if decided is not None:
+        return decided
+    return facilitators_required >= 2
+
+
+# --- timeline events ----------------------------------------------------------------------
+
+
+def event_errors(kind: EventKind, note: str, playlist: str, track: str) -> dict[str, str]:
+    """Field -> why this timeline event cannot be recorded as entered."""
+    if kind == EventKind.NOTE and not note.strip():
+        return {"note": "A note needs text."}
+    if kind == EventKind.MUSIC_CHANGE and not (playlist.strip() or track.strip() or note.strip()):
+        # The record says what was played, so the music can be told alongside the session.
+        return {"playlist": "Say what is playing now: a playlist, a track or a note."}
+    if len(playlist) > 200:
+        return {"playlist": "A playlist name is at most 200 characters."}
+    if len(track) > 300:
+        return {"track": "A track is at most 300 characters."}
+    return {}
+
+
+def event_detail(playlist: str, track: str, note: str) -> str:
+    """One line of what an event carries, e.g. "Playlist: Johns Hopkins · Track: Lux Aeterna"."""
+    parts = []
+    if playlist:
+        parts.append(f"Playlist: {playlist}")
+    if track:
+        parts.append(f"Track: {track}")
+    if note:
+        parts.append(note)
+    return " · ".join(parts)
+
+
+# --- the earliest discharge, and the rule that sets it ------------------------------------
+
+
+@dataclass(frozen=True)
+class DischargeRule:
+    """When the patient may leave at the soonest, and why.
+
+    Before any dose there is no time to state, only the rule: `minutes` (or a range when the
+    protocol's dose is not fixed) after the dose once given. `by_dose` says whether the
+    minimum comes from the protocol's table by total dose (e.g. OAR 333-333-5250) rather
+    than its floor for every session.
+    """
+
+    minutes: int  # after the first dose (before any dose: for the smallest planned dose)
+    most_minutes: int  # the same for the largest planned dose; equal to `minutes` once given
+    by_dose: bool
+    total_dose: float | None  # None before any dose
+    first_dose_at: datetime | None
+    earliest: datetime | None
+    # What a supplemental dose still allowed would change: (low, high) amounts and the
+    # minutes and earliest time with the largest of them; None when none can be given.
+    supplemental: SupplementalEffect | None = None
+
+    @property
+    def varies(self) -> bool:
+        return self.most_minutes != self.minutes
+
+
+@dataclass(frozen=True)
+class SupplementalEffect:
+    low: float
+    high: float
+    minutes: int  # the minimum with the largest supplemental dose
+    earliest: datetime | None
+
+    def changes(self, current_minutes: int) -> bool:
+        return self.minutes != current_minutes
+
+
+def _by_dose(protocol, total: float) -> bool:
+    return protocol.min_session_minutes_for_dose(total) > protocol.min_monitoring_minutes
+
+
+def discharge_rule(protocol, doses: Iterable[DoseGiven]) -> DischargeRule:
+    """The earliest discharge for the doses given so far, or the rule for the planned dose
+    before any is given: never a time worked out from a dose that has not happened."""
+    doses = list(doses)
+    rule = protocol.dose
+    start = first_dose_at(doses)
+    if start is None:
+        low = protocol.min_session_minutes_for_dose(rule.min)
+        high = protocol.min_session_minutes_for_dose(rule.max)
+        return DischargeRule(
+            minutes=min(low, high),
+            most_minutes=max(low, high),
+            by_dose=_by_dose(protocol, rule.max),
+            total_dose=None,
+            first_dose_at=None,
+            earliest=None,
+        )
+    total = total_dose(doses)
+    minutes = minimum_minutes(protocol, doses)
+    effect = None
+    supplemented = any(d.kind == DoseKind.SUPPLEMENTAL for d in doses)
+    if rule.supplemental_allowed and not supplemented:
+        with_most = protocol.min_session_minutes_for_dose(total + rule.supplemental_max)
+        effect = SupplementalEffect(
+            low=rule.supplemental_min,
+            high=rule.supplemental_max,
+            minutes=with_most,
+            earliest=start + timedelta(minutes=with_most),
+        )
+    return DischargeRule(
+        minutes=minutes,
+        most_minutes=minutes,
+        by_dose=_by_dose(protocol, total),
+        total_dose=total,
+        first_dose_at=start,
+        earliest=start + timedelta(minutes=minutes),
+        supplemental=effect,
+    )
+
+
+def pickup_problem(pickup_at: datetime | None, earliest: datetime | None) -> str | None:
+    """Why an agreed pickup time does not work: the patient cannot leave before the earliest
+    discharge, so a pickup before it leaves them waiting without a ride, or leaving early."""
+    if pickup_at is None or earliest is None or pickup_at >= earliest:
+        return None
+    short = math.ceil((earliest - pickup_at) / timedelta(minutes=1))
+    return (
+        f"The pickup is {short} minute{'s' if short != 1 else ''} before the earliest "
+        "discharge: arrange a later pickup."
+    )
+
+
+def pickup_on_day(pickup: time, day_start: datetime, zone) -> datetime:
+    """The agreed pickup time of day (clinic zone) on the day a dose is given, or the next
+    day when that time of day comes before the dose (an overnight stay)."""
+    local = day_start.astimezone(zone)
+    candidate = datetime.combine(local.date(), pickup, tzinfo=zone)
+    if candidate < local:
+        candidate += timedelta(days=1)
+    return candidate
+
+
+@dataclass(frozen=True)
+class PickupCheck:
+    """The agreed pickup against the earliest discharge (`problem` None: it works)."""
+
+    pickup_at: datetime
+    earliest: datetime
+    dose_at: datetime
+    dose_given: bool  # False: worked out from when the dose is planned (or could be given)
+    problem: str | None
+
+
+def check_pickup(
+    protocol, doses: Iterable[DoseGiven], pickup: time | None, *, dose_expected_at, zone
+) -> PickupCheck | None:
+    """The pickup time of day against the earliest discharge: from the dose once given, else
+    from `dose_expected_at` (the planned time, or now on the day) with the longest minimum
+    the planned dose may need. None when there is nothing to check against."""
+    if pickup is None:
+        return None
+    rule = discharge_rule(protocol, doses)
+    if rule.earliest is not None:
+        dose_at, earliest, given = rule.first_dose_at, rule.earliest, True
+    elif dose_expected_at is not None:
+        dose_at, given = dose_expected_at, False
+        earliest = dose_at + timedelta(minutes=rule.most_minutes)
+    else:
+        return None
+    pickup_at = pickup_on_day(pickup, dose_at, zone)
+    return PickupCheck(pickup_at, earliest, dose_at, given, pickup_problem(pickup_at, earliest))

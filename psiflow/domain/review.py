@@ -72,18 +72,31 @@ def review_problems(
     comments: str,
     fidelity: Mapping[str, str] | None,
     adherence_ids: Iterable[str],
+    reviewer_allowed: bool | None = None,
+    due: bool | None = None,
+    waits_for: str | None = None,
+    reviewer_refusal: str = "Only the author's own supervisor reviews this note.",
 ) -> list[str]:
-    """Why this reviewer may not take this decision on this record now (empty: they may)."""
-    if author_supervisor_id != reviewer_id:
-        return ["Only the author's own supervisor reviews this note."]
+    """Why this reviewer may not take this decision on this record now (empty: they may).
+
+    `reviewer_allowed` and `due` are the record type's own answers where it has them (a
+    dosing record is attested by the care team's supervisor once both facilitators signed);
+    by default the author's own supervisor reviews what `needs_review` sends to review.
+    """
+    if reviewer_allowed is None:
+        reviewer_allowed = author_supervisor_id == reviewer_id
+    if not reviewer_allowed:
+        return [reviewer_refusal]
     if voided:
         return ["The record was voided; there is nothing to review."]
     if not signed:
         return ["A draft is not reviewed; the author signs it first."]
     if cosigned:
         return ["The record is already co-signed."]
-    if not needs_review(record_type, needs_cosign):
+    if not (needs_review(record_type, needs_cosign) if due is None else due):
         return ["This record does not go to supervisor review."]
+    if waits_for:
+        return [waits_for]
     if returned_open:
         return ["The note is back with its author; it is reviewed again when re-submitted."]
     problems = []

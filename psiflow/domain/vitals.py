@@ -128,6 +128,11 @@ class ScheduledReading:
     def label(self) -> str:
         return "Baseline (before the dose)" if self.minute == 0 else f"{self.minute} min after dose"
 
+    @property
+    def planned_offset(self) -> str:
+        """When it falls due while the dose is not yet given: its place in the schedule."""
+        return "Before the dose" if self.minute == 0 else f"+{self.minute} min after the dose"
+
 
 def schedule(
     minutes: Iterable[int], dose_at: datetime | None, taken: Iterable[datetime], now: datetime

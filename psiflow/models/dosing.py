@@ -15,6 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from psiflow import access
 from psiflow.domain import dosing as rules
 from psiflow.domain import regulated, safety
 from psiflow.domain import vitals as vital_rules
@@ -69,6 +70,13 @@ class DosingSession(ClinicalRecord, db.Model):
     transferred_to: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
     transferred_by: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
     notified: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
+    # Decided when the author signs (the facilitators present are locked from then on): whether
+    # a second facilitator signs too. None: signed before that rule, when only protocols run
+    # by a pair asked for it (`rules.second_signature_due` reads both).
+    co_facilitator_signs: so.Mapped[bool | None]
+    # Set when the author signs a real patient's record: it waits for the supervisor's
+    # attestation (a REVIEWED signature). Records signed before this rule never waited.
+    attestation_due: so.Mapped[bool] = so.mapped_column(default=False, server_default="0")
 
     @property
     def ended_early(self) -> bool:
@@ -76,8 +84,72 @@ class DosingSession(ClinicalRecord, db.Model):
 
     @property
     def pair_signing(self) -> bool:  # type: ignore[override]
-        """A protocol run by two facilitators needs both signatures (MAPS: a therapist pair)."""
-        return self.course.protocol.facilitators_required == 2
+        """Whether a second facilitator signs: whenever two were present (or the protocol runs
+        a pair, MAPS: a therapist pair); the record is fully signed once both have."""
+        if self.co_facilitator_signs is None and not self.is_signed:
+            return rules.needs_second_signature(
+                self.protocol.facilitators_required, len(self.facilitator_ids or [])
+            )
+        return rules.second_signature_due(
+            self.co_facilitator_signs, self.protocol.facilitators_required
+        )
+
+    def on_signed(self, signer) -> None:
+        # Read before writing: loading the patient must not flush the new status first (the
+        # lock would then take these two workflow columns for edits of a signed record).
+        with db.session.no_autoflush:
+            pair = rules.needs_second_signature(
+                self.protocol.facilitators_required, len(self.facilitator_ids or [])
+            )
+            # Practice patients' records reach the supervisor as trainee work (needs_cosign).
+            real = not self.course.patient.is_practice
+        self.co_facilitator_signs = pair
+        self.attestation_due = real
+
+    @classmethod
+    def review_due_sql(cls, table) -> sa.ColumnElement[bool]:
+        """A dosing record waits for review when a trainee's (co-signature) or due for the
+        supervisor's attestation, and only once every facilitator who signs has signed."""
+        co_signed = (
+            sa.select(Signature.id)
+            .where(
+                Signature.record_type == cls.record_type,
+                Signature.record_id == table.c.id,
+                Signature.meaning == Meaning.CO_FACILITATED,
+            )
+            .exists()
+        )
+        return sa.and_(
+            sa.or_(table.c.needs_cosign.is_(True), table.c.attestation_due.is_(True)),
+            sa.or_(table.c.co_facilitator_signs.is_not(True), co_signed),
+        )
+
+    def review_due(self) -> bool:
+        return self.needs_cosign or self.attestation_due
+
+    reviewer_rule = (
+        "Only a supervisor of the patient's care team who was not in the room attests this record."
+    )
+
+    def may_review(self, reviewer) -> bool:
+        # The attestation is the care team's supervisor's (access.may_attest), and an
+        # independent look: a supervisor who facilitated signed as a facilitator already.
+        if reviewer.id in (self.facilitator_ids or []):
+            return False
+        return access.may_attest(reviewer, self.course.patient)
+
+    def review_waits_for(self) -> str | None:
+        """What must happen before the supervisor reviews this record (None: nothing)."""
+        if not self.pair_signing:
+            return None
+        signed = db.session.scalar(
+            sa.select(Signature.id).where(
+                Signature.record_type == self.record_type,
+                Signature.record_id == self.id,
+                Signature.meaning == Meaning.CO_FACILITATED,
+            )
+        )
+        return None if signed else "The second facilitator signs before the supervisor attests."
 
     @property
     def protocol(self):
@@ -137,9 +209,12 @@ class DosingSession(ClinicalRecord, db.Model):
     def content(self) -> dict:
         """The session row and every row entered in it: a signature binds them all."""
         content = super().content()
+        # Workflow set at signing, not what the facilitators recorded.
+        content.pop("co_facilitator_signs", None)
+        content.pop("attestation_due", None)
         content["answers"] = [_columns(a) for a in self.answer_rows()]
         content["doses"] = [_columns(d) for d in self.doses()]
-        content["events"] = [_columns(e) for e in self.events()]
+        content["events"] = [_columns(e, skip_empty=_MUSIC) for e in self.events()]
         content["vitals"] = [_columns(v, skip={"version"}) for v in self.vitals()]
         content["adverse_events"] = [_columns(a) for a in self.adverse_events()]
         # Only when there are some: the content of sessions signed without any stays the same.
@@ -186,10 +261,19 @@ def _people_query():
     return sa.select(User).where(User.id.in_(sa.union(*entered)))
 
 
-def _columns(obj, skip=frozenset()) -> dict:
+def _columns(obj, skip=frozenset(), skip_empty=frozenset()) -> dict:
+    # `skip_empty`: columns added after records were signed; left out while empty, so what
+    # those signatures bound hashes the same.
     return {
-        c.key: getattr(obj, c.key) for c in sa.inspect(type(obj)).column_attrs if c.key not in skip
+        c.key: value
+        for c in sa.inspect(type(obj)).column_attrs
+        if c.key not in skip
+        and not ((value := getattr(obj, c.key)) in ("", None) and c.key in skip_empty)
     }
+
+
+# What a music change carries besides its note (added after sessions were signed).
+_MUSIC = frozenset({"playlist", "track"})
 
 
 class _Entry:
@@ -252,6 +336,14 @@ class SessionEvent(_Entry, db.Model):
     kind: so.Mapped[EventKind] = so.mapped_column(enum_column(EventKind, 16))
     at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # A music change: what was put on. Changes recorded before these existed keep their note.
+    playlist: so.Mapped[str] = so.mapped_column(sa.String(200), default="", server_default="")
+    track: so.Mapped[str] = so.mapped_column(sa.String(300), default="", server_default="")
+
+    @property
+    def detail(self) -> str:
+        """What the timeline shows of the event: what was played, then the note."""
+        return rules.event_detail(self.playlist, self.track, self.note)
 
 
 class VitalSign(_Entry, db.Model):
@@ -598,16 +690,22 @@ def record_event(
     note: str,
     by: User,
     now: datetime | None = None,
+    *,
+    playlist: str = "",
+    track: str = "",
 ) -> SessionEvent:
     _open(session)
     now = now or utcnow()
-    if kind == EventKind.NOTE and not note.strip():
-        raise SessionRefused({"note": "A note needs text."})
+    errors = rules.event_errors(kind, note, playlist, track)
+    if errors:
+        raise SessionRefused(errors)
     event = SessionEvent(
         session=session,
         kind=kind,
         at=_when(session, at, "at", now),
         note=note.strip(),
+        playlist=playlist.strip() if kind == EventKind.MUSIC_CHANGE else "",
+        track=track.strip() if kind == EventKind.MUSIC_CHANGE else "",
         recorded_at=now,
         recorded_by_id=by.id,
     )
@@ -867,6 +965,7 @@ _DOSING_FACTS_SQL = (
         DosingSession.status,
         DosingSession.needs_cosign,
         CO_FACILITATED.label("co_facilitated"),
+        DosingSession.co_facilitator_signs,
     )
     .where(DosingSession.course_id.in_(COURSE_IDS), DosingSession.voided_at.is_(None))
     .order_by(DosingSession.occurred_at, DosingSession.id)
@@ -882,9 +981,9 @@ def dosing_facts(courses: list[Course], connection=None) -> dict[int, dict]:
     by_id = {c.id: c for c in courses}
     rows = (connection or db.session).execute(_DOSING_FACTS_SQL, {"course_ids": list(by_id)})
     facts: dict[int, dict] = {}
-    for course_id, status, needs_cosign, co_facilitated in rows:
+    for course_id, status, needs_cosign, co_facilitated, co_signs in rows:
         # Oldest first: the last one seen per course is its latest.
-        pair = by_id[course_id].protocol.facilitators_required == 2
+        pair = rules.second_signature_due(co_signs, by_id[course_id].protocol.facilitators_required)
         signed = record_counts(status, needs_cosign, voided=False) and (not pair or co_facilitated)
         f = facts.setdefault(course_id, {"dosing_sessions_done": 0})
         f["dosing_session_signed"] = signed

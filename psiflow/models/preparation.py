@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -225,6 +225,16 @@ class SetIntake(ClinicalRecord, db.Model):
     touch_preferences: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     music_preferences: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     transport_plan: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # When the patient is picked up on the dosing day (clinic time): checked against the
+    # earliest discharge, so nobody waits without a ride or leaves before the minimum.
+    pickup_time: so.Mapped[time | None] = so.mapped_column(sa.Time)
+
+    def content(self) -> dict:
+        content = super().content()
+        if content.get("pickup_time") is None:
+            # Intakes signed before the pickup time was asked hash as they were signed.
+            content.pop("pickup_time", None)
+        return content
 
     def missing_for_signing(self) -> list[str]:
         missing = []

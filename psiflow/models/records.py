@@ -17,6 +17,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from psiflow import access
+from psiflow.domain.review import needs_review
 from psiflow.domain.signing import (
     Meaning,
     RecordStatus,
@@ -154,6 +155,27 @@ class ClinicalRecord(RecordState):
 
     def on_signed(self, signer) -> None:
         """What signing sets in motion for this record type (e.g. raising screening flags)."""
+
+    # --- supervisor review ---------------------------------------------------------------
+
+    @classmethod
+    def review_due_sql(cls, table) -> sa.ColumnElement[bool]:
+        """The SQL twin of `review_due`, over this type's table (the review queue)."""
+        return sa.true() if needs_review(cls.record_type, False) else table.c.needs_cosign.is_(True)
+
+    def review_due(self) -> bool:
+        """Whether this signed record goes to the supervisor's review queue."""
+        return needs_review(self.record_type, self.needs_cosign)
+
+    def review_waits_for(self) -> str | None:
+        """What must happen before a supervisor reviews it (None: nothing)."""
+        return None
+
+    reviewer_rule: ClassVar[str] = "Only the author's own supervisor reviews this note."
+
+    def may_review(self, reviewer) -> bool:
+        """Whether `reviewer` is the supervisor who reviews this record: the author's own."""
+        return self.author.supervisor_id == reviewer.id
 
     # --- state ---------------------------------------------------------------------------
 

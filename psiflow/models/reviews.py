@@ -10,7 +10,6 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from psiflow.domain.review import (
-    ALWAYS_REVIEWED,
     Decision,
     ReviewRefused,
     resubmit_problems,
@@ -95,6 +94,10 @@ def _problems(
         decision=decision,
         reviewer_id=reviewer.id,
         author_supervisor_id=record.author.supervisor_id,
+        reviewer_allowed=record.may_review(reviewer),
+        reviewer_refusal=record.reviewer_rule,
+        due=record.review_due(),
+        waits_for=record.review_waits_for() if record.is_signed else None,
         record_type=record.record_type,
         signed=record.is_signed,
         cosigned=record.status == RecordStatus.COSIGNED,
@@ -173,8 +176,7 @@ def _signed_awaiting(model, supervisor_id):
         t.c.status == RecordStatus.SIGNED,
         t.c.voided_at.is_(None),
     ]
-    if model.record_type not in ALWAYS_REVIEWED:
-        conditions.append(t.c.needs_cosign.is_(True))
+    conditions.append(model.review_due_sql(t))
     return (
         sa.select(
             sa.literal(model.record_type, sa.String(40)).label("record_type"),

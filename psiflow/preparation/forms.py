@@ -9,6 +9,7 @@ from wtforms import (
     StringField,
     SubmitField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -76,6 +77,7 @@ class SetIntakeForm(_Versioned):
     touch_preferences = TextAreaField("Touch preferences", validators=TEXT)
     music_preferences = TextAreaField("Music preferences", validators=TEXT)
     transport_plan = TextAreaField("Transport home plan (who, how, when)", validators=TEXT)
+    pickup_time = TimeField("Pickup time on the dosing day (clinic time)", validators=[Optional()])
     submit = SubmitField("Save draft")
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
+from psiflow.domain import dosing as dosing_rules
 from psiflow.extensions import db
 from psiflow.models import (
     Consent,
@@ -35,7 +36,7 @@ from psiflow.preparation.forms import (
 from psiflow.web import guard
 from psiflow.web.edit_conflicts import keep_stale, refuse_stale
 from psiflow.web.form_builder import check_fields, choices_of, extend_form
-from psiflow.web.presentation import from_local_input, to_local_input
+from psiflow.web.presentation import clinic_zone, from_local_input, local_time, to_local_input
 
 bp = Blueprint("preparation", __name__, url_prefix="/preparation")
 
@@ -80,6 +81,7 @@ class DraftKind:
     make_form: Callable  # (course, **form kwargs) -> form
     form_data: Callable  # (record) -> dict for the form
     apply: Callable  # (record, form) -> None
+    warnings: Callable = lambda record: []  # (saved record) -> what to tell beside "saved"
 
 
 def _new_draft(kind: DraftKind, course):
@@ -89,8 +91,11 @@ def _new_draft(kind: DraftKind, course):
         record = kind.model(course=course, author_id=current_user.id, occurred_at=utcnow())
         kind.apply(record, form)
         db.session.add(record)
+        warnings = kind.warnings(record)
         db.session.commit()
         flash(f"{record.record_label} saved as a draft. Sign it when it is complete.", "success")
+        for warning in warnings:
+            flash(warning, "error")
         return _to_record(record)
     return render_template(kind.template, form=form, course=course, record=None)
 
@@ -113,6 +118,7 @@ def _edit_draft(kind: DraftKind, record):
                 # The answer is the record's page: its address taken before the commit expires
                 # the record (reading its id afterwards would load the row again).
                 saved = _to_record(record)
+                warnings = kind.warnings(record)
                 db.session.commit()
             except StaleDataError:  # saved elsewhere between this request's read and write
                 db.session.rollback()
@@ -121,6 +127,8 @@ def _edit_draft(kind: DraftKind, record):
                 status = 409
             else:
                 flash(f"{record.record_label} saved.", "success")
+                for warning in warnings:
+                    flash(warning, "error")
                 return saved
     return render_template(kind.template, form=form, course=course, record=record), status
 
@@ -298,12 +306,41 @@ def _intake_from_form(intake: SetIntake, form) -> None:
     for name in _INTAKE_TEXT:
         setattr(intake, name, form[name].data or "")
     intake.emotional_readiness = form.emotional_readiness.data
+    intake.pickup_time = form.pickup_time.data
 
 
 def _intake_form_data(intake: SetIntake) -> dict:
     data = {name: getattr(intake, name) for name in _INTAKE_TEXT}
-    data.update(emotional_readiness=intake.emotional_readiness, version=intake.version)
+    data.update(
+        emotional_readiness=intake.emotional_readiness,
+        pickup_time=intake.pickup_time,
+        version=intake.version,
+    )
     return data
+
+
+def intake_pickup_check(course, pickup):
+    """The intake's pickup time against the earliest discharge after the planned dose (the
+    intake form shows it; the live page checks it again against the dose as given)."""
+    return dosing_rules.check_pickup(
+        course.protocol, [], pickup, dose_expected_at=course.planned_dosing_at, zone=clinic_zone()
+    )
+
+
+@bp.record_once
+def _register(state):
+    state.app.add_template_global(intake_pickup_check, "intake_pickup_check")
+
+
+def _intake_warnings(intake: SetIntake) -> list[str]:
+    check = intake_pickup_check(intake.course, intake.pickup_time)
+    if check is None or check.problem is None:
+        return []
+    return [
+        f"Pickup at {local_time(check.pickup_at, '%H:%M')} is before the earliest discharge "
+        f"at {local_time(check.earliest, '%H:%M')} after the dose planned for "
+        f"{local_time(check.dose_at, '%d %b %H:%M')}. {check.problem}"
+    ]
 
 
 SET_INTAKE = DraftKind(
@@ -312,6 +349,7 @@ SET_INTAKE = DraftKind(
     lambda course, **kw: SetIntakeForm(**kw),
     _intake_form_data,
     _intake_from_form,
+    _intake_warnings,
 )
 
 

@@ -116,6 +116,9 @@ class EventForm(FlaskForm):
     )
     note = TextAreaField("Note", validators=[Length(max=5000)])
     at = when_field("Time")
+    # A music change says what was put on (either or both, or a note).
+    playlist = StringField("Playlist", validators=[Length(max=200)])
+    track = StringField("Track", validators=[Length(max=300)])
 
 
 class VitalsForm(FlaskForm):

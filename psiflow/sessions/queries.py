@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from psiflow.domain import dosing as rules
 from psiflow.domain import vitals as vital_rules
-from psiflow.domain.dosing import DoseKind
+from psiflow.domain.dosing import DoseKind, EventKind
 from psiflow.domain.signing import RecordStatus
 from psiflow.extensions import db
 from psiflow.models.dosing import (
@@ -27,6 +27,7 @@ from psiflow.models.preparation import SetIntake, current_touch_consent
 from psiflow.models.records import RecordLine
 from psiflow.models.statements import COURSE_IDS
 from psiflow.models.types import utcnow
+from psiflow.web.presentation import clinic_zone
 
 
 @dataclass
@@ -64,6 +65,8 @@ class SessionSheet:
     vitals_held: list = field(default_factory=list)
     ae_updates: dict = field(default_factory=dict)  # adverse event id -> its follow-ups
     people: dict = field(default_factory=dict)  # user id -> User, see session_people
+    # The agreed pickup time against the earliest discharge (None: no pickup time agreed).
+    pickup: rules.PickupCheck | None = None
 
     @property
     def protocol(self):
@@ -100,6 +103,14 @@ class SessionSheet:
     @property
     def earliest_discharge(self) -> datetime | None:
         return rules.earliest_discharge(self.protocol, self.given)
+
+    @property
+    def discharge_rule(self) -> rules.DischargeRule:
+        return rules.discharge_rule(self.protocol, self.given)
+
+    @property
+    def music(self) -> list:
+        return [e for e in self.events if e.kind == EventKind.MUSIC_CHANGE]
 
     @property
     def elapsed_minutes(self) -> int | None:
@@ -203,6 +214,17 @@ def session_sheet(session: DosingSession, now: datetime | None = None) -> Sessio
     sheet.missing = session.gaps(answers, sheet.doses, sheet.vitals)
     sheet.vitals_held = session.vitals_discharge_errors(sheet.vitals)
     sheet.ae_updates = adverse_event_updates(sheet.adverse_events)
+    if sheet.set_intake is not None and sheet.set_intake.pickup_time is not None:
+        planned = session.course.planned_dosing_at
+        # Before the dose: given now at the soonest, or later as planned.
+        expected = max(now, planned) if planned is not None else now
+        sheet.pickup = rules.check_pickup(
+            protocol,
+            sheet.given,
+            sheet.set_intake.pickup_time,
+            dose_expected_at=expected,
+            zone=clinic_zone(),
+        )
     return sheet
 
 
@@ -244,6 +266,7 @@ def _courses_sessions_query():
             DosingSession.needs_cosign,
             DosingSession.voided_at,
             CO_FACILITATED,
+            DosingSession.co_facilitator_signs,
         )
         .where(DosingSession.course_id.in_(COURSE_IDS))
         .order_by(DosingSession.occurred_at, DosingSession.id)
@@ -255,14 +278,16 @@ def courses_sessions(courses) -> dict[int, CourseSessions]:
     whether the second facilitator signed is read with each line."""
     ids = [c.id for c in courses]
     rows = db.session.execute(_courses_sessions_query(), {"course_ids": ids})
-    pair = {c.id: c.protocol.facilitators_required == 2 for c in courses}  # as pair_signing
+    required = {c.id: c.protocol.facilitators_required for c in courses}
     grouped: dict[int, list[RecordLine]] = {cid: [] for cid in ids}
     signed: set[int] = set()
-    for *columns, cosigned in rows:
+    for *columns, cosigned, co_signs in rows:
         line = RecordLine(*columns)
         grouped[line.course_id].append(line)
-        # Fully signed: it counts and carries every facilitator signature the protocol needs.
-        if line.counts and (not pair[line.course_id] or cosigned):
+        # Fully signed: it counts and carries every facilitator signature it needs (as
+        # `pair_signing`: decided when its author signed).
+        pair = rules.second_signature_due(co_signs, required[line.course_id])
+        if line.counts and (not pair or cosigned):
             signed.add(line.id)
     return {
         cid: CourseSessions(

@@ -324,6 +324,8 @@ def event(record_type, record_id):
             f.utc(form.at.data),
             form.note.data or "",
             current_user,
+            playlist=form.playlist.data or "",
+            track=form.track.data or "",
         ),
         _back_to("timeline"),
     )

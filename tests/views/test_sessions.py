@@ -238,8 +238,11 @@ def test_a_time_before_the_session_started_is_refused(client, login_as, team, se
 
 def test_one_tap_events_are_appended_to_the_timeline(client, login_as, team, session, db):
     login_as(team["clinician"])
-    for kind in ("onset", "peak", "music_change"):
+    for kind in ("onset", "peak"):
         assert client.post(url(session, "events"), data={"kind": kind}).status_code == 302
+    # A music change says what was played (tests/views/test_room_records.py).
+    music = {"kind": "music_change", "playlist": "Set A"}
+    assert client.post(url(session, "events"), data=music).status_code == 302
     kinds = db.session.scalars(sa.select(SessionEvent.kind).order_by(SessionEvent.id)).all()
     assert [k.value for k in kinds] == ["onset", "peak", "music_change"]
     assert "Music change" in client.get(url(session)).get_data(as_text=True)
