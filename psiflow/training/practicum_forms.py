@@ -11,6 +11,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from psiflow import catalog
@@ -29,7 +30,7 @@ DESCRIPTION_HINT = (
 class EntryForm(FlaskForm):
     kind = SelectField(
         "Kind of hours",
-        choices=[(k.value, k.label) for k in PracticumKind],
+        choices=[SelectChoice(k.value, k.label) for k in PracticumKind],
         validators=[DataRequired()],
     )
     occurred_on = DateWithin("Date", validators=[InputRequired()], window=PAST_DATE)
@@ -45,6 +46,9 @@ class EntryForm(FlaskForm):
     session_ids = MultiCheckboxField(
         "Practice dosing sessions these hours cover",
         coerce=int,
+        # The domain rule (entry_errors) refuses a session that is not the trainee's own, in
+        # words; the field's own check would only say "not a valid choice".
+        validate_choice=False,
         description="Your own practice sessions only. Observed real sessions are recorded by "
         "date, protocol and duration: they are never linked to the patient's record.",
     )
@@ -57,11 +61,11 @@ class EntryForm(FlaskForm):
 
     def offer(self, practice_sessions) -> None:
         """The choices this trainee has: the catalogue's protocols and their own sessions."""
-        self.protocol_id.choices = [("", "Not specific to a protocol")] + [
-            (p.id, p.name) for p in catalog.current_protocols()
+        self.protocol_id.choices = [SelectChoice("", "Not specific to a protocol")] + [
+            SelectChoice(p.id, p.name) for p in catalog.current_protocols()
         ]
         self.session_ids.choices = [
-            (s.id, f"{local_time(s.occurred_at)} · {s.display_name} · {s.protocol_id}")
+            SelectChoice(s.id, f"{local_time(s.occurred_at)} · {s.display_name} · {s.protocol_id}")
             for s in practice_sessions
         ]
 
