@@ -109,7 +109,7 @@ def _entry(entry_id: int, action: PracticumAction) -> PracticumEntry:
 
 
 def _to_entry(entry):
-    return redirect(url_for("training.practicum_entry", entry_id=entry.id))
+    return redirect(url_for("training.practicum_entry", practicum_entry_id=entry.id))
 
 
 def _flash_errors(form) -> None:
@@ -214,9 +214,9 @@ def practicum_new(trainee_id):
     )
 
 
-@bp.route("/practicum/entries/<int:entry_id>/edit", methods=["GET", "POST"])
-def practicum_edit(entry_id):
-    entry = _entry(entry_id, PracticumAction.LOG)
+@bp.route("/practicum/entries/<int:practicum_entry_id>/edit", methods=["GET", "POST"])
+def practicum_edit(practicum_entry_id):
+    entry = _entry(practicum_entry_id, PracticumAction.LOG)
     if entry.is_signed or entry.is_voided:
         flash("A signed or voided entry is not edited: add an addendum instead.", "error")
         return _to_entry(entry)
@@ -260,9 +260,9 @@ def _stored(entry, session_ids) -> dict:
     }
 
 
-@bp.route("/practicum/entries/<int:entry_id>")
-def practicum_entry(entry_id):
-    entry = _entry(entry_id, PracticumAction.VIEW)
+@bp.route("/practicum/entries/<int:practicum_entry_id>")
+def practicum_entry(practicum_entry_id):
+    entry = _entry(practicum_entry_id, PracticumAction.VIEW)
     trainee = entry.trainee
     session_ids = log.session_ids_of(entry)
     signatures = log.signatures_of([entry])[entry.id]
@@ -309,9 +309,9 @@ _SIGNATURES = {
 }
 
 
-@bp.route("/practicum/entries/<int:entry_id>/sign", methods=["POST"])
-def practicum_sign(entry_id):
-    entry = _entry(entry_id, PracticumAction.VIEW)
+@bp.route("/practicum/entries/<int:practicum_entry_id>/sign", methods=["POST"])
+def practicum_sign(practicum_entry_id):
+    entry = _entry(practicum_entry_id, PracticumAction.VIEW)
     form = SignEntryForm(prefix="sign")
     meaning, needed = _SIGNATURES.get(form.meaning.data, (None, None))
     if meaning is None:
@@ -328,9 +328,9 @@ def practicum_sign(entry_id):
     )
 
 
-@bp.route("/practicum/entries/<int:entry_id>/addendum", methods=["POST"])
-def practicum_addendum(entry_id):
-    entry = _entry(entry_id, PracticumAction.AMEND)
+@bp.route("/practicum/entries/<int:practicum_entry_id>/addendum", methods=["POST"])
+def practicum_addendum(practicum_entry_id):
+    entry = _entry(practicum_entry_id, PracticumAction.AMEND)
     form = AddendumForm(prefix="addendum")
     return _reauthenticated(
         form,
@@ -340,9 +340,9 @@ def practicum_addendum(entry_id):
     )
 
 
-@bp.route("/practicum/entries/<int:entry_id>/void", methods=["POST"])
-def practicum_void(entry_id):
-    entry = _entry(entry_id, PracticumAction.VOID)
+@bp.route("/practicum/entries/<int:practicum_entry_id>/void", methods=["POST"])
+def practicum_void(practicum_entry_id):
+    entry = _entry(practicum_entry_id, PracticumAction.VOID)
     form = VoidForm(prefix="void")
     return _reauthenticated(
         form,
