@@ -91,8 +91,8 @@ def register_blueprints(app: Flask) -> None:
     from psiflow.sessions.views import bp as sessions_bp
     from psiflow.supervision.views import bp as supervision_bp
     from psiflow.training import bp as training_bp
-    from psiflow.training import views as training_views  # noqa: F401  (routes on training_bp)
     from psiflow.training import practicum_views  # noqa: F401  (routes on training_bp)
+    from psiflow.training import views as training_views  # noqa: F401  (routes on training_bp)
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(patients_bp)

@@ -122,9 +122,7 @@ class PracticumSignature(db.Model):
     __audit_action__ = "sign"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    entry_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("practicum_entries.id"), index=True
-    )
+    entry_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("practicum_entries.id"), index=True)
     signer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     printed_name: so.Mapped[str] = so.mapped_column(sa.String(120))
     meaning: so.Mapped[Meaning] = so.mapped_column(enum_column(Meaning))
@@ -137,9 +135,7 @@ class PracticumAddendum(db.Model):
     __audit_action__ = "addendum"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    entry_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("practicum_entries.id"), index=True
-    )
+    entry_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("practicum_entries.id"), index=True)
     author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     printed_name: so.Mapped[str] = so.mapped_column(sa.String(120))
     text: so.Mapped[str] = so.mapped_column(sa.Text)
@@ -175,15 +171,18 @@ def practice_sessions_of(trainee: User) -> list[sa.Row]:
     ).all()
 
 
+def entries_query(trainee_id: int) -> sa.Select:
+    """The log, newest first (for a page of it: `db.paginate`)."""
+    return (
+        sa.select(PracticumEntry)
+        .where(PracticumEntry.trainee_id == trainee_id)
+        .order_by(PracticumEntry.occurred_on.desc(), PracticumEntry.id.desc())
+    )
+
+
 def entries_of(trainee_id: int) -> list[PracticumEntry]:
     """The whole log, newest first."""
-    return list(
-        db.session.scalars(
-            sa.select(PracticumEntry)
-            .where(PracticumEntry.trainee_id == trainee_id)
-            .order_by(PracticumEntry.occurred_on.desc(), PracticumEntry.id.desc())
-        )
-    )
+    return list(db.session.scalars(entries_query(trainee_id)))
 
 
 def logged_entries(trainee_ids: list[int]) -> dict[int, list[LoggedEntry]]:
@@ -243,9 +242,7 @@ def linked_sessions(entries) -> dict[int, list[sa.Row]]:
 def session_ids_of(entry: PracticumEntry) -> list[int]:
     link = practicum_entry_sessions.c
     return list(
-        db.session.scalars(
-            sa.select(link.dosing_session_id).where(link.entry_id == entry.id)
-        )
+        db.session.scalars(sa.select(link.dosing_session_id).where(link.entry_id == entry.id))
     )
 
 
@@ -348,9 +345,7 @@ def add_entry_addendum(
         printed_name=author.name,
         text=text,
         created_at=now,
-        content_hash=addendum_hash(
-            entry.current_hash(session_ids_of(entry)), text, author.id, now
-        ),
+        content_hash=addendum_hash(entry.current_hash(session_ids_of(entry)), text, author.id, now),
     )
     db.session.add(addendum)
     return addendum

@@ -39,9 +39,7 @@ class EntryForm(FlaskForm):
         default=0,
         validators=[InputRequired(), NumberRange(0, MAX_ENTRY_MINUTES // 60)],
     )
-    minutes = IntegerField(
-        "Minutes", default=0, validators=[InputRequired(), NumberRange(0, 59)]
-    )
+    minutes = IntegerField("Minutes", default=0, validators=[InputRequired(), NumberRange(0, 59)])
     protocol_id = SelectField("Protocol practised or observed", choices=[])
     session_ids = MultiCheckboxField(
         "Practice dosing sessions these hours cover",

@@ -17,6 +17,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_login import current_user
@@ -147,15 +148,20 @@ def practicum():
 @bp.route("/practicum/trainees/<int:trainee_id>")
 def practicum_log(trainee_id):
     trainee = _trainee(trainee_id, PracticumAction.VIEW)
-    entries = log.entries_of(trainee.id)
-    programme = _programme()
-    totals = practicum_totals(
-        programme, log.logged_entries([trainee.id])[trainee.id]
+    page = db.paginate(
+        log.entries_query(trainee.id),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
     )
+    entries = page.items
+    programme = _programme()
+    totals = practicum_totals(programme, log.logged_entries([trainee.id])[trainee.id])
     return render_template(
         "training/practicum_log.html",
         trainee=trainee,
         entries=entries,
+        page=page,
         sessions=log.linked_sessions(entries),
         totals=totals,
         programme=programme,
@@ -209,9 +215,7 @@ def practicum_new(trainee_id):
         db.session.commit()
         flash("Hours saved as a draft. Sign them when they are complete.", "success")
         return _to_entry(entry)
-    return render_template(
-        "training/practicum_form.html", form=form, trainee=trainee, entry=None
-    )
+    return render_template("training/practicum_form.html", form=form, trainee=trainee, entry=None)
 
 
 @bp.route("/practicum/entries/<int:practicum_entry_id>/edit", methods=["GET", "POST"])
@@ -447,7 +451,5 @@ def practicum_csv(trainee_id):
     return Response(
         csv_text(CSV_COLUMNS, rows),
         mimetype=CSV_MIMETYPE,
-        headers={
-            "Content-Disposition": f'attachment; filename="practicum-log-{trainee.id}.csv"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="practicum-log-{trainee.id}.csv"'},
     )

@@ -69,7 +69,9 @@ def test_hours_are_logged_signed_signed_off_and_kept(
     expect(page.locator(".practicum-totals")).to_contain_text("6 h 30 min of 40 h signed off")
     expect(page.locator(".practicum-totals")).to_contain_text("5 h pending sign-off")
     page.get_by_role("link", name="Signed log to print or save as PDF").click()
-    expect(page.get_by_role("heading", name=f"Signed practicum log: {trainee.name}")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=f"Signed practicum log: {trainee.name}")
+    ).to_be_visible()
     expect(page.get_by_role("table", name="1 entry, oldest first")).to_contain_text(
         "Practice session"
     )

@@ -170,7 +170,9 @@ def test_only_practice_entries_name_sessions_and_only_the_trainees_own():
                 "name": "X",
                 "source": "s",
                 "total_hours": 4,
-                "requirement": [{"label": "l", "kinds": ["dancing"], "min_hours": 1, "source": "s"}],
+                "requirement": [
+                    {"label": "l", "kinds": ["dancing"], "min_hours": 1, "source": "s"}
+                ],
             },
             "dancing",
         ),

@@ -267,7 +267,10 @@ def test_the_signed_log_exports_as_csv_and_print_and_each_export_is_audited(
     trainee = team["trainee"]
     session = practice_session(trainee)
     kept = gen_entry(
-        trainee, PracticumKind.PRACTICE_SESSION, 390, status=RecordStatus.COSIGNED,
+        trainee,
+        PracticumKind.PRACTICE_SESSION,
+        390,
+        status=RecordStatus.COSIGNED,
         sessions=[session.id],
     )
     gen_entry(trainee, PracticumKind.CONSULTATION, 45, status=RecordStatus.SIGNED)
@@ -298,7 +301,7 @@ def test_the_signed_log_exports_as_csv_and_print_and_each_export_is_audited(
 def test_a_practicum_csv_cell_never_runs_as_a_formula(client, login_as, team, db):
     trainee = team["trainee"]
     entry = gen_entry(trainee, status=None)
-    entry.description = "=HYPERLINK(\"http://x\")"
+    entry.description = '=HYPERLINK("http://x")'
     log.sign_entry(entry, trainee, Meaning.AUTHORED)
     log.sign_entry(entry, team["supervisor"], Meaning.REVIEWED)
     login_as(trainee)
@@ -361,9 +364,7 @@ def test_nobody_but_the_trainee_and_their_supervisor_reaches_the_log(
         # What they see of practicum is their own: no other trainee's name or hours.
         landing = client.get(BASE, follow_redirects=True)
         assert trainee.name not in landing.get_data(as_text=True)
-    refusals = db.session.scalar(
-        sa.select(sa.func.count()).where(AuditEvent.action == "refused")
-    )
+    refusals = db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "refused"))
     assert refusals >= 20
 
 
@@ -494,3 +495,18 @@ def test_colorados_requirement_shows_its_parts(make_app, team, db):
     assert "Direct experience in administration sessions" in page
     assert "12 h (10 h counted)" in page
     assert "<strong>10 h</strong> of 40 h signed off" in page
+
+
+def test_a_long_log_is_paged_and_its_total_still_counts_every_entry(make_app, login_as, team, db):
+    paged = make_app(PAGE_SIZE=2)
+    client = paged.test_client()
+    trainee = team["trainee"]
+    for _ in range(3):
+        gen_entry(trainee, PracticumKind.SUPERVISION, 60, status=RecordStatus.COSIGNED)
+    client.post("/login", data={"email": trainee.email, "password": TEST_PASSWORD})
+    first = client.get(f"{BASE}/trainees/{trainee.id}").get_data(as_text=True)
+    assert "3 entries, newest first" in first and "Page 1 of 2" in first
+    assert first.count("Signed off</span>") == 2
+    assert "<strong>3 h</strong> of 40 h signed off" in first
+    second = client.get(f"{BASE}/trainees/{trainee.id}?page=2").get_data(as_text=True)
+    assert second.count("Signed off</span>") == 1
