@@ -90,6 +90,9 @@ def register_blueprints(app: Flask) -> None:
     from psiflow.regulated.views import bp as regulated_bp
     from psiflow.sessions.views import bp as sessions_bp
     from psiflow.supervision.views import bp as supervision_bp
+    from psiflow.training import bp as training_bp
+    from psiflow.training import practicum_views  # noqa: F401  (routes on training_bp)
+    from psiflow.training import views as training_views  # noqa: F401  (routes on training_bp)
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(patients_bp)
@@ -102,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(integration_bp)
     app.register_blueprint(supervision_bp)
     app.register_blueprint(regulated_bp)
+    app.register_blueprint(training_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -160,6 +160,58 @@ def co_facilitator_roles(role: Role) -> frozenset[Role]:
     return _PRACTICE_ROLES if works_on_practice_patients(role) else _REAL_ROLES
 
 
+# --- Practicum logs: a trainee's own record, not a patient's ------------------------------
+
+
+class PracticumAction(enum.StrEnum):
+    VIEW = "view"  # read the log, its totals and its export
+    LOG = "log"  # write, edit (while a draft) and sign one's own entries
+    SIGN_OFF = "sign_off"  # the supervisor's signature that makes hours count
+    AMEND = "amend"  # an addendum to a signed entry
+    VOID = "void"  # take an entry out of the totals, with a reason
+
+
+_PRACTICUM_SELF = frozenset(
+    {
+        PracticumAction.VIEW,
+        PracticumAction.LOG,
+        PracticumAction.AMEND,
+        PracticumAction.VOID,
+    }
+)
+_PRACTICUM_SUPERVISOR = frozenset(
+    {
+        PracticumAction.VIEW,
+        PracticumAction.SIGN_OFF,
+        PracticumAction.AMEND,
+        PracticumAction.VOID,
+    }
+)
+
+
+def may_practicum(user, action: PracticumAction, trainee) -> bool:
+    """A practicum log is seen by its trainee and by the trainee's own supervisor, nobody
+    else: not another trainee, not another supervisor, not a clinician, not an admin. The
+    trainee writes it; the supervisor signs it off."""
+    if user is None or not getattr(user, "is_active", False) or trainee is None:
+        return False
+    if Role(trainee.role) != Role.TRAINEE:
+        return False
+    if user.id == trainee.id:
+        return action in _PRACTICUM_SELF
+    if Role(user.role) == Role.SUPERVISOR and trainee.supervisor_id == user.id:
+        return action in _PRACTICUM_SUPERVISOR
+    return False
+
+
+def keeps_practicum_log(role: Role) -> bool:
+    return Role(role) == Role.TRAINEE
+
+
+def signs_off_practicum(role: Role) -> bool:
+    return Role(role) == Role.SUPERVISOR
+
+
 # --- The endpoint table --------------------------------------------------------------------
 
 ANY_ROLE = frozenset(Role)
@@ -176,6 +228,7 @@ class Rule:
 
 
 PUBLIC = Rule(public=True)
+_PRACTICUM_ROLES = frozenset({Role.TRAINEE, Role.SUPERVISOR})
 
 ENDPOINTS: dict[str, Rule] = {
     "static": PUBLIC,
@@ -253,6 +306,18 @@ ENDPOINTS: dict[str, Rule] = {
     "supervision.acknowledge": Rule(roles=frozenset({Role.SUPERVISOR}), patient=Action.REVIEW),
     "supervision.outcomes": Rule(roles=frozenset({Role.SUPERVISOR})),
     "supervision.outcomes_csv": Rule(roles=frozenset({Role.SUPERVISOR})),
+    #
+    # practicum hours: the log's own rule is `may_practicum` (trainee and their supervisor)
+    "training.practicum": Rule(roles=_PRACTICUM_ROLES),
+    "training.practicum_log": Rule(roles=_PRACTICUM_ROLES),
+    "training.practicum_new": Rule(roles=frozenset({Role.TRAINEE})),
+    "training.practicum_entry": Rule(roles=_PRACTICUM_ROLES),
+    "training.practicum_edit": Rule(roles=frozenset({Role.TRAINEE})),
+    "training.practicum_sign": Rule(roles=_PRACTICUM_ROLES),
+    "training.practicum_addendum": Rule(roles=_PRACTICUM_ROLES),
+    "training.practicum_void": Rule(roles=_PRACTICUM_ROLES),
+    "training.practicum_print": Rule(roles=_PRACTICUM_ROLES),
+    "training.practicum_csv": Rule(roles=_PRACTICUM_ROLES),
     #
     #
     # audit

@@ -30,6 +30,10 @@ class Defaults:
     BOARD_CARDS_PER_PHASE = 20
     PROTOCOL_DIR = None  # default: the protocols shipped in the package
     INSTRUMENT_DIR = None
+    # The practicum requirement trainees' hours are counted against: a programme id from
+    # PRACTICUM_PROGRAMME_DIR (default: psiflow/programmes, Oregon's and Colorado's).
+    PRACTICUM_PROGRAMME = "oregon-psilocybin-facilitator"
+    PRACTICUM_PROGRAMME_DIR = None
     # Where critical safety alerts are emailed from and through (psiflow/alert_mail.py);
     # development prints them to the console when no server is named.
     MAIL_URL = None

@@ -17,6 +17,7 @@ from psiflow.models.integration import ActionItem, IntegrationSession, SafetyChe
 from psiflow.models.measures import MeasureResponse
 from psiflow.models.outcome_scores import CourseOutcomeScore
 from psiflow.models.patients import Patient
+from psiflow.models.practicum import PracticumAddendum, PracticumEntry, PracticumSignature
 from psiflow.models.preparation import (
     Consent,
     PreparationSession,
@@ -66,6 +67,9 @@ __all__ = [
     "CourseOutcomeScore",
     "Patient",
     "PhaseTransition",
+    "PracticumAddendum",
+    "PracticumEntry",
+    "PracticumSignature",
     "Signature",
     "User",
 ]

@@ -30,6 +30,7 @@ from psiflow import access
 from psiflow.access import Role
 from psiflow.domain.dosing import Outcome, Relatedness
 from psiflow.domain.phases import Phase as CoursePhase
+from psiflow.domain.practicum import PracticumKind
 from psiflow.domain.review import Decision
 from psiflow.domain.signing import Meaning
 from psiflow.domain.vitals import Reading
@@ -37,6 +38,7 @@ from psiflow.extensions import db as _db
 from psiflow.models import Consent, PreparationSession, Screening, SetIntake
 from psiflow.models.alerts import AlertKind, raise_alert
 from psiflow.models.dosing import record_adverse_event, record_vitals
+from psiflow.models.practicum import log_entry, sign_entry
 from psiflow.models.preparation import raise_flags
 from psiflow.models.records import sign_record
 from psiflow.models.rems import RemsMonitoringForm
@@ -231,6 +233,19 @@ def _world(team) -> World:
     returned = gen_integration_session(practice, trainee)
     review_record(returned, supervisor, Decision.RETURNED, comments="Say more about the risk.")
     alert = raise_alert(integration, AlertKind.SUICIDE_RISK, "A check-in answered yes.")
+    # Practicum: a trainee's draft entry of hours, and one they signed for sign-off.
+    hours = [
+        log_entry(
+            trainee,
+            kind=PracticumKind.SUPERVISION,
+            occurred_on=utcnow().date() - timedelta(days=1),
+            duration_minutes=60,
+            protocol_id=None,
+            description="Debrief",
+        )
+        for _ in range(2)
+    ]
+    sign_entry(hours[1], trainee, Meaning.AUTHORED)
     gone = gen_user(Role.CLINICIAN, lead.clinic)
     gone.active = False
     _db.session.commit()
@@ -246,6 +261,8 @@ def _world(team) -> World:
             "vital_id": [vital.id],
             "alert_id": [alert.id],
             "user_id": [gone.id, team["outsider"].id],
+            "trainee_id": [trainee.id],
+            "practicum_entry_id": [h.id for h in hours],
         },
     )
 
