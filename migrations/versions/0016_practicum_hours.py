@@ -1,8 +1,8 @@
 """Practicum hours: a trainee's log of hours by kind, signed by the trainee, signed off by
 their supervisor, with the practice dosing sessions each entry covers
 
-Revision ID: 0015_practicum_hours
-Revises: 0014_session_tokens
+Revision ID: 0016_practicum_hours
+Revises: 0015_music_and_attestation
 Create Date: 2026-12-07 04:20:44.389502
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0015_practicum_hours"
-down_revision = "0014_session_tokens"
+revision = "0016_practicum_hours"
+down_revision = "0015_music_and_attestation"
 branch_labels = None
 depends_on = None
 
