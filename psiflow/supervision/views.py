@@ -219,6 +219,7 @@ def outcomes():
         chart=chart,
         names=names,
         instruments=OUTCOME_INSTRUMENTS,
+        outcome_instruments=[catalog.instruments()[iid] for iid in OUTCOME_INSTRUMENTS],
         clinicians=clinicians,
         protocols=catalog.current_protocols(),
         phases=queries.OUTCOME_PHASES,
