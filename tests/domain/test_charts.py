@@ -106,7 +106,9 @@ def test_an_eight_session_course_writes_dosing_labels_that_do_not_overlap():
     c = chart(INSTRUMENTS["madrs"], [(T0, 30, "baseline")], dosings, T0, T0 + timedelta(84), fmt)
     assert [m.label for m in c.markers] == [f"Dosing {i}" for i in range(1, 9)]
     spans = _label_spans(c)
-    assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False))
+    assert all(
+        end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False)
+    )
     assert c.markers[0].text == "D1"  # shortened, never silently dropped first
     svg = str(c.svg("madrs"))
     assert svg.count('class="dosing-marker"') == 8
@@ -120,7 +122,9 @@ def test_dosing_sessions_a_day_apart_leave_out_labels_that_would_touch():
     c = chart(INSTRUMENTS["phq9"], [(T0, 20, "baseline")], dosings, T0, T0 + timedelta(180), fmt)
     spans = _label_spans(c)
     assert 1 <= len(spans) < 6
-    assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False))
+    assert all(
+        end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False)
+    )
 
 
 def test_dosing_labels_are_written_in_full_where_they_fit():
