@@ -58,6 +58,7 @@ class CallLine:
 
     record_type: ClassVar[str] = SafetyCheckIn.record_type
     # The record's own rules, read from the line's columns.
+    signals = SafetyCheckIn.signals
     concerns = SafetyCheckIn.concerns
     when_label = SafetyCheckIn.when_label
 

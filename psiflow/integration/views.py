@@ -137,13 +137,20 @@ def new_check_in(course_id):
             db.session.rollback()
             form.form_errors.extend(refused.missing)
         else:
-            concerns = check_in.concerns()
-            if concerns:
+            verdict = check_in.judged()
+            if verdict.alert:
                 flash(
                     "Check-in signed. The supervisor has been alerted: "
-                    + "; ".join(concerns)
+                    + "; ".join(verdict.alert)
                     + ".",
                     "error",
+                )
+            elif verdict.expected:
+                flash(
+                    "Check-in signed. Expected on this day after dosing, so no alert: "
+                    + "; ".join(verdict.expected)
+                    + ".",
+                    "success",
                 )
             else:
                 flash("Check-in signed.", "success")
