@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import audit, catalog
-from psiflow.domain.instruments import InstrumentError
+from psiflow.domain.instruments import InstrumentError, score_text
 from psiflow.domain.schedule import check_in_due_now, schedule_numbers
 from psiflow.domain.signing import SigningRefused
 from psiflow.extensions import db
@@ -165,7 +165,8 @@ def new_check_in(course_id):
 def _note_form(note, rows, formdata=True):
     measures = [
         SelectChoice(
-            m.id, f"{m.instrument.short_name}, {timepoint_label(m.timepoint)}: {m.total:g}"
+            m.id,
+            f"{m.instrument.short_name}, {timepoint_label(m.timepoint)}: {score_text(m.total)}",
         )
         for m in rows.eligible
     ]
