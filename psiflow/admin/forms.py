@@ -5,13 +5,14 @@ from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from psiflow.access import Role
 from psiflow.domain.passwords import password_problems
+from psiflow.web.form_fields import RequiredSelectField
 
 ROLE_CHOICES = [SelectChoice(r.value, r.value.capitalize()) for r in Role]
 
 
 class UserForm(FlaskForm):
     name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    role = RequiredSelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
     supervisor_id = SelectField("Supervisor", coerce=int)
     submit = SubmitField("Save")
 

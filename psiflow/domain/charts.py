@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 
 from markupsafe import Markup, escape
 
+from psiflow.domain.instruments import score_text
+
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 12, 40
 
@@ -37,8 +39,8 @@ class ChartPoint:
 
     @property
     def value_text(self) -> str:
-        """The score to one decimal, as Jinja's `round(1)` wrote it."""
-        return str(round(self.value, 1))
+        """The score as every page writes it (`instruments.score_text`)."""
+        return score_text(self.value)
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,45 @@ class ChartBand:
 @dataclass(frozen=True)
 class ChartMarker:
     x: float
-    label: str
+    label: str  # "Dosing 3": the marker's title, for hover and assistive technology
+    text: str = ""  # what is written under the axis: the label, "D3" when crowded, or nothing
+
+
+# Dosing labels are written at 10px (psiflow.css .dosing-label): about 6 units a character
+# in the chart's 640-unit view box, plus a gap, so that neighbours never touch.
+LABEL_CHAR_WIDTH = 6.0
+LABEL_GAP = 6.0
+
+
+def _label_width(text: str) -> float:
+    return len(text) * LABEL_CHAR_WIDTH + LABEL_GAP
+
+
+def dosing_markers(xs: Sequence[float]) -> tuple[ChartMarker, ...]:
+    """A marker per dosing session, labelled so that no two labels overlap.
+
+    "Dosing 1", "Dosing 2"... where they fit; "D1", "D2"... where they do not (an eight-session
+    esketamine course over a few weeks); and where even those crowd, every label that would
+    touch the last one written is left out (the line and its title stay, and the table beside
+    the chart lists every session).
+    """
+    full = [f"Dosing {i + 1}" for i in range(len(xs))]
+    short = [f"D{i + 1}" for i in range(len(xs))]
+
+    def fits(texts: list[str]) -> bool:
+        return all(b - a >= _label_width(t) for a, b, t in zip(xs, xs[1:], texts, strict=False))
+
+    texts = full if fits(full) else short
+    shown, last_end = [], float("-inf")
+    for x, text in zip(xs, texts, strict=True):
+        if x >= last_end:
+            shown.append(text)
+            last_end = x + _label_width(text)
+        else:
+            shown.append("")
+    return tuple(
+        ChartMarker(x, label, text) for x, label, text in zip(xs, full, shown, strict=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -127,12 +167,23 @@ class LineChart:
             )
         out.append('\n  </g>\n  <g class="dosing-markers">\n    ')
         for marker in self.markers:
-            out.append(
-                f'\n    <line class="dosing-marker" x1="{marker.x:.1f}" y1="{top}"'
-                f' x2="{marker.x:.1f}" y2="{bottom}" stroke-dasharray="4 3"/>'
-                f'\n    <text class="dosing-label" x="{marker.x + 3:.1f}" y="{bottom + 30}">'
-                f"{escape(marker.label)}</text>\n    "
-            )
+            if marker.text == marker.label:
+                out.append(
+                    f'\n    <line class="dosing-marker" x1="{marker.x:.1f}" y1="{top}"'
+                    f' x2="{marker.x:.1f}" y2="{bottom}" stroke-dasharray="4 3"/>'
+                )
+            else:  # a shortened or hidden label: the line carries the whole one
+                out.append(
+                    f'\n    <line class="dosing-marker" x1="{marker.x:.1f}" y1="{top}"'
+                    f' x2="{marker.x:.1f}" y2="{bottom}" stroke-dasharray="4 3">'
+                    f"<title>{escape(marker.label)}</title></line>"
+                )
+            if marker.text:
+                out.append(
+                    f'\n    <text class="dosing-label" x="{marker.x + 3:.1f}" y="{bottom + 30}">'
+                    f"{escape(marker.text)}</text>"
+                )
+            out.append("\n    ")
         out.append("\n  </g>\n  ")
         if len(self.points) > 1:
             out.append(
@@ -212,7 +263,7 @@ def trajectory_chart(
         ChartPoint(x(when), y(total), total, when, label, fmt(when))
         for when, total, label in sorted(scores, key=lambda s: s[0])
     )
-    markers = tuple(ChartMarker(x(at), f"Dosing {i + 1}") for i, at in enumerate(dosing_times))
+    markers = dosing_markers([x(at) for at in sorted(dosing_times)])
     y_ticks = tuple(Tick(y(v), f"{v:g}") for v in _nice_values(low, high))
     return LineChart(
         title=instrument.short_name,

@@ -27,6 +27,33 @@ from psiflow.domain.safety import item_rule_hits
 # C-SSRS screener triage levels, least severe first; Score.total of a risk-scored instrument is
 # the index into this tuple, so a chart of totals over time is a chart of risk.
 RISK_LEVELS = ("none", "low", "moderate", "high")
+# How a triage level reads in a sentence ("C-SSRS: no risk identified"), never "none risk".
+RISK_WORDS = {
+    "none": "no risk identified",
+    "low": "low risk",
+    "moderate": "moderate risk",
+    "high": "high risk",
+}
+
+
+def risk_words(level: str | None) -> str:
+    return RISK_WORDS.get(level or "", level or "")
+
+
+def score_text(value: float | int | None) -> str:
+    """A score as clinicians write it: whole numbers bare ("18", never "18.0"), others to
+    one decimal ("9.5")."""
+    if value is None:
+        return ""
+    return f"{round(float(value), 1):g}"
+
+
+def sentence_start(label: str | None) -> str:
+    """A label from the instrument data at the start of a sentence: only its first letter
+    raised, so "probable PTSD" reads "Probable PTSD", not "Probable ptsd"."""
+    return (label[:1].upper() + label[1:]) if label else ""
+
+
 SCORINGS = ("sum", "risk")
 _ID = re.compile(r"[a-z][a-z0-9_]*\Z")
 _REQUIRED = object()
@@ -132,6 +159,11 @@ class Instrument:
     alert_at: str | None = None
     complete_at_percent: float | None = None  # MEQ-30: every subscale at >= this % of its max
     item_rules: tuple[ItemRule, ...] = ()
+    # What the response rule is called and what the rules say, as the outcome table shows them
+    # ("clinically meaningful change: a drop of at least 10 points (NCPTSD)").
+    response_label: str = "response"
+    response_definition: str = ""
+    remission_definition: str = ""
 
     def band_for(self, total: float) -> Band | None:
         for band in self.bands:
@@ -458,6 +490,20 @@ def load_instrument(path: str | Path) -> Instrument:
     for name in ("remission_below", "remission_above"):
         if rules[name] is not None and not total_min < rules[name] <= total_max:
             raise top.error(name, f"{rules[name]:g} is outside {total_min:g}-{total_max:g}")
+    has_response = rules["response_percent"] is not None or rules["response_points"] is not None
+    has_remission = rules["remission_below"] is not None or rules["remission_above"] is not None
+    # A rule the outcome table states needs its definition beside it, and a definition its rule.
+    definitions = {}
+    for name, has_rule in (
+        ("response_definition", has_response),
+        ("remission_definition", has_remission),
+    ):
+        definitions[name] = top.text(name, "")
+        if has_rule and not definitions[name]:
+            raise top.error(name, "missing: the table shows the rule with its definition")
+        if definitions[name] and not has_rule:
+            raise top.error(name, "defines a rule the instrument does not have")
+    response_label = top.text("response_label", "response")
     complete_at = top.number("complete_at_percent", None)
     if complete_at is not None and (not subscales or not 0 < complete_at <= 100):
         raise top.error("complete_at_percent", "needs subscales and a percentage above 0")
@@ -483,6 +529,8 @@ def load_instrument(path: str | Path) -> Instrument:
         alert_at=alert_at,
         complete_at_percent=complete_at,
         item_rules=item_rules,
+        response_label=response_label,
+        **definitions,
     )
     top.done()
     return instrument

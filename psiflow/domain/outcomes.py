@@ -37,17 +37,27 @@ class Outcome:
     change_percent: float | None  # signed; None when the baseline is 0
     response: bool | None  # None when the instrument defines no response rule
     remission: bool | None
+    response_label: str = "response"  # the instrument's name for its response rule
 
     def scores_text(self) -> str:
         """Baseline to latest in whole points, rounded half to even as the table always was."""
         return f"{int(round(self.baseline, 0))} → {int(round(self.latest, 0))}"
 
     def status_label(self) -> str:
+        """Only what the instrument defines: no "remission" where it has no remission rule."""
+        if self.remission:
+            return "remission"
+        if self.response:
+            return self.response_label
+        return f"no {self.response_label}" if self.response is False else ""
+
+    def status_kind(self) -> str:
+        """The badge's shade: remission, response or no-response, whatever the words."""
         if self.remission:
             return "remission"
         if self.response:
             return "response"
-        return "no response" if self.response is False else ""
+        return "no-response" if self.response is False else ""
 
 
 def is_outcome_instrument(instrument: Instrument) -> bool:
@@ -87,13 +97,22 @@ def outcome(
 ) -> Outcome:
     verdicts = _verdicts(instrument, baseline_total, latest_total)
     return _outcome(
-        instrument.id, baseline_total, latest_total, latest_timepoint, latest_at, verdicts
+        instrument.id,
+        baseline_total,
+        latest_total,
+        latest_timepoint,
+        latest_at,
+        verdicts,
+        instrument.response_label,
     )
 
 
-def _outcome(instrument_id, baseline, latest, latest_timepoint, latest_at, verdicts) -> Outcome:
+def _outcome(
+    instrument_id, baseline, latest, latest_timepoint, latest_at, verdicts, response_label
+) -> Outcome:
     change, response, remission = verdicts
     return Outcome(
+        response_label=response_label,
         instrument_id=instrument_id,
         baseline=baseline,
         latest=latest,
@@ -127,7 +146,13 @@ class OutcomeJudge:
         if verdicts is None:
             return None
         return _outcome(
-            instrument_id, baseline_total, latest_total, latest_timepoint, latest_at, verdicts
+            instrument_id,
+            baseline_total,
+            latest_total,
+            latest_timepoint,
+            latest_at,
+            verdicts,
+            self._instruments[instrument_id].response_label,
         )
 
     def change(self, instrument_id: str, baseline_total: float, latest_total: float):

@@ -8,6 +8,7 @@ rejected at every level: a misspelt key would otherwise leave its value unused w
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import tomllib
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from psiflow.domain.safety import CriticalLimits
+from psiflow.domain.safety import CHECK_IN_SIGNALS, MAY_BE_EXPECTED, CriticalLimits
 
 INSTRUMENT_IDS = frozenset(
     {"phq9", "gad7", "pcl5", "who5", "cssrs", "meq30", "ebi", "ceq", "madrs"}
@@ -183,6 +184,9 @@ class Protocol:
     risk_screen_at_integration: bool
     blood_pressure_checks: tuple[BloodPressureCheck, ...] = ()  # empty when the protocol sets none
     monitoring_form: MonitoringForm | None = None
+    # {day after dosing: check-in answers expected that day, which alert no one}; day 0 is
+    # the dosing day (domain.safety.judge_check_in).
+    check_in_expected: dict[int, frozenset[str]] = dataclasses.field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -326,6 +330,7 @@ def _read_protocol(top: _Table) -> Protocol:
         risk_screen_at_integration=risk_screen,
         blood_pressure_checks=_blood_pressure_checks(top),
         monitoring_form=_monitoring_form(top, print_forms),
+        check_in_expected=_check_in_expected(top),
     )
     top.done()
     return protocol
@@ -383,6 +388,26 @@ def _print_forms(top: _Table) -> tuple[str, ...]:
         if unasked:
             raise top.error("print_forms", f"{form} needs session_questions {', '.join(unasked)}")
     return tuple(forms)
+
+
+def _check_in_expected(top: _Table) -> dict[int, frozenset[str]]:
+    expected: dict[int, frozenset[str]] = {}
+    for entry in top.tables("check_in_expected", allow_empty=True):
+        day = entry.integer("day", minimum=0)
+        if day in expected:
+            raise entry.error("day", f"day {day} is given twice")
+        answers = entry._get("answers")
+        if not isinstance(answers, list) or not answers:
+            raise entry.error("answers", "must be a non-empty list of check-in answers")
+        for answer in answers:
+            if answer not in CHECK_IN_SIGNALS:
+                raise entry.error("answers", f"{answer!r} is not a check-in answer")
+            if answer not in MAY_BE_EXPECTED:
+                raise entry.error("answers", f"{answer!r} always alerts the supervisor")
+        entry.text("why")  # the clinical reason, required beside the rule
+        expected[day] = frozenset(answers)
+        entry.done()
+    return expected
 
 
 def _blood_pressure_checks(top: _Table) -> tuple[BloodPressureCheck, ...]:

@@ -316,3 +316,52 @@ def emergency_end_errors(end: EmergencyEnd, started_at: datetime, now: datetime)
         if not value.strip():
             errors[name] = message
     return errors
+
+
+# --- safety check-ins -----------------------------------------------------------------------
+
+# The answers of a safety check-in that can raise concern, in the order a record lists them.
+CHECK_IN_SIGNALS = {
+    "serious_events": "serious event since last contact",
+    "badly_disturbed_sleep": "badly disturbed sleep",
+    "substance_use": "substance use",
+    "not_back_to_normal": "not back to normal activities",
+    "suicidal_thoughts": "current suicidal thoughts",
+}
+# What a protocol may call expected on a day after dosing. Never a serious event, substance
+# use or suicidal thoughts: those alert the supervisor whatever the day.
+MAY_BE_EXPECTED = frozenset({"badly_disturbed_sleep", "not_back_to_normal"})
+
+
+@dataclass(frozen=True)
+class CheckInVerdict:
+    alert: tuple[str, ...]  # labels of the answers that alert the supervisor
+    expected: tuple[str, ...]  # labels of the answers the protocol expects that day
+
+
+def check_in_day(
+    occurred_at: datetime, dosing_times: Iterable[datetime], scheduled_day: int | None
+) -> int | None:
+    """Which day after dosing a check-in falls on: the scheduled call's own day, else whole
+    days since the latest dose before it (0: within 24 hours of the dose, the dosing day);
+    None before any dose."""
+    if scheduled_day is not None:
+        return scheduled_day
+    earlier = [at for at in dosing_times if at <= occurred_at]
+    if not earlier:
+        return None
+    return (occurred_at - max(earlier)).days
+
+
+def judge_check_in(
+    signals: Iterable[str], day: int | None, expected_by_day: Mapping[int, frozenset[str]]
+) -> CheckInVerdict:
+    """Which positive answers alert the supervisor: all of them, except those the protocol
+    expects on this day after dosing (on the dosing day itself, not yet back to normal
+    activities is what the protocol asks for)."""
+    expected_today = expected_by_day.get(day, frozenset()) if day is not None else frozenset()
+    found = [s for s in CHECK_IN_SIGNALS if s in set(signals)]
+    return CheckInVerdict(
+        alert=tuple(CHECK_IN_SIGNALS[s] for s in found if s not in expected_today),
+        expected=tuple(CHECK_IN_SIGNALS[s] for s in found if s in expected_today),
+    )

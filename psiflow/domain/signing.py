@@ -46,6 +46,19 @@ class SigningRefused(ValueError):
         super().__init__("Cannot sign yet: " + "; ".join(missing))
         self.missing = missing
 
+    @property
+    def sentence(self) -> str:
+        """What a person reads: "Not signed. Still missing: Medical history and Psychiatric
+        history." Items that hold commas of their own are set apart by semicolons."""
+        return f"Not signed. Still missing: {_listed(self.missing)}."
+
+
+def _listed(parts: list[str]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    comma = "; " if any("," in p for p in parts) else ", "
+    return comma.join(parts[:-1]) + (";" if comma == "; " else "") + " and " + parts[-1]
+
 
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
 # One encoder for every hash: json.dumps builds a new one per call when given options.

@@ -10,7 +10,7 @@ from typing import ClassVar, NamedTuple
 
 import sqlalchemy as sa
 
-from psiflow import catalog
+from psiflow import access, catalog
 from psiflow.domain.phases import Phase
 from psiflow.domain.schedule import (
     DueKind,
@@ -27,9 +27,10 @@ from psiflow.models.integration import (
     instrument_names,
     schedule_done,
 )
-from psiflow.models.patients import caseload_key, caseload_params, caseload_rule
-from psiflow.models.reviews import returned_to
+from psiflow.models.patients import caseload_key, caseload_params, caseload_rule, team_patients
+from psiflow.models.reviews import awaiting_review_count, returned_to
 from psiflow.models.types import utcnow
+from psiflow.models.users import User
 
 SCHEDULED_PHASES = (Phase.DOSING, Phase.INTEGRATION, Phase.FOLLOW_UP)
 # Clinic default: the dashboard looks at this many of a clinician's courses after dosing,
@@ -57,6 +58,7 @@ class CallLine:
 
     record_type: ClassVar[str] = SafetyCheckIn.record_type
     # The record's own rules, read from the line's columns.
+    signals = SafetyCheckIn.signals
     concerns = SafetyCheckIn.concerns
     when_label = SafetyCheckIn.when_label
 
@@ -72,23 +74,29 @@ class DueCourse(NamedTuple):
     patient_id: int
     display_name: str
     protocol_key: str
+    lead_clinician_name: str = ""
 
 
 @functools.cache  # built once: building it and its cache key took 0.45 ms a visit
 def _due_courses_statement(role, active: bool):
-    """The same courses as ever (the first DASHBOARD_COURSES of the user's own, longest in
-    phase first), but only those whose stored attention_from has come: the others have nothing
-    due or overdue (`domain.schedule.attention_from`). Built once per kind of caseload, the
-    user and the clock bound at each execution; columns, not whole courses and patients."""
+    """The first DASHBOARD_COURSES courses of the caseload after dosing, longest in phase
+    first: the user's own, or for a supervisor the whole team's (a supervisee's day-1 call is
+    the supervisor's concern too), but only those whose stored attention_from has come: the
+    others have nothing due or overdue (`domain.schedule.attention_from`). Built once per kind
+    of caseload, the user and the clock bound at each execution; columns, not whole courses
+    and patients."""
     user_id = sa.bindparam("user_id", type_=sa.Integer, required=True)
+    team = team_patients(role)
+    whose = (
+        # Practice patients never join a real caseload's list (the practice board has them).
+        sa.and_(Patient.id.in_(team), Patient.is_practice.is_(False))
+        if team is not None
+        else sa.or_(Patient.lead_clinician_id == user_id, Patient.co_facilitator_id == user_id)
+    )
     looked_at = (
         sa.select(Course.id, Course.attention_from)
         .join(Course.patient)
-        .where(
-            caseload_rule(role, active),
-            sa.or_(Patient.lead_clinician_id == user_id, Patient.co_facilitator_id == user_id),
-            Course.phase.in_(SCHEDULED_PHASES),
-        )
+        .where(caseload_rule(role, active), whose, Course.phase.in_(SCHEDULED_PHASES))
         .order_by(Course.phase_entered_at, Course.id)
         .limit(sa.bindparam("limit", type_=sa.Integer, required=True))
         .subquery()
@@ -100,9 +108,11 @@ def _due_courses_statement(role, active: bool):
             Patient.display_name,
             Course.protocol_id,
             Course.protocol_version,
+            User.name,
         )
         .join(looked_at, looked_at.c.id == Course.id)
         .join(Course.patient)
+        .join(User, User.id == Patient.lead_clinician_id)
         .where(looked_at.c.attention_from <= sa.bindparam("now", required=True))
         .order_by(Course.phase_entered_at, Course.id)
     )
@@ -113,8 +123,8 @@ def dashboard(user) -> dict:
     now = utcnow()
     params = {"user_id": user.id, "now": now, "limit": DASHBOARD_COURSES, **caseload_params(user)}
     courses = [
-        DueCourse(cid, patient_id, name, f"{protocol_id}@{version}")
-        for cid, patient_id, name, protocol_id, version in db.session.execute(
+        DueCourse(cid, patient_id, name, f"{protocol_id}@{version}", lead)
+        for cid, patient_id, name, protocol_id, version, lead in db.session.execute(
             _due_courses_statement(*caseload_key(user)), params
         )
     ]
@@ -127,8 +137,12 @@ def dashboard(user) -> dict:
         items = outstanding(numbers[course.protocol_key], done[course.id], names)
         attention += [(course, item, status) for item, status in needing_attention(items, now)]
     attention.sort(key=lambda row: (row[2] != DueStatus.OVERDUE, row[1].overdue_at))
+    team = access.sees_supervisees_patients(user.role)
     return {
         "attention": attention,
+        "team": team,
+        # The supervision links say how much waits behind them (one statement).
+        "reviews_waiting": awaiting_review_count(user) if team else None,
         "returned": returned_to(user, 50),
         "now": now,
         "DueStatus": DueStatus,

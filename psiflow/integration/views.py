@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import audit, catalog
-from psiflow.domain.instruments import InstrumentError
+from psiflow.domain.instruments import InstrumentError, score_text
 from psiflow.domain.schedule import check_in_due_now, schedule_numbers
 from psiflow.domain.signing import SigningRefused
 from psiflow.extensions import db
@@ -137,13 +137,20 @@ def new_check_in(course_id):
             db.session.rollback()
             form.form_errors.extend(refused.missing)
         else:
-            concerns = check_in.concerns()
-            if concerns:
+            verdict = check_in.judged()
+            if verdict.alert:
                 flash(
                     "Check-in signed. The supervisor has been alerted: "
-                    + "; ".join(concerns)
+                    + "; ".join(verdict.alert)
                     + ".",
                     "error",
+                )
+            elif verdict.expected:
+                flash(
+                    "Check-in signed. Expected on this day after dosing, so no alert: "
+                    + "; ".join(verdict.expected)
+                    + ".",
+                    "success",
                 )
             else:
                 flash("Check-in signed.", "success")
@@ -158,7 +165,8 @@ def new_check_in(course_id):
 def _note_form(note, rows, formdata=True):
     measures = [
         SelectChoice(
-            m.id, f"{m.instrument.short_name}, {timepoint_label(m.timepoint)}: {m.total:g}"
+            m.id,
+            f"{m.instrument.short_name}, {timepoint_label(m.timepoint)}: {score_text(m.total)}",
         )
         for m in rows.eligible
     ]

@@ -1,12 +1,13 @@
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, PasswordField, SelectField, SubmitField
+from wtforms import DecimalField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
 from psiflow.web.form_builder import extend_form, instrument_item_fields
+from psiflow.web.form_fields import RequiredSelectField
 
 
 class _MeasureForm(FlaskForm):
-    timepoint = SelectField("Timepoint", validators=[DataRequired()])
+    timepoint = RequiredSelectField("Timepoint", validators=[DataRequired()])
     password = PasswordField(
         "Your password (recording a measure signs it)", validators=[DataRequired()]
     )

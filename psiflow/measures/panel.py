@@ -58,13 +58,18 @@ def panel_context(courses) -> dict[int, dict]:
         (MeasureLine(*row) for row in db.session.execute(_measures_query(), {"course_ids": ids})),
         ids,
     )
-    instruments = sorted(catalog.instruments().values(), key=lambda i: i.short_name)
+    names = catalog.instruments()
+    instruments = sorted(names.values(), key=lambda i: i.short_name)
     return {
         c.id: {
             "measures": measures[c.id],
             "instruments": instruments,
             "timepoint_label": timepoint_label,
-            "baseline_wanted": c.protocol.baseline_measures,
+            # By the names clinicians use ("PHQ-9, GAD-7"), not the files' keys.
+            "baseline_wanted": [
+                names[iid].short_name if iid in names else iid
+                for iid in c.protocol.baseline_measures
+            ],
         }
         for c in courses
     }

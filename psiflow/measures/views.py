@@ -7,7 +7,13 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import catalog
-from psiflow.domain.instruments import InstrumentError, record_totals, score_instrument
+from psiflow.domain.instruments import (
+    InstrumentError,
+    record_totals,
+    score_instrument,
+    score_text,
+    sentence_start,
+)
 from psiflow.extensions import db
 from psiflow.measures.forms import measure_form
 from psiflow.models.alerts import AlertKind, raise_alert
@@ -66,9 +72,9 @@ def _record(course, instrument, form, score) -> MeasureResponse:
         utcnow(),
     )
     when = timepoint_label(response.timepoint)
-    message = f"{instrument.short_name} recorded: {score.total:g}"
+    message = f"{instrument.short_name} recorded: {score_text(score.total)}"
     if score.band:
-        message += f" ({score.band.capitalize()})"
+        message += f" ({sentence_start(score.band)})"
     if score.alert:
         # A risk screen alerts by its level, any instrument by its item rules, whatever the total.
         reasons = [f"{score.risk} risk"] if score.risk else []

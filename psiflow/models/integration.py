@@ -13,6 +13,7 @@ from psiflow import catalog
 from psiflow.domain.dosing import DoseKind
 from psiflow.domain.instruments import score_instrument
 from psiflow.domain.phases import Phase
+from psiflow.domain.safety import CHECK_IN_SIGNALS, CheckInVerdict, check_in_day, judge_check_in
 from psiflow.domain.schedule import (
     AFTER_DOSING_PREFIX,
     FOLLOW_UP_PREFIX,
@@ -171,20 +172,29 @@ class SafetyCheckIn(ClinicalRecord, db.Model):
     suicidal_thoughts: so.Mapped[bool] = so.mapped_column(default=False)
     notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
 
+    def signals(self) -> list[str]:
+        """The positive answers, by their ids in `domain.safety.CHECK_IN_SIGNALS`."""
+        answered = {
+            "serious_events": self.serious_events,
+            "badly_disturbed_sleep": self.sleep == Sleep.BADLY_DISTURBED,
+            "substance_use": self.substance_use,
+            "not_back_to_normal": not self.back_to_normal,
+            "suicidal_thoughts": self.suicidal_thoughts,
+        }
+        return [signal for signal in CHECK_IN_SIGNALS if answered[signal]]
+
     def concerns(self) -> list[str]:
-        """The positive answers, each of which alerts the supervisor."""
-        found = []
-        if self.serious_events:
-            found.append("serious event since last contact")
-        if self.sleep == Sleep.BADLY_DISTURBED:
-            found.append("badly disturbed sleep")
-        if self.substance_use:
-            found.append("substance use")
-        if not self.back_to_normal:
-            found.append("not back to normal activities")
-        if self.suicidal_thoughts:
-            found.append("current suicidal thoughts")
-        return found
+        """The positive answers, in words; `judged` says which of them alert."""
+        return [CHECK_IN_SIGNALS[signal] for signal in self.signals()]
+
+    def judged(self, doses=None) -> CheckInVerdict:
+        """Which answers alert the supervisor and which the protocol expects on this day after
+        dosing (`domain.safety.judge_check_in`); the course's dose times are read when not
+        given."""
+        if doses is None:
+            doses = dosing_times([self.course_id])[self.course_id]
+        day = check_in_day(self.occurred_at, doses, self.scheduled_day)
+        return judge_check_in(self.signals(), day, self.course.protocol.check_in_expected)
 
     @property
     def when_label(self) -> str:
@@ -521,12 +531,14 @@ def record_check_in(
     db.session.add(check_in)
     db.session.flush()  # the signature needs the record's id and author
     sign_record(check_in, author, Meaning.AUTHORED)
-    concerns = check_in.concerns()
-    if concerns:
+    # What the protocol expects on this day after dosing (not back to normal activities on
+    # the dosing day) is recorded and shown, but alerts no one: alert fatigue hides dangers.
+    verdict = check_in.judged()
+    if verdict.alert:
         raise_alert(
             course,
             AlertKind.SAFETY_CHECK_IN,
-            f"Safety check-in ({check_in.when_label}): " + "; ".join(concerns) + ".",
+            f"Safety check-in ({check_in.when_label}): " + "; ".join(verdict.alert) + ".",
             source=check_in,
             by=author,
         )

@@ -45,7 +45,7 @@ class Screening(ClinicalRecord, db.Model):
             if c.id not in (self.checks or {})
         ]
         if unanswered:
-            missing.append("Answer every contraindication check (" + ", ".join(unanswered) + ")")
+            missing.append("every contraindication check (" + ", ".join(unanswered) + ")")
         return missing
 
     def positive_checks(self) -> list[str]:

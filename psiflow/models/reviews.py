@@ -312,6 +312,14 @@ def awaiting_review_page(supervisor: User, limit: int, offset: int) -> tuple[lis
     return [QueueRow(*row[:-1]) for row in rows], total
 
 
+def awaiting_review_count(supervisor: User) -> int:
+    """How many notes wait for the supervisor's review, as the queue counts them (one
+    statement)."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(_awaiting(supervisor).subquery())
+    )
+
+
 def awaiting_review_query(supervisor: User):
     """Every record type's notes awaiting review, oldest signature first (one statement)."""
     queued = _awaiting(supervisor).subquery()

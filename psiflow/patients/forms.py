@@ -3,7 +3,7 @@ from wtforms import HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import TextArea
 
-from psiflow.web.form_fields import BIRTH_DATE, DateWithin, VersionField
+from psiflow.web.form_fields import BIRTH_DATE, DateWithin, RequiredSelectField, VersionField
 
 
 class PatientForm(FlaskForm):
@@ -23,7 +23,7 @@ class PatientForm(FlaskForm):
 
 
 class StartCourseForm(FlaskForm):
-    protocol_key = SelectField("Protocol", validators=[DataRequired()])
+    protocol_key = RequiredSelectField("Protocol", validators=[DataRequired()])
     submit = SubmitField("Start course")
 
 

@@ -38,8 +38,20 @@ class _Versioned(FlaskForm):
 class ScreeningForm(_Versioned):
     """Base; the protocol's checks are added by form_builder.check_fields."""
 
-    medical_history = TextAreaField("Medical history", validators=TEXT)
-    psychiatric_history = TextAreaField("Psychiatric history", validators=TEXT)
+    # A draft saves without them, so no `required` that would stop the save; signing needs them
+    # (Screening.missing_for_signing), which the form says and assistive technology announces.
+    medical_history = TextAreaField(
+        "Medical history",
+        validators=TEXT,
+        description="Required to sign.",
+        render_kw={"aria-required": "true"},
+    )
+    psychiatric_history = TextAreaField(
+        "Psychiatric history",
+        validators=TEXT,
+        description="Required to sign.",
+        render_kw={"aria-required": "true"},
+    )
     medications = TextAreaField("Current medications (one per line, with dose)", validators=TEXT)
     submit = SubmitField("Save draft")
 

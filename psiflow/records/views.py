@@ -74,7 +74,7 @@ def _reauthenticated(form, record, operation, done: str, refused: str = ""):
             flash(done, "success")
         except SigningRefused as error:
             db.session.rollback()
-            flash(refused + " ".join(error.missing), "error")
+            flash(error.sentence if refused else " ".join(error.missing), "error")
     return _back(record)
 
 

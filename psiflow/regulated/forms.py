@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import FloatField, SelectField, StringField, TextAreaField
+from wtforms import FloatField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from psiflow.domain.dosing import DoseKind
-from psiflow.web.form_fields import LocalDateTime
+from psiflow.web.form_fields import LocalDateTime, RequiredSelectField
 
 
 class FormSubmittedForm(FlaskForm):
@@ -19,7 +19,7 @@ class FormSubmittedForm(FlaskForm):
 
 
 class DoseDeviationForm(FlaskForm):
-    kind = SelectField(
+    kind = RequiredSelectField(
         "Dose",
         choices=[SelectChoice(k.value, k.label) for k in DoseKind],
         validators=[DataRequired()],

@@ -23,7 +23,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, html_params
 from psiflow.domain.dosing import SEVERITY_GRADES, DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.safety import Seriousness
 from psiflow.models.dosing import AnswerKind
-from psiflow.web.form_fields import LocalDateTime, VersionField
+from psiflow.web.form_fields import LocalDateTime, RequiredSelectField, VersionField
 
 NOW_HINT = "Leave empty for now."
 
@@ -83,11 +83,11 @@ class StartSessionForm(FlaskForm):
 
 
 class AnswerForm(FlaskForm):
-    kind = SelectField(
+    kind = RequiredSelectField(
         choices=[SelectChoice(k.value, k.value) for k in AnswerKind], validators=[DataRequired()]
     )
     item_id = HiddenField(validators=[DataRequired(), Length(max=64)])
-    value = SelectField(
+    value = RequiredSelectField(
         choices=[SelectChoice("1", "yes"), SelectChoice("0", "no")], validators=[DataRequired()]
     )
 
@@ -98,7 +98,7 @@ class DetailsForm(_VersionedForm):
 
 
 class DoseForm(FlaskForm):
-    kind = SelectField(
+    kind = RequiredSelectField(
         "Dose",
         choices=[SelectChoice(k.value, k.label) for k in DoseKind],
         validators=[DataRequired()],
@@ -109,7 +109,7 @@ class DoseForm(FlaskForm):
 
 
 class EventForm(FlaskForm):
-    kind = SelectField(
+    kind = RequiredSelectField(
         "Event",
         choices=[SelectChoice(k.value, k.label) for k in EventKind],
         validators=[DataRequired()],
@@ -137,7 +137,7 @@ class AcknowledgeForm(FlaskForm):
 class AdverseEventForm(FlaskForm):
     onset_at = when_field("Onset")
     description = TextAreaField("Description", validators=[DataRequired(), Length(max=5000)])
-    severity = SelectField(
+    severity = RequiredSelectField(
         "Severity (CTCAE grade)",
         coerce=int,
         choices=[SelectChoice(grade, label) for grade, label in SEVERITY_GRADES.items()],
@@ -179,7 +179,7 @@ class DischargeForm(_VersionedForm):
 
 
 class AdverseEventFollowUpForm(FlaskForm):
-    outcome = SelectField(
+    outcome = RequiredSelectField(
         "Outcome now",
         choices=[SelectChoice(o.value, o.label) for o in Outcome],
         validators=[DataRequired()],

@@ -221,6 +221,7 @@ class OutcomeCell:
     scores_text: str
     change_percent: float | None
     status_label: str
+    status_kind: str  # the badge's shade (Outcome.status_kind)
 
 
 @dataclass
@@ -379,7 +380,7 @@ def outcome_rows(
         found = cells.get(shown)
         if found is None:
             found = cells[shown] = OutcomeCell(
-                outcome.scores_text(), outcome.change_percent, shown[3]
+                outcome.scores_text(), outcome.change_percent, shown[3], outcome.status_kind()
             )
         return found
 

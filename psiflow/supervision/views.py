@@ -7,6 +7,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -52,8 +53,11 @@ def open_team_alerts() -> dict | None:
     every page (None for anyone who receives no alerts)."""
     if not current_user.is_authenticated or not access.receives_safety_alerts(current_user.role):
         return None
-    counts = open_alert_counts(current_user)
-    return {"total": sum(counts.values()), "critical": counts[Severity.CRITICAL]}
+    # Asked by the navigation and by the board's supervision links: counted once a request.
+    if "open_team_alerts" not in g:
+        counts = open_alert_counts(current_user)
+        g.open_team_alerts = {"total": sum(counts.values()), "critical": counts[Severity.CRITICAL]}
+    return g.open_team_alerts
 
 
 @bp.app_template_global()
@@ -219,6 +223,7 @@ def outcomes():
         chart=chart,
         names=names,
         instruments=OUTCOME_INSTRUMENTS,
+        outcome_instruments=[catalog.instruments()[iid] for iid in OUTCOME_INSTRUMENTS],
         clinicians=clinicians,
         protocols=catalog.current_protocols(),
         phases=queries.OUTCOME_PHASES,

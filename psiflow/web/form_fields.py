@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from wtforms import DateField, DateTimeLocalField, IntegerField
+from markupsafe import Markup
+from wtforms import DateField, DateTimeLocalField, IntegerField, SelectField
 from wtforms.validators import StopValidation
-from wtforms.widgets import HiddenInput
+from wtforms.widgets import HiddenInput, Select
 
 from psiflow.web.presentation import clinic_zone, format_time
 
@@ -119,12 +120,43 @@ def when_within(field, window: Window) -> None:
     field.description = window.hint
 
 
+class IdlessHiddenInput(HiddenInput):
+    """A hidden input without an id: nothing labels it, and a page with several forms of one
+    kind would otherwise repeat the id, which the HTML standard forbids."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", False)
+        return super().__call__(field, **kwargs)
+
+
+class PromptedSelect(Select):
+    """A required select starts with an empty choice: the HTML standard requires it, and it
+    makes the choice a deliberate one where no default is selected."""
+
+    def __init__(self, prompt: str = "Choose…"):
+        super().__init__()
+        self.prompt = prompt
+
+    def __call__(self, field, **kwargs):
+        html = str(super().__call__(field, **kwargs))
+        if not (field.flags.required or kwargs.get("required")):
+            return Markup(html)
+        opening, _, options = html.partition(">")
+        return Markup(f'{opening}><option value="">{self.prompt}</option>{options}')
+
+
+class RequiredSelectField(SelectField):
+    """A select that must be answered, written as the HTML standard wants (`PromptedSelect`)."""
+
+    widget = PromptedSelect()
+
+
 class VersionField(IntegerField):
     """The version of the record the page showed, in a hidden input. A post without one, or
     with one that is not a whole number, is refused with an error that names it; comparing
     it with the stored version is the caller's (see `psiflow.web.edit_conflicts`)."""
 
-    widget = HiddenInput()
+    widget = IdlessHiddenInput()
 
     def __init__(self, label: str = "Record version", validators=None, **kwargs):
         super().__init__(label, validators, **kwargs)

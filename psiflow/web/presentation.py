@@ -11,6 +11,7 @@ from flask_login import current_user
 from jinja2 import pass_context
 
 from psiflow import access
+from psiflow.domain import instruments
 from psiflow.domain.phases import Phase
 
 
@@ -125,7 +126,21 @@ def days_since(value: datetime | None) -> int:
     return (datetime.now(UTC) - value).days
 
 
+def days_ago(days: int | None) -> str:
+    """How long ago, in words; a time a few minutes ahead (a device's clock) reads "today",
+    never "-1 days ago"."""
+    if days is None:
+        return ""
+    if days <= 0:
+        return "today"
+    return "yesterday" if days == 1 else f"{days} days ago"
+
+
 def init_app(app) -> None:
+    app.add_template_filter(days_ago, "days_ago")
+    app.add_template_filter(instruments.score_text, "score")
+    app.add_template_filter(instruments.risk_words, "risk_words")
+    app.add_template_filter(instruments.sentence_start, "sentence_start")
     app.add_template_filter(_local_time_filter, "local_time")
     app.add_template_filter(_local_date_filter, "local_date")
     app.context_processor(lambda: {"_page_zone": clinic_zone()})

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser import html_checker as vnu
 from tests.factories import TEST_PASSWORD
 
 CHROMIUM = os.environ.get("PSIFLOW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -75,14 +76,43 @@ def live_server(served_app, db):
     thread.join(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def html_checker(tmp_path_factory):
+    """The Nu HTML Checker service, or None where Java or vnu.jar is missing (then
+    test_valid_html.py says why, and fails instead under PSIFLOW_REQUIRE_BROWSER=1)."""
+    if vnu.missing_reason() is not None:
+        yield None
+        return
+    checker = vnu.HtmlChecker(tmp_path_factory.mktemp("vnu") / "vnu.log")
+    yield checker
+    checker.stop()
+
+
 @pytest.fixture
-def page(browser, live_server):
+def page(browser, live_server, html_checker):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     # Generous: CI shares two cores between the app, Chromium and the test runner.
     page.set_default_timeout(30_000)
+    documents: list[tuple[str, bytes]] = []
+
+    def keep_document(response):
+        # Every page the app sends the browser, as sent (before any script changes it); a
+        # redirect has no page.
+        if (
+            response.request.resource_type == "document"
+            and not 300 <= response.status < 400
+            and (response.header_value("content-type") or "").startswith("text/html")
+        ):
+            documents.append((response.url, response.body()))
+
+    if html_checker is not None:
+        page.on("response", keep_document)
     yield page
     context.close()
+    if html_checker is not None:
+        problems = [p for url, html in documents for p in html_checker.errors(url, html)]
+        assert not problems, "invalid HTML (Nu HTML Checker):\n" + "\n".join(map(str, problems))
 
 
 @pytest.fixture

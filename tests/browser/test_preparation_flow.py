@@ -125,6 +125,8 @@ def test_screening_to_dosing(
     page.get_by_role("link", name="Rowan Example").click()
     page.get_by_label("Record a measure").select_option("phq9")
     page.get_by_role("button", name="Open form").click()
+    # A required choice opens empty: the timepoint is chosen, never assumed.
+    page.get_by_label("Timepoint").select_option("baseline")
     items = page.locator("fieldset.item").all()
     for fieldset in items[:-1]:
         fieldset.get_by_role("radio").nth(1).check()

@@ -92,3 +92,42 @@ def test_a_trajectory_escapes_every_text_it_draws():
     svg = str(c.svg('x"><script>'))
     assert "<script>" not in svg and "<b>" not in svg and "<d>" not in svg
     assert "week &#34;1&#34; &lt;b&gt;&amp;" in svg and 'id="x&#34;&gt;&lt;script&gt;-title"' in svg
+
+
+def _label_spans(c):
+    from psiflow.domain.charts import _label_width
+
+    return [(m.x, m.x + _label_width(m.text)) for m in c.markers if m.text]
+
+
+def test_an_eight_session_course_writes_dosing_labels_that_do_not_overlap():
+    # Esketamine induction: twice a week for four weeks, on a chart running to week 12.
+    dosings = [T0 + timedelta(days=d) for d in (7, 10, 14, 17, 21, 24, 28, 31)]
+    c = chart(INSTRUMENTS["madrs"], [(T0, 30, "baseline")], dosings, T0, T0 + timedelta(84), fmt)
+    assert [m.label for m in c.markers] == [f"Dosing {i}" for i in range(1, 9)]
+    spans = _label_spans(c)
+    assert all(
+        end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False)
+    )
+    assert c.markers[0].text == "D1"  # shortened, never silently dropped first
+    svg = str(c.svg("madrs"))
+    assert svg.count('class="dosing-marker"') == 8
+    # Every marker still names its session, written or in its title.
+    for i in range(1, 9):
+        assert f">Dosing {i}</title>" in svg or f">Dosing {i}</text>" in svg
+
+
+def test_dosing_sessions_a_day_apart_leave_out_labels_that_would_touch():
+    dosings = [T0 + timedelta(days=40 + d) for d in range(6)]
+    c = chart(INSTRUMENTS["phq9"], [(T0, 20, "baseline")], dosings, T0, T0 + timedelta(180), fmt)
+    spans = _label_spans(c)
+    assert 1 <= len(spans) < 6
+    assert all(
+        end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False)
+    )
+
+
+def test_dosing_labels_are_written_in_full_where_they_fit():
+    dosings = [T0 + timedelta(days=d) for d in (10, 40, 70)]
+    c = chart(INSTRUMENTS["phq9"], [(T0, 20, "baseline")], dosings, T0, T0 + timedelta(90), fmt)
+    assert [m.text for m in c.markers] == ["Dosing 1", "Dosing 2", "Dosing 3"]

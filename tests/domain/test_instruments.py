@@ -185,13 +185,14 @@ def test_pcl5_cluster_scores_are_sums_of_their_items(instruments):
     }
 
 
-def test_pcl5_response_and_remission(instruments):
-    """Response >= 50% reduction; remission below the cut-off of 33."""
+def test_pcl5_states_a_clinically_meaningful_change_and_no_remission(instruments):
+    """NCPTSD: a drop of 10-20 points is clinically meaningful change (10 the minimum); the
+    PCL-5 defines no response percentage and no remission."""
     pcl5 = instruments["pcl5"]
-    assert is_response(pcl5, 60, 30) is True
-    # A 10-point drop is clinically meaningful (NCPTSD) but not a 50% response.
-    assert is_response(pcl5, 60, 50) is False
-    assert (is_remission(pcl5, 32), is_remission(pcl5, 33)) == (True, False)
+    assert pcl5.response_label == "clinically meaningful change"
+    assert (is_response(pcl5, 60, 50), is_response(pcl5, 60, 51)) == (True, False)
+    assert is_remission(pcl5, 10) is None
+    assert "10-20 points" in pcl5.response_definition and pcl5.remission_definition == ""
 
 
 # --- WHO-5 ---------------------------------------------------------------------------------
@@ -215,8 +216,9 @@ def test_who5_total_is_raw_score_times_four(instruments, raw, percentage, band, 
     assert (score.total, score.band, score.band_level) == (percentage, band, level)
 
 
-def test_who5_higher_is_better_response_and_remission(instruments):
-    """Response: >= 10 percentage points better; remission: above 50 (Topp 2015)."""
+def test_who5_higher_is_better_response_and_no_remission(instruments):
+    """Response: >= 10 percentage points better (Topp 2015); a well-being scale has no
+    remission."""
     who5 = instruments["who5"]
     assert who5.higher_is_better
     assert is_response(who5, 40, 52) is True
@@ -224,7 +226,16 @@ def test_who5_higher_is_better_response_and_remission(instruments):
     assert is_response(who5, 40, 48) is False
     assert is_response(who5, 52, 40) is False  # worse, not better
     assert is_response(who5, 0, 12) is True  # points need no baseline above 0
-    assert (is_remission(who5, 52), is_remission(who5, 50)) == (True, False)
+    assert is_remission(who5, 80) is None and who5.remission_definition == ""
+
+
+def test_every_rule_the_outcome_table_states_carries_its_definition(instruments):
+    for instrument in instruments.values():
+        has_response = instrument.response_percent or instrument.response_points
+        has_remission = instrument.remission_below or instrument.remission_above
+        assert bool(instrument.response_definition) == bool(has_response), instrument.id
+        assert bool(instrument.remission_definition) == bool(has_remission), instrument.id
+    assert instruments["madrs"].remission_definition.startswith("a total of 10 or less")
 
 
 # --- C-SSRS screener -----------------------------------------------------------------------

@@ -44,16 +44,25 @@ def test_phq9_below_five_is_remission():
     assert result.remission is True and result.status_label() == "remission"
 
 
-def test_pcl5_drop_short_of_half_is_no_response():
-    result = outcome(INSTRUMENTS["pcl5"], 60, 35, "follow_up_week_8", T0)
-    assert result.response is False and result.remission is False
-    assert result.status_label() == "no response"
+def test_pcl5_states_a_clinically_meaningful_change_never_remission():
+    result = outcome(INSTRUMENTS["pcl5"], 60, 25, "follow_up_week_8", T0)
+    assert result.response is True and result.remission is None
+    assert result.status_label() == "clinically meaningful change"
+    small = outcome(INSTRUMENTS["pcl5"], 60, 55, "follow_up_week_8", T0)
+    assert small.status_label() == "no clinically meaningful change"
+    assert small.status_kind() == "no-response"
 
 
-def test_who5_responds_by_points_and_remits_above_fifty():
+def test_who5_improves_by_points_and_never_remits():
     result = outcome(INSTRUMENTS["who5"], 28, 56, "follow_up_week_4", T0)
     assert result.change_percent == 100.0
-    assert result.response is True and result.remission is True
+    assert result.response is True and result.remission is None
+    assert result.status_label() == "meaningful improvement"
+
+
+def test_phq9_remission_is_still_remission():
+    result = outcome(INSTRUMENTS["phq9"], 20, 4, "follow_up_week_4", T0)
+    assert result.status_label() == "remission" and result.status_kind() == "remission"
 
 
 def test_a_zero_baseline_has_no_percentage():

@@ -463,3 +463,24 @@ def test_a_session_question_at_an_unknown_time_is_refused(tmp_path):
     )
     with pytest.raises(ProtocolError, match=r"session_questions\[5\]\.when"):
         load_protocol(path)
+
+
+def test_every_shipped_protocol_expects_the_dosing_day_away_from_normal_activities(shipped):
+    for protocol in shipped.values():
+        assert protocol.check_in_expected == {0: frozenset({"not_back_to_normal"})}
+
+
+@pytest.mark.parametrize(
+    "answers, message",
+    [
+        ('["suicidal_thoughts"]', "always alerts the supervisor"),
+        ('["serious_events"]', "always alerts the supervisor"),
+        ('["feeling_off"]', "is not a check-in answer"),
+    ],
+)
+def test_a_protocol_cannot_silence_a_danger(tmp_path, answers, message):
+    path = variant(
+        tmp_path, PSILOCYBIN, r'^answers = \["not_back_to_normal"\]$', f"answers = {answers}"
+    )
+    with pytest.raises(ProtocolError, match=f"check_in_expected\\[0\\].answers: .*{message}"):
+        load_protocol(path)

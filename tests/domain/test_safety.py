@@ -18,10 +18,12 @@ from psiflow.domain.safety import (
     Seriousness,
     Severity,
     TakenReading,
+    check_in_day,
     critical_flags,
     emergency_end_errors,
     is_serious,
     item_rule_hits,
+    judge_check_in,
     resolution_errors,
     seriousness_errors,
     vitals_discharge_errors,
@@ -199,3 +201,43 @@ def test_a_suicide_risk_alert_closes_only_with_a_safety_plan_or_a_clearance():
     other = AlertKind.SAFETY_CHECK_IN
     assert "resolution" in resolution_errors(other, Resolution.SAFETY_PLAN, "x")
     assert resolution_errors(other, Resolution.ACKNOWLEDGED, "Called the patient") == {}
+
+
+# --- safety check-ins: what the protocol expects on the day ---------------------------------
+
+_DOSED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+_DOSING_DAY = {0: frozenset({"not_back_to_normal"})}
+
+
+def test_not_back_to_normal_on_the_dosing_day_is_expected_not_alerted():
+    day = check_in_day(_DOSED + timedelta(hours=8), [_DOSED], None)
+    verdict = judge_check_in(["not_back_to_normal"], day, _DOSING_DAY)
+    assert day == 0
+    assert verdict.alert == () and verdict.expected == ("not back to normal activities",)
+
+
+def test_not_back_to_normal_a_week_later_alerts():
+    day = check_in_day(_DOSED + timedelta(days=7), [_DOSED], None)
+    verdict = judge_check_in(["not_back_to_normal"], day, _DOSING_DAY)
+    assert day == 7 and verdict.alert == ("not back to normal activities",)
+
+
+def test_a_scheduled_call_is_judged_on_its_own_day():
+    # A day-1 call made 20 hours after the dose is still the day-1 call.
+    assert check_in_day(_DOSED + timedelta(hours=20), [_DOSED], 1) == 1
+    verdict = judge_check_in(["not_back_to_normal"], 1, _DOSING_DAY)
+    assert verdict.alert == ("not back to normal activities",)
+
+
+def test_dangers_alert_on_the_dosing_day_too():
+    verdict = judge_check_in(
+        ["suicidal_thoughts", "not_back_to_normal", "serious_events"], 0, _DOSING_DAY
+    )
+    assert verdict.alert == ("serious event since last contact", "current suicidal thoughts")
+    assert verdict.expected == ("not back to normal activities",)
+
+
+def test_before_any_dose_nothing_is_expected():
+    assert check_in_day(_DOSED - timedelta(hours=1), [_DOSED], None) is None
+    verdict = judge_check_in(["not_back_to_normal"], None, _DOSING_DAY)
+    assert verdict.alert == ("not back to normal activities",)

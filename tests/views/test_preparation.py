@@ -172,7 +172,7 @@ def test_signing_needs_the_password_and_a_complete_record(
     login_as(team["clinician"])
     screening = new_screening(client, screening_course, medical_history="")
     page = sign(client, screening).get_data(as_text=True)
-    assert "Not signed. Medical history" in page
+    assert "Not signed. Still missing: Medical history" in page
     client.post(
         f"/preparation/screenings/{screening.id}/edit",
         data=screening_data(PSILOCYBIN, version=screening.version),
