@@ -178,6 +178,7 @@ ENDPOINTS: dict[str, Rule] = {
     "patients.board": Rule(roles=CARE_ROLES | {Role.ADMIN}),
     "patients.new": Rule(roles=CARE_ROLES),
     "patients.show": Rule(roles=CARE_ROLES, patient=Action.VIEW),
+    "patients.edit_safety": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     "patients.start_course_view": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     "patients.advance": Rule(roles=CARE_ROLES, patient=Action.ADVANCE),
     "patients.override": Rule(roles=frozenset({Role.SUPERVISOR}), patient=Action.OVERRIDE_GATE),

@@ -57,6 +57,17 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class InteractingMedicine:
+    """A class of medicines the protocol's substance interacts with: a current medicine whose
+    name contains one of `names` is highlighted in the patient header, with `why`."""
+
+    id: str
+    label: str
+    names: tuple[str, ...]  # lower-case generic and class names, matched as whole words
+    why: str
+
+
+@dataclass(frozen=True)
 class ChecklistItem:
     id: str
     label: str
@@ -183,6 +194,7 @@ class Protocol:
     risk_screen_at_integration: bool
     blood_pressure_checks: tuple[BloodPressureCheck, ...] = ()  # empty when the protocol sets none
     monitoring_form: MonitoringForm | None = None
+    interacting_medicines: tuple[InteractingMedicine, ...] = ()  # empty when it lists none
 
     @property
     def key(self) -> str:
@@ -326,6 +338,7 @@ def _read_protocol(top: _Table) -> Protocol:
         risk_screen_at_integration=risk_screen,
         blood_pressure_checks=_blood_pressure_checks(top),
         monitoring_form=_monitoring_form(top, print_forms),
+        interacting_medicines=_interacting_medicines(top),
     )
     top.done()
     return protocol
@@ -337,6 +350,28 @@ def _choices(top: _Table, name: str) -> tuple[Choice, ...]:
         choices.append(Choice(id=entry.identifier("id"), label=entry.text("label")))
         entry.done()
     return tuple(choices)
+
+
+def _interacting_medicines(top: _Table) -> tuple[InteractingMedicine, ...]:
+    classes = []
+    for entry in _unique_ids(top, "interacting_medicines", allow_empty=True):
+        names = entry._get("names")
+        if (
+            not isinstance(names, list)
+            or not names
+            or not all(isinstance(n, str) and n.strip() for n in names)
+        ):
+            raise entry.error("names", "must be a non-empty list of medicine names")
+        classes.append(
+            InteractingMedicine(
+                id=entry.identifier("id"),
+                label=entry.text("label"),
+                names=tuple(n.strip().lower() for n in names),
+                why=entry.text("why"),
+            )
+        )
+        entry.done()
+    return tuple(classes)
 
 
 def _checklist(top: _Table) -> tuple[ChecklistItem, ...]:
