@@ -20,11 +20,11 @@ from psiflow.models.courses import GateClosed, change_phase, has_open_course, st
 from psiflow.models.stored.gates import stored_gate_facts
 from psiflow.patients import queries
 from psiflow.patients.forms import (
+    SAFETY_FIELDS,
     AdvanceForm,
     OverrideForm,
     PatientForm,
     ReasonForm,
-    SAFETY_FIELDS,
     ResumeForm,
     SafetyDetailsForm,
     StartCourseForm,
