@@ -153,7 +153,7 @@ def test_the_patient_page_header_highlights_what_interacts_with_the_protocol(
     login_as(team["clinician"])
     header = _header(client.get(f"/patients/{patient.id}").get_data(as_text=True))
     assert "Penicillin (hives)" in header and ">+1 503 555 0142<" in header
-    assert "Sam Example (partner) · <span class=\"phone\">+1 503 555 0177</span>" in header
+    assert 'Sam Example (partner) · <span class="phone">+1 503 555 0177</span>' in header
     assert 'class="interacts">Sertraline 50 mg daily' in header
     assert "Interacts with MDMA: SSRI / SNRI antidepressant." in header
     assert "Levothyroxine 75 mcg daily</li>" in header  # not highlighted
