@@ -34,6 +34,7 @@ class Action(enum.StrEnum):
     CLEAR_FLAG = "clear_flag"
     REVIEW = "review"  # co-sign or return a supervisee's note
     VIEW_AUDIT = "view_audit"
+    EXPORT_AUDIT = "export_audit"  # download a patient's audit history (CSV)
     EXPORT = "export"
     RECORD_DEVIATION = "record_deviation"  # approve a dose the protocol does not give
     VOID = "void"  # void records of this patient; which records: `may_void`
@@ -50,6 +51,7 @@ _SUPERVISE = frozenset(
         Action.CLEAR_FLAG,
         Action.REVIEW,
         Action.VIEW_AUDIT,
+        Action.EXPORT_AUDIT,
         Action.RECORD_DEVIATION,
         Action.VOID,
     }
@@ -70,7 +72,7 @@ _GRANTS: dict[tuple[Role, Relationship], frozenset[Action]] = {
 # them, and they never leave the app in an export.
 _PRACTICE_ROLES = frozenset({Role.TRAINEE, Role.SUPERVISOR})
 _REAL_ROLES = frozenset({Role.CLINICIAN, Role.SUPERVISOR})
-_NEVER_ON_PRACTICE = frozenset({Action.EXPORT})
+_NEVER_ON_PRACTICE = frozenset({Action.EXPORT, Action.EXPORT_AUDIT})
 
 
 def relationship(user, patient) -> Relationship:
@@ -89,8 +91,14 @@ def can(user, action: Action, patient) -> bool:
         return False
     role = Role(user.role)
     if role == Role.ADMIN:
-        # Admins hold accounts, not care; they may read the audit trail of their own clinic.
-        return action == Action.VIEW_AUDIT and user.clinic_id == patient.clinic_id
+        # Admins hold accounts, not care; they may read the audit trail of their own clinic,
+        # and download it, except a practice patient's, which never leaves the app.
+        if action == Action.EXPORT_AUDIT and patient.is_practice:
+            return False
+        return (
+            action in (Action.VIEW_AUDIT, Action.EXPORT_AUDIT)
+            and user.clinic_id == patient.clinic_id
+        )
     if patient.is_practice and role not in _PRACTICE_ROLES:
         return False
     if not patient.is_practice and role not in _REAL_ROLES:
@@ -239,6 +247,7 @@ ENDPOINTS: dict[str, Rule] = {
     "patients.board": Rule(roles=CARE_ROLES | {Role.ADMIN}),
     "patients.new": Rule(roles=CARE_ROLES),
     "patients.show": Rule(roles=CARE_ROLES, patient=Action.VIEW),
+    "patients.edit_safety": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     "patients.start_course_view": Rule(roles=CARE_ROLES, patient=Action.EDIT),
     "patients.advance": Rule(roles=CARE_ROLES, patient=Action.ADVANCE),
     "patients.override": Rule(roles=frozenset({Role.SUPERVISOR}), patient=Action.OVERRIDE_GATE),
@@ -334,6 +343,9 @@ ENDPOINTS: dict[str, Rule] = {
     "admin.refusals": Rule(roles=frozenset({Role.ADMIN})),
     "audit.patient_history": Rule(
         roles=frozenset({Role.SUPERVISOR, Role.ADMIN}), patient=Action.VIEW_AUDIT
+    ),
+    "audit.patient_history_csv": Rule(
+        roles=frozenset({Role.SUPERVISOR, Role.ADMIN}), patient=Action.EXPORT_AUDIT
     ),
 }
 

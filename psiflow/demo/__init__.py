@@ -186,8 +186,44 @@ def seed_demo(now: datetime | None = None) -> Clinic:
     return clinic
 
 
+# Fictional safety details for the patient header, cycled through the demo patients: phone
+# numbers in 555-0100..0199, which North American numbering keeps for fiction; some medicines
+# interact with some protocols, so the header has something to highlight.
+_DEMO_SAFETY = (
+    ("Penicillin (hives)", ["Levothyroxine 75 mcg daily"], "Sam Example", "partner"),
+    (
+        "No known allergies",
+        ["Sertraline 50 mg daily", "Ibuprofen 200 mg as needed"],
+        "Alex Sample",
+        "sister",
+    ),
+    (
+        "Latex; sulfa drugs (rash)",
+        ["Lorazepam 0.5 mg as needed for panic"],
+        "Jo Placeholder",
+        "friend",
+    ),
+    ("", ["Lithium carbonate 400 mg twice daily"], "Robin Fiction", "father"),
+    ("Shellfish", [], "Kai Madeup", "spouse"),
+    ("No known allergies", ["Methylphenidate 10 mg mornings", "Omeprazole 20 mg daily"], "", ""),
+)
+
+
+def _safety_details(n: int) -> dict:
+    allergies, medicines, contact, relationship = _DEMO_SAFETY[n % len(_DEMO_SAFETY)]
+    return {
+        "allergies": allergies,
+        "current_medicines": "\n".join(medicines),
+        "phone": f"+1 503 555 01{n % 100:02d}",
+        "emergency_contact_name": contact,
+        "emergency_contact_relationship": relationship,
+        "emergency_contact_phone": f"+1 503 555 01{(n + 50) % 100:02d}" if contact else "",
+    }
+
+
 def _patient(clinic, name, record, lead, co, practice, n) -> Patient:
     patient = Patient(
+        **_safety_details(n),
         clinic=clinic,
         display_name=name,
         record_number=record,

@@ -58,6 +58,17 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class InteractingMedicine:
+    """A class of medicines the protocol's substance interacts with: a current medicine whose
+    name contains one of `names` is highlighted in the patient header, with `why`."""
+
+    id: str
+    label: str
+    names: tuple[str, ...]  # lower-case generic and class names, matched as whole words
+    why: str
+
+
+@dataclass(frozen=True)
 class ChecklistItem:
     id: str
     label: str
@@ -187,6 +198,7 @@ class Protocol:
     # {day after dosing: check-in answers expected that day, which alert no one}; day 0 is
     # the dosing day (domain.safety.judge_check_in).
     check_in_expected: dict[int, frozenset[str]] = dataclasses.field(default_factory=dict)
+    interacting_medicines: tuple[InteractingMedicine, ...] = ()  # empty when it lists none
 
     @property
     def key(self) -> str:
@@ -331,6 +343,7 @@ def _read_protocol(top: _Table) -> Protocol:
         blood_pressure_checks=_blood_pressure_checks(top),
         monitoring_form=_monitoring_form(top, print_forms),
         check_in_expected=_check_in_expected(top),
+        interacting_medicines=_interacting_medicines(top),
     )
     top.done()
     return protocol
@@ -342,6 +355,28 @@ def _choices(top: _Table, name: str) -> tuple[Choice, ...]:
         choices.append(Choice(id=entry.identifier("id"), label=entry.text("label")))
         entry.done()
     return tuple(choices)
+
+
+def _interacting_medicines(top: _Table) -> tuple[InteractingMedicine, ...]:
+    classes = []
+    for entry in _unique_ids(top, "interacting_medicines", allow_empty=True):
+        names = entry._get("names")
+        if (
+            not isinstance(names, list)
+            or not names
+            or not all(isinstance(n, str) and n.strip() for n in names)
+        ):
+            raise entry.error("names", "must be a non-empty list of medicine names")
+        classes.append(
+            InteractingMedicine(
+                id=entry.identifier("id"),
+                label=entry.text("label"),
+                names=tuple(n.strip().lower() for n in names),
+                why=entry.text("why"),
+            )
+        )
+        entry.done()
+    return tuple(classes)
 
 
 def _checklist(top: _Table) -> tuple[ChecklistItem, ...]:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from psiflow import access
+from psiflow.domain.patient_safety import CurrentMedicine, current_medicines
 from psiflow.extensions import db
 from psiflow.models.types import UTCDateTime, utcnow
 from psiflow.models.users import Clinic, User
@@ -30,6 +31,24 @@ class Patient(db.Model):
     )
     created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    # What the room needs at hand in an emergency, shown in the header of the patient page, the
+    # live session page and every print; blank means "not recorded". Medicines one per line.
+    phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="", server_default="")
+    allergies: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
+    current_medicines: so.Mapped[str] = so.mapped_column(sa.Text, default="", server_default="")
+    emergency_contact_name: so.Mapped[str] = so.mapped_column(
+        sa.String(120), default="", server_default=""
+    )
+    emergency_contact_relationship: so.Mapped[str] = so.mapped_column(
+        sa.String(60), default="", server_default=""
+    )
+    emergency_contact_phone: so.Mapped[str] = so.mapped_column(
+        sa.String(40), default="", server_default=""
+    )
+    # Optimistic locking: an edit of the details made on a stale page is refused, not applied.
+    version: so.Mapped[int] = so.mapped_column(default=1, server_default=sa.text("1"))
+
+    __mapper_args__ = {"version_id_col": version}
 
     clinic: so.Mapped[Clinic] = so.relationship()
     lead_clinician: so.Mapped[User] = so.relationship(foreign_keys=[lead_clinician_id])
@@ -40,6 +59,15 @@ class Patient(db.Model):
 
     def __repr__(self) -> str:
         return f"<Patient {self.id}>"
+
+    @property
+    def medicine_list(self) -> list[str]:
+        return [line.strip() for line in self.current_medicines.splitlines() if line.strip()]
+
+    def medicines_for(self, protocol) -> list[CurrentMedicine]:
+        """The current medicines, each with what `protocol` (or none) says it interacts with."""
+        classes = protocol.interacting_medicines if protocol is not None else ()
+        return current_medicines(self.medicine_list, classes)
 
     @property
     def care_team_supervisor_ids(self) -> set[int]:

@@ -7,6 +7,7 @@ import functools
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from psiflow import access, catalog
@@ -19,14 +20,17 @@ from psiflow.models.courses import GateClosed, change_phase, has_open_course, st
 from psiflow.models.stored.gates import stored_gate_facts
 from psiflow.patients import queries
 from psiflow.patients.forms import (
+    SAFETY_FIELDS,
     AdvanceForm,
     OverrideForm,
     PatientForm,
     ReasonForm,
     ResumeForm,
+    SafetyDetailsForm,
     StartCourseForm,
 )
 from psiflow.web import guard, panels
+from psiflow.web.edit_conflicts import keep_stale, refuse_stale
 
 bp = Blueprint("patients", __name__)
 # The newest open critical alerts a supervisor's board leads with; the rest are a click away.
@@ -173,6 +177,7 @@ def show(patient_id):
         courses=courses,
         histories=queries.phase_histories(patient.id, courses),
         start_form=start_form,
+        safety_protocol=header_protocol(courses),
         facts=stored_gate_facts(courses),
         panels=panels.panels_for(courses),
         may=may,
@@ -184,6 +189,49 @@ def show(patient_id):
         hold_form=ReasonForm(formdata=None, prefix="hold") if may(Action.HOLD) else None,
         withdraw_form=ReasonForm(formdata=None, prefix="withdraw") if may(Action.HOLD) else None,
     )
+
+
+def header_protocol(courses):
+    """The protocol whose interacting medicines the header highlights: the open course's, else
+    the newest course's (a patient between courses is still on the medicines they were)."""
+    open_courses = [c for c in courses if not c.is_closed]
+    chosen = (open_courses or courses or [None])[-1]
+    return chosen.protocol if chosen is not None else None
+
+
+def _stored_safety(patient) -> dict:
+    return {name: getattr(patient, name) for name in SAFETY_FIELDS}
+
+
+@bp.route("/patients/<int:patient_id>/safety", methods=["GET", "POST"])
+def edit_safety(patient_id):
+    """Allergies, current medicines, phone and emergency contact: versioned like every edit
+    (a save from a stale page is refused with both versions shown) and audited as a change
+    of the patient record."""
+    patient = guard.load_patient(patient_id)
+    form = SafetyDetailsForm(data=None if request.method == "POST" else _stored_safety(patient))
+    if request.method == "GET":
+        form.version.data = patient.version
+    status = 200
+    if form.is_submitted():
+        valid = form.validate()
+        if refuse_stale(form, patient.version, _stored_safety(patient)):
+            status = 409
+        elif valid:
+            for name in SAFETY_FIELDS:
+                setattr(patient, name, (form[name].data or "").strip())
+            back = url_for("patients.show", patient_id=patient.id)
+            try:
+                db.session.commit()
+            except StaleDataError:  # saved elsewhere between this request's read and write
+                db.session.rollback()
+                db.session.refresh(patient)
+                keep_stale(form, patient.version, _stored_safety(patient))
+                status = 409
+            else:
+                flash("Safety details saved.", "success")
+                return redirect(back)
+    return render_template("patients/safety_form.html", form=form, patient=patient), status
 
 
 @bp.route("/patients/<int:patient_id>/courses", methods=["POST"])

@@ -47,26 +47,29 @@ SUPERVISE = {
     Action.RECORD_DEVIATION,
     Action.VOID,
 }
+# Downloading the audit history is an export: never of a practice patient.
+AUDIT_EXPORT = {Action.EXPORT_AUDIT}
 
 EXPECTED = {
     # (role, relationship, practice): the actions allowed; everything else must be denied
     (Role.CLINICIAN, "lead", False): CARE | {Action.EXPORT},
     (Role.CLINICIAN, "co_facilitator", False): CARE | {Action.EXPORT},
-    (Role.SUPERVISOR, "lead", False): CARE | SUPERVISE | {Action.EXPORT},
-    (Role.SUPERVISOR, "co_facilitator", False): CARE | SUPERVISE | {Action.EXPORT},
-    (Role.SUPERVISOR, "supervisor", False): SUPERVISE | {Action.EXPORT},
+    (Role.SUPERVISOR, "lead", False): CARE | SUPERVISE | AUDIT_EXPORT | {Action.EXPORT},
+    (Role.SUPERVISOR, "co_facilitator", False): CARE | SUPERVISE | AUDIT_EXPORT | {Action.EXPORT},
+    (Role.SUPERVISOR, "supervisor", False): SUPERVISE | AUDIT_EXPORT | {Action.EXPORT},
     (Role.SUPERVISOR, "supervisor", True): SUPERVISE,  # a trainee's practice patient, no export
     # a supervisor co-facilitating a trainee's practice session
     (Role.SUPERVISOR, "lead", True): CARE | SUPERVISE,
     (Role.SUPERVISOR, "co_facilitator", True): CARE | SUPERVISE,
     (Role.TRAINEE, "lead", True): CARE,
     (Role.TRAINEE, "co_facilitator", True): CARE,
-    (Role.ADMIN, "lead", False): {Action.VIEW_AUDIT},
-    (Role.ADMIN, "co_facilitator", False): {Action.VIEW_AUDIT},
-    (Role.ADMIN, "supervisor", False): {Action.VIEW_AUDIT},
-    (Role.ADMIN, "none", False): {Action.VIEW_AUDIT},
+    (Role.ADMIN, "lead", False): {Action.VIEW_AUDIT} | AUDIT_EXPORT,
+    (Role.ADMIN, "co_facilitator", False): {Action.VIEW_AUDIT} | AUDIT_EXPORT,
+    (Role.ADMIN, "supervisor", False): {Action.VIEW_AUDIT} | AUDIT_EXPORT,
+    (Role.ADMIN, "none", False): {Action.VIEW_AUDIT} | AUDIT_EXPORT,
 }
-# Admins read the audit trail of any patient of their clinic, practice ones included.
+# Admins read the audit trail of any patient of their clinic, practice ones included (and
+# download it, practice ones excluded).
 EXPECTED.update({(Role.ADMIN, rel, True): {Action.VIEW_AUDIT} for rel in PATIENTS})
 
 CASES = [
@@ -101,6 +104,7 @@ def test_deactivated_user_can_do_nothing():
 
 def test_admin_audit_access_stops_at_the_clinic():
     assert not can(U(1, Role.ADMIN, clinic_id=2), Action.VIEW_AUDIT, P(5, clinic_id=1))
+    assert not can(U(1, Role.ADMIN, clinic_id=2), Action.EXPORT_AUDIT, P(5, clinic_id=1))
 
 
 def test_relationship_prefers_the_closest_tie():
@@ -111,7 +115,10 @@ def test_relationship_prefers_the_closest_tie():
 def test_every_rule_with_a_patient_action_is_for_care_roles_only():
     for endpoint, rule in ENDPOINTS.items():
         if rule.patient is not None:
-            assert Role.ADMIN not in rule.roles or rule.patient == Action.VIEW_AUDIT, endpoint
+            assert Role.ADMIN not in rule.roles or rule.patient in (
+                Action.VIEW_AUDIT,
+                Action.EXPORT_AUDIT,
+            ), endpoint
 
 
 @pytest.mark.parametrize(
