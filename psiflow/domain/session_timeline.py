@@ -38,7 +38,7 @@ class TimelineEntry:
 
     @property
     def offset(self) -> str:
-        """"+1:05" after the first dose; "" before it."""
+        """ "+1:05" after the first dose; "" before it."""
         if self.minutes_after_dose is None:
             return ""
         hours, minutes = divmod(self.minutes_after_dose, 60)

@@ -63,7 +63,9 @@ def busy_session(team, *, dosed: bool = True) -> DosingSession:
         session, Reading(systolic=168, diastolic=101, heart_rate=112, temperature_c=37.4, spo2=96),
         later(60), lead, now=later(60),
     )  # fmt: skip
-    model.acknowledge_vital(flagged, co, "Rested ten minutes, reassured; recheck planned.", later(65))
+    model.acknowledge_vital(
+        flagged, co, "Rested ten minutes, reassured; recheck planned.", later(65)
+    )
     model.record_event(
         session, EventKind.NOTE, later(90), "Tearful, asks for a hand on the shoulder (agreed).",
         lead, now=later(90),
@@ -162,7 +164,9 @@ def test_the_console_stays_in_view_and_one_tap_opens_the_form_it_names(
 
     # The open flag links to the reading waiting for acknowledgement.
     console.locator("#open-flags a").click()
-    expect(page.get_by_role("region", name="Out-of-range vital signs to acknowledge")).to_be_visible()
+    expect(
+        page.get_by_role("region", name="Out-of-range vital signs to acknowledge")
+    ).to_be_visible()
 
     # Vital signs: the form is reached and typed into at once, by keyboard as well.
     console.get_by_role("link", name="Vital signs").focus()
@@ -260,7 +264,12 @@ def test_no_page_scrolls_sideways_at_390_or_1024(page, browser_login, demo_clini
             f"/patients/{patient.id}",
             f"/patients/{patient.id}/audit",
         ],
-        "admin@demo.psiflow": ["/admin/users", "/admin/patients", "/admin/refusals", "/admin/users/new"],
+        "admin@demo.psiflow": [
+            "/admin/users",
+            "/admin/patients",
+            "/admin/refusals",
+            "/admin/users/new",
+        ],
     }
     too_wide = []
     for email, urls in pages.items():

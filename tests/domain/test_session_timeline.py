@@ -47,8 +47,15 @@ def test_entries_of_every_kind_come_in_the_order_they_happened():
             event(20, EventKind.NOTE, "Intention read aloud"),
         ],
         vitals=[vital(5, 10), vital(6, 90, flags=["Systolic above 140"], acknowledged=100)],
-        answers=[Row(kind="checklist", item_id="eyeshades", value=True, recorded_at=at(15),
-                     recorded_by_id=1)],  # fmt: skip
+        answers=[
+            Row(
+                kind="checklist",
+                item_id="eyeshades",
+                value=True,
+                recorded_at=at(15),
+                recorded_by_id=1,
+            )
+        ],  # fmt: skip
         item_labels={("checklist", "eyeshades"): "Eyeshades and headphones ready"},
         people=PEOPLE,
     )
