@@ -19,7 +19,6 @@ from psiflow.domain.signing import RecordStatus
 from psiflow.domain.vitals import Reading
 from psiflow.models import Course, DosingSession, Patient, User
 from psiflow.models import dosing as model
-from psiflow.models.types import utcnow
 from tests.factories import gen_course, gen_dosing_session, gen_patient
 
 PHONE = {"width": 390, "height": 844}
@@ -97,7 +96,8 @@ OVERFLOWING = """width => Array.from(document.querySelectorAll("body *"))
                && !Array.from(e.children).some(c => c.getBoundingClientRect().right > width + 1))
   .slice(0, 5)
   .map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
-            + (e.className && e.className.baseVal === undefined ? "." + e.className.split(" ").join(".") : "")
+            + (typeof e.className === "string" && e.className
+               ? "." + e.className.split(" ").join(".") : "")
             + " " + Math.round(e.getBoundingClientRect().right))"""
 
 
