@@ -133,7 +133,7 @@ def test_the_timeline_tells_events_music_readings_doses_and_ticks_in_order(
     db.session.commit()
     login_as(lead)
     html, _page = live(client, session)
-    timeline = html[html.index('<table class="timeline') : html.index('id="vitals"')]
+    timeline = html[html.index('<table class="session-timeline') : html.index('id="vitals"')]
     order = [
         "Session started", f"Ticked: {item.label}", "Initial dose", "Vital signs", "Music change"
     ]  # fmt: skip
