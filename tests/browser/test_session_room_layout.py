@@ -228,7 +228,9 @@ def demo_user(email: str) -> User:
     return db.session.scalar(sa.select(User).where(User.email == email))
 
 
-def test_no_page_scrolls_sideways_at_390_or_1024(page, browser_login, demo_clinic, db):
+def test_no_page_scrolls_sideways_at_390_or_1024(
+    page, browser_login, assert_accessible, demo_clinic, db
+):
     """Every kind of page of the demo clinic, as each role sees it, at both widths."""
     sessions = db.session.scalars(sa.select(DosingSession).order_by(DosingSession.id)).all()
     live = next(s for s in sessions if s.status == RecordStatus.DRAFT)
@@ -272,6 +274,7 @@ def test_no_page_scrolls_sideways_at_390_or_1024(page, browser_login, demo_clini
         ],
     }
     too_wide = []
+    SCREENS.mkdir(exist_ok=True)
     for email, urls in pages.items():
         page.context.clear_cookies()
         browser_login(demo_user(email), demo.DEMO_PASSWORD)
@@ -281,6 +284,17 @@ def test_no_page_scrolls_sideways_at_390_or_1024(page, browser_login, demo_clini
                 response = page.goto(url)
                 assert response.status == 200, url
                 too_wide += wide_pages(page, size["width"])
+                slug = url.strip("/").replace("/", "-") or "board"
+                page.screenshot(path=SCREENS / f"{email[:5]}-{slug}-{size['width']}.png")
+        if email.startswith("supervisor"):
+            # The dark theme is the whole app's: the supervisor's pages read in a dim room too.
+            page.emulate_media(color_scheme="dark")
+            for url in urls[:4]:
+                assert page.goto(url).status == 200, url
+                assert_accessible(page)
+                slug = url.strip("/").replace("/", "-") or "board"
+                page.screenshot(path=SCREENS / f"dark-{slug}.png")
+            page.emulate_media(color_scheme="light")
     page.context.clear_cookies()
     page.goto("/login")
     page.set_viewport_size(PHONE)
