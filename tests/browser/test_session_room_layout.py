@@ -300,3 +300,33 @@ def test_no_page_scrolls_sideways_at_390_or_1024(
     page.set_viewport_size(PHONE)
     too_wide += wide_pages(page, PHONE["width"])
     assert not too_wide, "\n".join(too_wide)
+
+
+# Everything a finger taps on the live page: buttons, button-links, the console's and the
+# section navigation's links, and each checkbox or radio button with its label.
+SMALL_TARGETS = """() => {
+  const targets = [
+    ...document.querySelectorAll("main button, main .button, main summary, .section-nav a"),
+    ...Array.from(document.querySelectorAll("main input[type=checkbox], main input[type=radio]"))
+      .map(input => input.labels[0] || input),
+  ];
+  const shown = targets.filter(e => e.getClientRects().length > 0);
+  return {
+    count: shown.length,
+    small: shown
+      .map(e => [e.textContent.trim().slice(0, 40), e.getBoundingClientRect().height])
+      .filter(([, height]) => height < 44),
+  };
+}"""
+
+
+def test_every_target_on_the_live_page_takes_a_finger(page, browser_login, team, db):
+    session = busy_session(team)
+    browser_login(team["clinician"])
+    for size in (PHONE, TABLET):
+        page.set_viewport_size(size)
+        page.goto(f"/dosing-sessions/{session.id}")
+        for details in page.locator("main details").all():
+            details.evaluate("d => { d.open = true; }")
+        found = page.evaluate(SMALL_TARGETS)
+        assert found["count"] > 40 and found["small"] == [], (size, found)
