@@ -40,9 +40,12 @@
     });
   }
 
-  // Anchors land just below the sticky console, whatever its height on this screen.
+  // Anchors land just below the sticky console, whatever its height on this screen. Looked
+  // up each time: the room's script (room.js) may put a freshly rendered page in place.
   function measure() {
-    var height = clock.getBoundingClientRect().height;
+    var bar = document.querySelector(".session-clock");
+    if (!bar) { return; }
+    var height = bar.getBoundingClientRect().height;
     document.documentElement.style.setProperty("--console-height", Math.ceil(height + 8) + "px");
   }
 
@@ -62,13 +65,14 @@
 
   tick();
   measure();
-  window.setInterval(tick, 15000);
+  window.setInterval(function () { tick(); measure(); }, 15000);
   window.addEventListener("resize", measure);
   openTarget(window.location.hash.slice(1), false);
-  document.querySelectorAll(".console-actions a[href^='#']").forEach(function (link) {
-    link.addEventListener("click", function () {
-      var id = link.getAttribute("href").slice(1);
-      window.setTimeout(function () { openTarget(id, id !== "add-event"); }, 0);
-    });
+  // Delegated, so the actions of a page put in place later work the same.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".console-actions a[href^='#']");
+    if (!link) { return; }
+    var id = link.getAttribute("href").slice(1);
+    window.setTimeout(function () { measure(); openTarget(id, id !== "add-event"); }, 0);
   });
 }());
