@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from psiflow.domain import dosing as rules
+from psiflow.domain import session_timeline as story
 from psiflow.domain import vitals as vital_rules
 from psiflow.domain.dosing import DoseKind, EventKind
 from psiflow.domain.signing import RecordStatus
@@ -67,6 +68,8 @@ class SessionSheet:
     people: dict = field(default_factory=dict)  # user id -> User, see session_people
     # The agreed pickup time against the earliest discharge (None: no pickup time agreed).
     pickup: rules.PickupCheck | None = None
+    answers: list = field(default_factory=list)  # every tick and answer, oldest first
+    timeline: list = field(default_factory=list)  # story.TimelineEntry, oldest first
 
     @property
     def protocol(self):
@@ -128,6 +131,18 @@ class SessionSheet:
         return start + timedelta(minutes=earliest), start + timedelta(minutes=latest)
 
     @property
+    def stage(self) -> str:
+        """Where the session is ("before", "during", "after"): its checklist stage comes first."""
+        ended = self.session.discharged_at or self.session.ended_early_at
+        return story.current_stage(self.first_dose_at, self.earliest_discharge, ended, self.now)
+
+    @property
+    def checklist_by_stage(self) -> list:
+        """The checklist's stages, the current one first: [(when, [(item, row)])]."""
+        stages = dict(self.checklist)
+        return [(when, stages[when]) for when in story.stages_from(self.stage) if stages[when]]
+
+    @property
     def unacknowledged(self) -> list:
         return [v for v in self.vitals if v.needs_acknowledgement]
 
@@ -179,7 +194,7 @@ def session_sheet(session: DosingSession, now: datetime | None = None) -> Sessio
     # one dict lookup a row rather than a relationship load through the identity map.
     sheet.people = session_people(session)
     protocol = session.protocol
-    answers = session.answer_rows()
+    answers = sheet.answers = session.answer_rows()
     state = current_answers(answers)
     sheet.checklist = [
         (
@@ -225,6 +240,23 @@ def session_sheet(session: DosingSession, now: datetime | None = None) -> Sessio
             dose_expected_at=expected,
             zone=clinic_zone(),
         )
+    # From the rows above: the story costs no statement of its own.
+    sheet.timeline = story.session_timeline(
+        started_at=session.occurred_at,
+        doses=sheet.doses,
+        events=sheet.events,
+        vitals=sheet.vitals,
+        answers=answers,
+        adverse_events=sheet.adverse_events,
+        adverse_event_updates=sheet.ae_updates,
+        item_labels={
+            **{(AnswerKind.CHECKLIST.value, i.id): i.label for i in protocol.checklist},
+            **{(AnswerKind.QUESTION.value, q.id): q.label for q in protocol.session_questions},
+        },
+        people=sheet.people,
+        discharged_at=session.discharged_at,
+        ended_early_at=session.ended_early_at,
+    )
     return sheet
 
 

@@ -1,5 +1,7 @@
-// Keeps the live session page's clock and "next vital signs due" current between posts.
-// The page works without it: every value here is also rendered by the server.
+// Keeps the live session page's console current between posts: the time since the dose and
+// the count-down to the next vital signs; and makes its one-tap actions land on an open form.
+// The page works without it: every value here is also rendered by the server, and every
+// action is a plain link to the form it names.
 (function () {
   "use strict";
   var clock = document.querySelector(".session-clock");
@@ -38,6 +40,39 @@
     });
   }
 
+  // Anchors land just below the sticky console, whatever its height on this screen. Looked
+  // up each time: the room's script (room.js) may put a freshly rendered page in place.
+  function measure() {
+    var bar = document.querySelector(".session-clock");
+    if (!bar) { return; }
+    var height = bar.getBoundingClientRect().height;
+    document.documentElement.style.setProperty("--console-height", Math.ceil(height + 8) + "px");
+  }
+
+  // "Adverse event" and "Emergency end" point at a closed <details>: open it. A tap on a
+  // console action also puts the cursor in the form's first field, so one tap starts the
+  // entry; a page merely loaded at an anchor (after a post) moves no focus.
+  function openTarget(id, focus) {
+    var target = id && document.getElementById(id);
+    if (!target) { return; }
+    if (target.tagName === "DETAILS" && !target.open) { target.open = true; }
+    if (focus) {
+      var first = target.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) { first.focus({ preventScroll: true }); }
+      target.scrollIntoView({ block: "start" });
+    }
+  }
+
   tick();
-  window.setInterval(tick, 15000);
+  measure();
+  window.setInterval(function () { tick(); measure(); }, 15000);
+  window.addEventListener("resize", measure);
+  openTarget(window.location.hash.slice(1), false);
+  // Delegated, so the actions of a page put in place later work the same.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".console-actions a[href^='#']");
+    if (!link) { return; }
+    var id = link.getAttribute("href").slice(1);
+    window.setTimeout(function () { measure(); openTarget(id, id !== "add-event"); }, 0);
+  });
 }());

@@ -76,10 +76,11 @@ def test_a_whole_session_from_checklist_to_both_signatures(
 
     page.get_by_role("button", name="Onset", exact=True).click()
     page.wait_for_load_state()
-    expect(page.locator("#timeline td", has_text="Onset")).to_have_count(
-        0
-    )  # kind is the row header
-    expect(page.locator("#timeline th", has_text="Onset")).to_have_count(1)
+    # One event row in the timeline, named by its row header (the ticked "Onset, peak..."
+    # checklist item is a row of its own).
+    events = page.locator("#timeline tr.tl-event")
+    expect(events.locator("td", has_text="Onset")).to_have_count(0)
+    expect(events.locator("th", has_text="Onset")).to_have_count(1)
 
     # An out-of-range reading is flagged at once and stays until acknowledged.
     page.get_by_label("Systolic (mmHg)").fill("172")

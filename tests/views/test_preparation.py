@@ -323,7 +323,8 @@ def test_touch_consent_is_a_log_with_changes_and_withdrawal(
     assert entries[-1].agreed_touch == []  # a withdrawal agrees to nothing
     page = client.get(f"/patients/{screening_course.patient_id}").get_data(as_text=True)
     assert "consent withdrawn" in page
-    assert page.count(f"<td>{team['clinician'].name}</td></tr>") == 3  # who recorded each
+    recorded_by = f'<td data-label="Recorded by">{team["clinician"].name}</td></tr>'
+    assert page.count(recorded_by) == 3  # who recorded each
     # bad input: an unknown touch kind, or agreeing to nothing
     client.post(url, data={prefix + "change": "agreed", prefix + "agreed_touch": ["massage"]})
     client.post(url, data={prefix + "change": "agreed"})
