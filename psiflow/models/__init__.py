@@ -4,6 +4,7 @@ from psiflow.models.alerts import Alert, AlertKind
 from psiflow.models.audit import AuditChainHead, AuditEvent
 from psiflow.models.courses import Course, PhaseTransition
 from psiflow.models.deviations import DoseDeviation
+from psiflow.models.entry_receipts import EntryReceipt
 from psiflow.models.dosing import (
     AdverseEvent,
     AdverseEventUpdate,
@@ -36,6 +37,7 @@ __all__ = [
     "DoseAdministration",
     "DosingSession",
     "DoseDeviation",
+    "EntryReceipt",
     "RemsMonitoringForm",
     "SessionAnswer",
     "SessionEvent",
