@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,7 +31,7 @@ from psiflow.models.types import utcnow
 from psiflow.sessions import forms as f
 from psiflow.sessions.queries import agreed_set_intake, session_sheet
 from psiflow.web import guard, idempotency
-from psiflow.web.edit_conflicts import UNVERSIONED, keep_stale
+from psiflow.web.edit_conflicts import UNVERSIONED, keep_stale, take_choice
 from psiflow.web.idempotency import room_entry
 
 bp = Blueprint("sessions", __name__)
@@ -207,6 +207,8 @@ def _entry(
     `Answer`): worked out before the commit, from what this request wrote (reading a row's
     values after the commit expires it would load each row again), and given after it.
     """
+    if versioned:
+        take_choice(form, request.form)  # after a conflict: keep mine, or theirs
     valid = form.validate_on_submit()
     if versioned and form.is_submitted() and form.version.data != session.version:
         # Stale, or no version said: refused whatever else it holds, what was typed kept.
@@ -300,8 +302,8 @@ def _conflict(session, name: str | None = None, form=None):
     db.session.refresh(session)
     message = (
         "Someone else saved this session while you were editing it. Nothing of yours was "
-        "saved: what you typed is still in the form, beside what is stored now; enter your "
-        "change again if it still applies."
+        "saved yet: what you typed is kept in the form, beside what is stored now. Choose "
+        "what to save, or save the two merged."
     )
     if name is None:
         flash(message, "error")
