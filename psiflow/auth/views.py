@@ -165,7 +165,9 @@ def unlock():
     if user.is_locked(now) or not user.check_password(form.password.data):
         if not user.is_locked(now):
             user.record_failed_login(now, config["LOCKOUT_FAILURES"], config["LOCKOUT_MINUTES"])
-        detail = "session room lock: " + ("account locked" if user.is_locked(now) else "wrong password")
+        detail = "session room lock: " + (
+            "account locked" if user.is_locked(now) else "wrong password"
+        )
         audit.record_event("login_failure", user, detail=detail)
         if user.is_locked(now):
             # As at the log-in page: repeated failures lock the account, and this login ends.

@@ -39,9 +39,7 @@ def parse_made_at(text: str) -> datetime:
     except ValueError:
         made_at = None
     if made_at is None or made_at.tzinfo is None or len(text) > 40:
-        raise EntryRefused(
-            "The time this entry was made could not be read; nothing was recorded."
-        )
+        raise EntryRefused("The time this entry was made could not be read; nothing was recorded.")
     return made_at.astimezone(UTC)
 
 

@@ -4,7 +4,6 @@ from psiflow.models.alerts import Alert, AlertKind
 from psiflow.models.audit import AuditChainHead, AuditEvent
 from psiflow.models.courses import Course, PhaseTransition
 from psiflow.models.deviations import DoseDeviation
-from psiflow.models.entry_receipts import EntryReceipt
 from psiflow.models.dosing import (
     AdverseEvent,
     AdverseEventUpdate,
@@ -14,6 +13,7 @@ from psiflow.models.dosing import (
     SessionEvent,
     VitalSign,
 )
+from psiflow.models.entry_receipts import EntryReceipt
 from psiflow.models.integration import ActionItem, IntegrationSession, SafetyCheckIn
 from psiflow.models.measures import MeasureResponse
 from psiflow.models.outcome_scores import CourseOutcomeScore

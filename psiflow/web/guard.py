@@ -2,7 +2,8 @@
 
 Order, as in every request: rule lookup (unlisted endpoint: 403) -> login (redirect) ->
 idle timeout (logout; in the session room a lock instead, see room_lock.py) -> role (403) ->
-load the object the URL names (404) -> relationship to its patient (404, so another caseload's patient is indistinguishable from one that does not exist).
+load the object the URL names (404) -> relationship to its patient (404, so another
+caseload's patient is indistinguishable from one that does not exist).
 
 A view takes that object through the loader of the id its route names, e.g.
 `patient = guard.load_patient(patient_id)` or `record = guard.load_record(record_type,

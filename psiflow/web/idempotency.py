@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 
 import sqlalchemy as sa
-
 from flask import flash, g, redirect, render_template, request
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError

@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 
 from flask import current_app, jsonify, render_template, request, session, url_for
-
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
@@ -78,9 +77,7 @@ def locked():
 def lock_page(form, status: int = 401):
     """The password page; the request's own fields ride along, hidden, to be sent again."""
     carried = [
-        (name, value)
-        for name, value in request.form.items(multi=True)
-        if name not in _OWN_FIELDS
+        (name, value) for name, value in request.form.items(multi=True) if name not in _OWN_FIELDS
     ]
     return render_template(
         "auth/unlock.html",

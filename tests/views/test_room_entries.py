@@ -252,9 +252,7 @@ def test_an_entry_made_more_than_a_day_ago_is_refused(client, login_as, team, db
 
 
 @pytest.mark.parametrize("made_at", ["yesterday", "2026-12-07T10:00:00", "2026-13-45T99:00Z"])
-def test_a_time_made_that_cannot_be_read_is_refused(
-    client, login_as, team, session, db, made_at
-):
+def test_a_time_made_that_cannot_be_read_is_refused(client, login_as, team, session, db, made_at):
     login_as(team["clinician"])
     entry = {"heart_rate": 70, "entry_key": key(), "made_at": made_at}
     response = client.post(url(session, "vitals"), data=entry)

@@ -33,7 +33,9 @@ def count(db, model):
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-def test_an_idle_entry_from_the_page_script_is_answered_locked(app, client, login_as, team, session, db):
+def test_an_idle_entry_from_the_page_script_is_answered_locked(
+    app, client, login_as, team, session, db
+):
     login_as(team["clinician"])
     go_idle(app, client)
     response = client.post(url(session, "vitals"), data={"heart_rate": 80}, headers=SCRIPT)
@@ -107,9 +109,7 @@ def test_a_wrong_password_does_not_unlock_and_is_audited(app, client, login_as, 
     assert response.status_code == 401 and response.json["locked"] is True
     response = client.post(url(session, "vitals"), data={"heart_rate": 80}, headers=SCRIPT)
     assert response.status_code == 401 and count(db, VitalSign) == 0
-    failure = db.session.scalar(
-        sa.select(AuditEvent).where(AuditEvent.action == "login_failure")
-    )
+    failure = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "login_failure"))
     assert failure.detail == "session room lock: wrong password"
 
 
