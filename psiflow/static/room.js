@@ -191,6 +191,12 @@
       lock();
       return false;
     }
+    if (response.redirected && new URL(response.url).pathname === new URL(loginUrl, window.location.href).pathname) {
+      // Logged out meanwhile (elsewhere, or a lock held too long): the entry waits here and is
+      // sent when this user logs in again and the page opens.
+      window.location.assign(loginUrl);
+      return false;
+    }
     lastContact = Date.now();
     var isPage = (response.headers.get("Content-Type") || "").indexOf("text/html") === 0;
     var doc = isPage ? new DOMParser().parseFromString(text, "text/html") : null;
