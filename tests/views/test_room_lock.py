@@ -166,3 +166,25 @@ def test_the_password_page_sends_nowhere_but_the_session_room(
 def test_unlock_needs_a_login(client, team, db):
     response = client.post("/unlock", data={"password": TEST_PASSWORD})
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_without_script_a_wrong_password_shows_the_page_again_with_the_entry_kept(
+    app, client, login_as, team, session, db
+):
+    login_as(team["clinician"])
+    go_idle(app, client)
+    response = client.post(
+        "/unlock",
+        data={
+            "kind": "note",
+            "note": "Peak, tearful",
+            "password": "wrong",
+            "resend_to": url(session, "events"),
+            "resend_method": "POST",
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 401 and "The password is not correct." in page
+    assert 'name="note" value="Peak, tearful"' in page
+    assert 'name="password" value="wrong"' not in page
+    assert count(db, SessionEvent) == 0
