@@ -244,6 +244,7 @@ ENDPOINTS: dict[str, Rule] = {
     "auth.logout": Rule(),
     "auth.change_password": Rule(),
     "auth.end_all_sessions": Rule(),  # one's own sessions only: the view takes no user id
+    "auth.unlock": Rule(),  # one's own locked login only: it checks that user's password
     "patients.board": Rule(roles=CARE_ROLES | {Role.ADMIN}),
     "patients.new": Rule(roles=CARE_ROLES),
     "patients.show": Rule(roles=CARE_ROLES, patient=Action.VIEW),

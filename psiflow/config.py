@@ -16,6 +16,9 @@ class Defaults:
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
     IDLE_TIMEOUT_MINUTES = 15
+    # The live session page locks after the idle timeout instead of logging out; a lock held
+    # longer than this (the longest session, MDMA's eight hours, with a margin) logs out.
+    ROOM_LOCK_HOURS = 12
     LOCKOUT_FAILURES = 5
     LOCKOUT_MINUTES = 15
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)

@@ -7,6 +7,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -14,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 
 from psiflow import audit
 from psiflow.auth.forms import ChangePasswordForm, EndAllSessionsForm, LoginForm
@@ -25,6 +27,7 @@ from psiflow.models.users import (
     start_login_session,
     user_by_email,
 )
+from psiflow.web import room_lock
 from psiflow.web.presentation import local_time_of
 
 bp = Blueprint("auth", __name__)
@@ -141,3 +144,62 @@ def change_password():
             flash("Your password has been changed. Other sessions have been logged out.", "success")
             return redirect(url_for("patients.board"))
     return render_template("auth/password.html", form=form, end_all=EndAllSessionsForm())
+
+
+@bp.route("/unlock", methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def unlock():
+    """Unlock the session room after the idle limit: the same user's password again, checked
+    as a log-in is (rate limit, failed-attempt lockout, audit). Another person cannot unlock
+    it: they log in as themselves instead. Answers the page's script in JSON; without
+    JavaScript, sends the locked request on (its fields came along in the form)."""
+    user = current_user._get_current_object()
+    form = room_lock.UnlockForm()
+    script = room_lock.from_script()
+    if not form.validate_on_submit():
+        if script:
+            return jsonify(locked=True, error="Enter your password."), 400
+        return room_lock.lock_page(form, 400)
+    config = current_app.config
+    now = utcnow()
+    if user.is_locked(now) or not user.check_password(form.password.data):
+        if not user.is_locked(now):
+            user.record_failed_login(now, config["LOCKOUT_FAILURES"], config["LOCKOUT_MINUTES"])
+        detail = "session room lock: " + (
+            "account locked" if user.is_locked(now) else "wrong password"
+        )
+        audit.record_event("login_failure", user, detail=detail)
+        if user.is_locked(now):
+            # As at the log-in page: repeated failures lock the account, and this login ends.
+            end_login_session(user, now)
+            db.session.flush()
+            audit.record_event("logout", user, detail="session room lock: account locked")
+            db.session.commit()
+            logout_user()
+            session.clear()
+            message = (
+                "This account is locked after repeated failed attempts; you have been logged "
+                f"out. Try again after {local_time_of(user, user.locked_until, '%H:%M')}."
+            )
+            if script:
+                return jsonify(logged_out=True, error=message, login=url_for("auth.login")), 401
+            flash(message, "error")
+            return redirect(url_for("auth.login"))
+        db.session.commit()
+        error = "The password is not correct."
+        if script:
+            return jsonify(locked=True, error=error), 401
+        form.password.errors.append(error)
+        return room_lock.lock_page(form)
+    user.record_successful_login()
+    audit.record_event("login_success", user, detail="unlocked the session room")
+    db.session.commit()
+    session["seen"] = int(time.time())
+    if script:
+        return jsonify(unlocked=True, csrf_token=generate_csrf())
+    method = "POST" if form.resend_method.data == "POST" else "GET"
+    target = room_lock.resend_target(form.resend_to.data, method)
+    if target is None:
+        return redirect(url_for("patients.board"))
+    # 307 sends the locked post again, body and all (its fields rode along in this form).
+    return redirect(target, 307 if method == "POST" else 303)

@@ -13,6 +13,7 @@ from psiflow.models.dosing import (
     SessionEvent,
     VitalSign,
 )
+from psiflow.models.entry_receipts import EntryReceipt
 from psiflow.models.integration import ActionItem, IntegrationSession, SafetyCheckIn
 from psiflow.models.measures import MeasureResponse
 from psiflow.models.outcome_scores import CourseOutcomeScore
@@ -37,6 +38,7 @@ __all__ = [
     "DoseAdministration",
     "DosingSession",
     "DoseDeviation",
+    "EntryReceipt",
     "RemsMonitoringForm",
     "SessionAnswer",
     "SessionEvent",

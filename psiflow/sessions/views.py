@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from psiflow import access
 from psiflow.access import Action, Role
 from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
+from psiflow.domain.room_entries import made_at_error
 from psiflow.domain.safety import EmergencyEnd
 from psiflow.domain.vitals import Reading
 from psiflow.extensions import db
@@ -29,8 +30,9 @@ from psiflow.models.records import addenda_for, signatures_for
 from psiflow.models.types import utcnow
 from psiflow.sessions import forms as f
 from psiflow.sessions.queries import agreed_set_intake, session_sheet
-from psiflow.web import guard
-from psiflow.web.edit_conflicts import UNVERSIONED, keep_stale
+from psiflow.web import guard, idempotency
+from psiflow.web.edit_conflicts import UNVERSIONED, keep_stale, take_choice
+from psiflow.web.idempotency import room_entry
 
 bp = Blueprint("sessions", __name__)
 SESSION = {"record_type": "dosing_session"}
@@ -172,6 +174,24 @@ def _refused(session, name: str, form, refused: model.SessionRefused):
     return _render(session, 422, **{name: form})
 
 
+def _at(session, field):
+    """The time typed in `field`; left empty ("now"), the time the entry was made on the
+    tablet, which may have sent it later (a dropped connection, a locked page)."""
+    if field.data is not None:
+        return f.utc(field.data)
+    return _made_at(session, field.short_name)
+
+
+def _made_at(session, field_name: str):
+    made_at = idempotency.made_at()
+    if made_at is None:
+        return None
+    problem = made_at_error(made_at, session.occurred_at, utcnow())
+    if problem:
+        raise model.SessionRefused({field_name: problem})
+    return made_at
+
+
 def _invalid(session, name: str, form):
     return _render(session, 422, **{name: form})
 
@@ -187,6 +207,8 @@ def _entry(
     `Answer`): worked out before the commit, from what this request wrote (reading a row's
     values after the commit expires it would load each row again), and given after it.
     """
+    if versioned:
+        take_choice(form, request.form)  # after a conflict: keep mine, or theirs
     valid = form.validate_on_submit()
     if versioned and form.is_submitted() and form.version.data != session.version:
         # Stale, or no version said: refused whatever else it holds, what was typed kept.
@@ -197,6 +219,7 @@ def _entry(
         result = operation(session)
         answer = done(result)
         url = _live(session, answer.anchor)
+        idempotency.answer_with(url, answer.message, answer.category, entry=result)
         db.session.commit()
     except model.SessionRefused as refused:
         return _refused(session, name, form, refused)
@@ -225,6 +248,7 @@ def _back_to(anchor: str, message: str = ""):
 
 
 @bp.route("/dosing-sessions/<int:record_id>/answers", methods=["POST"], defaults=SESSION)
+@room_entry
 def answer(record_type, record_id):
     session = guard.load_record(record_type, record_id)
     form = f.AnswerForm()
@@ -240,12 +264,14 @@ def answer(record_type, record_id):
             form.item_id.data,
             form.value.data == "1",
             current_user,
+            now=_made_at(session, "item_id"),
         ),
         _back_to(f"{anchor}-{form.item_id.data}"),
     )
 
 
 @bp.route("/dosing-sessions/<int:record_id>/details", methods=["POST"], defaults=SESSION)
+@room_entry
 def details(record_type, record_id):
     session = guard.load_record(record_type, record_id)
     form = f.DetailsForm()
@@ -276,8 +302,8 @@ def _conflict(session, name: str | None = None, form=None):
     db.session.refresh(session)
     message = (
         "Someone else saved this session while you were editing it. Nothing of yours was "
-        "saved: what you typed is still in the form, beside what is stored now; enter your "
-        "change again if it still applies."
+        "saved yet: what you typed is kept in the form, beside what is stored now. Choose "
+        "what to save, or save the two merged."
     )
     if name is None:
         flash(message, "error")
@@ -289,6 +315,7 @@ def _conflict(session, name: str | None = None, form=None):
 
 
 @bp.route("/dosing-sessions/<int:record_id>/doses", methods=["POST"], defaults=SESSION)
+@room_entry
 def dose(record_type, record_id):
     session = guard.load_record(record_type, record_id)
     form = f.DoseForm()
@@ -301,7 +328,7 @@ def dose(record_type, record_id):
             DoseKind(form.kind.data),
             form.amount.data,
             form.lot_number.data or "",
-            f.utc(form.given_at.data),
+            _at(session, form.given_at),
             current_user,
         ),
         _back_to("medicine", "Dose recorded."),
@@ -311,6 +338,7 @@ def dose(record_type, record_id):
 
 
 @bp.route("/dosing-sessions/<int:record_id>/events", methods=["POST"], defaults=SESSION)
+@room_entry
 def event(record_type, record_id):
     session = guard.load_record(record_type, record_id)
     form = f.EventForm()
@@ -321,7 +349,7 @@ def event(record_type, record_id):
         lambda session: model.record_event(
             session,
             EventKind(form.kind.data),
-            f.utc(form.at.data),
+            _at(session, form.at),
             form.note.data or "",
             current_user,
             playlist=form.playlist.data or "",
@@ -332,6 +360,7 @@ def event(record_type, record_id):
 
 
 @bp.route("/dosing-sessions/<int:record_id>/vitals", methods=["POST"], defaults=SESSION)
+@room_entry
 def vitals(record_type, record_id):
     session = guard.load_record(record_type, record_id)
     form = f.VitalsForm()
@@ -363,7 +392,7 @@ def vitals(record_type, record_id):
         "vitals",
         form,
         lambda session: model.record_vitals(
-            session, reading(), f.utc(form.taken_at.data), current_user
+            session, reading(), _at(session, form.taken_at), current_user
         ),
         recorded,
     )
@@ -374,6 +403,7 @@ def vitals(record_type, record_id):
     methods=["POST"],
     defaults=SESSION,
 )
+@room_entry
 def acknowledge(record_type, record_id, vital_id):
     session = guard.load_record(record_type, record_id)
     vital = db.session.get(VitalSign, vital_id)
@@ -384,6 +414,7 @@ def acknowledge(record_type, record_id, vital_id):
         return _invalid(session, "acknowledge", form)
     try:
         model.acknowledge_vital(vital, current_user, form.note.data or "")
+        idempotency.answer_with(_live(session, "vitals"), "Reading acknowledged.", "success")
         db.session.commit()
     except model.SessionRefused as refused:
         return _refused(session, "acknowledge", form, refused)
@@ -396,6 +427,7 @@ def acknowledge(record_type, record_id, vital_id):
 
 
 @bp.route("/dosing-sessions/<int:record_id>/adverse-events", methods=["POST"], defaults=SESSION)
+@room_entry
 def adverse_event(record_type, record_id):
     session = guard.load_record(record_type, record_id)
     form = f.AdverseEventForm()
@@ -412,7 +444,7 @@ def adverse_event(record_type, record_id):
         form,
         lambda session: model.record_adverse_event(
             session,
-            onset_at=f.utc(form.onset_at.data),
+            onset_at=_at(session, form.onset_at),
             description=form.description.data,
             severity=form.severity.data,
             seriousness_criteria=form.seriousness.data or [],
@@ -426,6 +458,7 @@ def adverse_event(record_type, record_id):
 
 
 @bp.route("/dosing-sessions/<int:record_id>/discharge", methods=["POST"], defaults=SESSION)
+@room_entry
 def discharge(record_type, record_id):
     session = guard.load_record(record_type, record_id)
     form = f.DischargeForm()
@@ -435,7 +468,7 @@ def discharge(record_type, record_id):
         intake = agreed_set_intake(session.course_id)
         model.discharge(
             session,
-            discharged_at=f.utc(form.discharged_at.data),
+            discharged_at=_at(session, form.discharged_at),
             ready_to_leave_at=f.utc(form.ready_to_leave_at.data),
             criteria_met=form.criteria.data,
             accompanied_by=form.accompanied_by.data or "",
@@ -459,6 +492,7 @@ def discharge(record_type, record_id):
     methods=["POST"],
     defaults=SESSION,
 )
+@room_entry
 def follow_up_adverse_event(record_type, record_id, event_id):
     session = guard.load_record(record_type, record_id)
     event = db.session.get(model.AdverseEvent, event_id)
@@ -468,21 +502,25 @@ def follow_up_adverse_event(record_type, record_id, event_id):
     if not form.validate_on_submit():
         return _invalid(session, "follow_up", form)
     try:
-        model.follow_up_adverse_event(
+        update = model.follow_up_adverse_event(
             event,
             Outcome(form.outcome.data),
             form.note.data or "",
-            f.utc(form.as_of.data),
+            _at(session, form.as_of),
             current_user,
         )
+        message = "Follow-up recorded under the adverse event."
+        back = _live(session, f"adverse-event-{event.id}")
+        idempotency.answer_with(back, message, "success", entry=update)
         db.session.commit()
     except model.SessionRefused as refused:
         return _refused(session, "follow_up", form, refused)
-    flash("Follow-up recorded under the adverse event.", "success")
-    return redirect(_live(session, f"adverse-event-{event.id}"))
+    flash(message, "success")
+    return redirect(back)
 
 
 @bp.route("/dosing-sessions/<int:record_id>/end-early", methods=["POST"], defaults=SESSION)
+@room_entry
 def end_early(record_type, record_id):
     session = guard.load_record(record_type, record_id)
     form = f.EmergencyEndForm()
@@ -499,7 +537,7 @@ def end_early(record_type, record_id):
         model.end_in_emergency(
             session,
             EmergencyEnd(
-                ended_at=f.utc(form.ended_at.data) or utcnow(),
+                ended_at=_at(session, form.ended_at) or utcnow(),
                 reason=form.reason.data or "",
                 transferred_to=form.transferred_to.data or "",
                 transferred_by=form.transferred_by.data or "",

@@ -67,6 +67,8 @@
   measure();
   window.setInterval(function () { tick(); measure(); }, 15000);
   window.addEventListener("resize", measure);
+  // room.js put a freshly rendered page in place: bring its clock and count-down up to date.
+  document.addEventListener("room:replaced", function () { tick(); measure(); });
   openTarget(window.location.hash.slice(1), false);
   // Delegated, so the actions of a page put in place later work the same.
   document.addEventListener("click", function (event) {

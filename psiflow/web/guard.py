@@ -1,8 +1,9 @@
 """Enforces access.py on every request, before any view runs.
 
 Order, as in every request: rule lookup (unlisted endpoint: 403) -> login (redirect) ->
-idle timeout -> role (403) -> load the object the URL names (404) -> relationship to its
-patient (404, so another caseload's patient is indistinguishable from one that does not exist).
+idle timeout (logout; in the session room a lock instead, see room_lock.py) -> role (403) ->
+load the object the URL names (404) -> relationship to its patient (404, so another
+caseload's patient is indistinguishable from one that does not exist).
 
 A view takes that object through the loader of the id its route names, e.g.
 `patient = guard.load_patient(patient_id)` or `record = guard.load_record(record_type,
@@ -22,6 +23,7 @@ from flask_login import current_user, logout_user
 
 from psiflow import access, audit
 from psiflow.extensions import db, login_manager
+from psiflow.web import room_lock
 
 # The view arguments a loader reads -> find(*their values) returning (object, its patient) or
 # None. In registration order: the guard checks the first whose arguments the URL has.
@@ -121,24 +123,32 @@ def _enforce():
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    if _idle_too_long():
-        from psiflow.models.users import end_login_session
-
-        user = current_user._get_current_object()
-        end_login_session(user)  # a copy of the cookie with a fresher `seen` is refused too
-        db.session.commit()
-        audit.record_event("logout", user, detail="idle timeout")
-        logout_user()
-        session.clear()
-        flash("You were logged out after a period of inactivity.", "info")
-        return redirect(url_for("auth.login"))
-    session["seen"] = int(time.time())
+    if not _idle_too_long():
+        session["seen"] = int(time.time())
+    elif not room_lock.holds(request.endpoint):
+        return _log_out_idle()
+    elif request.endpoint != room_lock.UNLOCK:
+        return room_lock.locked()
+    # (auth.unlock, idle: it checks the password, and only then counts as activity.)
     if not access.role_allowed(current_user, rule):
         refuse(403)
     g.checked = {}
     if rule.patient is not None:
         _check_what_the_url_names()
     return None
+
+
+def _log_out_idle():
+    from psiflow.models.users import end_login_session
+
+    user = current_user._get_current_object()
+    end_login_session(user)  # a copy of the cookie with a fresher `seen` is refused too
+    db.session.commit()
+    audit.record_event("logout", user, detail="idle timeout")
+    logout_user()
+    session.clear()
+    flash("You were logged out after a period of inactivity.", "info")
+    return redirect(url_for("auth.login"))
 
 
 def _idle_too_long() -> bool:

@@ -492,6 +492,9 @@ def test_bad_values_posted_to_every_form_are_refused_without_a_server_error(app,
         rule.endpoint for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())
     }
     offered = set(forms) | {"auth.logout"}  # logging out is not a form of data
+    # The session room's password page shows only after the idle limit: its odd and wrong
+    # posts are in tests/views/test_room_lock.py.
+    offered |= {"auth.unlock"}
     assert post_endpoints <= offered, f"no page offers a form for {post_endpoints - offered}"
 
     refused = sum(_refused_posts(app, form, 5) for form in forms.values())
