@@ -230,6 +230,10 @@ def crawl(client, start: str = "/", limit: int = 40) -> tuple[list[Form], dict[s
         if path in seen or urlsplit(path).path.startswith("/static"):
             continue
         response = client.get(path, follow_redirects=True)
+        if response.mimetype != "text/html":
+            # A download (a CSV export) is no page: a browser shows none of it as HTML.
+            seen[path] = ""
+            continue
         html = response.get_data(as_text=True)
         seen[path] = html
         parser = _FormParser()

@@ -103,9 +103,11 @@ def test_every_entry_form_is_marked_for_the_room_and_posts_without_javascript(
     login_as(lead)
     _html, page = live(client, session)
     entries = [f for f in page.forms if f.get("action", "").startswith("/dosing-sessions/")]
+    # The value names the entry in the room's "waiting to send" list (room.js).
     assert {f["data-room-entry"] for f in entries} >= {
-        "event", "note", "vitals", "dose", "checklist", "details", "acknowledge",
-        "adverse-event", "adverse-event-follow-up", "discharge", "end-early",
+        "Timeline event", "Timeline note", "Music change", "Vital signs", "Dose", "Checklist",
+        "Facilitators and notes", "Acknowledgement", "Adverse event", "Adverse event follow-up",
+        "Discharge", "Emergency end",
     }  # fmt: skip
     assert all(f.get("method") == "post" and "data-room-entry" in f for f in entries)
     assert any(f["action"].endswith(f"/vitals/{vital.id}/acknowledge") for f in entries)
