@@ -230,11 +230,9 @@ def crawl(client, start: str = "/", limit: int = 40) -> tuple[list[Form], dict[s
         if path in seen or urlsplit(path).path.startswith("/static"):
             continue
         response = client.get(path, follow_redirects=True)
-        if response.mimetype != "text/html":
-            # A download (a CSV export) is no page: a browser shows none of it as HTML.
-            seen[path] = ""
-            continue
-        html = response.get_data(as_text=True)
+        # A download (an audit history CSV) is no page: its text is the stored text, as a
+        # spreadsheet needs it, sent as text/csv with nosniff, so no browser runs it.
+        html = response.get_data(as_text=True) if response.mimetype == "text/html" else ""
         seen[path] = html
         parser = _FormParser()
         parser.feed(html)
