@@ -29,6 +29,7 @@ class Defaults:
     # through the rest. 50 made a supervisor's board 250 cards (120 kB, the slowest page).
     BOARD_CARDS_PER_PHASE = 20
     PROTOCOL_DIR = None  # default: the protocols shipped in the package
+    SCENARIO_DIR = None  # default: the training scenarios shipped in the package
     INSTRUMENT_DIR = None
     # Where critical safety alerts are emailed from and through (psiflow/alert_mail.py);
     # development prints them to the console when no server is named.

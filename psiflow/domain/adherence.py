@@ -8,10 +8,12 @@ can count, shown beside it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from psiflow.domain.clock import minute_of
+from psiflow.domain.review import Fidelity
 from psiflow.domain.scenarios import RESPONSES, Scenario
 
 MONITOR_SOURCE = "monitor (scenario)"
@@ -100,6 +102,19 @@ class Report:
     @property
     def percent(self) -> int:
         return round(100 * self.met / self.total) if self.total else 0
+
+
+def fidelity_percent(fidelity: Mapping[str, str] | None) -> int | None:
+    """The supervisor's rating as a share of the applicable items (partly counts half), to
+    chart beside adherence; None when not rated or nothing applied."""
+    if not fidelity:
+        return None
+    values = [Fidelity(v) for v in fidelity.values()]
+    applicable = [v for v in values if v != Fidelity.NOT_APPLICABLE]
+    if not applicable:
+        return None
+    points = sum(1 if v == Fidelity.MET else 0.5 if v == Fidelity.PARTLY else 0 for v in applicable)
+    return round(100 * points / len(applicable))
 
 
 def protocol_rules(protocol, total_dose: float) -> ProtocolRules:

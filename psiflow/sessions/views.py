@@ -26,7 +26,7 @@ from psiflow.extensions import db
 from psiflow.models import User, VitalSign
 from psiflow.models import dosing as model
 from psiflow.models.records import addenda_for, signatures_for
-from psiflow.models.types import utcnow
+from psiflow.models.training import deliver_scenario_events, session_now
 from psiflow.sessions import forms as f
 from psiflow.sessions.queries import agreed_set_intake, session_sheet
 from psiflow.web import guard
@@ -63,7 +63,12 @@ def start(course_id):
 
 @bp.route("/dosing-sessions/<int:record_id>", defaults=SESSION)
 def live(record_type, record_id):
-    return _render(guard.load_record(record_type, record_id))
+    session = guard.load_record(record_type, record_id)
+    # A practice run's scripted events arrive when the page is next looked at, as a monitor's
+    # reading would; a real session has none (and costs no query).
+    if deliver_scenario_events(session, current_user, session_now(session)):
+        db.session.commit()
+    return _render(session)
 
 
 @bp.route("/dosing-sessions/<int:record_id>/record", defaults=SESSION)
@@ -72,7 +77,7 @@ def printable(record_type, record_id):
     key = (session.record_type, session.id)
     return render_template(
         "sessions/print.html",
-        sheet=session_sheet(session),
+        sheet=session_sheet(session, session_now(session)),
         signatures=signatures_for([session]).get(key, []),
         addenda=addenda_for([session]).get(key, []),
     )
@@ -85,7 +90,7 @@ def _live(session, anchor: str = "") -> str:
 
 def _render(session, status: int = 200, **posted):
     """The live page; `posted` holds a refused form, shown with its errors and values."""
-    sheet = session_sheet(session)
+    sheet = session_sheet(session, session_now(session))
     drawn = {
         "answer": lambda: f.AnswerForm(formdata=None),
         "details": lambda: f.DetailsForm(
@@ -240,6 +245,7 @@ def answer(record_type, record_id):
             form.item_id.data,
             form.value.data == "1",
             current_user,
+            now=session_now(session),
         ),
         _back_to(f"{anchor}-{form.item_id.data}"),
     )
@@ -303,6 +309,7 @@ def dose(record_type, record_id):
             form.lot_number.data or "",
             f.utc(form.given_at.data),
             current_user,
+            now=session_now(session),
         ),
         _back_to("medicine", "Dose recorded."),
         # The other tablet recorded this dose a moment ago: theirs stands, this one is dropped.
@@ -324,6 +331,7 @@ def event(record_type, record_id):
             f.utc(form.at.data),
             form.note.data or "",
             current_user,
+            now=session_now(session),
         ),
         _back_to("timeline"),
     )
@@ -361,7 +369,7 @@ def vitals(record_type, record_id):
         "vitals",
         form,
         lambda session: model.record_vitals(
-            session, reading(), f.utc(form.taken_at.data), current_user
+            session, reading(), f.utc(form.taken_at.data), current_user, now=session_now(session)
         ),
         recorded,
     )
@@ -381,7 +389,7 @@ def acknowledge(record_type, record_id, vital_id):
     if not form.validate_on_submit():
         return _invalid(session, "acknowledge", form)
     try:
-        model.acknowledge_vital(vital, current_user, form.note.data or "")
+        model.acknowledge_vital(vital, current_user, form.note.data or "", now=session_now(session))
         db.session.commit()
     except model.SessionRefused as refused:
         return _refused(session, "acknowledge", form, refused)
@@ -418,6 +426,7 @@ def adverse_event(record_type, record_id):
             action_taken=form.action_taken.data or "",
             outcome=Outcome(form.outcome.data),
             by=current_user,
+            now=session_now(session),
         ),
         recorded,
     )
@@ -440,6 +449,7 @@ def discharge(record_type, record_id):
             as_planned=form.as_planned.data == "yes",
             deviation=form.deviation.data or "",
             transport_plan=intake.transport_plan if intake else "",
+            now=session_now(session),
         )
 
     return _entry(
@@ -472,6 +482,7 @@ def follow_up_adverse_event(record_type, record_id, event_id):
             form.note.data or "",
             f.utc(form.as_of.data),
             current_user,
+            now=session_now(session),
         )
         db.session.commit()
     except model.SessionRefused as refused:
@@ -494,16 +505,18 @@ def end_early(record_type, record_id):
         )
 
     def end(session):
+        now = session_now(session)
         model.end_in_emergency(
             session,
             EmergencyEnd(
-                ended_at=f.utc(form.ended_at.data) or utcnow(),
+                ended_at=f.utc(form.ended_at.data) or now,
                 reason=form.reason.data or "",
                 transferred_to=form.transferred_to.data or "",
                 transferred_by=form.transferred_by.data or "",
                 notified=form.notified.data or "",
             ),
             current_user,
+            now=now,
         )
 
     return _entry(session, "emergency", form, end, ended)

@@ -5,9 +5,12 @@
   var clock = document.querySelector(".session-clock");
   if (!clock) { return; }
   // Measure against the server's clock, not the tablet's, which may be wrong.
-  var skew = Date.parse(clock.getAttribute("data-now")) - Date.now();
+  var served = Date.parse(clock.getAttribute("data-now"));
+  var loaded = Date.now();
+  // A practice session's training clock runs faster than the wall clock (data-speed, e.g. 12).
+  var speed = Number(clock.getAttribute("data-speed")) || 1;
 
-  function now() { return Date.now() + skew; }
+  function now() { return served + (Date.now() - loaded) * speed; }
 
   function minutes(ms) { return Math.floor(ms / 60000); }
 

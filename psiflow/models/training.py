@@ -1,0 +1,415 @@
+"""Practice runs of training scenarios: the training clock, what the scenario injected, and
+the supervisor's comments on the adherence items.
+
+A run belongs to one trainee and one practice (fictional) patient made from the scenario; it
+never touches a real patient. The training clock is stored per practice dosing session, and
+`clock_for(session)` is what every time rule of a session reads: a real session always gets
+the wall clock, without a query.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from psiflow.domain import adherence
+from psiflow.domain.clock import WALL_CLOCK, SessionClock, training_clock
+from psiflow.domain.dosing import first_dose_at, total_dose
+from psiflow.domain.phases import Phase
+from psiflow.extensions import db
+from psiflow.models import rems
+from psiflow.models.courses import Course, PhaseTransition
+from psiflow.models.dosing import AnswerKind, DosingSession, record_vitals
+from psiflow.models.integration import IntegrationSession
+from psiflow.models.patients import Patient
+from psiflow.models.reviews import Review
+from psiflow.models.types import UTCDateTime, utcnow
+from psiflow.models.users import User
+
+
+class TrainingRefused(ValueError):
+    """A training action that cannot be taken (e.g. a clock on a real session)."""
+
+
+class TrainingClock(db.Model):
+    """The clock a practice dosing session runs on (see domain/clock.py)."""
+
+    __tablename__ = "training_clocks"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    session_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("dosing_sessions.id"), unique=True, index=True
+    )
+    speed: so.Mapped[int]
+    anchor_wall_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    anchor_session_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    changed_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    # Two people moving the clock at once: the second is told, not silently applied.
+    version: so.Mapped[int] = so.mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    session: so.Mapped[DosingSession] = so.relationship()
+
+    @property
+    def clock(self) -> SessionClock:
+        return SessionClock(self.speed, self.anchor_wall_at, self.anchor_session_at)
+
+    def set(self, clock: SessionClock, by: User) -> None:
+        self.speed = clock.speed
+        self.anchor_wall_at = clock.anchor_wall
+        self.anchor_session_at = clock.anchor_session
+        self.changed_by_id = by.id
+
+
+class ScenarioRun(db.Model):
+    """A trainee's run of a scenario: the practice patient, course and session it made."""
+
+    __tablename__ = "scenario_runs"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    scenario_id: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    trainee_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    patient_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("patients.id"), index=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("courses.id"), index=True)
+    session_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("dosing_sessions.id"), unique=True, index=True
+    )
+    started_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    trainee: so.Mapped[User] = so.relationship()
+    patient: so.Mapped[Patient] = so.relationship()
+    course: so.Mapped[Course] = so.relationship()
+    session: so.Mapped[DosingSession] = so.relationship()
+
+    def audit_patient_id(self) -> int:
+        return self.patient_id
+
+
+class ScenarioDelivery(db.Model):
+    """A scripted event the app has given the trainee, once (two tablets cannot both)."""
+
+    __tablename__ = "scenario_deliveries"
+    __table_args__ = (sa.UniqueConstraint("run_id", "event_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    run_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("scenario_runs.id"), index=True)
+    event_id: so.Mapped[str] = so.mapped_column(sa.String(64))
+    # On the session's clock: when the scenario says it happened.
+    due_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    delivered_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    vital_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("vital_signs.id"), index=True)
+
+
+class AdherenceComment(db.Model):
+    """A supervisor's comment on one adherence item of a run: appended, never edited."""
+
+    __tablename__ = "adherence_comments"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    run_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("scenario_runs.id"), index=True)
+    item_key: so.Mapped[str] = so.mapped_column(sa.String(120))
+    text: so.Mapped[str] = so.mapped_column(sa.Text)
+    author_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    author: so.Mapped[User] = so.relationship()
+
+
+# --- the clock -----------------------------------------------------------------------------
+
+
+def clock_for(session: DosingSession) -> SessionClock:
+    """The clock `session` runs on: the wall clock for every real session (no query), the
+    stored training clock for a practice session that has one."""
+    if not session.course.patient.is_practice:
+        return WALL_CLOCK
+    row = _clock_row(session.id)
+    return row.clock if row is not None else WALL_CLOCK
+
+
+def session_now(session: DosingSession, wall: datetime | None = None) -> datetime:
+    return clock_for(session).now(wall or utcnow())
+
+
+def _clock_row(session_id: int) -> TrainingClock | None:
+    return db.session.scalar(sa.select(TrainingClock).where(TrainingClock.session_id == session_id))
+
+
+def set_speed(session: DosingSession, speed: int, by: User, wall: datetime) -> SessionClock:
+    row = _practice_clock(session, by, wall)
+    clock = row.clock.at_speed(speed, wall)
+    row.set(clock, by)
+    return clock
+
+
+def jump_to_minute(session: DosingSession, minute: int, by: User, wall: datetime) -> SessionClock:
+    """Step the clock to `minute` after the first dose (after the start, before any dose)."""
+    row = _practice_clock(session, by, wall)
+    start = first_dose_at([d.given for d in session.doses()]) or session.occurred_at
+    clock = row.clock.jumped_to(start + timedelta(minutes=minute), wall)
+    row.set(clock, by)
+    return clock
+
+
+def _practice_clock(session: DosingSession, by: User, wall: datetime) -> TrainingClock:
+    if not session.course.patient.is_practice:
+        raise TrainingRefused("A real session runs on the wall clock; only practice runs fast.")
+    if session.is_signed or session.is_voided:
+        raise TrainingRefused("This session is closed: its clock no longer moves.")
+    row = _clock_row(session.id)
+    if row is None:
+        # A practice session without a training clock ran on the wall clock until now.
+        clock = training_clock(wall, 1)
+        row = TrainingClock(session=session, changed_by_id=by.id)
+        row.set(clock, by)
+        db.session.add(row)
+    return row
+
+
+# --- starting a run ------------------------------------------------------------------------
+
+
+def start_run(scenario, protocol, trainee: User, now: datetime | None = None) -> ScenarioRun:
+    """A practice patient from the scenario's case file, a course at dosing (screening and
+    preparation are in the case file), a dosing session open on the scenario's clock."""
+    now = now or utcnow()
+    if protocol.id != scenario.protocol_id:
+        raise TrainingRefused("The scenario runs on another protocol.")
+    done = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ScenarioRun)
+        .where(ScenarioRun.trainee_id == trainee.id)
+    )
+    patient = Patient(
+        clinic_id=trainee.clinic_id,
+        display_name=scenario.patient_name,
+        record_number=f"SCN-{trainee.id}-{done + 1}",
+        is_practice=True,
+        lead_clinician_id=trainee.id,
+        created_by_id=trainee.id,
+    )
+    db.session.add(patient)
+    course = Course(
+        patient=patient,
+        protocol_id=protocol.id,
+        protocol_version=protocol.version,
+        phase=Phase.DOSING,
+        phase_entered_at=now,
+        started_at=now,
+        started_by_id=trainee.id,
+    )
+    db.session.add(course)
+    reason = f"Scenario {scenario.title!r}: screening and preparation are in its case file."
+    previous = None
+    for phase in (Phase.SCREENING, Phase.PREPARATION, Phase.DOSING):
+        db.session.add(
+            PhaseTransition(
+                course=course,
+                from_phase=previous,
+                to_phase=phase,
+                at=now,
+                by_id=trainee.id,
+                reason="Course started" if previous is None else reason,
+            )
+        )
+        previous = phase
+    session = DosingSession(
+        course=course, author=trainee, occurred_at=now, created_at=now, facilitator_ids=[trainee.id]
+    )
+    db.session.add(session)
+    rems.open_monitoring_form(session, now)
+    clock = TrainingClock(session=session, changed_by_id=trainee.id)
+    clock.set(training_clock(now, scenario.clock_speed), trainee)
+    db.session.add(clock)
+    run = ScenarioRun(
+        scenario_id=scenario.id,
+        trainee=trainee,
+        patient=patient,
+        course=course,
+        session=session,
+        started_at=now,
+    )
+    db.session.add(run)
+    return run
+
+
+def run_of_session(session_id: int) -> ScenarioRun | None:
+    return db.session.scalar(sa.select(ScenarioRun).where(ScenarioRun.session_id == session_id))
+
+
+# --- the monitor feed ----------------------------------------------------------------------
+
+
+def deliver_scenario_events(session: DosingSession, by: User, now: datetime) -> list:
+    """The scripted events due in `session` by `now` (session time), if it is a scenario run:
+    a real session has none and is not looked up."""
+    if not session.course.patient.is_practice:
+        return []
+    run = run_of_session(session.id)
+    if run is None:
+        return []
+    from psiflow import catalog
+
+    scenario = catalog.scenarios().get(run.scenario_id)
+    if scenario is None:  # a scenario file withdrawn since: the run keeps what it was given
+        return []
+    return deliver_due_events(run, scenario, by, now)
+
+
+def deliveries_of(run: ScenarioRun) -> dict[str, ScenarioDelivery]:
+    rows = db.session.scalars(sa.select(ScenarioDelivery).where(ScenarioDelivery.run_id == run.id))
+    return {d.event_id: d for d in rows}
+
+
+def deliver_due_events(run: ScenarioRun, scenario, by: User, now: datetime) -> list:
+    """Give the trainee every scripted event whose minute has come on the session's clock:
+    a reading arrives as the monitor gives it (a vital sign from "monitor (scenario)", flagged
+    by the protocol's own rules); a prompt arrives as words on the page. `now` is session time."""
+    session = run.session
+    if session.is_signed or session.is_voided or session.ended_early:
+        return []
+    dose_at = first_dose_at([d.given for d in session.doses()])
+    if dose_at is None:
+        return []
+    given = deliveries_of(run)
+    delivered = []
+    for event in scenario.events:
+        due = dose_at + timedelta(minutes=event.minute)
+        if event.id in given or due > now:
+            continue
+        if session.discharged_at is not None and due > session.discharged_at:
+            continue  # the patient has gone home: nothing more happens in the room
+        delivery = ScenarioDelivery(run_id=run.id, event_id=event.id, due_at=due)
+        if event.reading is not None:
+            vital = record_vitals(
+                session, event.reading, due, by, now=now, source=adherence.MONITOR_SOURCE
+            )
+            db.session.flush()
+            delivery.vital_id = vital.id
+        db.session.add(delivery)
+        delivered.append(event)
+    return delivered
+
+
+# --- adherence from the record -------------------------------------------------------------
+
+
+def practice_record(run: ScenarioRun) -> adherence.PracticeRecord:
+    """What adherence reads of a run, as plain values."""
+    session = run.session
+    doses = session.doses()
+    integration_note = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(IntegrationSession)
+        .where(
+            IntegrationSession.course_id == run.course_id, IntegrationSession.voided_at.is_(None)
+        )
+    )
+    return adherence.PracticeRecord(
+        dose_at=first_dose_at([d.given for d in doses]),
+        ticks=tuple(
+            adherence.Tick(a.item_id, a.value, a.recorded_at)
+            for a in session.answer_rows()
+            if a.kind == AnswerKind.CHECKLIST
+        ),
+        vitals=tuple(
+            adherence.TakenVital(
+                v.id, v.taken_at, v.recorded_at, v.source, bool(v.flags), v.acknowledged_at
+            )
+            for v in session.vitals()
+        ),
+        timeline=tuple(
+            adherence.TimelineEntry(e.id, e.kind.value, e.recorded_at) for e in session.events()
+        ),
+        adverse_events=tuple(
+            adherence.RecordedAdverseEvent(a.id, a.recorded_at) for a in session.adverse_events()
+        ),
+        discharged_at=session.discharged_at,
+        discharge_criteria_met=tuple(session.discharge_criteria_met or ()),
+        ended_early=session.ended_early,
+        signed=session.is_signed,
+        integration_note=bool(integration_note),
+        injected={
+            d.event_id: d.vital_id for d in deliveries_of(run).values() if d.vital_id is not None
+        },
+    )
+
+
+def adherence_report(run: ScenarioRun, scenario) -> adherence.Report:
+    protocol = run.course.protocol
+    total = total_dose([d.given for d in run.session.doses()])
+    return adherence.score(
+        scenario, adherence.protocol_rules(protocol, total), practice_record(run)
+    )
+
+
+def comments_of(run: ScenarioRun) -> dict[str, list[AdherenceComment]]:
+    rows = db.session.scalars(
+        sa.select(AdherenceComment)
+        .where(AdherenceComment.run_id == run.id)
+        .order_by(AdherenceComment.created_at, AdherenceComment.id)
+    )
+    found: dict[str, list[AdherenceComment]] = {}
+    for row in rows:
+        found.setdefault(row.item_key, []).append(row)
+    return found
+
+
+def add_comment(run: ScenarioRun, item_key: str, text: str, keys, by: User, now=None):
+    if item_key not in keys:
+        raise TrainingRefused("There is no such adherence item in this run.")
+    if not text.strip():
+        raise TrainingRefused("Write the comment.")
+    comment = AdherenceComment(
+        run_id=run.id,
+        item_key=item_key,
+        text=text.strip(),
+        author_id=by.id,
+        created_at=now or utcnow(),
+    )
+    db.session.add(comment)
+    return comment
+
+
+def fidelity_of(run: ScenarioRun) -> dict | None:
+    """The supervisor's latest fidelity rating of the run's session record, if rated."""
+    return db.session.scalar(
+        sa.select(Review.fidelity)
+        .where(
+            Review.record_type == DosingSession.record_type,
+            Review.record_id == run.session_id,
+            Review.fidelity.is_not(None),
+        )
+        .order_by(Review.decided_at.desc(), Review.id.desc())
+        .limit(1)
+    )
+
+
+def runs_of(trainee_ids) -> list[ScenarioRun]:
+    ids = list(trainee_ids)
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(ScenarioRun)
+            .where(ScenarioRun.trainee_id.in_(ids))
+            .options(so.selectinload(ScenarioRun.session), so.selectinload(ScenarioRun.course))
+            .order_by(ScenarioRun.started_at, ScenarioRun.id)
+        )
+    )
+
+
+def supervisees_of(supervisor: User) -> list[User]:
+    """The trainees `supervisor` supervises, active or not (their record stays theirs)."""
+    from psiflow.access import Role
+
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.supervisor_id == supervisor.id, User.role == Role.TRAINEE)
+            .order_by(User.name)
+        )
+    )
