@@ -220,6 +220,7 @@ def start_run(scenario, protocol, trainee: User, now: datetime | None = None) ->
         course=course, author=trainee, occurred_at=now, created_at=now, facilitator_ids=[trainee.id]
     )
     db.session.add(session)
+    db.session.flush()  # the REMS form is filed under the course and session ids
     rems.open_monitoring_form(session, now)
     clock = TrainingClock(session=session, changed_by_id=trainee.id)
     clock.set(training_clock(now, scenario.clock_speed), trainee)
