@@ -6,6 +6,11 @@ same code path serves both. A training clock runs from an anchor: at wall time `
 the session's time was `anchor_session`, and it runs `speed` times as fast since (a six-hour
 session at x12 takes thirty minutes). A supervisor steps it ("jump to 120 minutes") by moving
 the anchor forward; it never runs backwards, since entries already carry their times.
+
+A practice session starts in the past (as long ago as the scenario needs) and its clock
+catches up with the wall clock, never passing it: every entry stays in the past, as a real
+one is, so the record's time checks hold unchanged, and what the trainee does after the
+session (the integration note, measures) falls after it on the wall clock, as it should.
 """
 
 from __future__ import annotations
@@ -36,7 +41,11 @@ class SessionClock:
     def now(self, wall: datetime) -> datetime:
         if self.anchor_wall is None or self.anchor_session is None:
             return wall
-        return self.anchor_session + (wall - self.anchor_wall) * self.speed
+        return min(wall, self.anchor_session + (wall - self.anchor_wall) * self.speed)
+
+    def caught_up(self, wall: datetime) -> bool:
+        """Whether it has reached the wall clock (from then on it runs in real time)."""
+        return self.now(wall) >= wall
 
     def jumped_to(self, session_time: datetime, wall: datetime) -> SessionClock:
         """The clock after a supervisor moves it forward to `session_time`."""
@@ -44,6 +53,10 @@ class SessionClock:
             raise ClockRefused("Only a practice session's clock can be moved.")
         if session_time < self.now(wall):
             raise ClockRefused("The training clock only moves forward: entries carry their times.")
+        if session_time > wall:
+            raise ClockRefused(
+                "The training clock cannot pass the present: the scenario has not got that far."
+            )
         return replace(self, anchor_wall=wall, anchor_session=session_time)
 
     def at_speed(self, speed: int, wall: datetime) -> SessionClock:
@@ -58,11 +71,14 @@ class SessionClock:
 WALL_CLOCK = SessionClock()
 
 
-def training_clock(started_at: datetime, speed: int) -> SessionClock:
-    """A training clock that reads `started_at` at wall time `started_at` and runs at `speed`."""
+def training_clock(starts_at: datetime, speed: int, wall: datetime) -> SessionClock:
+    """A training clock that reads `starts_at` (in the past) at wall time `wall` and runs at
+    `speed` until it reaches the wall clock."""
     if speed not in SPEEDS:
         raise ClockRefused(f"Choose a speed among {', '.join(f'x{s}' for s in SPEEDS)}.")
-    return SessionClock(speed=speed, anchor_wall=started_at, anchor_session=started_at)
+    if starts_at > wall:
+        raise ClockRefused("A training clock starts in the past, never ahead of the wall clock.")
+    return SessionClock(speed=speed, anchor_wall=wall, anchor_session=starts_at)
 
 
 def minutes_after(start: datetime, minutes: float) -> datetime:

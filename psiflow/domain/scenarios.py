@@ -101,6 +101,22 @@ class Scenario:
         return next((e for e in self.events if e.id == event_id), None)
 
 
+# A run starts this long before the dose on the training clock: the checklist and a baseline
+# reading (clinic default for a walk-through).
+BEFORE_DOSE_MINUTES = 30
+# And lasts this long after the later of its last event and the protocol's minimum duration:
+# the responses, the discharge assessment and the discharge itself.
+AFTER_MINUTES = 60
+
+
+def minutes_needed(scenario: Scenario, protocol) -> int:
+    """How long a run lasts on its training clock, from the start of the session: it starts
+    that far in the past, so that its clock reaches the present as the session ends."""
+    minimum = protocol.min_session_minutes_for_dose(protocol.dose.max)
+    last_event = max(e.minute for e in scenario.events)
+    return BEFORE_DOSE_MINUTES + max(minimum, last_event) + AFTER_MINUTES
+
+
 def default_scenario_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -18,6 +18,7 @@ from psiflow.domain import adherence
 from psiflow.domain.clock import WALL_CLOCK, SessionClock, training_clock
 from psiflow.domain.dosing import first_dose_at, total_dose
 from psiflow.domain.phases import Phase
+from psiflow.domain.scenarios import minutes_needed
 from psiflow.extensions import db
 from psiflow.models import rems
 from psiflow.models.courses import Course, PhaseTransition
@@ -162,7 +163,7 @@ def _practice_clock(session: DosingSession, by: User, wall: datetime) -> Trainin
     row = _clock_row(session.id)
     if row is None:
         # A practice session without a training clock ran on the wall clock until now.
-        clock = training_clock(wall, 1)
+        clock = training_clock(wall, 1, wall)
         row = TrainingClock(session=session, changed_by_id=by.id)
         row.set(clock, by)
         db.session.add(row)
@@ -178,6 +179,8 @@ def start_run(scenario, protocol, trainee: User, now: datetime | None = None) ->
     now = now or utcnow()
     if protocol.id != scenario.protocol_id:
         raise TrainingRefused("The scenario runs on another protocol.")
+    # The session starts in the past and its clock catches up with the present (clock.py).
+    starts_at = now - timedelta(minutes=minutes_needed(scenario, protocol))
     done = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(ScenarioRun)
@@ -197,8 +200,8 @@ def start_run(scenario, protocol, trainee: User, now: datetime | None = None) ->
         protocol_id=protocol.id,
         protocol_version=protocol.version,
         phase=Phase.DOSING,
-        phase_entered_at=now,
-        started_at=now,
+        phase_entered_at=starts_at,
+        started_at=starts_at,
         started_by_id=trainee.id,
     )
     db.session.add(course)
@@ -210,20 +213,24 @@ def start_run(scenario, protocol, trainee: User, now: datetime | None = None) ->
                 course=course,
                 from_phase=previous,
                 to_phase=phase,
-                at=now,
+                at=starts_at,
                 by_id=trainee.id,
                 reason="Course started" if previous is None else reason,
             )
         )
         previous = phase
     session = DosingSession(
-        course=course, author=trainee, occurred_at=now, created_at=now, facilitator_ids=[trainee.id]
+        course=course,
+        author=trainee,
+        occurred_at=starts_at,
+        created_at=now,
+        facilitator_ids=[trainee.id],
     )
     db.session.add(session)
     db.session.flush()  # the REMS form is filed under the course and session ids
-    rems.open_monitoring_form(session, now)
+    rems.open_monitoring_form(session, starts_at)
     clock = TrainingClock(session=session, changed_by_id=trainee.id)
-    clock.set(training_clock(now, scenario.clock_speed), trainee)
+    clock.set(training_clock(starts_at, scenario.clock_speed, now), trainee)
     db.session.add(clock)
     run = ScenarioRun(
         scenario_id=scenario.id,

@@ -9,8 +9,13 @@
   var loaded = Date.now();
   // A practice session's training clock runs faster than the wall clock (data-speed, e.g. 12).
   var speed = Number(clock.getAttribute("data-speed")) || 1;
+  // ...until it reaches the present (data-wall), which it never passes.
+  var wall = clock.hasAttribute("data-wall") ? Date.parse(clock.getAttribute("data-wall")) : served;
 
-  function now() { return served + (Date.now() - loaded) * speed; }
+  function now() {
+    var elapsed = Date.now() - loaded;
+    return Math.min(served + elapsed * speed, wall + elapsed);
+  }
 
   function minutes(ms) { return Math.floor(ms / 60000); }
 

@@ -148,7 +148,8 @@ def training_panel(session):
     clock = clock_for(session)
     run = run_of_session(session.id)
     scenario = catalog.scenarios().get(run.scenario_id) if run else None
-    now = clock.now(utcnow())
+    wall = utcnow()
+    now = clock.now(wall)
     dose_at = first_dose_at([d.given for d in session.doses()])
     delivered = []
     if run is not None and scenario is not None:
@@ -157,6 +158,8 @@ def training_panel(session):
     return {
         "clock": clock,
         "now": now,
+        "wall": wall,
+        "caught_up": clock.caught_up(wall),
         "minute": round(minute_of(dose_at, now)) if dose_at else None,
         "run": run,
         "scenario": scenario,

@@ -46,29 +46,44 @@ def test_a_real_session_reads_the_wall_clock():
         WALL_CLOCK.jumped_to(T0 + timedelta(hours=1), T0)
 
 
+WALL = T0 + timedelta(hours=8)  # the practice session starts eight hours in the past
+
+
 def test_an_accelerated_clock_runs_a_six_hour_session_in_thirty_minutes():
-    clock = training_clock(T0, 12)
-    assert clock.now(T0 + timedelta(minutes=30)) == T0 + timedelta(hours=6)
+    clock = training_clock(T0, 12, WALL)
+    assert clock.now(WALL) == T0
+    assert clock.now(WALL + timedelta(minutes=30)) == T0 + timedelta(hours=6)
+
+
+def test_the_training_clock_catches_up_with_the_wall_clock_and_never_passes_it():
+    clock = training_clock(T0, 12, WALL)
+    later = WALL + timedelta(minutes=50)  # 10 hours of training time: past the present
+    assert clock.now(later) == later
+    assert clock.caught_up(later)
+    with pytest.raises(ClockRefused, match="cannot pass the present"):
+        clock.jumped_to(WALL + timedelta(hours=1), WALL)
+    with pytest.raises(ClockRefused):
+        training_clock(WALL + timedelta(minutes=1), 12, WALL)
 
 
 def test_a_stepped_clock_jumps_forward_and_keeps_running_from_there():
-    clock = training_clock(T0, 1).jumped_to(T0 + timedelta(minutes=120), T0 + timedelta(minutes=1))
-    assert clock.now(T0 + timedelta(minutes=1)) == T0 + timedelta(minutes=120)
-    assert clock.now(T0 + timedelta(minutes=2)) == T0 + timedelta(minutes=121)
+    clock = training_clock(T0, 1, WALL).jumped_to(T0 + timedelta(minutes=120), WALL)
+    assert clock.now(WALL) == T0 + timedelta(minutes=120)
+    assert clock.now(WALL + timedelta(minutes=1)) == T0 + timedelta(minutes=121)
 
 
 def test_the_training_clock_never_runs_backwards():
-    clock = training_clock(T0, 12)
+    clock = training_clock(T0, 12, WALL)
     with pytest.raises(ClockRefused, match="only moves forward"):
-        clock.jumped_to(T0, T0 + timedelta(minutes=1))
+        clock.jumped_to(T0, WALL + timedelta(minutes=1))
 
 
 def test_a_change_of_speed_keeps_the_time_already_run():
-    clock = training_clock(T0, 12).at_speed(1, T0 + timedelta(minutes=10))
-    assert clock.now(T0 + timedelta(minutes=10)) == T0 + timedelta(minutes=120)
-    assert clock.now(T0 + timedelta(minutes=11)) == T0 + timedelta(minutes=121)
+    clock = training_clock(T0, 12, WALL).at_speed(1, WALL + timedelta(minutes=10))
+    assert clock.now(WALL + timedelta(minutes=10)) == T0 + timedelta(minutes=120)
+    assert clock.now(WALL + timedelta(minutes=11)) == T0 + timedelta(minutes=121)
     with pytest.raises(ClockRefused):
-        clock.at_speed(7, T0)
+        clock.at_speed(7, WALL)
 
 
 # --- scenario files ------------------------------------------------------------------------
