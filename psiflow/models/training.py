@@ -22,7 +22,16 @@ from psiflow.domain.scenarios import minutes_needed
 from psiflow.extensions import db
 from psiflow.models import rems
 from psiflow.models.courses import Course, PhaseTransition
-from psiflow.models.dosing import AnswerKind, DosingSession, record_vitals
+from psiflow.models.dosing import (
+    AdverseEvent,
+    AnswerKind,
+    DoseAdministration,
+    DosingSession,
+    SessionAnswer,
+    SessionEvent,
+    VitalSign,
+    record_vitals,
+)
 from psiflow.models.integration import IntegrationSession
 from psiflow.models.patients import Patient
 from psiflow.models.reviews import Review
@@ -305,64 +314,111 @@ def deliver_due_events(run: ScenarioRun, scenario, by: User, now: datetime) -> l
 # --- adherence from the record -------------------------------------------------------------
 
 
-def practice_record(run: ScenarioRun) -> adherence.PracticeRecord:
-    """What adherence reads of a run, as plain values."""
-    session = run.session
-    doses = session.doses()
-    integration_note = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(IntegrationSession)
-        .where(
-            IntegrationSession.course_id == run.course_id, IntegrationSession.voided_at.is_(None)
+def _by_session(model, session_ids, *order) -> dict[int, list]:
+    rows = db.session.scalars(
+        sa.select(model).where(model.session_id.in_(session_ids)).order_by(*order)
+    )
+    found: dict[int, list] = {i: [] for i in session_ids}
+    for row in rows:
+        found[row.session_id].append(row)
+    return found
+
+
+def practice_records(runs) -> dict[int, tuple[adherence.PracticeRecord, float]]:
+    """What adherence reads of each run, as plain values, with the total dose given: in a
+    fixed number of queries, however many runs (the progress pages list them all)."""
+    if not runs:
+        return {}
+    session_ids = [r.session_id for r in runs]
+    answers = _by_session(SessionAnswer, session_ids, SessionAnswer.recorded_at, SessionAnswer.id)
+    doses = _by_session(DoseAdministration, session_ids, DoseAdministration.given_at)
+    vitals = _by_session(VitalSign, session_ids, VitalSign.taken_at, VitalSign.id)
+    events = _by_session(SessionEvent, session_ids, SessionEvent.at, SessionEvent.id)
+    adverse = _by_session(AdverseEvent, session_ids, AdverseEvent.onset_at, AdverseEvent.id)
+    noted = set(
+        db.session.scalars(
+            sa.select(IntegrationSession.course_id).where(
+                IntegrationSession.course_id.in_([r.course_id for r in runs]),
+                IntegrationSession.voided_at.is_(None),
+            )
         )
     )
-    return adherence.PracticeRecord(
-        dose_at=first_dose_at([d.given for d in doses]),
-        ticks=tuple(
-            adherence.Tick(a.item_id, a.value, a.recorded_at)
-            for a in session.answer_rows()
-            if a.kind == AnswerKind.CHECKLIST
-        ),
-        vitals=tuple(
-            adherence.TakenVital(
-                v.id, v.taken_at, v.recorded_at, v.source, bool(v.flags), v.acknowledged_at
-            )
-            for v in session.vitals()
-        ),
-        timeline=tuple(
-            adherence.TimelineEntry(e.id, e.kind.value, e.recorded_at) for e in session.events()
-        ),
-        adverse_events=tuple(
-            adherence.RecordedAdverseEvent(a.id, a.recorded_at) for a in session.adverse_events()
-        ),
-        discharged_at=session.discharged_at,
-        discharge_criteria_met=tuple(session.discharge_criteria_met or ()),
-        ended_early=session.ended_early,
-        signed=session.is_signed,
-        integration_note=bool(integration_note),
-        injected={
-            d.event_id: d.vital_id for d in deliveries_of(run).values() if d.vital_id is not None
-        },
-    )
+    injected: dict[int, dict[str, int]] = {r.id: {} for r in runs}
+    for delivery in db.session.scalars(
+        sa.select(ScenarioDelivery).where(ScenarioDelivery.run_id.in_(list(injected)))
+    ):
+        if delivery.vital_id is not None:
+            injected[delivery.run_id][delivery.event_id] = delivery.vital_id
+    records = {}
+    for run in runs:
+        session, sid = run.session, run.session_id
+        given = [d.given for d in doses[sid]]
+        records[run.id] = (
+            adherence.PracticeRecord(
+                dose_at=first_dose_at(given),
+                ticks=tuple(
+                    adherence.Tick(a.item_id, a.value, a.recorded_at)
+                    for a in answers[sid]
+                    if a.kind == AnswerKind.CHECKLIST
+                ),
+                vitals=tuple(
+                    adherence.TakenVital(
+                        v.id, v.taken_at, v.recorded_at, v.source, bool(v.flags), v.acknowledged_at
+                    )
+                    for v in vitals[sid]
+                ),
+                timeline=tuple(
+                    adherence.TimelineEntry(e.id, e.kind.value, e.recorded_at) for e in events[sid]
+                ),
+                adverse_events=tuple(
+                    adherence.RecordedAdverseEvent(a.id, a.recorded_at) for a in adverse[sid]
+                ),
+                discharged_at=session.discharged_at,
+                discharge_criteria_met=tuple(session.discharge_criteria_met or ()),
+                ended_early=session.ended_early,
+                signed=session.is_signed,
+                integration_note=run.course_id in noted,
+                injected=injected[run.id],
+            ),
+            total_dose(given),
+        )
+    return records
+
+
+def adherence_reports(runs, scenarios: dict) -> dict[int, adherence.Report]:
+    """Each run's adherence report (runs whose scenario file is gone are left out)."""
+    reports = {}
+    for run_id, (record, total) in practice_records(runs).items():
+        run = next(r for r in runs if r.id == run_id)
+        scenario = scenarios.get(run.scenario_id)
+        if scenario is not None:
+            rules = adherence.protocol_rules(run.course.protocol, total)
+            reports[run_id] = adherence.score(scenario, rules, record)
+    return reports
 
 
 def adherence_report(run: ScenarioRun, scenario) -> adherence.Report:
-    protocol = run.course.protocol
-    total = total_dose([d.given for d in run.session.doses()])
-    return adherence.score(
-        scenario, adherence.protocol_rules(protocol, total), practice_record(run)
-    )
+    return adherence_reports([run], {scenario.id: scenario})[run.id]
 
 
 def comments_of(run: ScenarioRun) -> dict[str, list[AdherenceComment]]:
+    return comments_of_runs([run]).get(run.id, {})
+
+
+def comments_of_runs(runs) -> dict[int, dict[str, list[AdherenceComment]]]:
+    """Each run's comments by item, oldest first, in one query (their authors joined in)."""
+    ids = [r.id for r in runs]
+    if not ids:
+        return {}
     rows = db.session.scalars(
         sa.select(AdherenceComment)
-        .where(AdherenceComment.run_id == run.id)
+        .where(AdherenceComment.run_id.in_(ids))
+        .options(so.joinedload(AdherenceComment.author))
         .order_by(AdherenceComment.created_at, AdherenceComment.id)
     )
-    found: dict[str, list[AdherenceComment]] = {}
+    found: dict[int, dict[str, list[AdherenceComment]]] = {}
     for row in rows:
-        found.setdefault(row.item_key, []).append(row)
+        found.setdefault(row.run_id, {}).setdefault(row.item_key, []).append(row)
     return found
 
 
@@ -382,18 +438,26 @@ def add_comment(run: ScenarioRun, item_key: str, text: str, keys, by: User, now=
     return comment
 
 
-def fidelity_of(run: ScenarioRun) -> dict | None:
-    """The supervisor's latest fidelity rating of the run's session record, if rated."""
-    return db.session.scalar(
-        sa.select(Review.fidelity)
+def fidelity_of_runs(runs) -> dict[int, dict]:
+    """Each run's latest fidelity rating by the supervisor (rated runs only), in one query."""
+    by_session = {r.session_id: r.id for r in runs}
+    if not by_session:
+        return {}
+    rows = db.session.execute(
+        sa.select(Review.record_id, Review.fidelity)
         .where(
             Review.record_type == DosingSession.record_type,
-            Review.record_id == run.session_id,
+            Review.record_id.in_(list(by_session)),
             Review.fidelity.is_not(None),
         )
-        .order_by(Review.decided_at.desc(), Review.id.desc())
-        .limit(1)
+        .order_by(Review.decided_at, Review.id)
     )
+    return {by_session[record_id]: fidelity for record_id, fidelity in rows}  # latest wins
+
+
+def fidelity_of(run: ScenarioRun) -> dict | None:
+    """The supervisor's latest fidelity rating of the run's session record, if rated."""
+    return fidelity_of_runs([run]).get(run.id)
 
 
 def runs_of(trainee_ids) -> list[ScenarioRun]:

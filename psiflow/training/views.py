@@ -23,10 +23,13 @@ from psiflow.models.training import (
     TrainingRefused,
     add_comment,
     adherence_report,
+    adherence_reports,
     clock_for,
     comments_of,
+    comments_of_runs,
     deliveries_of,
     fidelity_of,
+    fidelity_of_runs,
     jump_to_minute,
     run_of_session,
     runs_of,
@@ -218,26 +221,33 @@ def _move_clock(session, move):
 # --- progress ------------------------------------------------------------------------------
 
 
-def _progress_rows(runs):
+def _progress_rows(runs, found=None):
+    """One row per run, oldest first, in a fixed number of queries however many runs;
+    `found` is what `_progress_of(runs)` read for a larger set they are part of."""
     scenarios = catalog.scenarios()
+    reports, fidelity, comments = found or _progress_of(runs)
     rows = []
-    for i, run in enumerate(runs, start=1):
-        scenario = scenarios.get(run.scenario_id)
-        if scenario is None:
-            continue
-        report = adherence_report(run, scenario)
-        fidelity = fidelity_of(run)
+    for n, run in enumerate((r for r in runs if r.id in reports), start=1):
         rows.append(
             {
-                "n": i,
+                "n": n,
                 "run": run,
-                "scenario": scenario,
-                "report": report,
-                "fidelity": fidelity_percent(fidelity),
-                "comments": sum(len(c) for c in comments_of(run).values()),
+                "scenario": scenarios[run.scenario_id],
+                "report": reports[run.id],
+                "fidelity": fidelity_percent(fidelity.get(run.id)),
+                "comments": comments.get(run.id, {}),
+                "comment_count": sum(len(c) for c in comments.get(run.id, {}).values()),
             }
         )
     return rows
+
+
+def _progress_of(runs):
+    return (
+        adherence_reports(runs, catalog.scenarios()),
+        fidelity_of_runs(runs),
+        comments_of_runs(runs),
+    )
 
 
 def _chart(title, rows):
@@ -259,9 +269,7 @@ def progress():
         rows=rows,
         chart=_chart("Your practice runs: adherence and fidelity", rows),
         not_practised=[s for s in catalog.scenarios().values() if s.id not in practised],
-        feedback=[
-            (row, comments) for row in rows for comments in [comments_of(row["run"])] if comments
-        ],
+        feedback=[(row, row["comments"]) for row in rows if row["comments"]],
     )
 
 
@@ -269,9 +277,10 @@ def progress():
 def supervisees():
     trainees = supervisees_of(current_user)
     runs = runs_of([t.id for t in trainees])
+    found = _progress_of(runs)  # for every supervisee at once: the page's queries stay flat
     sections = []
     for trainee in trainees:
-        rows = _progress_rows([r for r in runs if r.trainee_id == trainee.id])
+        rows = _progress_rows([r for r in runs if r.trainee_id == trainee.id], found)
         practised = {r["scenario"].id for r in rows}
         sections.append(
             {

@@ -369,3 +369,30 @@ def test_an_unknown_scenario_is_not_found(client, team, db, run_id):
     assert client.post("/training/scenarios/no-such-thing/runs").status_code == 404
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Course)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(DosingSession)) == 1
+
+
+# --- query counts --------------------------------------------------------------------------
+
+
+def _statements(db, client, url):
+    db.session.expire_all()
+    with count_queries(db.engine) as counter:
+        assert client.get(url).status_code == 200
+    return counter.count
+
+
+def test_progress_pages_run_as_many_queries_for_many_runs_as_for_one(
+    client, switch_to, team, db, run_id
+):
+    one = _statements(db, client, "/training/progress")
+    start_run(client, "psilocybin-anxiety-at-peak")
+    start_run(client, "mdma-hypertension-nausea")
+    assert _statements(db, client, "/training/progress") == one
+    switch_to(team["supervisor"])
+    supervised = _statements(db, client, "/training/supervisees")
+    second = gen_user(team["trainee"].role, team["trainee"].clinic, supervisor=team["supervisor"])
+    db.session.commit()
+    switch_to(second)
+    start_run(client, "ketamine-vomiting-leave")
+    switch_to(team["supervisor"])
+    assert _statements(db, client, "/training/supervisees") == supervised
