@@ -260,9 +260,10 @@ def run_of_session(session_id: int) -> ScenarioRun | None:
 # --- the monitor feed ----------------------------------------------------------------------
 
 
-def deliver_scenario_events(session: DosingSession, by: User, now: datetime) -> list:
+def deliver_scenario_events(session: DosingSession, now: datetime) -> list:
     """The scripted events due in `session` by `now` (session time), if it is a scenario run:
-    a real session has none and is not looked up."""
+    a real session has none and is not looked up. What the monitor gives is entered under the
+    trainee's name, whoever has the page open (the supervisor watching, say)."""
     if not session.course.patient.is_practice:
         return []
     run = run_of_session(session.id)
@@ -273,7 +274,7 @@ def deliver_scenario_events(session: DosingSession, by: User, now: datetime) -> 
     scenario = catalog.scenarios().get(run.scenario_id)
     if scenario is None:  # a scenario file withdrawn since: the run keeps what it was given
         return []
-    return deliver_due_events(run, scenario, by, now)
+    return deliver_due_events(run, scenario, run.trainee, now)
 
 
 def deliveries_of(run: ScenarioRun) -> dict[str, ScenarioDelivery]:

@@ -66,7 +66,7 @@ def live(record_type, record_id):
     session = guard.load_record(record_type, record_id)
     # A practice run's scripted events arrive when the page is next looked at, as a monitor's
     # reading would; a real session has none (and costs no query).
-    if deliver_scenario_events(session, current_user, session_now(session)):
+    if deliver_scenario_events(session, session_now(session)):
         db.session.commit()
     return _render(session)
 

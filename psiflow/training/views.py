@@ -111,7 +111,7 @@ def run(run_id):
         adherence_items={i.id: i.label for i in run.course.protocol.adherence_items},
         comments=comments_of(run),
         comment_form=f.CommentForm(formdata=None),
-        may_comment=run.trainee.supervisor_id == current_user.id,
+        may_comment=access.can(current_user, access.Action.REVIEW, run.patient),
     )
 
 
