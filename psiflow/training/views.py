@@ -122,13 +122,15 @@ def comment(run_id):
     if scenario is None:
         abort(404)
     form = f.CommentForm()
-    back = redirect(url_for("training.run", run_id=run.id) + f"#item-{form.item_key.data or ''}")
+    keys = {i.key for i in adherence_report(run, scenario).items}
+    # Back to the item commented on; only a known item's key goes into the address.
+    anchor = f"#item-{form.item_key.data}" if form.item_key.data in keys else ""
+    back = redirect(url_for("training.run", run_id=run.id) + anchor)
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for message in errors:
                 flash(message, "error")
         return back
-    keys = {i.key for i in adherence_report(run, scenario).items}
     try:
         add_comment(run, form.item_key.data, form.text.data, keys, current_user, utcnow())
     except TrainingRefused as refused:
