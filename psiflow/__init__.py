@@ -69,12 +69,17 @@ def register_extensions(app: Flask) -> None:
 def register_catalog(app: Flask) -> None:
     from psiflow.domain.instruments import default_instrument_dir, load_instruments
     from psiflow.domain.protocols import default_protocol_dir, load_protocols
+    from psiflow.domain.scenarios import default_scenario_dir, load_scenarios
 
     protocol_dir = app.config["PROTOCOL_DIR"] or default_protocol_dir()
     instrument_dir = app.config["INSTRUMENT_DIR"] or default_instrument_dir()
+    scenario_dir = app.config.get("SCENARIO_DIR") or default_scenario_dir()
+    protocols = load_protocols(Path(protocol_dir))
     app.extensions["psiflow"] = {
-        "protocols": load_protocols(Path(protocol_dir)),
+        "protocols": protocols,
         "instruments": load_instruments(Path(instrument_dir)),
+        # Checked against the protocols just loaded: a scenario on a missing protocol stops here.
+        "scenarios": load_scenarios(Path(scenario_dir), protocols),
     }
 
 

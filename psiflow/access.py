@@ -330,6 +330,22 @@ ENDPOINTS: dict[str, Rule] = {
     "training.practicum_csv": Rule(roles=_PRACTICUM_ROLES),
     #
     #
+    # training: scenarios are run by trainees on their own practice patients; the run page is
+    # the trainee's and their supervisor's (the relationship to the practice patient decides)
+    "training.scenarios": Rule(roles=frozenset({Role.TRAINEE})),
+    "training.start": Rule(roles=frozenset({Role.TRAINEE})),
+    "training.run": Rule(roles=frozenset({Role.TRAINEE, Role.SUPERVISOR}), patient=Action.VIEW),
+    "training.comment": Rule(roles=frozenset({Role.SUPERVISOR}), patient=Action.REVIEW),
+    # The training clock is no clinical content: whoever may watch a practice session may run
+    # it faster; stepping it ("jump to 120 minutes") is the supervisor's. Real sessions refuse.
+    "training.clock_speed": Rule(
+        roles=frozenset({Role.TRAINEE, Role.SUPERVISOR}), patient=Action.VIEW
+    ),
+    "training.clock_jump": Rule(roles=frozenset({Role.SUPERVISOR}), patient=Action.REVIEW),
+    "training.progress": Rule(roles=frozenset({Role.TRAINEE})),  # one's own: takes no user id
+    "training.supervisees": Rule(roles=frozenset({Role.SUPERVISOR})),  # one's own supervisees
+    #
+    #
     # audit
     #
     #

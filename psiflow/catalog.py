@@ -16,6 +16,11 @@ def instruments() -> dict:
     return current_app.extensions["psiflow"]["instruments"]
 
 
+def scenarios() -> dict:
+    """Every training scenario, keyed by id (see domain/scenarios.py)."""
+    return current_app.extensions["psiflow"]["scenarios"]
+
+
 def current_protocols() -> list:
     """The newest version of each protocol: the ones a new course may start on."""
     newest: dict = {}

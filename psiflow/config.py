@@ -32,6 +32,7 @@ class Defaults:
     # through the rest. 50 made a supervisor's board 250 cards (120 kB, the slowest page).
     BOARD_CARDS_PER_PHASE = 20
     PROTOCOL_DIR = None  # default: the protocols shipped in the package
+    SCENARIO_DIR = None  # default: the training scenarios shipped in the package
     INSTRUMENT_DIR = None
     # The practicum requirement trainees' hours are counted against: a programme id from
     # PRACTICUM_PROGRAMME_DIR (default: psiflow/programmes, Oregon's and Colorado's).

@@ -286,6 +286,6 @@ def login_lines() -> list[str]:
 
 
 # Feature seeders run in clinical order; they import DemoContext from above.
-from psiflow.demo import dosing, integration, preparation  # noqa: E402
+from psiflow.demo import dosing, integration, preparation, training  # noqa: E402
 
-FEATURE_SEEDERS.extend([preparation.seed, dosing.seed, integration.seed])
+FEATURE_SEEDERS.extend([preparation.seed, dosing.seed, integration.seed, training.seed])

@@ -314,12 +314,22 @@ class BarChart:
     left: int = LEFT
     right: int = WIDTH - RIGHT
     top: int = TOP
+    # Changes from baseline carry a sign (+12%); scores out of 100 (adherence) do not.
+    signed: bool = True
+    empty: str = "no course has a baseline and a later score yet"
+
+    @property
+    def value_format(self) -> str:
+        return "%+.0f" if self.signed else "%.0f"
 
     @property
     def description(self) -> str:
         if not self.bars:
-            return f"{self.title}: no course has a baseline and a later score yet."
-        parts = [f"{b.group}, {b.series_label}: {b.value:+.0f}% (n={b.n})" for b in self.bars]
+            return f"{self.title}: {self.empty}."
+        parts = [
+            f"{b.group}, {b.series_label}: {self.value_format % b.value}% (n={b.n})"
+            for b in self.bars
+        ]
         return f"{self.title}. " + "; ".join(parts) + "."
 
 
@@ -374,4 +384,55 @@ def improvement_chart(title: str, means: Sequence, labels: dict[str, str]) -> Ba
         y_ticks=ticks,
         zero_y=y(0),
         series=tuple((s, labels.get(s, s)) for s in series),
+    )
+
+
+PROGRESS_SERIES = (("adherence", "Adherence"), ("fidelity", "Fidelity"))
+
+
+def progress_chart(title: str, runs: Sequence[tuple[str, int | None, int | None]]) -> BarChart:
+    """A trainee's practice runs, oldest first: adherence (scored from the record) and the
+    supervisor's fidelity rating, both out of 100, a pair of bars per run.
+
+    `runs` are (label, adherence %, fidelity % or None when not rated yet)."""
+    height = HEIGHT + 40
+    bottom = height - BOTTOM - 20
+    right = WIDTH - RIGHT
+
+    def y(value: float) -> float:
+        return bottom - value / 100 * (bottom - TOP)
+
+    group_width = (right - LEFT) / max(len(runs), 1)
+    bar_width = min(28.0, (group_width - 16) / 2)
+    bars = []
+    for gi, (label, *values) in enumerate(runs):
+        group_left = LEFT + gi * group_width + (group_width - bar_width * 2) / 2
+        for si, ((series, series_label), value) in enumerate(
+            zip(PROGRESS_SERIES, values, strict=True)
+        ):
+            if value is None:
+                continue
+            top_y = y(value)
+            bars.append(
+                Bar(
+                    group_left + si * bar_width,
+                    top_y,
+                    bar_width - 2,
+                    max(y(0) - top_y, 1.0),
+                    value,
+                    1,
+                    label,
+                    series,
+                    series_label,
+                )
+            )
+    return BarChart(
+        title=title,
+        bars=tuple(bars),
+        groups=tuple(Tick(LEFT + (i + 0.5) * group_width, r[0]) for i, r in enumerate(runs)),
+        y_ticks=tuple(Tick(y(v), f"{v}%") for v in range(0, 101, 25)),
+        zero_y=y(0),
+        series=PROGRESS_SERIES,
+        signed=False,
+        empty="no scenario run yet",
     )

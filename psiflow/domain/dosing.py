@@ -32,6 +32,7 @@ class EventKind(enum.StrEnum):
     MUSIC_CHANGE = "music_change"
     BREAK = "break"
     NOTE = "note"
+    SUPERVISOR_CALL = "supervisor_call"  # the supervisor was called to the room
 
     @property
     def label(self) -> str:
@@ -41,6 +42,7 @@ class EventKind(enum.StrEnum):
             "music_change": "Music change",
             "break": "Break",
             "note": "Note",
+            "supervisor_call": "Supervisor called",
         }[self.value]
 
 

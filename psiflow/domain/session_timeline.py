@@ -195,7 +195,10 @@ def reading_words(v) -> str:
         parts.append(f"{v.temperature_c:g} °C")
     if v.spo2 is not None:
         parts.append(f"SpO2 {v.spo2} %")
-    return " · ".join(parts)
+    words = " · ".join(parts)
+    # Where it came from when not typed in the room: "pulse oximeter", "monitor (scenario)".
+    source = getattr(v, "source", "")
+    return f"{words} ({source})" if source else words
 
 
 def current_stage(

@@ -30,6 +30,12 @@ from psiflow.models.preparation import (
 from psiflow.models.records import RECORD_TYPES, Addendum, ClinicalRecord, Signature
 from psiflow.models.rems import RemsMonitoringForm
 from psiflow.models.reviews import Review
+from psiflow.models.training import (
+    AdherenceComment,
+    ScenarioDelivery,
+    ScenarioRun,
+    TrainingClock,
+)
 from psiflow.models.users import Clinic, LoginSession, User
 
 __all__ = [
@@ -74,4 +80,8 @@ __all__ = [
     "PracticumSignature",
     "Signature",
     "User",
+    "AdherenceComment",
+    "ScenarioDelivery",
+    "ScenarioRun",
+    "TrainingClock",
 ]

@@ -362,6 +362,9 @@ class VitalSign(_Entry, db.Model):
     acknowledged_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     acknowledged_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     acknowledgement: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # Where the reading came from when not typed in by hand ("monitor (scenario)": a training
+    # scenario's scripted monitor reading).
+    source: so.Mapped[str] = so.mapped_column(sa.String(40), default="", server_default="")
     # Two facilitators acknowledging the same flag at once: the second is told, not recorded.
     version: so.Mapped[int] = so.mapped_column(default=1)
 
@@ -719,6 +722,7 @@ def record_vitals(
     taken_at: datetime | None,
     by: User,
     now: datetime | None = None,
+    source: str = "",
 ) -> VitalSign:
     _open(session)
     now = now or utcnow()
@@ -738,6 +742,7 @@ def record_vitals(
         spo2=reading.spo2,
         flags=[f.message for f in flags],
         critical_flags=[f.message for f in critical],
+        source=source,
         recorded_at=now,
         recorded_by_id=by.id,
     )

@@ -29,6 +29,7 @@ from psiflow.models.records import RecordLine
 from psiflow.models.statements import COURSE_IDS
 from psiflow.models.types import utcnow
 from psiflow.web.presentation import clinic_zone
+from psiflow.models.training import session_now
 
 
 @dataclass
@@ -188,7 +189,8 @@ def _minutes(start, end) -> int | None:
 
 
 def session_sheet(session: DosingSession, now: datetime | None = None) -> SessionSheet:
-    now = now or utcnow()
+    # The session's own clock: a practice run's training clock, the wall clock otherwise.
+    now = now or session_now(session)
     sheet = SessionSheet(session=session, now=now)
     # The page names who recorded each row from these, by id (`sheet.people[row.recorded_by_id]`):
     # one dict lookup a row rather than a relationship load through the identity map.

@@ -27,6 +27,7 @@ from psiflow.extensions import db
 from psiflow.models import User, VitalSign
 from psiflow.models import dosing as model
 from psiflow.models.records import addenda_for, signatures_for
+from psiflow.models.training import deliver_scenario_events, session_now
 from psiflow.models.types import utcnow
 from psiflow.sessions import forms as f
 from psiflow.sessions.queries import agreed_set_intake, session_sheet
@@ -65,7 +66,12 @@ def start(course_id):
 
 @bp.route("/dosing-sessions/<int:record_id>", defaults=SESSION)
 def live(record_type, record_id):
-    return _render(guard.load_record(record_type, record_id))
+    session = guard.load_record(record_type, record_id)
+    # A practice run's scripted events arrive when the page is next looked at, as a monitor's
+    # reading would; a real session has none (and costs no query).
+    if deliver_scenario_events(session, session_now(session)):
+        db.session.commit()
+    return _render(session)
 
 
 @bp.route("/dosing-sessions/<int:record_id>/record", defaults=SESSION)
@@ -74,7 +80,7 @@ def printable(record_type, record_id):
     key = (session.record_type, session.id)
     return render_template(
         "sessions/print.html",
-        sheet=session_sheet(session),
+        sheet=session_sheet(session, session_now(session)),
         signatures=signatures_for([session]).get(key, []),
         addenda=addenda_for([session]).get(key, []),
     )
@@ -87,7 +93,7 @@ def _live(session, anchor: str = "") -> str:
 
 def _render(session, status: int = 200, **posted):
     """The live page; `posted` holds a refused form, shown with its errors and values."""
-    sheet = session_sheet(session)
+    sheet = session_sheet(session, session_now(session))
     drawn = {
         "answer": lambda: f.AnswerForm(formdata=None),
         "details": lambda: f.DetailsForm(
@@ -189,7 +195,8 @@ def _made_at(session, field_name: str):
     problem = made_at_error(made_at, session.occurred_at, utcnow())
     if problem:
         raise model.SessionRefused({field_name: problem})
-    return made_at
+    # The tablet's clock is the wall's: a practice session reads it through its training clock.
+    return session_now(session, made_at)
 
 
 def _invalid(session, name: str, form):
@@ -264,7 +271,7 @@ def answer(record_type, record_id):
             form.item_id.data,
             form.value.data == "1",
             current_user,
-            now=_made_at(session, "item_id"),
+            now=_made_at(session, "item_id") or session_now(session),
         ),
         _back_to(f"{anchor}-{form.item_id.data}"),
     )
@@ -330,6 +337,7 @@ def dose(record_type, record_id):
             form.lot_number.data or "",
             _at(session, form.given_at),
             current_user,
+            now=session_now(session),
         ),
         _back_to("medicine", "Dose recorded."),
         # The other tablet recorded this dose a moment ago: theirs stands, this one is dropped.
@@ -354,6 +362,7 @@ def event(record_type, record_id):
             current_user,
             playlist=form.playlist.data or "",
             track=form.track.data or "",
+            now=session_now(session),
         ),
         _back_to("timeline"),
     )
@@ -392,7 +401,7 @@ def vitals(record_type, record_id):
         "vitals",
         form,
         lambda session: model.record_vitals(
-            session, reading(), _at(session, form.taken_at), current_user
+            session, reading(), _at(session, form.taken_at), current_user, now=session_now(session)
         ),
         recorded,
     )
@@ -413,7 +422,7 @@ def acknowledge(record_type, record_id, vital_id):
     if not form.validate_on_submit():
         return _invalid(session, "acknowledge", form)
     try:
-        model.acknowledge_vital(vital, current_user, form.note.data or "")
+        model.acknowledge_vital(vital, current_user, form.note.data or "", now=session_now(session))
         idempotency.answer_with(_live(session, "vitals"), "Reading acknowledged.", "success")
         db.session.commit()
     except model.SessionRefused as refused:
@@ -452,6 +461,7 @@ def adverse_event(record_type, record_id):
             action_taken=form.action_taken.data or "",
             outcome=Outcome(form.outcome.data),
             by=current_user,
+            now=session_now(session),
         ),
         recorded,
     )
@@ -475,6 +485,7 @@ def discharge(record_type, record_id):
             as_planned=form.as_planned.data == "yes",
             deviation=form.deviation.data or "",
             transport_plan=intake.transport_plan if intake else "",
+            now=session_now(session),
         )
 
     return _entry(
@@ -508,6 +519,7 @@ def follow_up_adverse_event(record_type, record_id, event_id):
             form.note.data or "",
             _at(session, form.as_of),
             current_user,
+            now=session_now(session),
         )
         message = "Follow-up recorded under the adverse event."
         back = _live(session, f"adverse-event-{event.id}")
@@ -534,16 +546,18 @@ def end_early(record_type, record_id):
         )
 
     def end(session):
+        now = session_now(session)
         model.end_in_emergency(
             session,
             EmergencyEnd(
-                ended_at=_at(session, form.ended_at) or utcnow(),
+                ended_at=_at(session, form.ended_at) or now,
                 reason=form.reason.data or "",
                 transferred_to=form.transferred_to.data or "",
                 transferred_by=form.transferred_by.data or "",
                 notified=form.notified.data or "",
             ),
             current_user,
+            now=now,
         )
 
     return _entry(session, "emergency", form, end, ended)

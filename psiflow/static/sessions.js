@@ -7,9 +7,17 @@
   var clock = document.querySelector(".session-clock");
   if (!clock) { return; }
   // Measure against the server's clock, not the tablet's, which may be wrong.
-  var skew = Date.parse(clock.getAttribute("data-now")) - Date.now();
+  var served = Date.parse(clock.getAttribute("data-now"));
+  var loaded = Date.now();
+  // A practice session's training clock runs faster than the wall clock (data-speed, e.g. 12).
+  var speed = Number(clock.getAttribute("data-speed")) || 1;
+  // ...until it reaches the present (data-wall), which it never passes.
+  var wall = clock.hasAttribute("data-wall") ? Date.parse(clock.getAttribute("data-wall")) : served;
 
-  function now() { return Date.now() + skew; }
+  function now() {
+    var elapsed = Date.now() - loaded;
+    return Math.min(served + elapsed * speed, wall + elapsed);
+  }
 
   function minutes(ms) { return Math.floor(ms / 60000); }
 

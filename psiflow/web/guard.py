@@ -186,6 +186,8 @@ def _checked(view_args: tuple[str, ...], values: tuple):
     if not access.can(current_user, action, patient):
         refuse(404)
     g.checked[key] = obj
+    # Every page about a fictional patient says PRACTICE (base.html), whatever it shows.
+    g.on_practice_patient = g.get("on_practice_patient", False) or patient.is_practice
     if request.method == "GET":
         # Every view of a patient's record is audited here, for every page at once.
         audit.record_event("view", obj, patient_id=patient.id, detail=request.endpoint)

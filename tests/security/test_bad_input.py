@@ -26,12 +26,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from psiflow import access
+from psiflow import access, catalog
 from psiflow.access import Role
 from psiflow.domain.dosing import Outcome, Relatedness
 from psiflow.domain.phases import Phase as CoursePhase
 from psiflow.domain.practicum import PracticumKind
 from psiflow.domain.review import Decision
+from psiflow.domain.scenarios import newest_protocol
 from psiflow.domain.signing import Meaning
 from psiflow.domain.vitals import Reading
 from psiflow.extensions import db as _db
@@ -43,6 +44,7 @@ from psiflow.models.preparation import raise_flags
 from psiflow.models.records import sign_record
 from psiflow.models.rems import RemsMonitoringForm
 from psiflow.models.reviews import review_record
+from psiflow.models.training import start_run
 from psiflow.models.types import utcnow
 from psiflow.models.users import User
 from psiflow.security.password_hashing import hash_password
@@ -232,6 +234,9 @@ def _world(team) -> World:
     waiting = gen_integration_session(practice, trainee)
     returned = gen_integration_session(practice, trainee)
     review_record(returned, supervisor, Decision.RETURNED, comments="Say more about the risk.")
+    # A scenario run on the training clock, and its practice session.
+    scenario = catalog.scenarios()["esketamine-low-oxygen"]
+    run = start_run(scenario, newest_protocol(catalog.protocols(), scenario.protocol_id), trainee)
     alert = raise_alert(integration, AlertKind.SUICIDE_RISK, "A check-in answered yes.")
     # Practicum: a trainee's draft entry of hours, and one they signed for sign-off.
     hours = [
@@ -253,7 +258,7 @@ def _world(team) -> World:
         users=[lead, supervisor, trainee, team["admin"], co],
         patients=patients,
         courses=courses,
-        records=[*records, flagged, session, rems_session, note, waiting, returned],
+        records=[*records, flagged, session, rems_session, note, waiting, returned, run.session],
         others={
             "event_id": [event.id],
             "rems_form_id": [rems_form.id],
@@ -263,6 +268,7 @@ def _world(team) -> World:
             "user_id": [gone.id, team["outsider"].id],
             "trainee_id": [trainee.id],
             "practicum_entry_id": [h.id for h in hours],
+            "run_id": [run.id],
         },
     )
 
