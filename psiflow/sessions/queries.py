@@ -27,9 +27,8 @@ from psiflow.models.dosing import (
 from psiflow.models.preparation import SetIntake, current_touch_consent
 from psiflow.models.records import RecordLine
 from psiflow.models.statements import COURSE_IDS
-from psiflow.models.types import utcnow
-from psiflow.web.presentation import clinic_zone
 from psiflow.models.training import session_now
+from psiflow.web.presentation import clinic_zone
 
 
 @dataclass

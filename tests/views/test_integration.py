@@ -206,7 +206,8 @@ def test_panel_shows_progress_due_items_and_the_trajectory(client, login_as, tea
     assert "Overdue" in html
     assert 'class="score"' in html and 'data-value="18"' in html and 'data-value="8"' in html
     assert "Dosing 1" in html  # the dosing marked on the time axis
-    assert "<td>18</td>" in html and "<td data-label=\"Latest\">8 " in html  # the same numbers in a table
+    latest = '<td data-label="Latest">8 '
+    assert "<td>18</td>" in html and latest in html  # the same numbers in a table
     assert ">18.0<" not in html and ">8.0<" not in html  # written one way, whole numbers bare
     assert "-56%" in html and "response" in html
 
