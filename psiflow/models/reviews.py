@@ -274,14 +274,18 @@ class QueueRow:
         return RECORD_TYPES[self.record_type].record_label
 
 
-@functools.cache  # built once: building it and its cache key took 3.3 ms a visit
-def _queue_statement(role, active: bool):
-    """A page of the queue with the whole queue's length: built once per role, since the
-    eight-table union cost more to build than to run (parameters: `queue_params`)."""
-    queued = _awaiting_for(
+def _queued(role, active: bool):
+    return _awaiting_for(
         sa.bindparam("supervisor_id", type_=sa.Integer, required=True),
         caseload_rule(role, active),
     ).subquery()
+
+
+@functools.cache  # built once: building it and its cache key took 3.3 ms a visit
+def _queue_statement(role, active: bool):
+    """A page of the queue with the whole queue's length: built once per role, since the
+    eight-table union cost more to build than to run (parameters: `_queue_params`)."""
+    queued = _queued(role, active)
     return (
         sa.select(
             *(queued.c[f.name] for f in fields(QueueRow)),
@@ -293,31 +297,30 @@ def _queue_statement(role, active: bool):
     )
 
 
+@functools.cache  # as the queue's: counted on every supervisor's board, built once per role
+def _count_statement(role, active: bool):
+    return sa.select(sa.func.count()).select_from(_queued(role, active))
+
+
+def _queue_params(supervisor: User, **more) -> dict:
+    return {"supervisor_id": supervisor.id, **caseload_params(supervisor), **more}
+
+
 def awaiting_review_page(supervisor: User, limit: int, offset: int) -> tuple[list[QueueRow], int]:
     """Rows of the queue, oldest signature first, and how many notes wait in all (one
     statement; a page past the end counts the queue again)."""
-    params = {
-        "supervisor_id": supervisor.id,
-        "limit": limit,
-        "offset": offset,
-        **caseload_params(supervisor),
-    }
-    rows = db.session.execute(_queue_statement(*caseload_key(supervisor)), params).all()
-    if rows:
-        total = rows[0].total
-    else:
-        total = db.session.scalar(
-            sa.select(sa.func.count()).select_from(awaiting_review_query(supervisor).subquery())
-        )
+    key = caseload_key(supervisor)
+    rows = db.session.execute(
+        _queue_statement(*key), _queue_params(supervisor, limit=limit, offset=offset)
+    ).all()
+    total = rows[0].total if rows else awaiting_review_count(supervisor)
     return [QueueRow(*row[:-1]) for row in rows], total
 
 
 def awaiting_review_count(supervisor: User) -> int:
     """How many notes wait for the supervisor's review, as the queue counts them (one
     statement)."""
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(_awaiting(supervisor).subquery())
-    )
+    return db.session.scalar(_count_statement(*caseload_key(supervisor)), _queue_params(supervisor))
 
 
 def awaiting_review_query(supervisor: User):
