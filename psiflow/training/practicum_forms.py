@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 from psiflow import catalog
 from psiflow.domain.practicum import MAX_ENTRY_MINUTES, PracticumKind
 from psiflow.web.form_builder import MultiCheckboxField
-from psiflow.web.form_fields import PAST_DATE, DateWithin, VersionField
+from psiflow.web.form_fields import PAST_DATE, DateWithin, RequiredSelectField, VersionField
 from psiflow.web.presentation import local_time
 
 DESCRIPTION_HINT = (
@@ -28,7 +28,7 @@ DESCRIPTION_HINT = (
 
 
 class EntryForm(FlaskForm):
-    kind = SelectField(
+    kind = RequiredSelectField(
         "Kind of hours",
         choices=[SelectChoice(k.value, k.label) for k in PracticumKind],
         validators=[DataRequired()],

@@ -12,6 +12,7 @@ import threading
 from types import SimpleNamespace
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import make_server
 
 from tests.browser import html_checker as vnu
@@ -104,7 +105,10 @@ def page(browser, live_server, html_checker):
             and not 300 <= response.status < 400
             and (response.header_value("content-type") or "").startswith("text/html")
         ):
-            documents.append((response.url, response.body()))
+            try:
+                documents.append((response.url, response.body()))
+            except PlaywrightError:
+                pass  # the browser dropped it for the next navigation before it was read
 
     if html_checker is not None:
         page.on("response", keep_document)
