@@ -16,7 +16,13 @@ import sqlalchemy.orm as so
 from psiflow.domain.safety import AlertKind, Resolution, Severity, resolution_errors
 from psiflow.extensions import db
 from psiflow.models.courses import Course, fact_source
-from psiflow.models.patients import caseload_filter, caseload_key, caseload_params, caseload_rule
+from psiflow.models.patients import (
+    Patient,
+    caseload_filter,
+    caseload_key,
+    caseload_params,
+    caseload_rule,
+)
 from psiflow.models.statements import COURSE_IDS
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
@@ -130,17 +136,26 @@ def _close(alert: Alert, by: User, note: str, resolution: Resolution, now) -> No
 SEVERITY_RANK = sa.case({s.value: s.rank for s in Severity}, value=Alert.severity)
 
 
-def of_team(statement, supervisor):
+def of_team(statement, supervisor, practice: bool = False):
     """`statement` over alerts, kept to those of the supervisor's caseload (their patients
-    joined in, for the statement to read or load)."""
-    return statement.join(Alert.course).join(Course.patient).where(caseload_filter(supervisor))
+    joined in, for the statement to read or load): real patients' alerts, or with `practice`
+    those of the trainees' practice patients, never the two mixed."""
+    return (
+        statement.join(Alert.course)
+        .join(Course.patient)
+        .where(caseload_filter(supervisor), Patient.is_practice.is_(practice))
+    )
 
 
 def _of_team_rule(statement, role, active: bool):
     """`of_team` for any supervisor of this role, their id bound at execution
     (`caseload_params`). Open alerts are few in the whole network: the statement starts from
     them, not from the team's patients (`team_patients` made the count twice as slow)."""
-    return statement.join(Alert.course).join(Course.patient).where(caseload_rule(role, active))
+    return (
+        statement.join(Alert.course)
+        .join(Course.patient)
+        .where(caseload_rule(role, active), Patient.is_practice == sa.bindparam("practice"))
+    )
 
 
 # Both run on every page a supervisor opens (the navigation's count) or on their board: built
@@ -166,10 +181,12 @@ def _open_critical_statement(role, active: bool):
     )
 
 
-def open_alert_counts(supervisor) -> dict[Severity, int]:
-    """Open alerts of the team by severity, every severity present (0 where none)."""
+def open_alert_counts(supervisor, practice: bool = False) -> dict[Severity, int]:
+    """Open alerts of the team by severity, every severity present (0 where none): of real
+    patients, or with `practice` of the trainees' practice patients."""
     rows = db.session.execute(
-        _open_counts_statement(*caseload_key(supervisor)), caseload_params(supervisor)
+        _open_counts_statement(*caseload_key(supervisor)),
+        {**caseload_params(supervisor), "practice": practice},
     )
     counts = dict.fromkeys(Severity, 0)
     counts.update(dict(rows.tuples().all()))
@@ -177,11 +194,12 @@ def open_alert_counts(supervisor) -> dict[Severity, int]:
 
 
 def open_critical_alerts(supervisor, limit: int) -> list[Alert]:
-    """The team's open critical alerts, newest first: the top of the supervisor's board."""
+    """The team's open critical alerts of real patients, newest first: the top of the
+    supervisor's board."""
     return list(
         db.session.scalars(
             _open_critical_statement(*caseload_key(supervisor)),
-            {**caseload_params(supervisor), "limit": limit},
+            {**caseload_params(supervisor), "limit": limit, "practice": False},
         )
     )
 

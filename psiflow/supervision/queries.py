@@ -51,10 +51,11 @@ def review_queue(supervisor, page: int, per_page: int) -> RowPage:
     return RowPage(page, per_page, total, rows)
 
 
-def team_alerts(supervisor, page: int, per_page: int):
-    """The team's alerts: open ones first, most severe first, then newest first."""
+def team_alerts(supervisor, page: int, per_page: int, practice: bool = False):
+    """The team's alerts: open ones first, most severe first, then newest first (real
+    patients', or with `practice` the trainees' practice patients')."""
     return db.paginate(
-        of_team(sa.select(Alert), supervisor)
+        of_team(sa.select(Alert), supervisor, practice)
         .options(
             so.contains_eager(Alert.course).contains_eager(Course.patient),
             so.joinedload(Alert.acknowledged_by),

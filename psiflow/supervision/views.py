@@ -146,13 +146,19 @@ def resubmit(record_type, record_id):
 
 @bp.route("/alerts")
 def alerts():
+    # Practice patients' alerts (a trainee's scenario) are listed apart, never with real ones.
+    practice = request.args.get("practice") == "1"
     page = queries.team_alerts(
-        current_user, request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"]
+        current_user,
+        request.args.get("page", 1, type=int),
+        current_app.config["PAGE_SIZE"],
+        practice,
     )
     return render_template(
         "supervision/alerts.html",
         page=page,
-        unacknowledged=open_alert_counts(current_user),
+        practice=practice,
+        unacknowledged=open_alert_counts(current_user, practice),
         form=AcknowledgeForm(formdata=None),
         Severity=Severity,
         risk_resolutions=RISK_RESOLUTIONS,

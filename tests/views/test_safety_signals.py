@@ -374,6 +374,26 @@ def test_the_supervisors_navigation_counts_open_alerts_and_the_board_leads_with_
     assert "Critical safety alerts waiting" not in client.get("/").get_data(as_text=True)
 
 
+def test_a_trainees_practice_alert_stays_apart_from_the_real_counts_and_lists(
+    client, login_as, team, db, kap_session
+):
+    raise_alert(kap_session.course, AlertKind.VITALS, "Critical vital signs: real patient")
+    practice = gen_course(
+        gen_patient(team["trainee"], display_name="Practice Pat"), Phase.DOSING, protocol_key=KAP
+    )
+    raise_alert(practice, AlertKind.VITALS, "Critical vital signs: SpO2 84 % (scenario)")
+    db.session.commit()
+    login_as(team["supervisor"])
+    board = client.get("/").get_data(as_text=True)
+    assert 'data-open-alerts="1"' in board  # the real one only
+    assert "Practice Pat" not in board
+    real = client.get("/supervision/alerts").get_data(as_text=True)
+    assert "Practice Pat" not in real and "1 open alert" in real
+    apart = client.get("/supervision/alerts?practice=1").get_data(as_text=True)
+    assert "Practice safety alerts" in apart and "PRACTICE" in apart
+    assert "Practice Pat" in apart and kap_session.course.patient.display_name not in apart
+
+
 def test_a_contraindication_alert_closes_itself_once_its_flags_are_cleared(
     client, login_as, team, db
 ):
