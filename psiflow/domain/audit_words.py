@@ -58,6 +58,11 @@ _NOUNS = {
     "Alert": "a safety alert",
     "RemsMonitoringForm": "the REMS monitoring form",
     "DoseDeviation": "a dose deviation",
+    "EntryReceipt": "the receipt of an entry sent from the session room",
+    "ScenarioRun": "the training scenario run",
+    "ScenarioDelivery": "a scripted scenario reading",
+    "TrainingClock": "the training clock",
+    "AdherenceComment": "a supervisor's comment on adherence",
 }
 
 # Parts of a dosing session, named in their own rows by `session_id`.
@@ -120,7 +125,12 @@ RECORD_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
             "AdverseEventUpdate",
             "RemsMonitoringForm",
             "DoseDeviation",
+            "EntryReceipt",
         ),
+    ),
+    "training": (
+        "Training scenario (practice patients)",
+        ("ScenarioRun", "ScenarioDelivery", "TrainingClock", "AdherenceComment"),
     ),
     "integration_session": (
         "Integration sessions and action items",

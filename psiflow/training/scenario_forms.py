@@ -18,7 +18,8 @@ class ClockSpeedForm(FlaskForm):
     speed = SelectField(
         "Clock speed",
         choices=[SelectChoice(str(s), "real time" if s == 1 else f"x{s}") for s in SPEEDS],
-        validators=[DataRequired()],
+        # Always shows the clock's speed, so it is not marked required (a required select
+        # must open on an empty choice); a value not offered is refused all the same.
     )
 
 

@@ -45,7 +45,7 @@ def test_a_whole_session_from_checklist_to_both_signatures(
         page.get_by_role("button", name=item.label, exact=True).click()
         page.wait_for_load_state()
     # Ticks are sent without reloading the page (room.js): wait for the last answer.
-    expect(page.locator(".check-item.done")).to_have_count(len(protocol.checklist))
+    expect(page.locator(".check-item.done")).to_have_count(len(protocol.checklist), timeout=30_000)
 
     page.get_by_label(co.name).check()
     page.get_by_label("Session notes").fill("Arrived calm; intention read aloud.")

@@ -39,10 +39,12 @@ def test_a_scenario_run_end_to_end_trainee_then_supervisor(
     expect(page.get_by_role("region", name=re.compile("^PRACTICE"))).to_be_visible()
     expect(page.get_by_text("Training clock")).to_be_visible()
     assert_accessible(page)
-    for item in protocol.checklist:
-        if item.when == "before":
-            page.get_by_role("button", name=item.label, exact=True).click()
-            page.wait_for_load_state()
+    before = [item for item in protocol.checklist if item.when == "before"]
+    for item in before:
+        page.get_by_role("button", name=item.label, exact=True).click()
+        page.wait_for_load_state()
+    # Ticks are sent without reloading the page (room.js): wait for the last answer.
+    expect(page.locator(".check-item.done")).to_have_count(len(before), timeout=30_000)
 
     def vitals(**values):
         for label, value in values.items():

@@ -5,7 +5,17 @@ from psiflow.extensions import db
 from psiflow.models import RECORD_TYPES
 
 # Rows the application writes about itself, never about a patient's record.
-NOT_A_PATIENTS_RECORD = {"Clinic", "User", "LoginSession", "CourseOutcomeScore", "AuditChainHead"}
+NOT_A_PATIENTS_RECORD = {
+    "Clinic",
+    "User",
+    "LoginSession",
+    "CourseOutcomeScore",
+    "AuditChainHead",
+    # A trainee's practicum log belongs to the trainee, never to a patient.
+    "PracticumEntry",
+    "PracticumSignature",
+    "PracticumAddendum",
+}
 
 
 def test_record_types_and_their_class_names_match_the_models():
