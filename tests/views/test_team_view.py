@@ -42,6 +42,22 @@ def test_supervisor_sees_the_teams_work_due_after_dosing(client, login_as, team,
     assert "Overdue" in due
 
 
+def test_a_long_team_list_shows_the_most_urgent_and_says_how_many_wait(
+    client, login_as, team, db, monkeypatch
+):
+    from psiflow.integration import queries
+
+    monkeypatch.setattr(queries, "TEAM_DUE_ON_BOARD", 1)
+    _dosed(team["clinician"], "Wren Longest", hours_ago=24 * 9)
+    _dosed(team["clinician2"], "Fern Newer", hours_ago=24 * 4)
+    db.session.commit()
+    login_as(team["supervisor"])
+    due = _due_section(client.get("/").get_data(as_text=True))
+    assert due.count("<tr class=") == 1
+    assert "Wren Longest" in due and "Fern Newer" not in due  # the most overdue first
+    assert "The 1 most urgent of " in due and "items due or overdue" in due
+
+
 def test_a_clinicians_board_lists_only_their_own_due_work(client, login_as, team, db):
     _dosed(team["clinician"], "Wren Own", hours_ago=24 * 4)
     _dosed(team["clinician2"], "Fern Colleague", hours_ago=24 * 4)
