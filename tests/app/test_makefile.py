@@ -6,6 +6,7 @@ so the test follows the Makefile's real prerequisites rather than its text.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,9 +19,13 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make not i
 
 
 def dry_run(target: str) -> list[str]:
+    # As a user types it: under `make test` the suite inherits make's own variables, and a
+    # nested make then prints "Entering directory" lines around its commands.
+    clean = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     result = subprocess.run(
         ["make", "-n", "-B", target, "VENV=/nonexistent/venv"],
         cwd=ROOT,
+        env=clean,
         capture_output=True,
         text=True,
         check=True,
