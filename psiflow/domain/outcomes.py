@@ -9,9 +9,8 @@ need not read every measure of a team; its tests hold both to one answer.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from psiflow.domain.instruments import (
@@ -20,7 +19,7 @@ from psiflow.domain.instruments import (
     is_remission,
     is_response,
 )
-from psiflow.domain.schedule import Done, DueKind, DueStatus, ScheduleNumbers, outstanding
+from psiflow.domain.schedule import DueItem, DueKind, DueStatus
 
 BASELINE = "baseline"
 # The outcome instruments a course's trajectory and the team table follow, in display order.
@@ -203,33 +202,12 @@ def course_outcomes(
     return found
 
 
-@functools.lru_cache(maxsize=64)
-def _follow_up_only(numbers: ScheduleNumbers) -> ScheduleNumbers:
-    # Once per protocol, not once per course of a team's table.
-    return replace(
-        numbers, integration_sessions_per_dosing=0, after_dosing_measures=(), safety_checkin_days=()
-    )
-
-
-def overdue_follow_ups(
-    numbers: ScheduleNumbers,
-    dosing_times: tuple[datetime, ...],
-    measures_given: frozenset[tuple[str, str]],
-    now: datetime,
-    names: dict[str, str] | None = None,
-) -> list[str]:
-    """Labels of the follow-up measures overdue for a course, in the schedule's order.
-
-    The schedule's own rule with only the follow-up part of the protocol's numbers: the team
-    table shows nothing else, and need not load integration notes or check-in calls for it.
-    """
+def overdue_follow_ups(items: Iterable[DueItem], now: datetime) -> list[str]:
+    """Labels of the follow-up measures overdue among a course's outstanding items (as
+    `domain.schedule.outstanding` gives them, or as they are stored), in the schedule's order."""
     return [
         item.label
-        for item in outstanding(
-            _follow_up_only(numbers),
-            Done(dosing_times=dosing_times, measures=measures_given),
-            names,
-        )
+        for item in sorted(items, key=lambda item: (item.overdue_at, item.label))
         if item.kind == DueKind.FOLLOW_UP_MEASURE and item.status(now) == DueStatus.OVERDUE
     ]
 

@@ -88,7 +88,15 @@ class DueItem:
     instrument_id: str | None = None
     timepoint: str | None = None
     day: int | None = None
+    week: int | None = None  # a follow-up measure's week after the last dosing session
     superseded: bool = False  # a later dosing session has happened
+
+    @property
+    def key(self) -> str:
+        """What the item is, unique within its course: "safety_check_in:1::7:" (kind, dosing
+        number, instrument, day, week)."""
+        parts = (self.kind.value, self.dosing_number, self.instrument_id, self.day, self.week)
+        return ":".join("" if part is None else str(part) for part in parts)
 
     def status(self, now: datetime) -> DueStatus:
         if self.superseded:
@@ -113,6 +121,24 @@ def follow_up_timepoint(week: int) -> str:
     return f"{FOLLOW_UP_PREFIX}{week}"
 
 
+def due_label(
+    kind: DueKind,
+    dosing_number: int | None = None,
+    instrument_name: str | None = None,
+    day: int | None = None,
+    week: int | None = None,
+) -> str:
+    """What clinicians call an item: "MEQ-30 the day after dosing 1". One wording for the
+    items worked out here and those read back from where they are stored."""
+    if kind == DueKind.FIRST_INTEGRATION:
+        return f"First integration session after dosing {dosing_number}"
+    if kind == DueKind.AFTER_DOSING_MEASURE:
+        return f"{instrument_name} the day after dosing {dosing_number}"
+    if kind == DueKind.SAFETY_CHECK_IN:
+        return f"Safety check-in call, day {day} after dosing {dosing_number}"
+    return f"{instrument_name} at follow-up week {week}"
+
+
 def outstanding(
     numbers: ScheduleNumbers, done: Done, names: dict[str, str] | None = None
 ) -> list[DueItem]:
@@ -133,7 +159,7 @@ def outstanding(
             items.append(
                 DueItem(
                     DueKind.FIRST_INTEGRATION,
-                    f"First integration session after dosing {number}",
+                    due_label(DueKind.FIRST_INTEGRATION, number),
                     dosed_at,
                     dosed_at + timedelta(hours=numbers.first_integration_within_hours),
                     dosing_number=number,
@@ -148,7 +174,11 @@ def outstanding(
             items.append(
                 DueItem(
                     DueKind.AFTER_DOSING_MEASURE,
-                    f"{names.get(instrument_id, instrument_id)} the day after dosing {number}",
+                    due_label(
+                        DueKind.AFTER_DOSING_MEASURE,
+                        number,
+                        names.get(instrument_id, instrument_id),
+                    ),
                     due,
                     due + AFTER_DOSING_WINDOW,
                     dosing_number=number,
@@ -164,7 +194,7 @@ def outstanding(
             items.append(
                 DueItem(
                     DueKind.SAFETY_CHECK_IN,
-                    f"Safety check-in call, day {day} after dosing {number}",
+                    due_label(DueKind.SAFETY_CHECK_IN, number, day=day),
                     due,
                     due + CHECK_IN_WINDOW,
                     dosing_number=number,
@@ -184,11 +214,16 @@ def outstanding(
                 items.append(
                     DueItem(
                         DueKind.FOLLOW_UP_MEASURE,
-                        f"{names.get(instrument_id, instrument_id)} at follow-up week {week}",
+                        due_label(
+                            DueKind.FOLLOW_UP_MEASURE,
+                            instrument_name=names.get(instrument_id, instrument_id),
+                            week=week,
+                        ),
                         due,
                         due + FOLLOW_UP_WINDOW,
                         instrument_id=instrument_id,
                         timepoint=timepoint,
+                        week=week,
                     )
                 )
     return sorted(items, key=lambda item: (item.overdue_at, item.label))

@@ -10,22 +10,16 @@ from typing import ClassVar, NamedTuple
 
 import sqlalchemy as sa
 
-from psiflow import access, catalog
+from psiflow import access
 from psiflow.domain.phases import Phase
-from psiflow.domain.schedule import (
-    DueKind,
-    DueStatus,
-    needing_attention,
-    outstanding,
-    schedule_numbers,
-)
+from psiflow.domain.schedule import DueKind, DueStatus
 from psiflow.extensions import db
-from psiflow.models import Course, Patient, SafetyCheckIn
+from psiflow.models import Course, CourseDueItem, Patient, SafetyCheckIn
+from psiflow.models.due_items import ITEM_COLUMNS, item_from_row
 from psiflow.models.integration import (
     CheckInContext,
     Sleep,
     instrument_names,
-    schedule_done,
 )
 from psiflow.models.patients import caseload_key, caseload_params, caseload_rule, team_patients
 from psiflow.models.reviews import awaiting_review_count, returned_to
@@ -33,13 +27,12 @@ from psiflow.models.types import utcnow
 from psiflow.models.users import User
 
 SCHEDULED_PHASES = (Phase.DOSING, Phase.INTEGRATION, Phase.FOLLOW_UP)
-# Clinic default: the dashboard looks at this many of a clinician's courses after dosing,
-# longest in phase first, so it stays one page of bounded queries for any caseload.
-DASHBOARD_COURSES = 200
 # A team's list runs to hundreds (223 items for a team of 1,000 patients in the benchmark, a
 # 128 kB board at 5x the baseline): the supervisor's board shows the most urgent, overdue
-# first, and says how many more wait; each patient's page lists its own.
+# first, and says how many more wait; each patient's page lists its own. A clinician's own
+# list is rarely long; past this many it is cut the same way.
 TEAM_DUE_ON_BOARD = 25
+OWN_DUE_ON_BOARD = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,24 +65,23 @@ class CallLine:
 
 
 class DueCourse(NamedTuple):
-    """A course on the dashboard: the columns its rows link to and its schedule needs."""
+    """A course on the dashboard: the columns its rows link to."""
 
     id: int
     patient_id: int
     display_name: str
-    protocol_key: str
     lead_clinician_name: str = ""
 
 
 @functools.cache  # built once: building it and its cache key took 0.45 ms a visit
-def _due_courses_statement(role, active: bool):
-    """The first DASHBOARD_COURSES courses of the caseload after dosing, longest in phase
-    first: the user's own, or for a supervisor the whole team's (a supervisee's day-1 call is
-    the supervisor's concern too), but only those whose stored attention_from has come: the
-    others have nothing due or overdue (`domain.schedule.attention_from`). Built once per kind
-    of caseload, the user and the clock bound at each execution; columns, not whole courses
-    and patients."""
+def _due_items_statement(role, active: bool):
+    """The caseload's stored due items (`CourseDueItem`) whose window has opened, overdue
+    first, then by deadline, with how many there are in all: the user's own, or for a
+    supervisor the whole team's (a supervisee's day-1 call is the supervisor's concern too).
+    Built once per kind of caseload; the user, the clock and the cap are bound at each
+    execution."""
     user_id = sa.bindparam("user_id", type_=sa.Integer, required=True)
+    now = sa.bindparam("now", required=True)
     team = team_patients(role)
     whose = (
         # Practice patients never join a real caseload's list (the practice board has them).
@@ -97,54 +89,56 @@ def _due_courses_statement(role, active: bool):
         if team is not None
         else sa.or_(Patient.lead_clinician_id == user_id, Patient.co_facilitator_id == user_id)
     )
-    looked_at = (
-        sa.select(Course.id, Course.attention_from)
-        .join(Course.patient)
-        .where(caseload_rule(role, active), whose, Course.phase.in_(SCHEDULED_PHASES))
-        .order_by(Course.phase_entered_at, Course.id)
-        .limit(sa.bindparam("limit", type_=sa.Integer, required=True))
-        .subquery()
-    )
     return (
         sa.select(
             Course.id,
             Course.patient_id,
             Patient.display_name,
-            Course.protocol_id,
-            Course.protocol_version,
             User.name,
+            *(getattr(CourseDueItem, column) for column in ITEM_COLUMNS),
+            sa.func.count().over(),
         )
-        .join(looked_at, looked_at.c.id == Course.id)
+        .select_from(CourseDueItem)
+        .join(Course, Course.id == CourseDueItem.course_id)
         .join(Course.patient)
         .join(User, User.id == Patient.lead_clinician_id)
-        .where(looked_at.c.attention_from <= sa.bindparam("now", required=True))
-        .order_by(Course.phase_entered_at, Course.id)
+        .where(
+            caseload_rule(role, active),
+            whose,
+            Course.phase.in_(SCHEDULED_PHASES),
+            CourseDueItem.due_from <= now,
+        )
+        .order_by(
+            sa.case((CourseDueItem.overdue_at <= now, 0), else_=1),  # overdue first
+            CourseDueItem.overdue_at,
+            Course.phase_entered_at,
+            Course.id,
+            CourseDueItem.item,
+        )
+        .limit(sa.bindparam("limit", type_=sa.Integer, required=True))
     )
 
 
 def dashboard(user) -> dict:
-    """What needs doing across the user's own caseload after dosing, and notes returned to them."""
+    """What needs doing across the user's caseload after dosing (the team's, for a
+    supervisor), most urgent first, and notes returned to them."""
     now = utcnow()
-    params = {"user_id": user.id, "now": now, "limit": DASHBOARD_COURSES, **caseload_params(user)}
-    courses = [
-        DueCourse(cid, patient_id, name, f"{protocol_id}@{version}", lead)
-        for cid, patient_id, name, protocol_id, version, lead in db.session.execute(
-            _due_courses_statement(*caseload_key(user)), params
-        )
-    ]
-    done = schedule_done(courses)  # even for none: the board's query count stays fixed
-    names = instrument_names()
-    protocols = catalog.protocols()
-    numbers = {key: schedule_numbers(protocols[key]) for key in {c.protocol_key for c in courses}}
-    attention = []
-    for course in courses:
-        items = outstanding(numbers[course.protocol_key], done[course.id], names)
-        attention += [(course, item, status) for item, status in needing_attention(items, now)]
-    attention.sort(key=lambda row: (row[2] != DueStatus.OVERDUE, row[1].overdue_at))
     team = access.sees_supervisees_patients(user.role)
+    params = {
+        "user_id": user.id,
+        "now": now,
+        "limit": TEAM_DUE_ON_BOARD if team else OWN_DUE_ON_BOARD,
+        **caseload_params(user),
+    }
+    names = instrument_names()
+    attention, total = [], 0
+    for row in db.session.execute(_due_items_statement(*caseload_key(user)), params):
+        item = item_from_row(row[4:-1], names)
+        attention.append((DueCourse(*row[:4]), item, item.status(now)))
+        total = row[-1]
     return {
-        "attention": attention[:TEAM_DUE_ON_BOARD] if team else attention,
-        "attention_total": len(attention),
+        "attention": attention,
+        "attention_total": total,
         "team": team,
         # The supervision links say how much waits behind them (one statement).
         "reviews_waiting": awaiting_review_count(user) if team else None,

@@ -13,6 +13,7 @@ from psiflow.models.dosing import (
     SessionEvent,
     VitalSign,
 )
+from psiflow.models.due_items import CourseDueItem
 from psiflow.models.entry_receipts import EntryReceipt
 from psiflow.models.integration import ActionItem, IntegrationSession, SafetyCheckIn
 from psiflow.models.measures import MeasureResponse
@@ -72,6 +73,7 @@ __all__ = [
     "LoginSession",
     "ClinicalRecord",
     "Course",
+    "CourseDueItem",
     "CourseOutcomeScore",
     "Patient",
     "PhaseTransition",

@@ -23,14 +23,21 @@ from psiflow.domain.outcomes import (
 )
 from psiflow.domain.phases import Phase
 from psiflow.domain.review import REVIEW_OVERDUE_DAYS
-from psiflow.domain.schedule import follow_up_timepoint, schedule_numbers
-from psiflow.domain.signing import RecordStatus
+from psiflow.domain.schedule import DueKind
 from psiflow.extensions import db
-from psiflow.models import Alert, Course, CourseOutcomeScore, MeasureResponse, Patient, User
+from psiflow.models import (
+    Alert,
+    Course,
+    CourseDueItem,
+    CourseOutcomeScore,
+    Patient,
+    User,
+)
 from psiflow.models.alerts import SEVERITY_RANK as _SEVERITY_RANK
 from psiflow.models.alerts import of_team
 from psiflow.models.courses import PinnedProtocol
-from psiflow.models.integration import dosing_times, instrument_names
+from psiflow.models.due_items import ITEM_COLUMNS, item_from_row
+from psiflow.models.integration import instrument_names
 from psiflow.models.patients import (
     caseload_key,
     caseload_params,
@@ -160,9 +167,6 @@ class TableCourse(PinnedProtocol):
     patient_name: str
     record_number: str
     lead_clinician_name: str
-    # From when the course has anything due (`Course.attention_from`): before then, or when
-    # None, it has no follow-up overdue either.
-    attention_from: datetime | None
     # Its stored scores (`CourseOutcomeScore`), per outcome instrument it has both of:
     # (instrument id, baseline, latest, latest timepoint, latest at).
     scores: tuple[tuple, ...] = ()
@@ -178,10 +182,10 @@ def _load_courses(ids: list[int]) -> list[TableCourse]:
     for row in db.session.connection().execute(_courses_statement(), {"course_ids": ids}):
         course_id = row[0]
         if course_id not in columns:
-            columns[course_id] = row[:9]
+            columns[course_id] = row[:8]
             scores[course_id] = []
-        if row[9] is not None:
-            scores[course_id].append(row[9:])
+        if row[8] is not None:
+            scores[course_id].append(row[8:])
     return [TableCourse(*columns[i], tuple(scores[i])) for i in ids]
 
 
@@ -199,7 +203,6 @@ def _courses_statement():
             Patient.display_name,
             Patient.record_number,
             lead.name,
-            Course.attention_from,
             stored.c.instrument_id,
             stored.c.baseline,
             stored.c.latest,
@@ -312,53 +315,24 @@ def scope_outcomes(supervisor, filters: OutcomeFilters) -> ScopeOutcomes:
 
 
 def _overdue_follow_ups(courses: list[TableCourse], now: datetime) -> dict[int, list[str]]:
-    """Each course's overdue follow-up measures: only what that list needs of the schedule.
-
-    An overdue follow-up is an outstanding item of the course's schedule that has started,
-    and `attention_from` is when the first such item starts: only the courses whose moment
-    has come are worked out (on most pages a few), the rest have none.
-    """
-    found: dict[int, list[str]] = {c.id: [] for c in courses}
-    courses = [c for c in courses if c.attention_from is not None and c.attention_from <= now]
-    if not courses:
-        return found
-    ids = [c.id for c in courses]
-    # Columns only, so the session's ORM layer has nothing to add: read on its connection.
-    connection = db.session.connection()
-    doses = dosing_times(ids, connection)
-    # A page's courses follow a few protocols: each one's numbers are read once.
-    numbers = {}
-    for course in courses:
-        if course.protocol_key not in numbers:
-            numbers[course.protocol_key] = schedule_numbers(course.protocol)
-    timepoints = {follow_up_timepoint(week) for n in numbers.values() for week in n.follow_up_weeks}
-    given: dict[int, set] = {cid: set() for cid in ids}
-    for course_id, instrument_id, timepoint in connection.execute(
-        _given_statement(), {"course_ids": ids, "timepoints": sorted(timepoints)}
-    ):
-        given[course_id].add((instrument_id, timepoint))
+    """Each course's overdue follow-up measures, from its stored due items (one statement)."""
+    found: dict[int, list] = {c.id: [] for c in courses}
     names = instrument_names()
-    for c in courses:
-        found[c.id] = overdue_follow_ups(
-            numbers[c.protocol_key],
-            tuple(doses[c.id]),
-            frozenset(given[c.id]),
-            now,
-            names,
-        )
-    return found
+    # Columns only, so the session's ORM layer has nothing to add: read on its connection.
+    for row in db.session.connection().execute(
+        _overdue_follow_ups_statement(), {"course_ids": list(found), "now": now}
+    ):
+        found[row[0]].append(item_from_row(row[1:], names))
+    return {course_id: overdue_follow_ups(items, now) for course_id, items in found.items()}
 
 
-@functools.cache  # built once: building it and its cache key took 0.12 ms a visit
-def _given_statement():
-    """The measures given at some of the timepoints of some courses: built once."""
-    m = MeasureResponse
-    return sa.select(m.course_id, m.instrument_id, m.timepoint).where(
-        m.course_id.in_(sa.bindparam("course_ids", expanding=True, required=True)),
-        m.timepoint.in_(sa.bindparam("timepoints", expanding=True, required=True)),
-        # Given is given for the schedule, co-signed or not (as `schedule_done` counts it).
-        m.voided_at.is_(None),
-        m.status != RecordStatus.DRAFT,
+@functools.cache  # a plain statement, built once
+def _overdue_follow_ups_statement():
+    item = CourseDueItem
+    return sa.select(item.course_id, *(getattr(item, c) for c in ITEM_COLUMNS)).where(
+        item.course_id.in_(sa.bindparam("course_ids", expanding=True, required=True)),
+        item.kind == DueKind.FOLLOW_UP_MEASURE,
+        item.overdue_at <= sa.bindparam("now", required=True),
     )
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from psiflow import demo
 from psiflow.access import Role
 from psiflow.domain.phases import ACTIVE_PHASES, Phase
-from psiflow.models import Course, CourseOutcomeScore, Patient, User
+from psiflow.models import Course, CourseDueItem, CourseOutcomeScore, Patient, User
 from psiflow.models.types import utcnow
 from tests.factories import gen_course, gen_patient
 from tests.integration_factories import PSILOCYBIN, dosed_course, gen_measure
@@ -180,17 +180,20 @@ def test_stored_values_verify_names_a_value_changed_in_the_database_and_refresh_
             .values(attention_from=wrong, stored_facts={})
         )
         connection.execute(sa.update(CourseOutcomeScore.__table__).values(latest=99))
+        connection.execute(CourseDueItem.__table__.delete())
     verify = runner.invoke(args=["stored-values", "verify"])
     assert verify.exit_code == 1
     lines = verify.output.splitlines()
-    assert [line.split(" stored ")[0] for line in lines[:3]] == [
+    assert [line.split(" stored ")[0] for line in lines[:4]] == [
         f"course {course.id}: attention_from",
+        f"course {course.id}: due_items",
         f"course {course.id}: outcome_scores.phq9",
         f"course {course.id}: stored_facts",
     ]
     assert f"stored {wrong.isoformat()}, computed " in lines[0]
-    assert "stored (20.0, 99.0, 'integration'," in lines[1]
-    assert "3 stored value(s) disagree" in lines[3]
+    assert "due_items stored [], computed [(<DueKind." in lines[1]
+    assert "stored (20.0, 99.0, 'integration'," in lines[2]
+    assert "4 stored value(s) disagree" in lines[4]
     assert f"course {untouched.id}:" not in verify.output
 
     refresh = runner.invoke(args=["stored-values", "refresh"])

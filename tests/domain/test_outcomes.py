@@ -149,60 +149,25 @@ def test_overdue_follow_ups_are_the_follow_up_part_of_the_whole_schedule():
         check_ins=frozenset({(1, 1)}),
     )
     now = T0 + timedelta(days=14 + 7 * 5)
-    whole = [
-        item.label
-        for item in outstanding(numbers, done, names)
-        if item.kind == DueKind.FOLLOW_UP_MEASURE and item.status(now) == DueStatus.OVERDUE
-    ]
-    assert whole == [
+    items = outstanding(numbers, done, names)
+    assert overdue_follow_ups(items, now) == [
         "GAD-7 at follow-up week 1",
         "GAD-7 at follow-up week 4",
         "PHQ-9 at follow-up week 4",
     ]
-    assert overdue_follow_ups(numbers, doses, done.measures, now, names) == whole
+    # In whatever order the items come (as read back from storage), the schedule's order.
+    assert overdue_follow_ups(reversed(items), now) == overdue_follow_ups(items, now)
+    # Only follow-ups (the second dosing's first session is overdue too), and only overdue
+    # ones (week 12 is due, not yet overdue, a day after it starts).
+    assert any(
+        i.kind != DueKind.FOLLOW_UP_MEASURE and i.status(now) == DueStatus.OVERDUE for i in items
+    )
+    week_12 = T0 + timedelta(days=14 + 7 * 12 + 1)
+    assert overdue_follow_ups(items, week_12) == overdue_follow_ups(items, now)
+    assert overdue_follow_ups(items, T0 + timedelta(days=14 + 7)) == []
     # Before the last dosing session, no follow-up is due at all.
-    assert overdue_follow_ups(numbers, doses[:1], done.measures, now, names) == []
-
-
-def test_a_course_has_overdue_follow_ups_only_once_its_attention_moment_has_come():
-    # The team table works out overdue follow-ups only for courses whose stored
-    # `attention_from` is set and has come: the list must be empty for every other course.
-    from itertools import product
-
-    from psiflow.domain.outcomes import overdue_follow_ups
-    from psiflow.domain.schedule import Done, attention_from
-
-    numbers = TWO_DOSES
-    given = [
-        ("phq9", "follow_up_week_1"),
-        ("gad7", "follow_up_week_1"),
-        ("phq9", "follow_up_week_4"),
-        ("gad7", "follow_up_week_4"),
-        ("phq9", "follow_up_week_12"),
-        ("gad7", "follow_up_week_12"),
-        ("ebi", "after_dosing_1"),
-        ("ebi", "after_dosing_2"),
-    ]
-    dose_lists = [(), (T0,), (T0, T0 + timedelta(days=14)), (T0, T0 + timedelta(days=20))]
-    nows = [T0 + timedelta(days=d) for d in (-1, 0, 1, 10, 16, 22, 30, 50, 100, 120, 200)]
-    checked = with_overdue = 0
-    for doses, mask, notes, calls in product(
-        dose_lists, range(0, 1 << len(given), 5), ((), (T0 + timedelta(days=1),)), (0, 1)
-    ):
-        done = Done(
-            dosing_times=doses,
-            integration_times=notes,
-            measures=frozenset(g for i, g in enumerate(given) if mask >> i & 1),
-            check_ins=frozenset({(1, 1), (1, 7), (2, 1), (2, 7)}) if calls else frozenset(),
-        )
-        moment = attention_from(numbers, done)
-        for now in nows:
-            overdue = overdue_follow_ups(numbers, doses, done.measures, now)
-            checked += 1
-            if overdue:
-                with_overdue += 1
-                assert moment is not None and moment <= now, (doses, done.measures, now)
-    assert with_overdue and with_overdue < checked
+    early = outstanding(numbers, Done(dosing_times=doses[:1], measures=done.measures), names)
+    assert overdue_follow_ups(early, now) == []
 
 
 @pytest.mark.parametrize(

@@ -230,3 +230,26 @@ def test_attention_from_agrees_with_needing_attention_at_every_moment():
         for now in moments:
             wanted = bool(needing_attention(items, now))
             assert wanted == (start is not None and start <= now), (numbers, done, now)
+
+
+def test_each_item_has_a_key_of_its_own_and_its_label_from_what_it_is():
+    # A stored item is keyed by what it is and labelled again from its columns when read
+    # back (`due_label`): both must hold for every kind of item, on every protocol.
+    from psiflow.domain.schedule import due_label
+
+    names = {"meq30": "MEQ-30", "ebi": "EBI", "phq9": "PHQ-9", "gad7": "GAD-7", "ceq": "CEQ"}
+    for numbers in (PSILOCYBIN, MDMA, ESKETAMINE):
+        doses = tuple(DOSED + timedelta(days=21 * n) for n in range(numbers.dosing_sessions))
+        items = outstanding(numbers, Done(dosing_times=doses), names)
+        assert len({item.key for item in items}) == len(items)
+        for item in items:
+            name = names.get(item.instrument_id, item.instrument_id)
+            args = (item.kind, item.dosing_number, name, item.day, item.week)
+            assert due_label(*args) == item.label
+    [week_4] = [
+        i
+        for i in outstanding(PSILOCYBIN, Done(dosing_times=(DOSED,)))
+        if i.week == 4 and i.instrument_id == "phq9"
+    ]
+    assert week_4.key == "follow_up_measure::phq9::4"
+    assert week_4.label == "phq9 at follow-up week 4"  # an instrument without a name: its id

@@ -16,8 +16,9 @@ from psiflow.access import Role
 from psiflow.domain.phases import GATE_FACTS, Phase
 from psiflow.domain.signing import Meaning
 from psiflow.extensions import db
-from psiflow.models import Course, CourseOutcomeScore, IntegrationSession
+from psiflow.models import Course, CourseDueItem, CourseOutcomeScore, IntegrationSession
 from psiflow.models.courses import gate_facts
+from psiflow.models.due_items import item_row
 from psiflow.models.records import sign_record, void_record
 from psiflow.models.stored.gates import stored_gate_facts
 from psiflow.models.types import utcnow
@@ -33,6 +34,7 @@ from tests.integration_factories import (
 )
 from tests.migrations.test_migrations import fresh_database_url  # noqa: F401  (a fixture)
 
+KETAMINE = "ketamine-assisted-psychotherapy@1.0"
 OUTCOME_SCORES = sa.select(
     CourseOutcomeScore.course_id,
     CourseOutcomeScore.instrument_id,
@@ -65,54 +67,117 @@ def _after_the_dose(course, clinician, calls, sign=True):
         gen_check_in(course, clinician, dosing_number=1, scheduled_day=day, occurred_at=utcnow())
 
 
+def _courses_of_every_schedule(clinician) -> dict:
+    """Courses at each point of the schedule after dosing, committed."""
+    # Dosed outside PsiFlow (a transition stands in for the dose): the first session is due.
+    stand_in = gen_course(gen_patient(clinician), Phase.INTEGRATION, MDMA)
+    dosed_course(stand_in, utcnow() - timedelta(days=1))
+    # Dosed in PsiFlow, integrated, measured and called on day 1: the day-7 call is left.
+    dosed = gen_course(gen_patient(clinician), Phase.DOSING, PSILOCYBIN)
+    session = gen_dosing_session(dosed, clinician, hours_ago=30)
+    sign_record(session, clinician, Meaning.AUTHORED)
+    dosed_course(dosed, utcnow() - timedelta(hours=20))
+    _after_the_dose(dosed, clinician, calls=(1,))
+    # Its only note voided: the first integration session is due again.
+    voided = gen_course(gen_patient(clinician), Phase.INTEGRATION, PSILOCYBIN)
+    dosed_course(voided, utcnow() - timedelta(days=3))
+    note = gen_integration_session(voided, clinician)
+    void_record(note, clinician, "Entered in error")
+    # Every dose done and followed up to week 3 but for one measure: week 3 is due.
+    following = gen_course(gen_patient(clinician), Phase.FOLLOW_UP, PSILOCYBIN)
+    _after_the_dose(following, clinician, calls=(1, 7))
+    for instrument_id in ("phq9", "gad7", "who5", "cssrs"):
+        gen_measure(following, clinician, instrument_id, "follow_up_week_3")
+    # One dose of three, everything after it done: nothing is due until the next dose.
+    between = gen_course(gen_patient(clinician), Phase.INTEGRATION, MDMA)
+    _after_the_dose(between, clinician, calls=between.protocol.safety_checkin_days)
+    # The day-after measures only drafted: they are due the day after the dose.
+    drafted = gen_course(gen_patient(clinician), Phase.INTEGRATION, PSILOCYBIN)
+    _after_the_dose(drafted, clinician, calls=(1, 7), sign=False)
+    # Two doses of three: the first dose's items are superseded, the second's are due.
+    second = gen_course(gen_patient(clinician), Phase.DOSING, KETAMINE)
+    for days_ago in (20, 2):
+        sign_record(
+            gen_dosing_session(second, clinician, hours_ago=24 * days_ago),
+            clinician,
+            Meaning.AUTHORED,
+        )
+    waiting = gen_course(gen_patient(clinician), Phase.PREPARATION)
+    db.session.commit()
+    assert db.session.get(IntegrationSession, note.id).voided_at is not None
+    return {
+        "stand_in": stand_in,
+        "dosed": dosed,
+        "voided": voided,
+        "following": following,
+        "between": between,
+        "drafted": drafted,
+        "second": second,
+        "waiting": waiting,
+    }
+
+
 def test_migration_0008_fills_the_stored_attention_of_existing_courses(fresh_database_url):  # noqa: F811
     app = create_app(app_config(fresh_database_url))
     with app.app_context():
         upgrade()
-        clinician = gen_user(Role.CLINICIAN, gen_clinic())
-        # Dosed outside PsiFlow (a transition stands in for the dose): the first session is due.
-        stand_in = gen_course(gen_patient(clinician), Phase.INTEGRATION, MDMA)
-        dosed_course(stand_in, utcnow() - timedelta(days=1))
-        # Dosed in PsiFlow, integrated, measured and called on day 1: the day-7 call is left.
-        dosed = gen_course(gen_patient(clinician), Phase.DOSING, PSILOCYBIN)
-        session = gen_dosing_session(dosed, clinician, hours_ago=30)
-        sign_record(session, clinician, Meaning.AUTHORED)
-        dosed_course(dosed, utcnow() - timedelta(hours=20))
-        _after_the_dose(dosed, clinician, calls=(1,))
-        # Its only note voided: the first integration session is due again.
-        voided = gen_course(gen_patient(clinician), Phase.INTEGRATION, PSILOCYBIN)
-        dosed_course(voided, utcnow() - timedelta(days=3))
-        note = gen_integration_session(voided, clinician)
-        void_record(note, clinician, "Entered in error")
-        # Every dose done and followed up to week 3 but for one measure: week 3 is due.
-        following = gen_course(gen_patient(clinician), Phase.FOLLOW_UP, PSILOCYBIN)
+        courses = _courses_of_every_schedule(gen_user(Role.CLINICIAN, gen_clinic()))
+        stand_in, dosed, voided, following, between, drafted, waiting = (
+            courses[name]
+            for name in (
+                "stand_in",
+                "dosed",
+                "voided",
+                "following",
+                "between",
+                "drafted",
+                "waiting",
+            )
+        )
         (dosed_at,) = [
             t.at
             for t in following.transitions
             if (t.from_phase, t.to_phase) == (Phase.DOSING, Phase.INTEGRATION)
         ]
-        _after_the_dose(following, clinician, calls=(1, 7))
-        for instrument_id in ("phq9", "gad7", "who5", "cssrs"):
-            gen_measure(following, clinician, instrument_id, "follow_up_week_3")
-        # One dose of three, everything after it done: nothing is due until the next dose.
-        between = gen_course(gen_patient(clinician), Phase.INTEGRATION, MDMA)
-        _after_the_dose(between, clinician, calls=between.protocol.safety_checkin_days)
-        # The day-after measures only drafted: they are due the day after the dose.
-        drafted = gen_course(gen_patient(clinician), Phase.INTEGRATION, PSILOCYBIN)
-        _after_the_dose(drafted, clinician, calls=(1, 7), sign=False)
-        waiting = gen_course(gen_patient(clinician), Phase.PREPARATION)
-        db.session.commit()
         expected = dict(db.session.execute(sa.select(Course.id, Course.attention_from)).all())
         assert expected[waiting.id] is None and expected[between.id] is None
         assert expected[drafted.id] == drafted.transitions[-1].at + timedelta(days=1)
         assert None not in [expected[c.id] for c in (stand_in, dosed, voided)]
         assert expected[following.id] == dosed_at + timedelta(weeks=3)
-        assert db.session.get(IntegrationSession, note.id).voided_at is not None
 
         _again_from("0007_returned_notes_index")
 
         stored = dict(db.session.execute(sa.select(Course.id, Course.attention_from)).all())
         assert stored == expected
+        _done()
+
+
+DUE_ITEMS = sa.select(CourseDueItem).order_by(CourseDueItem.course_id, CourseDueItem.item)
+
+
+def _due_items() -> list[tuple]:
+    return [(row.course_id, row.item, *item_row(row)) for row in db.session.scalars(DUE_ITEMS)]
+
+
+def test_migration_0020_fills_the_stored_due_items_of_existing_courses(fresh_database_url):  # noqa: F811
+    app = create_app(app_config(fresh_database_url))
+    with app.app_context():
+        upgrade()
+        courses = _courses_of_every_schedule(gen_user(Role.CLINICIAN, gen_clinic()))
+        expected = _due_items()
+        keys = {(cid, key) for cid, key, *_ in expected}
+        assert (courses["dosed"].id, "safety_check_in:1::7:") in keys
+        # (A course made in integration has a stand-in transition of its own: dosed again.)
+        assert (courses["voided"].id, "first_integration:2:::") in keys
+        assert (courses["second"].id, "first_integration:2:::") in keys
+        assert (courses["second"].id, "first_integration:1:::") not in keys  # superseded
+        assert {cid for cid, *_ in expected} == {
+            courses[name].id for name in ("stand_in", "dosed", "voided", "following", "second")
+        } | {courses["drafted"].id}
+
+        _again_from("0019_training_clock")
+
+        assert _due_items() == expected
         _done()
 
 

@@ -10,6 +10,7 @@ NOT_A_PATIENTS_RECORD = {
     "User",
     "LoginSession",
     "CourseOutcomeScore",
+    "CourseDueItem",
     "AuditChainHead",
     # A trainee's practicum log belongs to the trainee, never to a patient.
     "PracticumEntry",

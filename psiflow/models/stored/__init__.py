@@ -3,8 +3,11 @@
 A **stored value** is something a rule works out from a course's records, kept with the course
 so that a page listing a hundred courses reads one column instead of every record of each:
 
-- `attention_from` (`attention.py`): `Course.attention_from`, from when a course has something
-  due after dosing (`domain.schedule.attention_from`); read by the due-after-dosing dashboard.
+- `attention_from` (`attention.py`): the course's schedule after dosing, in two parts kept
+  together: its outstanding items (`CourseDueItem` rows, `domain.schedule.outstanding` less the
+  superseded) and `Course.attention_from`, from when it has anything due; read by the
+  due-after-dosing boards (the team's most urgent, one ordered statement) and the team
+  outcome table's overdue follow-ups.
 - `stored_facts` (`gates.py`): `Course.stored_facts`, what the gates out of its phase read (the
   fact sources of `models.courses.gate_facts`); read by boards and the patient page's gates.
 - `outcome_scores` (`outcomes.py`): `CourseOutcomeScore` rows, the baseline and latest score

@@ -85,7 +85,9 @@ class StoredValue:
                 state.attrs[key].history.has_changes() for key in columns
             ):
                 continue
-            if self.can_matter(cls, state):
+            if self.can_matter(cls, state) or (
+                obj not in new and any(_old_value_unknown(state, key) for key in columns)
+            ):
                 self._note(session, cls, state)
 
     def _note(self, session, cls, state) -> None:
@@ -157,6 +159,13 @@ class StoredValue:
 def _row_id(state) -> int:
     # A row inserted by this flush has its id, but no identity key until the flush ends.
     return state.identity[0] if state.identity else state.dict["id"]
+
+
+def _old_value_unknown(state, key) -> bool:
+    """Whether an attribute was set while expired: what it held before is not known here
+    (it may have been a value that mattered), so the write counts whatever it wrote."""
+    history = state.attrs[key].history
+    return bool(history.added) and not history.deleted and not history.unchanged
 
 
 def values(state, key) -> list:
