@@ -353,3 +353,34 @@ def test_the_dashboard_shows_what_working_out_every_course_shows(team, db, monke
         totals[shift] = len(full)
     assert totals[0] >= 6  # every dosed course has its first session due
     assert totals[-2] < totals[0]  # the latest dosing is still ahead then
+
+
+def test_a_refresh_over_many_batches_puts_back_what_was_changed_around_the_app(
+    team, db, monkeypatch
+):
+    from psiflow.models import CourseDueItem
+    from psiflow.models.stored import attention
+
+    clinician = team["clinician"]
+    courses = [gen_course(gen_patient(clinician), Phase.INTEGRATION, PSILOCYBIN) for _ in range(3)]
+    for days, course in enumerate(courses):
+        dosed_course(course, utcnow() - timedelta(days=days + 1))
+    agrees(db)
+    # A change made in the database itself: one course's moment, another's items.
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.update(Course.__table__)
+            .where(Course.__table__.c.id == courses[0].id)
+            .values(attention_from=None)
+        )
+        connection.execute(
+            CourseDueItem.__table__.delete().where(
+                CourseDueItem.__table__.c.course_id == courses[2].id
+            )
+        )
+    assert {d.course_id for d in stale_stored_values()} == {courses[0].id, courses[2].id}
+    monkeypatch.setattr(attention, "BATCH", 1)
+    with db.engine.begin() as connection:
+        changed = attention.refresh(connection, [c.id for c in courses], catalog.protocols())
+    assert set(changed) == {courses[0].id, courses[2].id}
+    assert stale_stored_values() == []

@@ -143,8 +143,9 @@ def refresh(connection, course_ids: Iterable[int], protocols: dict) -> dict[int,
         fresh = compute_schedule(connection, [row[:3] for row in rows], protocols)
         kept = _stored_items(connection, list(fresh))
         items_differ = [cid for cid, (_, items) in fresh.items() if kept[cid] != _rows(items)]
-        moved.update((cid, at) for cid, (at, _) in fresh.items() if at != stored[cid])
-        changed.update((cid, fresh[cid][0]) for cid in [*items_differ, *moved])
+        moved_here = {cid: at for cid, (at, _) in fresh.items() if at != stored[cid]}
+        moved.update(moved_here)
+        changed.update((cid, fresh[cid][0]) for cid in [*items_differ, *moved_here])
         if items_differ:
             # Derived rows, replaced whole for a course whose schedule changed (no clinical
             # record is deleted: these are the rule's answer, as the outcome scores are).
