@@ -106,6 +106,9 @@ def _due_items_statement(role, active: bool):
             caseload_rule(role, active),
             whose,
             Course.phase.in_(SCHEDULED_PHASES),
+            # The course's moment first (from the index the caseload is found by): the items
+            # of a course with nothing due yet are never read.
+            Course.attention_from <= now,
             CourseDueItem.due_from <= now,
         )
         .order_by(
