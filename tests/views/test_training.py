@@ -9,6 +9,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from psiflow.domain.adherence import MONITOR_SOURCE as MONITOR
 from psiflow.domain.clock import WALL_CLOCK
 from psiflow.domain.phases import Phase
 from psiflow.models import (
@@ -28,6 +29,7 @@ from psiflow.models.training import clock_for
 from psiflow.training.views import training_panel
 from tests.conftest import count_queries
 from tests.factories import gen_course, gen_dosing_session, gen_patient, gen_user
+from tests.integration_factories import gen_measure
 
 ESKETAMINE_SCENARIO = "esketamine-low-oxygen"
 
@@ -48,7 +50,7 @@ def live(session_id, action=""):
     return f"/dosing-sessions/{session_id}" + (f"/{action}" if action else "")
 
 
-def prepare_and_dose(client, db, run):
+def prepare_and_dose(client, db, run, amount=56):
     """Everything the checklist asks before the dose, a baseline reading, the dose."""
     protocol = run.course.protocol
     for item in protocol.checklist:
@@ -65,7 +67,7 @@ def prepare_and_dose(client, db, run):
     assert r.status_code == 302
     r = client.post(
         live(run.session_id, "doses"),
-        data={"kind": "initial", "amount": 56, "lot_number": "PRACTICE-1"},
+        data={"kind": "initial", "amount": amount, "lot_number": "PRACTICE-1"},
     )
     assert r.status_code == 302, r.get_data(as_text=True)
 
@@ -286,6 +288,92 @@ def test_no_scenario_patient_reaches_a_real_list_count_chart_or_export(
     run = get_run(db, run_id)
     export = client.get(f"/integration/courses/{run.course_id}/export.csv")
     assert export.status_code in (403, 404)
+
+
+def test_what_a_run_records_stays_out_of_every_real_list_count_chart_and_export(
+    client, switch_to, team, db, run_id
+):
+    """Runs that have made what a real session makes (the monitor's readings, a critical one
+    with its alert, a serious adverse event and its alert, a course in integration with work
+    due and scores): none of it reaches the supervisor's or clinician's real pages."""
+    real = gen_course(
+        gen_patient(team["clinician"], display_name="Realperson Counted"), Phase.DOSING
+    )
+    gen_dosing_session(real, team["clinician"], complete=False, hours_ago=1)
+    db.session.commit()
+    esketamine = get_run(db, run_id)
+    prepare_and_dose(client, db, esketamine)
+    run = get_run(db, start_run(client, "psilocybin-anxiety-at-peak"))
+    course_id = run.course_id
+    names = (run.patient.display_name, esketamine.patient.display_name)
+    prepare_and_dose(client, db, run, amount=25)
+    switch_to(team["supervisor"])
+    jump(client, esketamine.session_id, 31)
+    jump(client, run.session_id, 91)
+    switch_to(team["trainee"])
+    client.get(live(esketamine.session_id))  # the monitor gives the critical SpO2
+    client.get(live(run.session_id))  # and the high blood pressure
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(VitalSign).where(VitalSign.source == MONITOR)
+        )
+        == 2
+    )
+    recorded = client.post(
+        live(run.session_id, "adverse-events"),
+        data={
+            "description": "Chest pain with panic at the peak, taken to hospital",
+            "severity": 4,
+            "seriousness": "hospitalisation",
+            "relatedness": "probable",
+            "action_taken": "Ambulance called, transferred",
+            "outcome": "recovering",
+        },
+    )
+    assert recorded.status_code == 302
+    alerts = db.session.scalars(sa.select(Alert)).all()
+    assert {a.course_id for a in alerts} == {esketamine.course_id, course_id}
+    assert all(a.acknowledged_at is None for a in alerts)
+    switch_to(team["supervisor"])
+    override = client.post(
+        f"/courses/{course_id}/override",
+        data={
+            "override-version": db.session.get(Course, course_id).version,
+            "override-to_phase": "integration",
+            "override-reason": "Practice: go on to the integration note.",
+        },
+    )
+    assert override.status_code == 302
+    assert db.session.get(Course, course_id).phase == Phase.INTEGRATION
+    gen_measure(db.session.get(Course, course_id), team["trainee"], "phq9", "baseline", total=20)
+    db.session.commit()
+
+    board = client.get("/").get_data(as_text=True)
+    assert "Realperson Counted" in board and not any(n in board for n in names)
+    assert 'data-open-alerts="0"' in board  # the run's open alerts are no real team's count
+    for url in (
+        "/supervision/alerts",
+        "/supervision/outcomes",
+        "/supervision/outcomes?phase=integration",
+        "/supervision/outcomes.csv",
+        "/?phase=integration",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert not any(n in response.get_data(as_text=True) for n in names), url
+    apart = client.get("/supervision/alerts?practice=1").get_data(as_text=True)
+    assert all(n in apart for n in names) and "PRACTICE" in apart  # kept, where practice belongs
+    for url in (
+        f"/integration/courses/{course_id}/export.csv",
+        f"/integration/courses/{course_id}/export.json",
+        f"/patients/{run.patient_id}/audit.csv",
+    ):
+        assert client.get(url).status_code in (403, 404), url
+    switch_to(team["clinician"])
+    for url in ("/", "/?phase=integration", f"/patients/{run.patient_id}", live(run.session_id)):
+        response = client.get(url)
+        assert not any(n in response.get_data(as_text=True) for n in names), url
+    assert client.get(f"/training/runs/{run_id}").status_code in (403, 404)
 
 
 def test_nothing_real_reaches_a_trainee_through_training(client, switch_to, team, db, run_id):
