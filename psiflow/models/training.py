@@ -287,19 +287,10 @@ def deliver_due_events(run: ScenarioRun, scenario, by: User, now: datetime) -> l
     a reading arrives as the monitor gives it (a vital sign from "monitor (scenario)", flagged
     by the protocol's own rules); a prompt arrives as words on the page. `now` is session time."""
     session = run.session
-    if session.is_signed or session.is_voided or session.ended_early:
-        return []
-    dose_at = first_dose_at([d.given for d in session.doses()])
-    if dose_at is None:
-        return []
-    given = deliveries_of(run)
     delivered = []
-    for event in scenario.events:
-        due = dose_at + timedelta(minutes=event.minute)
-        if event.id in given or due > now:
-            continue
-        if session.discharged_at is not None and due > session.discharged_at:
-            continue  # the patient has gone home: nothing more happens in the room
+    for event, due in _still_to_come(session, scenario, deliveries_of(run)):
+        if due > now:
+            break
         delivery = ScenarioDelivery(run_id=run.id, event_id=event.id, due_at=due)
         if event.reading is not None:
             vital = record_vitals(
@@ -310,6 +301,28 @@ def deliver_due_events(run: ScenarioRun, scenario, by: User, now: datetime) -> l
         db.session.add(delivery)
         delivered.append(event)
     return delivered
+
+
+def next_event_at(session: DosingSession, scenario, given: dict) -> datetime | None:
+    """When (session time) the scenario's next event comes, so that the open page shows it
+    then, as a monitor alarms without being asked; None when nothing more will come."""
+    return next((due for _event, due in _still_to_come(session, scenario, given)), None)
+
+
+def _still_to_come(session: DosingSession, scenario, given: dict):
+    """The scripted events not yet given, with when each is due on the session's clock, in
+    order: none before the dose, after the session closes, or after the patient has gone."""
+    if session.is_signed or session.is_voided or session.ended_early:
+        return
+    dose_at = first_dose_at([d.given for d in session.doses()])
+    if dose_at is None:
+        return
+    for event in scenario.events:  # in the order they happen (the scenario file is checked)
+        due = dose_at + timedelta(minutes=event.minute)
+        if session.discharged_at is not None and due > session.discharged_at:
+            return  # the patient has gone home: nothing more happens in the room
+        if event.id not in given:
+            yield event, due
 
 
 # --- adherence from the record -------------------------------------------------------------

@@ -1,5 +1,6 @@
 // Keeps the live session page's console current between posts: the time since the dose and
 // the count-down to the next vital signs; and makes its one-tap actions land on an open form.
+// In a practice run it also fetches the page when the scenario's next event comes.
 // The page works without it: every value here is also rendered by the server, and every
 // action is a plain link to the form it names.
 (function () {
@@ -78,6 +79,28 @@
   // room.js put a freshly rendered page in place: bring its clock and count-down up to date.
   document.addEventListener("room:replaced", function () { tick(); measure(); });
   openTarget(window.location.hash.slice(1), false);
+  // A practice run: the scenario's next event (the monitor's alarm, what the patient says)
+  // comes at its minute on the training clock, and the page fetches it then, as a monitor
+  // alarms without being asked. Never over something half typed: it waits for that.
+  function typing() {
+    var active = document.activeElement;
+    if (active && active.matches && active.matches("input:not([type=hidden]), textarea, select")) {
+      return true;
+    }
+    return Array.prototype.some.call(document.querySelectorAll("main input:not([type=hidden]), main textarea"), function (el) {
+      if (el.type === "checkbox" || el.type === "radio") { return el.checked !== el.defaultChecked; }
+      return el.value !== el.defaultValue;
+    });
+  }
+  var fetching = false;
+  function nextScriptedEvent() {
+    var panel = document.querySelector("[data-next-event-at]");
+    if (!panel || fetching || now() < Date.parse(panel.getAttribute("data-next-event-at")) || typing()) { return; }
+    fetching = true;
+    window.location.reload();
+  }
+  if (document.querySelector(".training-panel")) { window.setInterval(nextScriptedEvent, 1000); }
+
   // Delegated, so the actions of a page put in place later work the same.
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest(".console-actions a[href^='#']");

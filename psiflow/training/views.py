@@ -31,6 +31,7 @@ from psiflow.models.training import (
     fidelity_of,
     fidelity_of_runs,
     jump_to_minute,
+    next_event_at,
     run_of_session,
     runs_of,
     set_speed,
@@ -156,10 +157,11 @@ def training_panel(session):
     wall = utcnow()
     now = clock.now(wall)
     dose_at = first_dose_at([d.given for d in session.doses()])
-    delivered = []
+    delivered, next_event = [], None
     if run is not None and scenario is not None:
         given = deliveries_of(run)
         delivered = [(e, given[e.id]) for e in scenario.events if e.id in given]
+        next_event = next_event_at(session, scenario, given)
     return {
         "clock": clock,
         "now": now,
@@ -169,6 +171,7 @@ def training_panel(session):
         "run": run,
         "scenario": scenario,
         "delivered": delivered,
+        "next_event_at": next_event,
         "speed_form": f.ClockSpeedForm(formdata=None, speed=str(clock.speed)),
         "jump_form": f.ClockJumpForm(formdata=None),
     }

@@ -228,3 +228,42 @@ def test_a_scenario_runs_end_to_end_on_the_accelerated_clock_trainee_then_superv
     page.get_by_role("link", name="My progress").click()
     expect(page.get_by_text("Right call: a saved supply is a plan in waiting.")).to_be_visible()
     expect(page.locator("svg.bar-chart")).to_be_visible()
+
+
+def test_the_monitors_alarm_reaches_the_open_page_at_its_minute_without_a_tap(
+    page, browser_login, team, db
+):
+    """A monitor alarms without being asked: the trainee has the live page open and touches
+    nothing, and the scenario's critical SpO2 appears as the x12 clock reaches minute 30."""
+    browser_login(team["trainee"])
+    page.get_by_role("link", name="Scenarios").click()
+    page.locator(
+        "article", has=page.get_by_role("heading", name="Esketamine: a falling SpO2")
+    ).get_by_role("button", name="Start this scenario").click()
+    db.session.expire_all()
+    run = db.session.scalar(sa.select(ScenarioRun))
+    live_url = f"/dosing-sessions/{run.session_id}"
+    page.goto(live_url)
+    page.get_by_label("Amount").fill("56")
+    page.get_by_label("Lot number").fill("PRACTICE-56")
+    page.get_by_role("button", name="Record dose").click()
+    expect(page.get_by_text("Dose recorded.")).to_be_visible()
+    db.session.expire_all()
+    session = db.session.get(ScenarioRun, run.id).session
+    dose = session.doses()[0].given_at
+    # Wall time passes until the clock reads 29 min 30 s after the dose: 2.5 s of wall time
+    # before the alarm at x12.
+    behind = 29.5 - minute_of(dose, clock_for(session).now(utcnow()))
+    row = db.session.scalar(
+        sa.select(TrainingClock).where(TrainingClock.session_id == run.session_id)
+    )
+    row.anchor_wall_at -= timedelta(minutes=behind / SPEED)
+    db.session.commit()
+    page.goto(live_url)
+    alarm = page.get_by_text("The pulse oximeter alarms")
+    expect(alarm).to_have_count(0)
+    expect(alarm).to_be_visible(timeout=20_000)  # no click, no reload by the test
+    expect(page.get_by_text("(monitor (scenario))")).to_be_visible()
+    expect(
+        page.get_by_role("region", name="Out-of-range vital signs to acknowledge")
+    ).to_be_visible()

@@ -5,6 +5,7 @@ and each training page is refused to everyone it does not belong to."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -143,6 +144,28 @@ def test_a_scripted_reading_arrives_as_the_monitor_gives_it_and_is_flagged_by_th
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert)) == 1
     client.get(live(run.session_id))  # seen again: not given twice
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ScenarioDelivery)) == 1
+
+
+def test_the_live_page_names_when_the_next_scripted_event_comes(
+    client, switch_to, team, db, run_id
+):
+    """The open page fetches the next event at this time (sessions.js), as a monitor alarms."""
+
+    def next_event_at():
+        page = client.get(live(run.session_id)).get_data(as_text=True)
+        found = re.search(r'data-next-event-at="([^"]+)"', page)
+        return found and datetime.fromisoformat(found.group(1))
+
+    run = get_run(db, run_id)
+    assert next_event_at() is None  # nothing comes before the dose
+    prepare_and_dose(client, db, run)
+    dose = get_run(db, run_id).session.doses()[0].given_at
+    assert next_event_at() == dose + timedelta(minutes=30)
+    switch_to(team["supervisor"])
+    jump(client, run.session_id, 31)
+    assert next_event_at() == dose + timedelta(minutes=90)  # the SpO2 given, the wish to leave next
+    jump(client, run.session_id, 91)
+    assert next_event_at() is None  # all given: the page has nothing more to fetch
 
 
 def test_the_trainees_responses_are_scored_in_time_on_the_training_clock(
