@@ -9,7 +9,7 @@ can count, shown beside it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from psiflow.domain.clock import minute_of
@@ -85,6 +85,7 @@ class Item:
     label: str
     met: bool
     evidence: str
+    source: str = ""  # why it is expected: the scenario's citation for an expected response
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def score(scenario: Scenario, rules: ProtocolRules, record: PracticeRecord) -> R
     items = [_checklist(rules, record), _vitals(scenario, rules, record)]
     for event in scenario.events:
         for response in event.responses:
-            items.append(_response(event, response, rules, record))
+            items.append(replace(_response(event, response, rules, record), source=response.source))
     items.append(_documentation(record))
     items.append(_discharge(rules, record))
     return Report(tuple(items))

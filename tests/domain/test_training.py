@@ -276,6 +276,9 @@ def test_a_perfect_run_meets_every_item(scenario_id):
     assert report.percent == 100
     # one item per expected response, plus checklist, vitals, documentation and discharge
     assert report.total == sum(len(e.responses) for e in scenario.events) + 4
+    # each expected response says why it is expected: the scenario's citation
+    expected = {f"{e.id}.{r.kind}": r.source for e in scenario.events for r in e.responses}
+    assert {i.key: i.source for i in report.items if i.key in expected} == expected
 
 
 @pytest.mark.parametrize(

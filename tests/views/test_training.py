@@ -208,6 +208,9 @@ def test_the_trainees_responses_are_scored_in_time_on_the_training_clock(
     assert rows["checklist"] == "met"
     assert rows["discharge"] == "not-met"  # not discharged yet
     assert "minute 31" in page  # the evidence names the minute
+    # and each expected response its source, for the trainee to read why
+    assert "Expected by: BTS oxygen guideline" in page
+    assert "without lung disease needs urgent assessment" in page
     event = db.session.scalar(sa.select(SessionEvent).where(SessionEvent.kind == "supervisor_call"))
     assert event.recorded_at > run.session.doses()[0].given_at
 
