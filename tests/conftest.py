@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import re
 import secrets
 
 import pytest
@@ -182,6 +183,21 @@ def login_as(client, auth):
         return client
 
     return login
+
+
+_CELL = re.compile(r"<td(\s[^>]*)?>\s*(<a\s)?")
+
+
+def unlabelled_cells(html: str) -> list[str]:
+    """The table cells a phone would stack without a name: every data cell names its column
+    in data-label (psiflow.css), save a cell spanning the row or holding only a link."""
+    return [
+        m.group(0)
+        for m in _CELL.finditer(html)
+        if "data-label=" not in (m.group(1) or "")
+        and "colspan=" not in (m.group(1) or "")
+        and not m.group(2)
+    ]
 
 
 def count_queries(engine):

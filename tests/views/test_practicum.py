@@ -21,7 +21,7 @@ from psiflow.models import AuditEvent, PracticumEntry, PracticumSignature
 from psiflow.models import practicum as log
 from psiflow.models.records import RecordLocked
 from psiflow.models.types import utcnow
-from tests.conftest import app_config, count_queries
+from tests.conftest import app_config, count_queries, unlabelled_cells
 from tests.factories import TEST_PASSWORD, gen_course, gen_dosing_session, gen_patient, gen_user
 
 BASE = "/training/practicum"
@@ -296,6 +296,28 @@ def test_the_signed_log_exports_as_csv_and_print_and_each_export_is_audited(
         )
     ).all()
     assert sorted(exports) == ["practicum CSV", "practicum print"]
+
+
+def test_every_table_of_the_practicum_pages_names_its_cells_on_a_phone(client, login_as, team, db):
+    trainee = team["trainee"]
+    session = practice_session(trainee)
+    gen_entry(
+        trainee,
+        PracticumKind.PRACTICE_SESSION,
+        390,
+        status=RecordStatus.COSIGNED,
+        sessions=[session.id],
+    )
+    gen_entry(trainee, PracticumKind.CONSULTATION, 45, status=RecordStatus.SIGNED)
+    pages = {}
+    for user in (trainee, team["supervisor"]):
+        _switch(client, user)
+        for url in (BASE, f"{BASE}/trainees/{trainee.id}", f"{BASE}/trainees/{trainee.id}/print"):
+            pages[(user.role, url)] = client.get(url, follow_redirects=True)
+    for where, response in pages.items():
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200 and "<td" in html, where
+        assert unlabelled_cells(html) == [], where
 
 
 def test_a_practicum_csv_cell_never_runs_as_a_formula(client, login_as, team, db):

@@ -28,7 +28,7 @@ from psiflow.models import (
 )
 from psiflow.models.training import clock_for
 from psiflow.training.views import training_panel
-from tests.conftest import count_queries
+from tests.conftest import count_queries, unlabelled_cells
 from tests.factories import gen_course, gen_dosing_session, gen_patient, gen_user
 from tests.integration_factories import gen_measure
 
@@ -200,7 +200,11 @@ def test_the_trainees_responses_are_scored_in_time_on_the_training_clock(
         },
     )
     page = client.get(f"/training/runs/{run_id}").get_data(as_text=True)
-    rows = dict(re.findall(r'<tr id="item-([\w.]+)">.*?<td class="(met|not-met)"', page, re.S))
+    rows = dict(
+        re.findall(
+            r'<tr id="item-([\w.]+)">.*?<td data-label="Met" class="(met|not-met)"', page, re.S
+        )
+    )
     assert rows["low_spo2.acknowledge"] == "met"
     assert rows["low_spo2.recheck"] == "met"
     assert rows["low_spo2.call_supervisor"] == "met"
@@ -257,6 +261,23 @@ def test_progress_pages_chart_the_runs_and_name_what_is_not_practised(
     switch_to(team["other_supervisor"])
     page = client.get("/training/supervisees").get_data(as_text=True)
     assert team["trainee"].name not in page
+
+
+def test_every_table_of_the_training_pages_names_its_cells_on_a_phone(
+    client, switch_to, team, db, run_id
+):
+    switch_to(team["supervisor"])
+    client.post(
+        f"/training/runs/{run_id}/comments",
+        data={"item_key": "checklist", "text": "Tick them as you go."},
+    )
+    pages = {url: client.get(url) for url in (f"/training/runs/{run_id}", "/training/supervisees")}
+    switch_to(team["trainee"])
+    pages.update({url: client.get(url) for url in ("/training/scenarios", "/training/progress")})
+    for url, response in pages.items():
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200 and "<td" in html, url
+        assert unlabelled_cells(html) == [], url
 
 
 # --- the clock on real sessions ------------------------------------------------------------
