@@ -81,8 +81,11 @@
   openTarget(window.location.hash.slice(1), false);
   // A practice run: the scenario's next event (the monitor's alarm, what the patient says)
   // comes at its minute on the training clock, and the page fetches it then, as a monitor
-  // alarms without being asked. Never over something half typed: it waits for that.
-  function typing() {
+  // alarms without being asked. Never over something half typed or still being sent by the
+  // room's script (room.js): it waits for that.
+  function busy() {
+    var queue = document.getElementById("room-queue-status");
+    if (queue && queue.textContent.trim()) { return true; }
     var active = document.activeElement;
     if (active && active.matches && active.matches("input:not([type=hidden]), textarea, select")) {
       return true;
@@ -95,7 +98,7 @@
   var fetching = false;
   function nextScriptedEvent() {
     var panel = document.querySelector("[data-next-event-at]");
-    if (!panel || fetching || now() < Date.parse(panel.getAttribute("data-next-event-at")) || typing()) { return; }
+    if (!panel || fetching || now() < Date.parse(panel.getAttribute("data-next-event-at")) || busy()) { return; }
     fetching = true;
     window.location.reload();
   }
