@@ -86,3 +86,44 @@ def test_hours_are_logged_signed_signed_off_and_kept(
     assert "Practice session" in text and "Observed real session" not in text
     statuses = db.session.scalars(sa.select(PracticumEntry.status).order_by(PracticumEntry.id))
     assert list(statuses) == [RecordStatus.COSIGNED, RecordStatus.SIGNED]
+
+
+def test_the_signed_log_saved_as_pdf_carries_the_total_entries_and_signatures(
+    page, browser_login, team, db, tmp_path
+):
+    """The trainee keeps the log as a PDF, printed by the browser through the print styles:
+    the total against the programme's requirement, each signed-off entry with both
+    signatures, and none of the app's navigation."""
+    from psiflow.domain.practicum import PracticumKind
+    from psiflow.domain.signing import Meaning
+    from psiflow.models import practicum as log
+    from tests.browser.test_print_pages import _pdf_pages_text
+
+    trainee = team["trainee"]
+    entry = log.log_entry(
+        trainee,
+        kind=PracticumKind.SUPERVISION,
+        occurred_on=(utcnow() - timedelta(days=1)).date(),
+        duration_minutes=90,
+        protocol_id=None,
+        description="Debrief of the esketamine scenario with my supervisor",
+        session_ids=[],
+    )
+    log.sign_entry(entry, trainee, Meaning.AUTHORED)
+    log.sign_entry(entry, team["supervisor"], Meaning.REVIEWED)
+    db.session.commit()
+
+    browser_login(trainee)
+    page.goto(f"/training/practicum/trainees/{trainee.id}/print")
+    page.emulate_media(media="print")
+    pages = _pdf_pages_text(page.pdf(format="A4"), tmp_path)
+    text = " ".join(" ".join(p.split()) for p in pages)
+    words = text.split()
+    assert f"Signed practicum log: {trainee.name}" in text
+    assert "1 h 30 min signed off and counted of the 40 h required" in text
+    # The entry's row in whole words, however the columns share the page's width.
+    for word in ("Date", "Kind", "Duration", "Protocol", "Description", "Signatures", "Debrief"):
+        assert word in words, word
+    assert words.count("Supervision") == 2  # by kind, and the entry's kind
+    assert "(trainee)," in words and "(supervisor)," in words and words.count("hash") == 2
+    assert "Log out" not in text and "Practicum hours" not in text
