@@ -53,14 +53,20 @@ def _filters(people: dict[int, str]) -> tuple[TrailFilterForm, queries.TrailFilt
 
 
 def _catalog_names() -> CatalogNames:
+    protocols = catalog.protocols()
     return CatalogNames(
         instruments={key: i.short_name for key, i in catalog.instruments().items()},
-        protocols={key: p.name for key, p in catalog.protocols().items()},
+        protocols={key: p.name for key, p in protocols.items()},
+        session_items={
+            (key, item.id): item.label
+            for key, p in protocols.items()
+            for item in (*p.checklist, *p.session_questions)
+        },
     )
 
 
 def _described(rows, people, zone):
-    dates = queries.record_dates(records_named(rows))
+    dates, protocols = queries.record_facts(records_named(rows))
     names = _catalog_names()
     return [
         (
@@ -71,6 +77,7 @@ def _described(rows, people, zone):
                 record_dates=dates,
                 zone=zone,
                 names=names,
+                record_protocols=protocols,
             ),
         )
         for row in rows

@@ -207,6 +207,9 @@ class CatalogNames:
 
     instruments: Mapping[str, str] = field(default_factory=dict)
     protocols: Mapping[str, str] = field(default_factory=dict)
+    # (protocol version, item id) -> the label its checklist or session question shows: an
+    # id's label differs between protocols, so a row's item is named by its session's protocol.
+    session_items: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 def records_named(rows) -> set[tuple[str, int]]:
@@ -242,11 +245,15 @@ def describe(
     record_dates: Mapping[tuple[str, int], datetime],
     zone: tzinfo,
     names: CatalogNames,
+    record_protocols: Mapping[tuple[str, int], str] | None = None,
 ) -> Described:
-    """The row in words: when (clinic time), who, and what they did to which record."""
+    """The row in words: when (clinic time), who, and what they did to which record.
+    `record_protocols`: the protocol version of each named record (as `record_dates`)."""
     changes = row.changes or {}
     record = _record_phrase(row, record_dates, zone)
-    what = _sentence(row, changes, record, names)
+    key = _record_key(row)
+    protocol = (record_protocols or {}).get(key) if key is not None else None
+    what = _sentence(row, changes, record, names, protocol)
     return Described(
         when=_local(row.at, zone),
         who=_who(row, actor_name),
@@ -298,7 +305,9 @@ def _record_phrase(row: AuditRow, dates, zone) -> str:
     return f"{noun} of {_local_day(occurred, zone)}" if occurred is not None else noun
 
 
-def _sentence(row: AuditRow, changes: Mapping, record: str, names: CatalogNames) -> str:
+def _sentence(
+    row: AuditRow, changes: Mapping, record: str, names: CatalogNames, protocol: str | None
+) -> str:
     action, kind = row.action, row.object_type
     if action == "view":
         page = _PAGES.get(row.detail or "")
@@ -324,7 +333,7 @@ def _sentence(row: AuditRow, changes: Mapping, record: str, names: CatalogNames)
         reason = _new(changes, "void_reason")
         return f"voided {record}" + (f" (reason: {reason})" if reason else "")
     if action == "create":
-        return _created(kind, changes, record, names)
+        return _created(kind, changes, record, names, protocol)
     if action == "update":
         return _updated(kind, changes, record)
     if action == "delete":
@@ -360,7 +369,7 @@ def _phase(value) -> str | None:
         return str(value)
 
 
-def _created(kind, changes: Mapping, record: str, names: CatalogNames) -> str:
+def _created(kind, changes: Mapping, record: str, names: CatalogNames, protocol: str | None) -> str:
     new = lambda key: _new(changes, key)  # noqa: E731
     if kind == "Patient":
         return "created the patient record"
@@ -371,14 +380,15 @@ def _created(kind, changes: Mapping, record: str, names: CatalogNames) -> str:
             return f"started a course on the {_words(protocol)} protocol"
         return f"started a course: {name} (protocol version {version})"
     if kind == "SessionAnswer":
-        item = _words(new("item_id"))
+        item_id = new("item_id")
+        item = names.session_items.get((protocol or "", item_id)) or _words(item_id)
         done = "yes" if new("value") else "no"
         what = (
             "answered a monitoring question"
             if new("kind") == "question"
             else "ticked a checklist item"
         )
-        return f"{what} ({item}: {done}) in {record}"
+        return f'{what} "{item}" ({done}) in {record}'
     if kind == "VitalSign":
         reading = ", ".join(
             part

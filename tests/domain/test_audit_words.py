@@ -199,6 +199,35 @@ def test_measures_and_protocols_are_named_as_the_clinic_names_them_not_by_their_
         assert _say(measure).what == words
 
 
+def test_a_checklist_item_is_named_by_the_protocol_of_its_session():
+    names = CatalogNames(
+        session_items={
+            ("mdma-three-session@1.0", "room_prepared"): "Room prepared: couch, blankets",
+            ("esketamine-monitoring@1.0", "room_prepared"): "Quiet room with a reclining chair",
+        }
+    )
+    row = _row(
+        "create",
+        "SessionAnswer",
+        "40",
+        {"session_id": [None, 5], "item_id": [None, "room_prepared"], "value": [None, True]},
+    )
+    said = describe(
+        row,
+        actor_name="Dr A. Rivera",
+        record_dates={("DosingSession", 5): SESSION_DAY},
+        zone=LA,
+        names=names,
+        record_protocols={("DosingSession", 5): "esketamine-monitoring@1.0"},
+    )
+    assert said.what == (
+        'ticked a checklist item "Quiet room with a reclining chair" (yes) '
+        "in the dosing session record of 3 Dec 2026"
+    )
+    # Without the session's protocol, the id in words, never another protocol's label.
+    assert '"room prepared" (yes)' in _say(row).what
+
+
 def test_exports_say_what_left_and_how():
     assert (
         _say(_row("export", "Course", "4", detail="course CSV")).what

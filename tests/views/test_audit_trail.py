@@ -142,6 +142,21 @@ def test_measures_and_protocols_read_by_their_names_not_their_keys(client, login
         assert key not in joined, key
 
 
+def test_checklist_items_read_as_their_protocol_labels_them(client, login_as, team, db):
+    from psiflow import catalog
+
+    patient = gen_patient(team["clinician"])
+    course = gen_course(patient, Phase.DOSING, protocol_key=MDMA)
+    gen_dosing_session(course, team["clinician"], hours_ago=5)
+    db.session.commit()
+    login_as(team["supervisor"])
+    joined = " ".join(_line_texts(_history(client, patient).get_data(as_text=True)))
+    # The id "light_meal_only" has another label in another protocol: this one is MDMA's.
+    [label] = [i.label for i in catalog.protocol(MDMA).checklist if i.id == "light_meal_only"]
+    assert f"ticked a checklist item &#34;{label}&#34; (yes)" in joined
+    assert "light meal only" not in joined
+
+
 def test_filters_by_person_kind_record_and_dates(client, login_as, team, db):
     patient = gen_patient(team["clinician"])
     gen_course(patient, Phase.PREPARATION)
