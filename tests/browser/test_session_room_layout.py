@@ -19,6 +19,7 @@ from psiflow.domain.signing import RecordStatus
 from psiflow.domain.vitals import Reading
 from psiflow.models import Course, DosingSession, Patient, User
 from psiflow.models import dosing as model
+from tests.browser.crawl import crawl, kind
 from tests.factories import gen_course, gen_dosing_session, gen_patient
 
 PHONE = {"width": 390, "height": 844}
@@ -299,6 +300,34 @@ def test_no_page_scrolls_sideways_at_390_or_1024(
     page.goto("/login")
     page.set_viewport_size(PHONE)
     too_wide += wide_pages(page, PHONE["width"])
+    assert not too_wide, "\n".join(too_wide)
+
+
+def test_every_kind_of_page_each_role_reaches_fits_390_and_1024(
+    page, browser_login, demo_clinic, db, client
+):
+    """Beyond the pages named above: every kind of page each role reaches by following links
+    (training progress, practicum, scenarios, records...), at both widths; the live page and
+    the printed record also as a tablet prints them."""
+    too_wide, kinds = [], set()
+    for account in demo.ACCOUNTS:
+        client.post("/login", data={"email": account.email, "password": demo.DEMO_PASSWORD})
+        urls = [url for url, _ in crawl(client)]
+        client.post("/logout")
+        page.context.clear_cookies()
+        browser_login(demo_user(account.email), demo.DEMO_PASSWORD)
+        for url in urls:
+            kinds.add(kind(url))
+            for size in (PHONE, TABLET):
+                page.set_viewport_size(size)
+                assert page.goto(url).status == 200, url
+                too_wide += wide_pages(page, size["width"])
+            if kind(url) in ("/dosing-sessions/N?", "/dosing-sessions/N/record?"):
+                page.emulate_media(media="print")
+                too_wide += [f"printed: {w}" for w in wide_pages(page, TABLET["width"])]
+                page.emulate_media(media="screen")
+    named = {"/?", "/patients/N?", "/dosing-sessions/N?", "/dosing-sessions/N/record?"}
+    assert named <= kinds and len(kinds) >= 30, sorted(kinds)
     assert not too_wide, "\n".join(too_wide)
 
 
