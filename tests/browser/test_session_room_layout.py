@@ -5,6 +5,7 @@ passes axe in the light and the dark theme.
 Screenshots of the live page at both widths go to /tmp/psiflow-room-screens (outside the repo),
 for a person to look at."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from psiflow.domain.signing import RecordStatus
 from psiflow.domain.vitals import Reading
 from psiflow.models import Course, DosingSession, Patient, User
 from psiflow.models import dosing as model
+from psiflow.models.types import utcnow
 from tests.browser.crawl import crawl, kind
 from tests.factories import gen_course, gen_dosing_session, gen_patient
 
@@ -173,6 +175,32 @@ def test_the_console_stays_in_view_and_one_tap_opens_the_form_it_names(
     console.get_by_role("link", name="Vital signs").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_label("Systolic (mmHg)")).to_be_focused()
+
+
+def test_the_console_counts_down_to_the_next_vitals_and_turns_red_when_overdue(
+    page, browser_login, team, db
+):
+    session = busy_session(team, dosed=False)
+    lead = team["clinician"]
+    dose_at = utcnow() - timedelta(minutes=55)  # the +60 min reading is due in five minutes
+    model.record_dose(session, DoseKind.INITIAL, 25, "PSI-2026-04", dose_at, lead, now=dose_at)
+    browser_login(lead)
+    page.clock.install()
+    page.goto(f"/dosing-sessions/{session.id}")
+    elapsed = page.locator("#console [data-elapsed-from]")
+    due = page.locator("#next-due .due-line")
+    expect(elapsed).to_have_text("0:55")
+    expect(due).to_have_text(re.compile(r"^Due in [45] min$"))
+    expect(page.locator("#next-due")).not_to_have_class(re.compile(r"\boverdue\b"))
+
+    # The tablet untouched: the console keeps time by itself, without a reload.
+    page.clock.run_for("07:00")
+    expect(elapsed).to_have_text("1:02")
+    expect(due).to_have_text(re.compile(r"^Overdue by [23] min$"))
+    expect(page.locator("#next-due")).not_to_have_class(re.compile(r"\boverdue\b"))
+    page.clock.run_for("05:00")  # past the protocol's five minutes' tolerance
+    expect(due).to_have_text(re.compile(r"^Overdue by [78] min$"))
+    expect(page.locator("#next-due")).to_have_class(re.compile(r"\boverdue\b"))
 
 
 def test_the_timeline_tells_the_session_in_order_and_stacks_on_a_phone(
