@@ -82,7 +82,7 @@ def test_entries_made_offline_are_sent_once_with_the_time_they_were_made(
 
 @pytest.mark.parametrize("served_app", [IDLE_SECONDS / 60], indirect=True)
 def test_the_page_locks_after_the_idle_limit_and_keeps_what_was_typed(
-    page, browser_login, team, room, db
+    page, browser_login, assert_accessible, team, room, db
 ):
     browser_login(team["clinician"])
     page.goto(f"/dosing-sessions/{room.id}")
@@ -96,6 +96,7 @@ def test_the_page_locks_after_the_idle_limit_and_keeps_what_was_typed(
     lock.get_by_role("button", name="Unlock").click()
     expect(lock.get_by_role("alert")).to_have_text("The password is not correct.")
     expect(lock).to_be_visible()
+    assert_accessible(page)  # the locked page, its refusal read out
 
     lock.get_by_label("Password").fill(TEST_PASSWORD)
     lock.get_by_role("button", name="Unlock").click()
@@ -138,7 +139,7 @@ def test_an_entry_made_after_the_idle_limit_is_stored_once_the_password_is_given
 
 
 def test_two_facilitators_editing_the_notes_keep_both_texts(
-    browser, live_server, page, browser_login, team, room, db
+    browser, live_server, page, browser_login, assert_accessible, team, room, db
 ):
     lead, co = team["clinician"], team["clinician2"]
     browser_login(lead)
@@ -165,6 +166,7 @@ def test_two_facilitators_editing_the_notes_keep_both_texts(
     expect(versions).to_be_visible()
     expect(versions).to_contain_text(first_text)
     expect(versions).to_contain_text(second_text)
+    assert_accessible(second)
     box = second.get_by_role("textbox", name="Session notes")
     expect(box).to_have_value(
         re.compile(re.escape(first_text) + ".*" + re.escape(second_text), re.S)
