@@ -80,6 +80,40 @@ def test_entries_made_offline_are_sent_once_with_the_time_they_were_made(
     assert vital.recorded_at >= back_online  # it reached the server later, and says so
 
 
+def test_an_entry_whose_answer_was_lost_is_sent_again_and_recorded_once(
+    page, browser_login, team, room, db
+):
+    browser_login(team["clinician"])
+    page.goto(f"/dosing-sessions/{room.id}")
+    lost = []
+
+    def lose_the_first_answer(route):
+        if route.request.method == "POST" and not lost:
+            lost.append(route.fetch())  # the server records the reading...
+            route.abort()  # ...and its answer never reaches the tablet
+        else:
+            route.continue_()
+
+    page.route("**/vitals", lose_the_first_answer)
+    page.get_by_label("Heart rate (bpm)").fill("88")
+    page.get_by_role("button", name="Record vital signs").click()
+    while not lost:  # the route's handler runs while Playwright waits
+        page.wait_for_timeout(100)
+    status = page.locator("#room-queue-status")
+    expect(status).to_have_text(re.compile(r"^1 entry waiting to send"))
+    db.session.commit()
+    assert count(db, VitalSign) == 1
+
+    # The connection comes back: the entry goes again with its key, and is not recorded twice.
+    page.context.set_offline(True)
+    page.context.set_offline(False)
+    expect(status).to_have_text("")
+    expect(page.get_by_text("Vital signs recorded.")).to_be_visible()  # the stored answer
+    expect(page.locator("#timeline")).to_contain_text("88")
+    db.session.commit()
+    assert count(db, VitalSign) == count(db, EntryReceipt) == 1
+
+
 @pytest.mark.parametrize("served_app", [IDLE_SECONDS / 60], indirect=True)
 def test_the_page_locks_after_the_idle_limit_and_keeps_what_was_typed(
     page, browser_login, assert_accessible, team, room, db
