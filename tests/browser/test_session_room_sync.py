@@ -50,6 +50,7 @@ def test_entries_made_offline_are_sent_once_with_the_time_they_were_made(
     # as drawing and loading the page took, never later.
     made_from = utcnow()
     page.goto(f"/dosing-sessions/{room.id}")
+    page.evaluate("window.sameDocument = true")  # gone if anything reloads the page
     page.context.set_offline(True)
     page.get_by_label("Heart rate (bpm)").fill("84")
     page.get_by_role("button", name="Record vital signs").click()
@@ -67,6 +68,7 @@ def test_entries_made_offline_are_sent_once_with_the_time_they_were_made(
     page.context.set_offline(False)
     expect(status).to_have_text("")
     expect(page.locator(f"#checklist-{item.id}.done")).to_have_count(1)
+    assert page.evaluate("window.sameDocument") is True  # sent without reloading the page
 
     db.session.expire_all()
     assert count(db, VitalSign) == count(db, SessionEvent) == count(db, SessionAnswer) == 1
