@@ -180,7 +180,8 @@ def test_two_facilitators_editing_the_notes_keep_both_texts(
     lead, co = team["clinician"], team["clinician2"]
     browser_login(lead)
     page.goto(f"/dosing-sessions/{room.id}")
-    other = browser.new_context(base_url=live_server.url, viewport={"width": 1024, "height": 768})
+    # The second facilitator on a phone: the two versions fit it too.
+    other = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
     second = other.new_page()
     second.set_default_timeout(30_000)
     second.goto("/login")
@@ -203,6 +204,7 @@ def test_two_facilitators_editing_the_notes_keep_both_texts(
     expect(versions).to_contain_text(first_text)
     expect(versions).to_contain_text(second_text)
     assert_accessible(second)
+    assert second.evaluate("document.documentElement.scrollWidth") <= 390
     box = second.get_by_role("textbox", name="Session notes")
     expect(box).to_have_value(
         re.compile(re.escape(first_text) + ".*" + re.escape(second_text), re.S)
