@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from psiflow.domain.audit_words import EVENT_KINDS, RECORD_GROUPS, AuditRow
 from psiflow.extensions import db
-from psiflow.models import RECORD_TYPES, AuditEvent, User
+from psiflow.models import RECORD_TYPES, AuditEvent, Course, User
 from psiflow.web.paging import RowPage
 
 _EVENTS = AuditEvent.__table__
@@ -103,22 +103,34 @@ def people_in_trail(patient_id: int) -> dict[int, str]:
     return dict(rows)
 
 
-def record_dates(named: set[tuple[str, int]]) -> dict[tuple[str, int], datetime]:
-    """When each named clinical record occurred, in one statement across their tables."""
+def record_facts(
+    named: set[tuple[str, int]],
+) -> tuple[dict[tuple[str, int], datetime], dict[tuple[str, int], str]]:
+    """When each named clinical record occurred, and the protocol version its course follows
+    ("id@version": it names the record's checklist items), in one statement across their
+    tables."""
     models = {model.__name__: model for model in RECORD_TYPES.values()}
     by_class: dict[str, set[int]] = {}
     for class_name, record_id in named:
         if class_name in models:
             by_class.setdefault(class_name, set()).add(record_id)
     if not by_class:
-        return {}
+        return {}, {}
     selects = [
         sa.select(
             sa.literal(class_name, sa.String(40)).label("kind"),
             models[class_name].id.label("id"),
             models[class_name].occurred_at.label("occurred_at"),
-        ).where(models[class_name].id.in_(sorted(ids)))
+            Course.protocol_id,
+            Course.protocol_version,
+        )
+        .join(Course, Course.id == models[class_name].course_id)
+        .where(models[class_name].id.in_(sorted(ids)))
         for class_name, ids in sorted(by_class.items())
     ]
     statement = selects[0] if len(selects) == 1 else sa.union_all(*selects)
-    return {(r.kind, r.id): r.occurred_at for r in db.session.execute(statement)}
+    dates, protocols = {}, {}
+    for r in db.session.execute(statement):
+        dates[(r.kind, r.id)] = r.occurred_at
+        protocols[(r.kind, r.id)] = f"{r.protocol_id}@{r.protocol_version}"
+    return dates, protocols

@@ -8,10 +8,16 @@ from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from psiflow import access, audit
+from psiflow import access, audit, catalog
 from psiflow.audit_trail import queries
 from psiflow.audit_trail.forms import TrailFilterForm
-from psiflow.domain.audit_words import EVENT_KINDS, RECORD_GROUPS, describe, records_named
+from psiflow.domain.audit_words import (
+    EVENT_KINDS,
+    RECORD_GROUPS,
+    CatalogNames,
+    describe,
+    records_named,
+)
 from psiflow.web import guard
 from psiflow.web.presentation import clinic_zone
 from psiflow.web.spreadsheet import MIMETYPE as CSV_MIMETYPE
@@ -46,10 +52,34 @@ def _filters(people: dict[int, str]) -> tuple[TrailFilterForm, queries.TrailFilt
     )
 
 
+def _catalog_names() -> CatalogNames:
+    protocols = catalog.protocols()
+    return CatalogNames(
+        instruments={key: i.short_name for key, i in catalog.instruments().items()},
+        protocols={key: p.name for key, p in protocols.items()},
+        session_items={
+            (key, item.id): item.label
+            for key, p in protocols.items()
+            for item in (*p.checklist, *p.session_questions)
+        },
+    )
+
+
 def _described(rows, people, zone):
-    dates = queries.record_dates(records_named(rows))
+    dates, protocols = queries.record_facts(records_named(rows))
+    names = _catalog_names()
     return [
-        (row, describe(row, actor_name=people.get(row.actor_id), record_dates=dates, zone=zone))
+        (
+            row,
+            describe(
+                row,
+                actor_name=people.get(row.actor_id),
+                record_dates=dates,
+                zone=zone,
+                names=names,
+                record_protocols=protocols,
+            ),
+        )
         for row in rows
     ]
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
+from psiflow.domain.outcomes import timepoint_label
 from psiflow.domain.phases import Phase
 
 # A clinical record's type (URL and signature name) -> its model's class name (audit rows name
@@ -199,6 +200,18 @@ class Described:
     changes: list[FieldChange] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class CatalogNames:
+    """What the clinic calls the ids a row stores: instruments ("phq9" -> "PHQ-9") and protocol
+    versions ("mdma-three-session@1.0" -> its name), read from the loaded data files."""
+
+    instruments: Mapping[str, str] = field(default_factory=dict)
+    protocols: Mapping[str, str] = field(default_factory=dict)
+    # (protocol version, item id) -> the label its checklist or session question shows: an
+    # id's label differs between protocols, so a row's item is named by its session's protocol.
+    session_items: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+
 def records_named(rows) -> set[tuple[str, int]]:
     """(class name, id) of every clinical record the rows name, directly or as the record a
     signature, addendum, review or session part belongs to: what `record_dates` must hold."""
@@ -231,11 +244,16 @@ def describe(
     actor_name: str | None,
     record_dates: Mapping[tuple[str, int], datetime],
     zone: tzinfo,
+    names: CatalogNames,
+    record_protocols: Mapping[tuple[str, int], str] | None = None,
 ) -> Described:
-    """The row in words: when (clinic time), who, and what they did to which record."""
+    """The row in words: when (clinic time), who, and what they did to which record.
+    `record_protocols`: the protocol version of each named record (as `record_dates`)."""
     changes = row.changes or {}
     record = _record_phrase(row, record_dates, zone)
-    what = _sentence(row, changes, record)
+    key = _record_key(row)
+    protocol = (record_protocols or {}).get(key) if key is not None else None
+    what = _sentence(row, changes, record, names, protocol)
     return Described(
         when=_local(row.at, zone),
         who=_who(row, actor_name),
@@ -287,7 +305,9 @@ def _record_phrase(row: AuditRow, dates, zone) -> str:
     return f"{noun} of {_local_day(occurred, zone)}" if occurred is not None else noun
 
 
-def _sentence(row: AuditRow, changes: Mapping, record: str) -> str:
+def _sentence(
+    row: AuditRow, changes: Mapping, record: str, names: CatalogNames, protocol: str | None
+) -> str:
     action, kind = row.action, row.object_type
     if action == "view":
         page = _PAGES.get(row.detail or "")
@@ -313,7 +333,7 @@ def _sentence(row: AuditRow, changes: Mapping, record: str) -> str:
         reason = _new(changes, "void_reason")
         return f"voided {record}" + (f" (reason: {reason})" if reason else "")
     if action == "create":
-        return _created(kind, changes, record)
+        return _created(kind, changes, record, names, protocol)
     if action == "update":
         return _updated(kind, changes, record)
     if action == "delete":
@@ -349,21 +369,26 @@ def _phase(value) -> str | None:
         return str(value)
 
 
-def _created(kind, changes: Mapping, record: str) -> str:
+def _created(kind, changes: Mapping, record: str, names: CatalogNames, protocol: str | None) -> str:
     new = lambda key: _new(changes, key)  # noqa: E731
     if kind == "Patient":
         return "created the patient record"
     if kind == "Course":
-        return f"started a course on the {_words(new('protocol_id'))} protocol"
+        protocol, version = new("protocol_id"), new("protocol_version")
+        name = names.protocols.get(f"{protocol}@{version}")
+        if name is None:
+            return f"started a course on the {_words(protocol)} protocol"
+        return f"started a course: {name} (protocol version {version})"
     if kind == "SessionAnswer":
-        item = _words(new("item_id"))
+        item_id = new("item_id")
+        item = names.session_items.get((protocol or "", item_id)) or _words(item_id)
         done = "yes" if new("value") else "no"
         what = (
             "answered a monitoring question"
             if new("kind") == "question"
             else "ticked a checklist item"
         )
-        return f"{what} ({item}: {done}) in {record}"
+        return f'{what} "{item}" ({done}) in {record}'
     if kind == "VitalSign":
         reading = ", ".join(
             part
@@ -399,11 +424,13 @@ def _created(kind, changes: Mapping, record: str) -> str:
     if kind == "TouchConsentEntry":
         return f"recorded touch consent ({_words(new('change'))})"
     if kind == "MeasureResponse":
-        instrument = str(new("instrument_id") or "").upper()
-        return (
-            f"recorded a {instrument} measure ({_words(new('timepoint'))})"
-            if instrument
-            else f"created {record}"
+        instrument = new("instrument_id")
+        if not instrument:
+            return f"created {record}"
+        name = names.instruments.get(instrument, str(instrument).upper())
+        timepoint = new("timepoint")
+        return f"recorded a measure: {name}" + (
+            f", {timepoint_label(timepoint)}" if timepoint else ""
         )
     if kind == "ActionItem":
         return "added an action item"

@@ -40,6 +40,14 @@ def risk_words(level: str | None) -> str:
     return RISK_WORDS.get(level or "", level or "")
 
 
+def score_number(value: float | int | None) -> float | int | None:
+    """A score for a spreadsheet, written as `score_text` writes it: 18, never 18.0."""
+    if value is None:
+        return None
+    rounded = round(float(value), 1)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
 def score_text(value: float | int | None) -> str:
     """A score as clinicians write it: whole numbers bare ("18", never "18.0"), others to
     one decimal ("9.5")."""

@@ -26,6 +26,18 @@ BASELINE = "baseline"
 OUTCOME_INSTRUMENTS = ("phq9", "gad7", "pcl5", "who5", "madrs")
 
 
+def timepoint_label(timepoint: str) -> str:
+    """A stored timepoint as a clinician says it: "follow-up week 4", "after dosing 1"."""
+    if timepoint == BASELINE:
+        return "baseline"
+    kind, _, n = timepoint.rpartition("_")
+    if kind == "after_dosing":
+        return f"after dosing {n}"
+    if kind == "follow_up_week":
+        return f"follow-up week {n}"
+    return timepoint.replace("_", " ")
+
+
 @dataclass(frozen=True)
 class Outcome:
     instrument_id: str

@@ -313,8 +313,34 @@ def forward_gates(
     return [
         (to, _GATES[(current, to)](facts, numbers))
         for to in next_phases(current)
-        if not (to == Phase.DOSING and facts.dosing_sessions_done >= numbers.dosing_sessions)
+        if _protocol_forbids(current, to, numbers, facts) is None
     ]
+
+
+def _protocol_forbids(
+    current: Phase, to: Phase, numbers: GateNumbers, facts: CourseFacts
+) -> str | None:
+    """Why the protocol itself allows no move from `current` to `to` now: not a gate a
+    supervisor may override, but the protocol's own number of dosing sessions."""
+    if (
+        current == Phase.INTEGRATION
+        and to == Phase.DOSING
+        and facts.dosing_sessions_done >= numbers.dosing_sessions
+    ):
+        return (
+            f"The protocol has {_plural(numbers.dosing_sessions, 'dosing session')} and "
+            "all are done: the course goes on to follow-up, not back to dosing."
+        )
+    return None
+
+
+def check_protocol_allows(
+    current: Phase, to: Phase, numbers: GateNumbers, facts: CourseFacts
+) -> None:
+    """Raise PhaseError for a move the protocol does not allow, override or not."""
+    refusal = _protocol_forbids(current, to, numbers, facts)
+    if refusal is not None:
+        raise PhaseError(refusal)
 
 
 def check_transition(

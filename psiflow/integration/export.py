@@ -11,6 +11,7 @@ from dataclasses import fields
 import sqlalchemy as sa
 
 from psiflow import catalog
+from psiflow.domain.instruments import score_number
 from psiflow.domain.outcomes import course_outcomes
 from psiflow.extensions import db
 from psiflow.integration.forms import NOTE_FIELDS
@@ -210,7 +211,7 @@ def course_csv(export: dict) -> str:
                 "measure",
                 m["id"],
                 m["instrument"],
-                m["total"],
+                score_number(m["total"]),
                 timepoint_label(m["timepoint"]) + (f", {m['band']}" if m["band"] else ""),
                 "voided" if m["voided"] else m["status"],
             )

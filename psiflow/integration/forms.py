@@ -23,7 +23,7 @@ from wtforms.validators import (
 
 from psiflow.models.integration import EMOTIONS, ActionStatus, Sleep
 from psiflow.web.form_builder import MultiCheckboxField, extend_form, instrument_item_fields
-from psiflow.web.form_fields import LocalDateTime, VersionField
+from psiflow.web.form_fields import LocalDateTime, RequiredToSign, VersionField
 from psiflow.web.presentation import clinic_zone
 
 # Clocks drift between tablets and the server; a few minutes ahead is not "in the future".
@@ -141,10 +141,14 @@ def note_form(carried, own, measures, **kwargs):
     class NoteForm(FlaskForm):
         # The note version the page showed: a save from another device in between is refused.
         version = VersionField("Note version")
+        # What IntegrationSession.missing_for_signing asks for is marked RequiredToSign.
         duration_minutes = IntegerField(
-            "Duration (minutes)", validators=[Optional(), NumberRange(min=5, max=600)]
+            "Duration (minutes)",
+            validators=[RequiredToSign(), Optional(), NumberRange(min=5, max=600)],
         )
-        themes = TextAreaField("Themes and insights", validators=[Length(max=20000)])
+        themes = TextAreaField(
+            "Themes and insights", validators=[RequiredToSign(), Length(max=20000)]
+        )
         emotions = MultiCheckboxField(
             "Emotions processed", choices=[SelectChoice(v, label) for v, label in EMOTIONS]
         )
@@ -154,7 +158,7 @@ def note_form(carried, own, measures, **kwargs):
             "Risk check: what was asked and the plan", validators=[Length(max=20000)]
         )
         plan_next_session = TextAreaField(
-            "Plan for the next session", validators=[Length(max=20000)]
+            "Plan for the next session", validators=[RequiredToSign(), Length(max=20000)]
         )
         notes = TextAreaField("Other notes", validators=[Length(max=20000)])
         measures = MultiCheckboxField("Measures given in or for this session", coerce=int)

@@ -16,6 +16,7 @@ from psiflow.domain.phases import (
     CourseFacts,
     Phase,
     PhaseError,
+    check_protocol_allows,
     check_transition,
     forward_gates,
     gate_numbers,
@@ -263,7 +264,9 @@ def change_phase(
     unmet: list[str] = []
     if (course.phase, to) in GATED_TRANSITIONS:
         numbers = gate_numbers(course.protocol)
-        unmet = unmet_requirements(course.phase, to, numbers, gate_facts([course])[course.id])
+        facts = gate_facts([course])[course.id]
+        check_protocol_allows(course.phase, to, numbers, facts)
+        unmet = unmet_requirements(course.phase, to, numbers, facts)
         if unmet and not override:
             raise GateClosed(unmet)
         if unmet and not reason:

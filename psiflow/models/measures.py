@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from psiflow import catalog
+from psiflow.domain.outcomes import timepoint_label
 from psiflow.domain.signing import Meaning
 from psiflow.extensions import db
 from psiflow.models.courses import Course, fact_source
@@ -92,17 +93,6 @@ def record_measure(
     db.session.add(response)
     sign_record(response, author, Meaning.AUTHORED, now=signed_at or occurred_at)
     return response
-
-
-def timepoint_label(timepoint: str) -> str:
-    if timepoint == BASELINE:
-        return "baseline"
-    kind, _, n = timepoint.rpartition("_")
-    if kind == "after_dosing":
-        return f"after dosing {n}"
-    if kind == "follow_up_week":
-        return f"follow-up week {n}"
-    return timepoint.replace("_", " ")
 
 
 def _counting(query, course_ids):

@@ -20,6 +20,7 @@ from psiflow.web.form_fields import (
     PAST_DATE,
     DateWithin,
     LocalDateTime,
+    RequiredToSign,
     VersionField,
     Window,
     when_within,
@@ -27,6 +28,8 @@ from psiflow.web.form_fields import (
 from psiflow.web.presentation import to_local_input
 
 TEXT = [Optional(), Length(max=10000)]
+# What the record's missing_for_signing asks for: marked on the form (see RequiredToSign).
+SIGN = [RequiredToSign()]
 
 
 class _Versioned(FlaskForm):
@@ -40,55 +43,55 @@ class ScreeningForm(_Versioned):
 
     # A draft saves without them, so no `required` that would stop the save; signing needs them
     # (Screening.missing_for_signing), which the form says and assistive technology announces.
-    medical_history = TextAreaField(
-        "Medical history",
-        validators=TEXT,
-        description="Required to sign.",
-        render_kw={"aria-required": "true"},
-    )
-    psychiatric_history = TextAreaField(
-        "Psychiatric history",
-        validators=TEXT,
-        description="Required to sign.",
-        render_kw={"aria-required": "true"},
-    )
+    medical_history = TextAreaField("Medical history", validators=[*SIGN, *TEXT])
+    psychiatric_history = TextAreaField("Psychiatric history", validators=[*SIGN, *TEXT])
     medications = TextAreaField("Current medications (one per line, with dose)", validators=TEXT)
     submit = SubmitField("Save draft")
 
 
 class ConsentForm(_Versioned):
-    form_version = StringField("Consent form version", validators=[Optional(), Length(max=60)])
-    consented_on = DateWithin("Date of consent", validators=[Optional()], window=PAST_DATE)
-    witness_name = StringField("Witness", validators=[Optional(), Length(max=120)])
+    form_version = StringField(
+        "Consent form version", validators=[*SIGN, Optional(), Length(max=60)]
+    )
+    consented_on = DateWithin("Date of consent", validators=[*SIGN, Optional()], window=PAST_DATE)
+    witness_name = StringField("Witness", validators=[*SIGN, Optional(), Length(max=120)])
     capacity_confirmed = RadioField(
         "Capacity to consent confirmed",
         choices=[SelectChoice("no", "No"), SelectChoice("yes", "Yes")],
         default="no",
+        validators=SIGN,
     )
     risks_discussed = RadioField(
         "Risks, benefits and alternatives discussed",
         choices=[SelectChoice("no", "No"), SelectChoice("yes", "Yes")],
         default="no",
+        validators=SIGN,
     )
     notes = TextAreaField("Notes", validators=TEXT)
     submit = SubmitField("Save draft")
 
 
 class SetIntakeForm(_Versioned):
-    intention = TextAreaField("Intention, in the patient's own words", validators=TEXT)
+    intention = TextAreaField("Intention, in the patient's own words", validators=[*SIGN, *TEXT])
     expectations = TextAreaField("Expectations", validators=TEXT)
     hopes = TextAreaField("Hopes", validators=TEXT)
     fears = TextAreaField("Fears and concerns", validators=TEXT)
     emotional_readiness = IntegerField(
         "Emotional readiness (0 = not at all ready, 10 = completely ready)",
-        validators=[Optional(), NumberRange(min=0, max=10, message="Enter a number from 0 to 10.")],
+        validators=[
+            *SIGN,
+            Optional(),
+            NumberRange(min=0, max=10, message="Enter a number from 0 to 10."),
+        ],
     )
     support_people = TextAreaField("Support people", validators=TEXT)
     prior_experience = TextAreaField("Prior psychedelic experience", validators=TEXT)
     helps_when_distressed = TextAreaField("What helps when distressed", validators=TEXT)
     touch_preferences = TextAreaField("Touch preferences", validators=TEXT)
     music_preferences = TextAreaField("Music preferences", validators=TEXT)
-    transport_plan = TextAreaField("Transport home plan (who, how, when)", validators=TEXT)
+    transport_plan = TextAreaField(
+        "Transport home plan (who, how, when)", validators=[*SIGN, *TEXT]
+    )
     pickup_time = TimeField("Pickup time on the dosing day (clinic time)", validators=[Optional()])
     submit = SubmitField("Save draft")
 
@@ -101,11 +104,15 @@ class PreparationSessionForm(_Versioned):
     )
     duration_minutes = IntegerField(
         "Duration (minutes)",
-        validators=[Optional(), NumberRange(min=5, max=600, message="Enter 5 to 600 minutes.")],
+        validators=[
+            *SIGN,
+            Optional(),
+            NumberRange(min=5, max=600, message="Enter 5 to 600 minutes."),
+        ],
     )
     co_facilitator_id = SelectField("Co-facilitator", coerce=int, validators=[Optional()])
-    topics = MultiCheckboxField("Topics covered")
-    notes = TextAreaField("Session notes", validators=TEXT)
+    topics = MultiCheckboxField("Topics covered", validators=SIGN)
+    notes = TextAreaField("Session notes", validators=[*SIGN, *TEXT])
     submit = SubmitField("Save draft")
 
 

@@ -17,6 +17,7 @@ from flask_login import current_user
 
 from psiflow import access, audit, catalog
 from psiflow.domain.charts import improvement_chart
+from psiflow.domain.instruments import score_number
 from psiflow.domain.outcomes import OUTCOME_INSTRUMENTS
 from psiflow.domain.phases import Phase
 from psiflow.domain.review import REVIEW_OVERDUE_DAYS, Decision, ReviewRefused, fidelity_summary
@@ -270,9 +271,9 @@ def _csv_response(rows) -> Response:
             o = row.outcomes.get(iid)
             line += (
                 [
-                    o.baseline,
-                    o.latest,
-                    round(o.change_percent, 1) if o.change_percent is not None else "",
+                    score_number(o.baseline),
+                    score_number(o.latest),
+                    score_number(o.change_percent) if o.change_percent is not None else "",
                     _yes_no(o.response),
                     _yes_no(o.remission),
                 ]

@@ -182,3 +182,14 @@ class VersionField(IntegerField):
             f"{self.label.text}: the page did not say which version of the record it changes. "
             "Nothing was saved; reload the page and enter the change again."
         )
+
+
+class RequiredToSign:
+    """A field a draft saves without but signing needs (the record's `missing_for_signing`
+    names it): the form macros write "Required to sign." beside it and mark the control
+    aria-required, so the form says before signing what signing will ask for."""
+
+    field_flags = {"required_to_sign": True}
+
+    def __call__(self, form, field):
+        pass  # a draft may leave it empty; signing checks it

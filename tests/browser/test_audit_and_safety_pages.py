@@ -71,3 +71,15 @@ def test_the_history_page_is_clean_under_axe(page, browser_login, assert_accessi
     assert_accessible(page)
     page.set_viewport_size({"width": 390, "height": 800})
     assert_accessible(page)
+
+
+def test_the_history_page_takes_a_finger_on_a_phone(page, browser_login, team, db):
+    from tests.browser.test_session_room_layout import PHONE, SMALL_TARGETS
+
+    patient = gen_patient(team["clinician"])
+    gen_course(patient, Phase.SCREENING)
+    browser_login(team["supervisor"])
+    page.set_viewport_size(PHONE)
+    page.goto(f"/patients/{patient.id}/audit")
+    found = page.evaluate(SMALL_TARGETS)
+    assert found["count"] >= 3 and found["small"] == [], found

@@ -93,12 +93,19 @@ def test_the_checklist_prints_in_two_columns(page, browser_login, team, db):
     assert len(lefts) == 2, f"checklist rows start at {sorted(lefts)}: not two columns"
 
 
-@pytest.mark.parametrize("path", ["/patients/{patient}", "/records/dosing_session/{session}"])
+@pytest.mark.parametrize(
+    "path, who",
+    [
+        ("/patients/{patient}", "clinician"),
+        ("/records/dosing_session/{session}", "clinician"),
+        ("/supervision/reviews/dosing_session/{session}", "supervisor"),
+    ],
+)
 def test_other_patient_pages_print_with_the_running_head(
-    page, browser_login, team, db, tmp_path, path
+    page, browser_login, team, db, tmp_path, path, who
 ):
     patient, session = _long_session(team)
-    browser_login(team["clinician"])
+    browser_login(team[who])
     page.goto(path.format(patient=patient.id, session=session.id))
     pages = _pdf_pages_text(page.pdf(format="A4"), tmp_path)
     for n, text in enumerate(pages, start=1):

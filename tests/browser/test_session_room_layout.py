@@ -5,6 +5,7 @@ passes axe in the light and the dark theme.
 Screenshots of the live page at both widths go to /tmp/psiflow-room-screens (outside the repo),
 for a person to look at."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from psiflow.domain.signing import RecordStatus
 from psiflow.domain.vitals import Reading
 from psiflow.models import Course, DosingSession, Patient, User
 from psiflow.models import dosing as model
+from psiflow.models.types import utcnow
+from tests.browser.crawl import crawl, kind
 from tests.factories import gen_course, gen_dosing_session, gen_patient
 
 PHONE = {"width": 390, "height": 844}
@@ -174,6 +177,32 @@ def test_the_console_stays_in_view_and_one_tap_opens_the_form_it_names(
     expect(page.get_by_label("Systolic (mmHg)")).to_be_focused()
 
 
+def test_the_console_counts_down_to_the_next_vitals_and_turns_red_when_overdue(
+    page, browser_login, team, db
+):
+    session = busy_session(team, dosed=False)
+    lead = team["clinician"]
+    dose_at = utcnow() - timedelta(minutes=55)  # the +60 min reading is due in five minutes
+    model.record_dose(session, DoseKind.INITIAL, 25, "PSI-2026-04", dose_at, lead, now=dose_at)
+    browser_login(lead)
+    page.clock.install()
+    page.goto(f"/dosing-sessions/{session.id}")
+    elapsed = page.locator("#console [data-elapsed-from]")
+    due = page.locator("#next-due .due-line")
+    expect(elapsed).to_have_text("0:55")
+    expect(due).to_have_text(re.compile(r"^Due in [45] min$"))
+    expect(page.locator("#next-due")).not_to_have_class(re.compile(r"\boverdue\b"))
+
+    # The tablet untouched: the console keeps time by itself, without a reload.
+    page.clock.run_for("07:00")
+    expect(elapsed).to_have_text("1:02")
+    expect(due).to_have_text(re.compile(r"^Overdue by [23] min$"))
+    expect(page.locator("#next-due")).not_to_have_class(re.compile(r"\boverdue\b"))
+    page.clock.run_for("05:00")  # past the protocol's five minutes' tolerance
+    expect(due).to_have_text(re.compile(r"^Overdue by [78] min$"))
+    expect(page.locator("#next-due")).to_have_class(re.compile(r"\boverdue\b"))
+
+
 def test_the_timeline_tells_the_session_in_order_and_stacks_on_a_phone(
     page, browser_login, team, db
 ):
@@ -299,6 +328,34 @@ def test_no_page_scrolls_sideways_at_390_or_1024(
     page.goto("/login")
     page.set_viewport_size(PHONE)
     too_wide += wide_pages(page, PHONE["width"])
+    assert not too_wide, "\n".join(too_wide)
+
+
+def test_every_kind_of_page_each_role_reaches_fits_390_and_1024(
+    page, browser_login, demo_clinic, db, client
+):
+    """Beyond the pages named above: every kind of page each role reaches by following links
+    (training progress, practicum, scenarios, records...), at both widths; the live page and
+    the printed record also as a tablet prints them."""
+    too_wide, kinds = [], set()
+    for account in demo.ACCOUNTS:
+        client.post("/login", data={"email": account.email, "password": demo.DEMO_PASSWORD})
+        urls = [url for url, _ in crawl(client)]
+        client.post("/logout")
+        page.context.clear_cookies()
+        browser_login(demo_user(account.email), demo.DEMO_PASSWORD)
+        for url in urls:
+            kinds.add(kind(url))
+            for size in (PHONE, TABLET):
+                page.set_viewport_size(size)
+                assert page.goto(url).status == 200, url
+                too_wide += wide_pages(page, size["width"])
+            if kind(url) in ("/dosing-sessions/N?", "/dosing-sessions/N/record?"):
+                page.emulate_media(media="print")
+                too_wide += [f"printed: {w}" for w in wide_pages(page, TABLET["width"])]
+                page.emulate_media(media="screen")
+    named = {"/?", "/patients/N?", "/dosing-sessions/N?", "/dosing-sessions/N/record?"}
+    assert named <= kinds and len(kinds) >= 30, sorted(kinds)
     assert not too_wide, "\n".join(too_wide)
 
 

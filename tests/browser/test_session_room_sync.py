@@ -50,6 +50,7 @@ def test_entries_made_offline_are_sent_once_with_the_time_they_were_made(
     # as drawing and loading the page took, never later.
     made_from = utcnow()
     page.goto(f"/dosing-sessions/{room.id}")
+    page.evaluate("window.sameDocument = true")  # gone if anything reloads the page
     page.context.set_offline(True)
     page.get_by_label("Heart rate (bpm)").fill("84")
     page.get_by_role("button", name="Record vital signs").click()
@@ -67,6 +68,7 @@ def test_entries_made_offline_are_sent_once_with_the_time_they_were_made(
     page.context.set_offline(False)
     expect(status).to_have_text("")
     expect(page.locator(f"#checklist-{item.id}.done")).to_have_count(1)
+    assert page.evaluate("window.sameDocument") is True  # sent without reloading the page
 
     db.session.expire_all()
     assert count(db, VitalSign) == count(db, SessionEvent) == count(db, SessionAnswer) == 1
@@ -80,9 +82,43 @@ def test_entries_made_offline_are_sent_once_with_the_time_they_were_made(
     assert vital.recorded_at >= back_online  # it reached the server later, and says so
 
 
+def test_an_entry_whose_answer_was_lost_is_sent_again_and_recorded_once(
+    page, browser_login, team, room, db
+):
+    browser_login(team["clinician"])
+    page.goto(f"/dosing-sessions/{room.id}")
+    lost = []
+
+    def lose_the_first_answer(route):
+        if route.request.method == "POST" and not lost:
+            lost.append(route.fetch())  # the server records the reading...
+            route.abort()  # ...and its answer never reaches the tablet
+        else:
+            route.continue_()
+
+    page.route("**/vitals", lose_the_first_answer)
+    page.get_by_label("Heart rate (bpm)").fill("88")
+    page.get_by_role("button", name="Record vital signs").click()
+    while not lost:  # the route's handler runs while Playwright waits
+        page.wait_for_timeout(100)
+    status = page.locator("#room-queue-status")
+    expect(status).to_have_text(re.compile(r"^1 entry waiting to send"))
+    db.session.commit()
+    assert count(db, VitalSign) == 1
+
+    # The connection comes back: the entry goes again with its key, and is not recorded twice.
+    page.context.set_offline(True)
+    page.context.set_offline(False)
+    expect(status).to_have_text("")
+    expect(page.get_by_text("Vital signs recorded.")).to_be_visible()  # the stored answer
+    expect(page.locator("#timeline")).to_contain_text("88")
+    db.session.commit()
+    assert count(db, VitalSign) == count(db, EntryReceipt) == 1
+
+
 @pytest.mark.parametrize("served_app", [IDLE_SECONDS / 60], indirect=True)
 def test_the_page_locks_after_the_idle_limit_and_keeps_what_was_typed(
-    page, browser_login, team, room, db
+    page, browser_login, assert_accessible, team, room, db
 ):
     browser_login(team["clinician"])
     page.goto(f"/dosing-sessions/{room.id}")
@@ -96,6 +132,7 @@ def test_the_page_locks_after_the_idle_limit_and_keeps_what_was_typed(
     lock.get_by_role("button", name="Unlock").click()
     expect(lock.get_by_role("alert")).to_have_text("The password is not correct.")
     expect(lock).to_be_visible()
+    assert_accessible(page)  # the locked page, its refusal read out
 
     lock.get_by_label("Password").fill(TEST_PASSWORD)
     lock.get_by_role("button", name="Unlock").click()
@@ -138,12 +175,13 @@ def test_an_entry_made_after_the_idle_limit_is_stored_once_the_password_is_given
 
 
 def test_two_facilitators_editing_the_notes_keep_both_texts(
-    browser, live_server, page, browser_login, team, room, db
+    browser, live_server, page, browser_login, assert_accessible, team, room, db
 ):
     lead, co = team["clinician"], team["clinician2"]
     browser_login(lead)
     page.goto(f"/dosing-sessions/{room.id}")
-    other = browser.new_context(base_url=live_server.url, viewport={"width": 1024, "height": 768})
+    # The second facilitator on a phone: the two versions fit it too.
+    other = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
     second = other.new_page()
     second.set_default_timeout(30_000)
     second.goto("/login")
@@ -165,6 +203,8 @@ def test_two_facilitators_editing_the_notes_keep_both_texts(
     expect(versions).to_be_visible()
     expect(versions).to_contain_text(first_text)
     expect(versions).to_contain_text(second_text)
+    assert_accessible(second)
+    assert second.evaluate("document.documentElement.scrollWidth") <= 390
     box = second.get_by_role("textbox", name="Session notes")
     expect(box).to_have_value(
         re.compile(re.escape(first_text) + ".*" + re.escape(second_text), re.S)

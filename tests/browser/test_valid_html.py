@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.browser import html_checker as vnu
 from tests.browser.conftest import REQUIRE_BROWSER
+from tests.browser.crawl import crawl, kind
 
 
 @pytest.fixture
@@ -37,38 +36,6 @@ def test_checker_passes_a_valid_page(checker):
 
 # --- every kind of page of the demo clinic, as each role reaches it ---------------------------
 
-_LINK = re.compile(r'href="(/[^"#]*)"')
-# Downloads and leaving are not pages; the rest is reached by following links from the board.
-_NOT_PAGES = re.compile(r"^/(static/|logout)|\.(csv|json)(\?|$)|/export")
-PAGES_PER_KIND = 2  # e.g. two patient pages: the kind is /patients/N
-
-
-def _kind(url: str) -> str:
-    path, _, query = url.partition("?")
-    names = sorted(part.split("=")[0] for part in query.split("&") if part)
-    return re.sub(r"\d+", "N", path) + "?" + "&".join(names)
-
-
-def _crawl(client, start: str = "/", limit: int = 120):
-    """(url, html) of the pages reached by following links, a few of each kind."""
-    seen, per_kind, queue = set(), {}, [start]
-    while queue and len(seen) < limit:
-        url = queue.pop(0)
-        kind = _kind(url)
-        if url in seen or per_kind.get(kind, 0) >= PAGES_PER_KIND:
-            continue
-        seen.add(url)
-        per_kind[kind] = per_kind.get(kind, 0) + 1
-        response = client.get(url)
-        if response.status_code != 200 or not response.mimetype == "text/html":
-            continue
-        html = response.get_data()
-        yield url, html
-        for link in _LINK.findall(html.decode()):
-            link = link.replace("&amp;", "&")
-            if not _NOT_PAGES.search(link) and link not in seen:
-                queue.append(link)
-
 
 def test_every_kind_of_page_of_the_demo_clinic_is_valid_html(checker, app, db, client):
     from psiflow import demo
@@ -81,8 +48,8 @@ def test_every_kind_of_page_of_the_demo_clinic_is_valid_html(checker, app, db, c
             "/login", data={"email": account.email, "password": demo.DEMO_PASSWORD}
         )
         assert response.status_code == 302, account.email
-        for url, html in _crawl(client):
-            kinds.add(_kind(url))
+        for url, html in crawl(client):
+            kinds.add(kind(url))
             problems += checker.errors(url, html)
         client.post("/logout")
     assert len(kinds) >= 20, sorted(kinds)  # the crawl reached the clinic, not just a board

@@ -5,7 +5,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from psiflow.domain.audit_words import AuditRow, describe, field_label, kind_label, records_named
+from psiflow.domain.audit_words import (
+    AuditRow,
+    CatalogNames,
+    describe,
+    field_label,
+    kind_label,
+    records_named,
+)
 
 LA = ZoneInfo("America/Los_Angeles")
 AT = datetime(2026, 12, 4, 2, 30, tzinfo=UTC)  # 3 Dec 2026 18:30 in Los Angeles
@@ -27,8 +34,14 @@ def _row(action, object_type=None, object_id=None, changes=None, detail=None, ac
     )
 
 
+NAMES = CatalogNames(
+    instruments={"phq9": "PHQ-9", "meq30": "MEQ-30"},
+    protocols={"mdma-three-session@1.0": "MDMA-assisted therapy, three sessions"},
+)
+
+
 def _say(row, dates=None, name="Dr A. Rivera"):
-    return describe(row, actor_name=name, record_dates=dates or {}, zone=LA)
+    return describe(row, actor_name=name, record_dates=dates or {}, zone=LA, names=NAMES)
 
 
 def test_a_signature_names_the_record_it_signs_and_when_that_happened():
@@ -161,6 +174,58 @@ def test_parts_of_a_dosing_session_name_their_session():
         said.what
         == "recorded vital signs (BP 131/84, HR 81) in the dosing session record of 3 Dec 2026"
     )
+
+
+def test_measures_and_protocols_are_named_as_the_clinic_names_them_not_by_their_keys():
+    course = _row(
+        "create",
+        "Course",
+        "4",
+        {"protocol_id": [None, "mdma-three-session"], "protocol_version": [None, "1.0"]},
+    )
+    assert _say(course).what == (
+        "started a course: MDMA-assisted therapy, three sessions (protocol version 1.0)"
+    )
+    for instrument, timepoint, words in (
+        ("phq9", "follow_up_week_4", "recorded a measure: PHQ-9, follow-up week 4"),
+        ("meq30", "after_dosing_1", "recorded a measure: MEQ-30, after dosing 1"),
+    ):
+        measure = _row(
+            "create",
+            "MeasureResponse",
+            "9",
+            {"instrument_id": [None, instrument], "timepoint": [None, timepoint]},
+        )
+        assert _say(measure).what == words
+
+
+def test_a_checklist_item_is_named_by_the_protocol_of_its_session():
+    names = CatalogNames(
+        session_items={
+            ("mdma-three-session@1.0", "room_prepared"): "Room prepared: couch, blankets",
+            ("esketamine-monitoring@1.0", "room_prepared"): "Quiet room with a reclining chair",
+        }
+    )
+    row = _row(
+        "create",
+        "SessionAnswer",
+        "40",
+        {"session_id": [None, 5], "item_id": [None, "room_prepared"], "value": [None, True]},
+    )
+    said = describe(
+        row,
+        actor_name="Dr A. Rivera",
+        record_dates={("DosingSession", 5): SESSION_DAY},
+        zone=LA,
+        names=names,
+        record_protocols={("DosingSession", 5): "esketamine-monitoring@1.0"},
+    )
+    assert said.what == (
+        'ticked a checklist item "Quiet room with a reclining chair" (yes) '
+        "in the dosing session record of 3 Dec 2026"
+    )
+    # Without the session's protocol, the id in words, never another protocol's label.
+    assert '"room prepared" (yes)' in _say(row).what
 
 
 def test_exports_say_what_left_and_how():

@@ -13,6 +13,7 @@ from psiflow.domain.phases import (
     GateNumbers,
     Phase,
     PhaseError,
+    check_protocol_allows,
     check_transition,
     forward_gates,
     next_phases,
@@ -143,6 +144,17 @@ def test_a_course_whose_doses_are_all_done_is_offered_follow_up_only():
         Phase.DOSING,
         Phase.FOLLOW_UP,
     ]
+
+
+def test_no_override_takes_a_course_past_the_protocols_dosing_sessions():
+    single = replace(MAPS, dosing_sessions=1)
+    done = CourseFacts(dosing_sessions_done=1, integration_sessions_since_last_dosing=3)
+    with pytest.raises(PhaseError, match="The protocol has 1 dosing session and all are done"):
+        check_protocol_allows(Phase.INTEGRATION, Phase.DOSING, single, done)
+    check_protocol_allows(Phase.INTEGRATION, Phase.FOLLOW_UP, single, done)
+    check_protocol_allows(
+        Phase.INTEGRATION, Phase.DOSING, MAPS, replace(done, dosing_sessions_done=2)
+    )
 
 
 def test_integration_to_follow_up_needs_every_dose_and_the_minimum():

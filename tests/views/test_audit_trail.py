@@ -125,6 +125,38 @@ def test_sentences_carry_no_endpoint_names_hashes_or_raw_field_names(client, log
     assert "<summary>Details" in html and "records.show" in html
 
 
+def test_measures_and_protocols_read_by_their_names_not_their_keys(client, login_as, team, db):
+    from tests.integration_factories import gen_measure
+
+    patient = gen_patient(team["clinician"])
+    course = gen_course(patient, Phase.FOLLOW_UP, protocol_key=MDMA)
+    gen_measure(course, team["clinician"], "phq9", "follow_up_week_4", total=6)
+    db.session.commit()
+    login_as(team["supervisor"])
+    joined = " ".join(_line_texts(_history(client, patient).get_data(as_text=True)))
+    assert "started a course: MDMA-assisted therapy, three sessions (protocol version 1.0)" in (
+        joined
+    )
+    assert "recorded a measure: PHQ-9, follow-up week 4." in joined
+    for key in ("mdma-three-session", "PHQ9", "follow up week"):
+        assert key not in joined, key
+
+
+def test_checklist_items_read_as_their_protocol_labels_them(client, login_as, team, db):
+    from psiflow import catalog
+
+    patient = gen_patient(team["clinician"])
+    course = gen_course(patient, Phase.DOSING, protocol_key=MDMA)
+    gen_dosing_session(course, team["clinician"], hours_ago=5)
+    db.session.commit()
+    login_as(team["supervisor"])
+    joined = " ".join(_line_texts(_history(client, patient).get_data(as_text=True)))
+    # The id "light_meal_only" has another label in another protocol: this one is MDMA's.
+    [label] = [i.label for i in catalog.protocol(MDMA).checklist if i.id == "light_meal_only"]
+    assert f"ticked a checklist item &#34;{label}&#34; (yes)" in joined
+    assert "light meal only" not in joined
+
+
 def test_filters_by_person_kind_record_and_dates(client, login_as, team, db):
     patient = gen_patient(team["clinician"])
     gen_course(patient, Phase.PREPARATION)

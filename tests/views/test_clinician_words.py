@@ -5,10 +5,15 @@ refusal to sign that says what is missing in a sentence."""
 import re
 from datetime import timedelta
 
+import pytest
+import sqlalchemy as sa
+
 from psiflow.domain.phases import Phase
+from psiflow.models.preparation import Consent, PreparationSession, SetIntake
 from psiflow.models.types import utcnow
 from tests.factories import gen_course, gen_patient
 from tests.integration_factories import gen_integration_session, gen_measure
+from tests.views.test_integration import local
 from tests.views.test_preparation import new_screening, sign
 
 PSILOCYBIN = "psilocybin-single-dose@1.0"
@@ -109,6 +114,74 @@ def test_the_screening_form_marks_what_signing_needs(client, login_as, team, db)
         tag = page[page.index(f'name="{name}"') - 200 : page.index(f'name="{name}"') + 50]
         assert 'aria-required="true"' in tag
     assert page.count("Required to sign.") == 2
+
+
+def _marked_to_sign(page: str) -> set[str]:
+    """The ids of the fields a form marks as needed for signing."""
+    marked = set(re.findall(r'id="([^"]+)-hint">[^<]*Required to sign\.</p>', page))
+    for name in marked:
+        control = re.search(rf'<(input|textarea|select)[^>]*\bid="{name}"[^>]*>', page)
+        if control is not None:  # a single control; a group says it on its fieldset
+            assert 'aria-required="true"' in control.group(0), control.group(0)
+        else:
+            assert f'<fieldset aria-describedby="{name}-hint">' in page, name
+    return marked
+
+
+@pytest.mark.parametrize(
+    "path, model, empty, marked",
+    [
+        (
+            "consent",
+            Consent,
+            {"capacity_confirmed": "no", "risks_discussed": "no"},
+            {
+                "form_version",
+                "consented_on",
+                "witness_name",
+                "capacity_confirmed",
+                "risks_discussed",
+            },
+        ),
+        ("set-intake", SetIntake, {}, {"intention", "emotional_readiness", "transport_plan"}),
+        (
+            "preparation-session",
+            PreparationSession,
+            {"occurred_at": local(utcnow() - timedelta(hours=1))},
+            {"duration_minutes", "topics", "notes"},
+        ),
+    ],
+)
+def test_every_preparation_form_marks_what_signing_will_ask_for(
+    client, login_as, team, db, path, model, empty, marked
+):
+    course = _course(team, phase=Phase.PREPARATION)
+    login_as(team["clinician"])
+    url = f"/preparation/courses/{course.id}/{path}"
+    assert _marked_to_sign(client.get(url).get_data(as_text=True)) == marked
+    # An empty draft saves; signing it names one missing item for each marked field.
+    assert client.post(url, data=empty).status_code == 302
+    draft = db.session.scalars(sa.select(model).order_by(model.id.desc())).first()
+    assert len(draft.missing_for_signing()) == len(marked), draft.missing_for_signing()
+    assert "Not signed. Still missing: " in sign(client, draft).get_data(as_text=True)
+
+
+def test_the_integration_note_marks_what_signing_will_ask_for(client, login_as, team, db):
+    course = _course(team)
+    draft = gen_integration_session(
+        course,
+        team["clinician"],
+        sign=False,
+        duration_minutes=None,
+        themes="",
+        plan_next_session="",
+    )
+    db.session.commit()
+    login_as(team["clinician"])
+    page = client.get(f"/integration/integration_session/{draft.id}/edit").get_data(as_text=True)
+    marked = _marked_to_sign(page)
+    assert marked == {"duration_minutes", "themes", "plan_next_session"}
+    assert len(draft.missing_for_signing()) == len(marked)
 
 
 def test_signing_an_incomplete_screening_says_what_is_missing_in_a_sentence(

@@ -282,6 +282,7 @@ def test_course_exports_as_csv_and_json(client, login_as, team, db, course):
     csv = response.get_data(as_text=True)
     assert csv.splitlines()[0] == "when_utc,kind,record_id,what,value,detail,status"
     assert ",measure," in csv and "integration_session" in csv
+    assert ',phq9,18,"baseline' in csv and ",18.0," not in csv  # a score as the page writes it
     assert "'=HYPERLINK" in csv  # a formula is defused, not run by the spreadsheet
 
 

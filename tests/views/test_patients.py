@@ -405,3 +405,29 @@ def test_a_single_dose_course_in_integration_is_offered_follow_up_only(client, l
     page = client.get(f"/patients/{course.patient_id}").get_data(as_text=True)
     assert "Advance to Follow-up" in page
     assert "Advance to Dosing" not in page and "move on to follow-up" not in page
+
+
+def test_a_supervisors_override_never_doses_a_course_beyond_its_protocol(
+    client, login_as, team, db
+):
+    from psiflow.domain.signing import Meaning
+    from psiflow.models.records import sign_record
+    from tests.factories import gen_dosing_session
+
+    course = gen_course(gen_patient(team["clinician"]), Phase.DOSING, "psilocybin-single-dose@1.0")
+    sign_record(gen_dosing_session(course, team["clinician"]), team["clinician"], Meaning.AUTHORED)
+    course.phase = Phase.INTEGRATION
+    db.session.commit()
+    login_as(team["supervisor"])
+    page = client.post(
+        f"/courses/{course.id}/override",
+        data={
+            "override-version": course.version,
+            "override-to_phase": "dosing",
+            "override-reason": "The patient asks for a second dose.",
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "The protocol has 1 dosing session and all are done" in page
+    db.session.expire_all()
+    assert db.session.get(Course, course.id).phase == Phase.INTEGRATION

@@ -1,7 +1,9 @@
 """The session room's record through the web: music, both facilitators signing, the
 supervisor's attestation, the discharge rule, the pickup and adverse-event follow-ups."""
 
+import dataclasses
 from datetime import datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +20,7 @@ from tests.conftest import AuthActions
 from tests.factories import TEST_PASSWORD, gen_course, gen_dosing_session, gen_patient
 
 PSILOCYBIN = "psilocybin-single-dose@1.0"
+MDMA = "mdma-three-session@1.0"
 ZONE = ZoneInfo("America/Los_Angeles")  # the test clinic's zone
 
 
@@ -250,6 +253,54 @@ def test_after_the_dose_the_tile_states_the_time_and_its_rule(
     given = dose_at.astimezone(ZONE).strftime("%H:%M")
     assert f'<p class="clock-value">{earliest}</p>' in page
     assert f"300 min after the dose at {given}, the minimum for 25 mg in total" in page
+
+
+def test_after_the_dose_the_tile_says_a_supplemental_dose_would_not_change_it(
+    client, login_as, team, db, patient
+):
+    course = gen_course(patient, Phase.DOSING, protocol_key=MDMA)
+    session = gen_dosing_session(course, team["clinician"], complete=False, hours_ago=1)
+    dose_at = utcnow() - timedelta(minutes=30)
+    dosing_model.record_dose(session, DoseKind.INITIAL, 120, "M-3", dose_at, team["clinician"])
+    db.session.commit()
+    login_as(team["clinician"])
+    page = client.get(url(session)).get_data(as_text=True)
+    given = dose_at.astimezone(ZONE).strftime("%H:%M")
+    assert f"480 min after the dose at {given}, protocol minimum" in page
+    assert "A supplemental dose (40–60 mg) would not change it." in page
+
+
+def test_the_tile_says_when_a_supplemental_dose_would_move_the_earliest_discharge(app, team):
+    """A clinic whose protocol gives a supplemental dose counted in Oregon's total: 25 mg keeps
+    the patient 300 minutes, 15 mg more would keep them 360 (OAR 333-333-5250)."""
+    from flask import render_template
+    from flask_login import login_user
+
+    from psiflow import catalog
+    from psiflow.domain.dosing import DoseGiven, discharge_rule
+
+    psilocybin = catalog.protocol(PSILOCYBIN)
+    oregon = dataclasses.replace(
+        psilocybin,
+        dose=dataclasses.replace(
+            psilocybin.dose,
+            supplemental_allowed=True,
+            supplemental_min=5.0,
+            supplemental_max=15.0,
+            supplemental_after_minutes=(60, 120),
+        ),
+    )
+    dose_at = datetime(2026, 12, 7, 16, 45, tzinfo=ZONE)
+    rule = discharge_rule(oregon, [DoseGiven(DoseKind.INITIAL, 25.0, dose_at)])
+    with app.test_request_context():
+        login_user(team["clinician"])
+        tile = render_template(
+            "sessions/_discharge_tile.html",
+            sheet=SimpleNamespace(discharge_rule=rule, pickup=None),
+            protocol=oregon,
+        )
+    assert '<p class="clock-value">21:45</p>' in tile
+    assert "A supplemental dose (up to 15 mg) would make it 360 min: 22:45." in tile
 
 
 # --- the pickup ----------------------------------------------------------------------------

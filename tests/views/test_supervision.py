@@ -298,7 +298,7 @@ def test_outcome_csv_has_the_numbers_and_no_practice_patient(client, login_as, t
     assert lines[0].startswith("record_number,protocol,protocol_version,phase")
     [row] = lines[1:]
     assert row.startswith(course.patient.record_number)
-    assert ",20.0,8.0,-60.0,yes,no," in row
+    assert ",20,8,-60,yes,no," in row  # scores written as on the page, never "20.0"
     assert "PRAC-9" not in response.get_data(as_text=True)
 
 
