@@ -473,3 +473,15 @@ def test_the_patient_page_draws_the_touch_consent_form_under_its_courses_name(
         drawn.append(str(form.note()))
     assert all(field in html for field in drawn)
     assert f'name="touch{screening_course.id}-change"' in html
+
+
+def test_a_course_past_preparation_says_when_dosing_was_planned_not_that_it_is(
+    client, login_as, team, db
+):
+    course = gen_course(gen_patient(team["clinician"]), Phase.FOLLOW_UP, PSILOCYBIN)
+    course.planned_dosing_at = utcnow() - timedelta(days=90)
+    db.session.commit()
+    login_as(team["clinician"])
+    html = client.get(f"/patients/{course.patient_id}").get_data(as_text=True)
+    assert "Dosing was planned for" in html
+    assert "Dosing planned for" not in html
