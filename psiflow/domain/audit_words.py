@@ -158,6 +158,14 @@ _FIELD_LABELS = {
     "planned_dosing_at": "Planned dosing date",
     "spo2": "SpO2",
     "temperature_c": "Temperature (°C)",
+    "co_facilitator_signs": "Co-facilitator signs",
+    "needs_cosign": "Needs a co-signature",
+    "attestation_due": "Supervisor's attestation due",
+    "facilitator_ids": "Facilitators present",
+    "duration_minutes": "Duration (minutes)",
+    "check_in_id": "Check-in",
+    "is_practice": "Practice patient",
+    "void_reason": "Reason for voiding",
 }
 # Bookkeeping columns a reader never needs named in the sentence (still in the detail).
 _BOOKKEEPING = frozenset({"version", "updated_at", "created_at", "id"})

@@ -253,3 +253,8 @@ def test_labels_for_filters_and_fields():
     assert kind_label("phase_transition") == "Phase changes"
     assert field_label("lead_clinician_id") == "Lead clinician"
     assert field_label("transport_plan") == "Transport plan"
+    # Columns whose names are no words a clinician writes.
+    assert field_label("co_facilitator_signs") == "Co-facilitator signs"
+    assert field_label("needs_cosign") == "Needs a co-signature"
+    assert field_label("facilitator_ids") == "Facilitators present"
+    assert field_label("duration_minutes") == "Duration (minutes)"
