@@ -22,6 +22,7 @@ from psiflow.domain.clock import minute_of
 from psiflow.models import ScenarioRun, TrainingClock
 from psiflow.models.training import clock_for
 from psiflow.models.types import utcnow
+from tests.browser.scenario_steps import close_and_sign
 from tests.factories import TEST_PASSWORD
 
 SCENARIO_TITLE = "Psilocybin: anxiety at the peak, high blood pressure and a disclosure"
@@ -151,23 +152,7 @@ def test_a_scenario_runs_end_to_end_on_the_accelerated_clock_trainee_then_superv
 
     wall_time_passes(361)
     vitals(**normal)
-    for item in protocol.checklist:
-        if item.when != "before":
-            page.get_by_role("button", name=item.label, exact=True).click()
-            page.wait_for_load_state()
-    for question in protocol.session_questions:
-        page.get_by_role("button", name=f"No: {question.label}", exact=True).click()
-        page.wait_for_load_state()
-    for criterion in protocol.discharge_criteria:
-        page.get_by_label(criterion.label).check()
-    page.get_by_label("Who accompanies the patient home").fill("His brother")
-    page.get_by_label("Yes, as planned").check()
-    page.get_by_role("button", name="Record discharge").click()
-    expect(page.get_by_text("Discharge recorded.")).to_be_visible()
-    page.get_by_role("link", name="Review and sign").click()
-    page.locator("#sign-password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign as").click()
-    expect(page.get_by_text("Dosing session signed.")).to_be_visible()
+    close_and_sign(page, protocol, "His brother")
     # Nothing was stepped: the clock ran at x12 the whole session.
     db.session.expire_all()
     assert clock_for(db.session.get(ScenarioRun, run.id).session).speed == SPEED

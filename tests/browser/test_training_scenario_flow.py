@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from psiflow.models import ScenarioRun, VitalSign
+from tests.browser.scenario_steps import close_and_sign
 from tests.factories import TEST_PASSWORD
 
 SCENARIO_TITLE = "Esketamine: a falling SpO2 and a wish to leave early"
@@ -108,23 +109,7 @@ def test_a_scenario_run_end_to_end_trainee_then_supervisor(
     # Minute 125: the last reading, the rest of the checklist, discharge, signature.
     supervisor_jumps_to(125)
     vitals(**{"Systolic (mmHg)": 130, "Diastolic (mmHg)": 80, "SpO2 (%)": 98})
-    for item in protocol.checklist:
-        if item.when != "before":
-            page.get_by_role("button", name=item.label, exact=True).click()
-            page.wait_for_load_state()
-    for question in protocol.session_questions:
-        page.get_by_role("button", name=f"No: {question.label}", exact=True).click()
-        page.wait_for_load_state()
-    for criterion in protocol.discharge_criteria:
-        page.get_by_label(criterion.label).check()
-    page.get_by_label("Who accompanies the patient home").fill("Her sister")
-    page.get_by_label("Yes, as planned").check()
-    page.get_by_role("button", name="Record discharge").click()
-    expect(page.get_by_text("Discharge recorded.")).to_be_visible()
-    page.get_by_role("link", name="Review and sign").click()
-    page.locator("#sign-password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign as").click()
-    expect(page.get_by_text("Dosing session signed.")).to_be_visible()
+    close_and_sign(page, protocol, "Her sister")
 
     page.goto(run_url)
     expect(

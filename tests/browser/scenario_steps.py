@@ -1,0 +1,27 @@
+"""Steps of a practice session the training browser tests take alike, on either clock."""
+
+from playwright.sync_api import expect
+
+from tests.factories import TEST_PASSWORD
+
+
+def close_and_sign(page, protocol, companion: str) -> None:
+    """The end of a session in the live page: the rest of the checklist, the monitoring
+    questions, discharge with `companion` taking the patient home, and the signature."""
+    for item in protocol.checklist:
+        if item.when != "before":
+            page.get_by_role("button", name=item.label, exact=True).click()
+            page.wait_for_load_state()
+    for question in protocol.session_questions:
+        page.get_by_role("button", name=f"No: {question.label}", exact=True).click()
+        page.wait_for_load_state()
+    for criterion in protocol.discharge_criteria:
+        page.get_by_label(criterion.label).check()
+    page.get_by_label("Who accompanies the patient home").fill(companion)
+    page.get_by_label("Yes, as planned").check()
+    page.get_by_role("button", name="Record discharge").click()
+    expect(page.get_by_text("Discharge recorded.")).to_be_visible()
+    page.get_by_role("link", name="Review and sign").click()
+    page.locator("#sign-password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign as").click()
+    expect(page.get_by_text("Dosing session signed.")).to_be_visible()
