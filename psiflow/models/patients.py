@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.ext.compiler import compiles
 
 from psiflow import access
 from psiflow.domain.patient_safety import CurrentMedicine, current_medicines
@@ -99,14 +100,41 @@ def team_patients(role: access.Role):
     The one team-patient query: the boards and the supervisor's outcome table both use it."""
     if not access.sees_supervisees_patients(role):
         return None
-    members = sa.select(User.id).where(
-        sa.or_(User.id == CASELOAD_USER, User.supervisor_id == CASELOAD_USER)
+    members = (
+        sa.select(User.id)
+        .where(sa.or_(User.id == CASELOAD_USER, User.supervisor_id == CASELOAD_USER))
+        .scalar_subquery()
+        .correlate(None)
     )
     found = Patient.__table__.alias("team_patients")
     return sa.union_all(
-        sa.select(found.c.id).where(found.c.lead_clinician_id.in_(members)),
-        sa.select(found.c.id).where(found.c.co_facilitator_id.in_(members)),
+        sa.select(found.c.id).where(one_of(found.c.lead_clinician_id, members)),
+        sa.select(found.c.id).where(one_of(found.c.co_facilitator_id, members)),
     )
+
+
+class one_of(sa.sql.functions.FunctionElement):
+    """`column IN (subquery)`, for a subquery of a few ids (a team's members) and a column
+    with an index. PostgreSQL is given it as `column = ANY(ARRAY(subquery))`: the ids are
+    found first and the index is searched for each, where for `IN (subquery)` its planner
+    read every patient of the network and hash-joined them to the team (10,000 rows twice
+    on each team statement, ~5 ms, against ~0.6 ms). SQLite already starts from the index."""
+
+    name = "one_of"
+    type = sa.Boolean()
+    inherit_cache = True  # its cache key is its two clauses', as any function's
+
+
+@compiles(one_of)
+def _one_of(element, compiler, **kw):
+    column, ids = element.clauses.clauses
+    return f"{compiler.process(column, **kw)} IN {compiler.process(ids, **kw)}"
+
+
+@compiles(one_of, "postgresql")
+def _one_of_postgresql(element, compiler, **kw):
+    column, ids = element.clauses.clauses
+    return f"{compiler.process(column, **kw)} = ANY(ARRAY{compiler.process(ids, **kw)})"
 
 
 def caseload_params(user) -> dict:
@@ -123,8 +151,13 @@ def _caseload(role: access.Role, active: bool, user_id) -> sa.ColumnElement[bool
         return sa.false()
     scope = [Patient.lead_clinician_id == user_id, Patient.co_facilitator_id == user_id]
     if access.sees_supervisees_patients(role):
-        team = sa.select(User.id).where(User.supervisor_id == user_id).scalar_subquery()
-        scope += [Patient.lead_clinician_id.in_(team), Patient.co_facilitator_id.in_(team)]
+        team = (
+            sa.select(User.id)
+            .where(User.supervisor_id == user_id)
+            .scalar_subquery()
+            .correlate(None)
+        )
+        scope += [one_of(Patient.lead_clinician_id, team), one_of(Patient.co_facilitator_id, team)]
     kinds = []
     if access.sees_real_patients(role):
         kinds.append(Patient.is_practice.is_(False))

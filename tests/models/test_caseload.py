@@ -62,3 +62,18 @@ def test_the_team_superset_narrows_a_supervisors_caseload_without_changing_it(ca
             db.session.scalars(rule, params)
         )
         assert set(db.session.scalars(rule, params)) <= set(db.session.scalars(team, params))
+
+
+def test_postgresql_finds_a_teams_members_first_and_searches_the_clinician_indexes():
+    # `IN (subquery)` led PostgreSQL to read every patient of the network for each team
+    # statement; `= ANY(ARRAY(subquery))` finds the members, then searches the index.
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    statement = sa.select(Patient.id).where(
+        caseload_rule(Role.SUPERVISOR), Patient.id.in_(team_patients(Role.SUPERVISOR))
+    )
+    on_postgresql = str(statement.compile(dialect=postgresql.dialect()))
+    assert on_postgresql.count("= ANY(ARRAY(SELECT users.id") == 4
+    assert " IN (SELECT users.id" not in on_postgresql
+    on_sqlite = str(statement.compile(dialect=sqlite.dialect()))
+    assert on_sqlite.count(" IN (SELECT users.id") == 4 and "ANY" not in on_sqlite
