@@ -1,5 +1,6 @@
-"""The benchmark's seed fills each course's stored values by the app's own rules: `attention_from`
-by the schedule rule, `stored_facts` by the gate fact sources."""
+"""The benchmark's seed fills each course's stored values by the app's own rules: its schedule
+after dosing (`attention_from` and its due items) by the schedule rule, `stored_facts` by the
+gate fact sources."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from bench import run
-from psiflow import catalog, create_app
+from psiflow import create_app
 from psiflow.extensions import db
-from psiflow.models import Course
-from psiflow.models.stored import gates
-from psiflow.models.stored.attention import compute
+from psiflow.models import Course, CourseDueItem
+from psiflow.models.stored import attention, gates
 
 
 @pytest.mark.bench
@@ -21,14 +21,14 @@ def test_the_seeded_courses_store_the_schedule_rule_and_their_gate_facts(tmp_pat
     run.seed(url, 60)
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": url})
     with app.app_context():
-        rows = db.session.execute(
-            sa.select(Course.id, Course.protocol_id, Course.protocol_version, Course.attention_from)
-        ).all()
-        fresh = compute(db.session, [row[:3] for row in rows], catalog.protocols())
-        stale_gates = gates.stale(db.session.connection(), [row[0] for row in rows])
+        ids = db.session.scalars(sa.select(Course.id)).all()
+        moments = db.session.scalars(sa.select(Course.attention_from)).all()
+        items = db.session.scalar(sa.select(sa.func.count()).select_from(CourseDueItem))
+        stale_schedules = attention.stale(db.session.connection(), ids)
+        stale_gates = gates.stale(db.session.connection(), ids)
         facts = db.session.scalars(sa.select(Course.stored_facts)).all()
         db.session.remove()
         db.engine.dispose()
-    assert {row[0]: row[3] for row in rows} == fresh
-    assert any(at is not None for at in fresh.values())
+    assert not stale_schedules
+    assert any(at is not None for at in moments) and items
     assert not stale_gates and None not in facts and any(facts)

@@ -36,10 +36,11 @@ test (tests/conftest.py), so a write path that escapes the watch fails the test 
 
 **Adding a stored value**: add its column or table through a migration (backfilled there by a
 frozen copy of the rule, or left NULL where the app works a NULL out live); write a module here
-with the rule over many courses (`compute`), `refresh(connection, course_ids)` returning the
-courses that changed, `stale(connection, course_ids)` and the `FEEDS` its rule reads, ending in
-a `VALUE = StoredValue(...)`; add that to `VALUES` below; and have the benchmark's seed
-(bench/records.py) call its refresh over every course.
+with the rule over many courses (`compute`; the schedule's is `compute_schedule`),
+`refresh(connection, course_ids)` returning the courses that changed, `stale(connection,
+course_ids)` and the `FEEDS` its rule reads, ending in a `VALUE = StoredValue(...)`; add that to
+`VALUES` below; and have the benchmark's seed (bench/records.py) call its refresh over every
+course.
 """
 
 from __future__ import annotations

@@ -95,14 +95,6 @@ def compute_schedule(
     return found
 
 
-def compute(connection, course_rows: Iterable, protocols: dict) -> dict[int, datetime | None]:
-    """`attention_from` of each course, from what is on record now (see `compute_schedule`)."""
-    return {
-        course_id: at
-        for course_id, (at, _items) in compute_schedule(connection, course_rows, protocols).items()
-    }
-
-
 def _stored_items(connection, course_ids: list[int]) -> dict[int, set[tuple]]:
     """The items stored for these courses, per course, as `item_row` tuples."""
     table = CourseDueItem.__table__
