@@ -25,3 +25,15 @@ def close_and_sign(page, protocol, companion: str) -> None:
     page.locator("#sign-password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign as").click()
     expect(page.get_by_text("Dosing session signed.")).to_be_visible()
+
+
+def record_adverse_event(page, description: str, grade: str, relatedness: str, action: str) -> None:
+    """An adverse event that resolved, recorded from the live page's form."""
+    page.get_by_text("Record an adverse event").click()
+    page.get_by_label("Description").fill(description)
+    page.get_by_label("Severity (CTCAE grade)").select_option(grade)
+    page.get_by_label("Related to the medicine").select_option(relatedness)
+    page.get_by_label("Action taken").fill(action)
+    page.get_by_label("Outcome", exact=True).select_option("recovered")
+    page.get_by_role("button", name="Record adverse event").click()
+    expect(page.get_by_text("Adverse event recorded.")).to_be_visible()

@@ -22,7 +22,7 @@ from psiflow.domain.clock import minute_of
 from psiflow.models import ScenarioRun, TrainingClock
 from psiflow.models.training import clock_for
 from psiflow.models.types import utcnow
-from tests.browser.scenario_steps import close_and_sign
+from tests.browser.scenario_steps import close_and_sign, record_adverse_event
 from tests.factories import TEST_PASSWORD
 
 SCENARIO_TITLE = "Psilocybin: anxiety at the peak, high blood pressure and a disclosure"
@@ -109,14 +109,13 @@ def test_a_scenario_runs_end_to_end_on_the_accelerated_clock_trainee_then_superv
     wall_time_passes(71)
     expect(page.get_by_text("I'm dying, make it stop")).to_be_visible()
     note("Panic at the peak: reassured, hand on shoulder as agreed, slow breathing together.")
-    page.get_by_text("Record an adverse event").click()
-    page.get_by_label("Description").fill("Acute anxiety at the peak, settled with support.")
-    page.get_by_label("Severity (CTCAE grade)").select_option("1")
-    page.get_by_label("Related to the medicine").select_option("definite")
-    page.get_by_label("Action taken").fill("Reassurance and grounding; no medicine given.")
-    page.get_by_label("Outcome", exact=True).select_option("recovered")
-    page.get_by_role("button", name="Record adverse event").click()
-    expect(page.get_by_text("Adverse event recorded.")).to_be_visible()
+    record_adverse_event(
+        page,
+        "Acute anxiety at the peak, settled with support.",
+        "1",
+        "definite",
+        "Reassurance and grounding; no medicine given.",
+    )
 
     # Minute 90: the monitor's cuff reads above the protocol's limit.
     wall_time_passes(91)

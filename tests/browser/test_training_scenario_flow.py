@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from psiflow.models import ScenarioRun, VitalSign
-from tests.browser.scenario_steps import close_and_sign
+from tests.browser.scenario_steps import close_and_sign, record_adverse_event
 from tests.factories import TEST_PASSWORD
 
 SCENARIO_TITLE = "Esketamine: a falling SpO2 and a wish to leave early"
@@ -84,14 +84,13 @@ def test_a_scenario_run_end_to_end_trainee_then_supervisor(
     page.get_by_label("Call the supervisor").fill("SpO2 87 %; prescriber to the room.")
     page.get_by_role("button", name="Record the call").click()
     page.wait_for_load_state()
-    page.get_by_text("Record an adverse event").click()
-    page.get_by_label("Description").fill("Respiratory depression: SpO2 87 %, drowsy.")
-    page.get_by_label("Severity (CTCAE grade)").select_option("2")
-    page.get_by_label("Related to the medicine").select_option("probable")
-    page.get_by_label("Action taken").fill("Stimulation, airway, oxygen; recovered in 4 minutes.")
-    page.get_by_label("Outcome", exact=True).select_option("recovered")
-    page.get_by_role("button", name="Record adverse event").click()
-    expect(page.get_by_text("Adverse event recorded.")).to_be_visible()
+    record_adverse_event(
+        page,
+        "Respiratory depression: SpO2 87 %, drowsy.",
+        "2",
+        "probable",
+        "Stimulation, airway, oxygen; recovered in 4 minutes.",
+    )
 
     # Minute 41: the REMS 40-minute blood pressure.
     supervisor_jumps_to(41)
