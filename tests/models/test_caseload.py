@@ -77,3 +77,5 @@ def test_postgresql_finds_a_teams_members_first_and_searches_the_clinician_index
     assert " IN (SELECT users.id" not in on_postgresql
     on_sqlite = str(statement.compile(dialect=sqlite.dialect()))
     assert on_sqlite.count(" IN (SELECT users.id") == 4 and "ANY" not in on_sqlite
+    # A comparison, not a value compared with true: `IN (...) = 1` made SQLite scan the index.
+    assert "= 1" not in on_sqlite and "= true" not in on_postgresql.lower()
