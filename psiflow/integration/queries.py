@@ -80,45 +80,63 @@ def _due_items_statement(role, active: bool):
     supervisor the whole team's (a supervisee's day-1 call is the supervisor's concern too).
     Built once per kind of caseload; the user, the clock and the cap are bound at each
     execution."""
-    user_id = sa.bindparam("user_id", type_=sa.Integer, required=True)
     now = sa.bindparam("now", required=True)
+    # Practice patients never join a real caseload's list (the practice board has them).
+    scope = [caseload_rule(role, active), Patient.is_practice.is_(False)]
     team = team_patients(role)
-    whose = (
-        # Practice patients never join a real caseload's list (the practice board has them).
-        sa.and_(Patient.id.in_(team), Patient.is_practice.is_(False))
-        if team is not None
-        else sa.or_(Patient.lead_clinician_id == user_id, Patient.co_facilitator_id == user_id)
-    )
-    return (
+    if team is not None:
+        scope.append(Patient.id.in_(team))
+    overdue_first = sa.case((CourseDueItem.overdue_at <= now, 0), else_=1)
+    urgent = (
         sa.select(
             Course.id,
             Course.patient_id,
-            Patient.display_name,
-            User.name,
             *(getattr(CourseDueItem, column) for column in ITEM_COLUMNS),
-            sa.func.count().over(),
+            sa.func.count().over().label("total"),
+            overdue_first.label("overdue_first"),
+            Course.phase_entered_at,
+            CourseDueItem.item,
         )
         .select_from(CourseDueItem)
         .join(Course, Course.id == CourseDueItem.course_id)
-        .join(Course.patient)
-        .join(User, User.id == Patient.lead_clinician_id)
         .where(
-            caseload_rule(role, active),
-            whose,
+            # The caseload's patients first, then their courses by the index that also holds
+            # the course's moment: the items of a course with nothing due yet are never read.
+            Course.patient_id.in_(sa.select(Patient.id).where(*scope)),
             Course.phase.in_(SCHEDULED_PHASES),
-            # The course's moment first (from the index the caseload is found by): the items
-            # of a course with nothing due yet are never read.
             Course.attention_from <= now,
             CourseDueItem.due_from <= now,
         )
         .order_by(
-            sa.case((CourseDueItem.overdue_at <= now, 0), else_=1),  # overdue first
+            overdue_first,
             CourseDueItem.overdue_at,
             Course.phase_entered_at,
             Course.id,
             CourseDueItem.item,
         )
         .limit(sa.bindparam("limit", type_=sa.Integer, required=True))
+        .subquery()
+    )
+    # The names of only the rows shown: joined before the cut, the lead clinician was looked
+    # up for every patient of the team (1.3 ms of a supervisor's board at 1,350 patients).
+    return (
+        sa.select(
+            urgent.c.id,
+            urgent.c.patient_id,
+            Patient.display_name,
+            User.name,
+            *(urgent.c[column] for column in ITEM_COLUMNS),
+            urgent.c.total,
+        )
+        .join(Patient, Patient.id == urgent.c.patient_id)
+        .join(User, User.id == Patient.lead_clinician_id)
+        .order_by(
+            urgent.c.overdue_first,
+            urgent.c.overdue_at,
+            urgent.c.phase_entered_at,
+            urgent.c.id,
+            urgent.c.item,
+        )
     )
 
 
@@ -128,7 +146,6 @@ def dashboard(user) -> dict:
     now = utcnow()
     team = access.sees_supervisees_patients(user.role)
     params = {
-        "user_id": user.id,
         "now": now,
         "limit": TEAM_DUE_ON_BOARD if team else OWN_DUE_ON_BOARD,
         **caseload_params(user),
