@@ -21,7 +21,13 @@ from psiflow.models.integration import (
     Sleep,
     instrument_names,
 )
-from psiflow.models.patients import caseload_key, caseload_params, caseload_rule, team_patients
+from psiflow.models.patients import (
+    caseload_key,
+    caseload_params,
+    caseload_rule,
+    one_of,
+    team_patients,
+)
 from psiflow.models.reviews import awaiting_review_count, returned_to
 from psiflow.models.types import utcnow
 from psiflow.models.users import User
@@ -102,7 +108,7 @@ def _due_items_statement(role, active: bool):
         .where(
             # The caseload's patients first, then their courses by the index that also holds
             # the course's moment: the items of a course with nothing due yet are never read.
-            Course.patient_id.in_(sa.select(Patient.id).where(*scope)),
+            one_of(Course.patient_id, sa.select(Patient.id).where(*scope).scalar_subquery()),
             Course.phase.in_(SCHEDULED_PHASES),
             Course.attention_from <= now,
             CourseDueItem.due_from <= now,

@@ -21,7 +21,13 @@ from psiflow.domain.phases import (
 from psiflow.domain.protocols import Protocol
 from psiflow.extensions import db
 from psiflow.models import Course, Patient, PhaseTransition, User
-from psiflow.models.patients import caseload_key, caseload_params, caseload_rule, team_patients
+from psiflow.models.patients import (
+    caseload_key,
+    caseload_params,
+    caseload_rule,
+    one_of,
+    team_patients,
+)
 from psiflow.models.rems import earliest_form_due
 from psiflow.web.paging import RowPage
 
@@ -102,7 +108,9 @@ def _courses_in_scope(role, active: bool, by_clinician: bool):
         conditions.append(
             sa.or_(Patient.lead_clinician_id == clinician, Patient.co_facilitator_id == clinician)
         )
-    return Course.patient_id.in_(sa.select(Patient.id).where(*conditions))
+    # `one_of`: PostgreSQL finds the patients first and searches their courses by index, where
+    # for `IN (subquery)` it read every course of the network and hash-joined them.
+    return one_of(Course.patient_id, sa.select(Patient.id).where(*conditions).scalar_subquery())
 
 
 def _params(user, clinician_id: int | None, practice: bool, **more) -> dict:
