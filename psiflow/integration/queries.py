@@ -24,9 +24,8 @@ from psiflow.models.integration import (
 from psiflow.models.patients import (
     caseload_key,
     caseload_params,
-    caseload_rule,
+    caseload_scope,
     one_of,
-    team_patients,
 )
 from psiflow.models.reviews import awaiting_review_count, returned_to
 from psiflow.models.types import utcnow
@@ -88,10 +87,7 @@ def _due_items_statement(role, active: bool):
     execution."""
     now = sa.bindparam("now", required=True)
     # Practice patients never join a real caseload's list (the practice board has them).
-    scope = [caseload_rule(role, active), Patient.is_practice.is_(False)]
-    team = team_patients(role)
-    if team is not None:
-        scope.append(Patient.id.in_(team))
+    scope = [caseload_scope(role, active), Patient.is_practice.is_(False)]
     overdue_first = sa.case((CourseDueItem.overdue_at <= now, 0), else_=1)
     urgent = (
         sa.select(

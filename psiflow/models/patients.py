@@ -92,14 +92,18 @@ def caseload_rule(role: access.Role, active: bool = True) -> sa.ColumnElement[bo
     return _caseload(role, active, CASELOAD_USER)
 
 
-def team_patients(role: access.Role):
-    """For a role that sees its supervisees' patients: the patients led or co-facilitated by
-    the user (`CASELOAD_USER`) or a supervisee, found through the two clinician indexes, or
-    None. A superset of the caseload: beside `caseload_rule` it lets SQLite start from one
-    team's patients instead of reading the whole network's (the rule's four OR'ed terms).
-    The one team-patient query: the boards and the supervisor's outcome table both use it."""
+def team_patients(role: access.Role, active: bool = True):
+    """For a role that sees its supervisees' patients: the ids of the caseload's patients
+    (any user of the role, `CASELOAD_USER` bound at execution), found through the two
+    clinician indexes from the team's members: those led or co-facilitated by the user or a
+    supervisee, of the kinds the role sees. The same patients as `caseload_rule` (tested), in
+    the shape a list starts from: the rule's four OR'ed terms are asked of a patient's row,
+    these find the rows. None for any other role. The one team-patient query: the boards,
+    the due-after-dosing list and the supervisor's outcome table use it."""
     if not access.sees_supervisees_patients(role):
         return None
+    if not active:
+        return sa.select(Patient.id).where(sa.false())
     members = (
         sa.select(User.id)
         .where(sa.or_(User.id == CASELOAD_USER, User.supervisor_id == CASELOAD_USER))
@@ -107,10 +111,20 @@ def team_patients(role: access.Role):
         .correlate(None)
     )
     found = Patient.__table__.alias("team_patients")
+    of_kind = _kinds(role, found.c.is_practice)
     return sa.union_all(
-        sa.select(found.c.id).where(one_of(found.c.lead_clinician_id, members)),
-        sa.select(found.c.id).where(one_of(found.c.co_facilitator_id, members)),
+        sa.select(found.c.id).where(one_of(found.c.lead_clinician_id, members), *of_kind),
+        sa.select(found.c.id).where(one_of(found.c.co_facilitator_id, members), *of_kind),
     )
+
+
+def caseload_scope(role: access.Role, active: bool = True) -> sa.ColumnElement[bool]:
+    """`caseload_rule` for a statement that lists the caseload's patients or their courses:
+    for a supervisor, the team's patients found from its members (`team_patients`), so the
+    database starts from a thousand team patients, not the network's, and asks no rule of
+    each; for anyone else the rule, which their two clinician indexes already serve."""
+    team = team_patients(role, active)
+    return caseload_rule(role, active) if team is None else Patient.id.in_(team)
 
 
 class one_of(sa.sql.functions.FunctionElement):
@@ -162,9 +176,18 @@ def _caseload(role: access.Role, active: bool, user_id) -> sa.ColumnElement[bool
             .correlate(None)
         )
         scope += [one_of(Patient.lead_clinician_id, team), one_of(Patient.co_facilitator_id, team)]
-    kinds = []
-    if access.sees_real_patients(role):
-        kinds.append(Patient.is_practice.is_(False))
-    if access.sees_practice_patients(role):
-        kinds.append(Patient.is_practice.is_(True))
-    return sa.and_(sa.or_(*scope), sa.or_(*kinds))
+    return sa.and_(sa.or_(*scope), *_kinds(role, Patient.is_practice))
+
+
+def _kinds(role: access.Role, is_practice) -> list[sa.ColumnElement[bool]]:
+    """The condition that keeps to real patients, or to practice patients, as the role sees
+    them; none for a role that sees both, so a team's patients are found from the clinician
+    indexes without reading their rows."""
+    real, practice = access.sees_real_patients(role), access.sees_practice_patients(role)
+    if real and practice:
+        return []
+    if real:
+        return [is_practice.is_(False)]
+    if practice:
+        return [is_practice.is_(True)]
+    return [sa.false()]

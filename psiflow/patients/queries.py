@@ -25,6 +25,7 @@ from psiflow.models.patients import (
     caseload_key,
     caseload_params,
     caseload_rule,
+    caseload_scope,
     one_of,
     team_patients,
 )
@@ -99,10 +100,7 @@ def _card(row, protocols) -> CourseCard:
 def _courses_in_scope(role, active: bool, by_clinician: bool):
     # The caseload's patients first, then their courses by ix_courses_patient_id: a join let
     # SQLite start from every course of the network in the phase and check each one's patient.
-    conditions = [caseload_rule(role, active), Patient.is_practice == sa.bindparam("practice")]
-    team = team_patients(role)
-    if team is not None:
-        conditions.append(Patient.id.in_(team))
+    conditions = [caseload_scope(role, active), Patient.is_practice == sa.bindparam("practice")]
     if by_clinician:
         clinician = sa.bindparam("clinician_id", type_=sa.Integer)
         conditions.append(
@@ -206,10 +204,10 @@ def _without_course(patient_id):
 
 @functools.cache  # built once: building it and its cache key took 0.19 ms a visit
 def _unstarted_statement(role, active: bool):
-    conditions = [caseload_rule(role, active), Patient.is_practice == sa.bindparam("practice")]
-    team = team_patients(role)
+    conditions = [Patient.is_practice == sa.bindparam("practice")]
+    team = team_patients(role, active)
     if team is None:
-        conditions.append(_without_course(Patient.id))
+        conditions += [caseload_rule(role, active), _without_course(Patient.id)]
     else:
         # Asked of the team's patient ids, on two indexes, before any patient row is read:
         # twice as fast as reading each of a thousand team patients' rows to ask it.

@@ -103,11 +103,7 @@ def _course_scope(
     """The selected courses' ids, protocols and table order (never their rows: a page loads
     only its own), for any supervisor of this role: `_scope_params` fills in who and what."""
     # Practice patients never enter outcome figures or their export.
-    of_patient = [
-        Patient.id == Course.patient_id,
-        caseload_rule(role, active),
-        Patient.is_practice.is_(False),
-    ]
+    of_patient = [Patient.id == Course.patient_id, Patient.is_practice.is_(False)]
     if by_clinician:
         clinician_id = sa.bindparam("clinician_id", type_=sa.Integer, required=True)
         of_patient.append(
@@ -116,9 +112,11 @@ def _course_scope(
                 Patient.co_facilitator_id == clinician_id,
             )
         )
-    # The team's patients (the caseload's user is the supervisor whose team this is): beside
-    # the caseload rule it lets the database start from them, not every course in these phases.
-    team = team_patients(role)
+    # The team's patients (the caseload's user is the supervisor whose team this is): the
+    # database starts from them, not every course in these phases.
+    team = team_patients(role, active)
+    if team is None:
+        of_patient.append(caseload_rule(role, active))
     conditions = [
         Course.phase.in_(phases),
         *([] if team is None else [Course.patient_id.in_(team)]),

@@ -12,6 +12,7 @@ from psiflow.models.patients import (
     caseload_key,
     caseload_params,
     caseload_rule,
+    caseload_scope,
     team_patients,
 )
 from tests.factories import gen_patient, gen_user
@@ -50,18 +51,29 @@ def test_a_statement_built_on_the_bound_rule_refuses_to_run_without_the_user(db)
         db.session.scalars(sa.select(Patient.id).where(caseload_rule(Role.CLINICIAN))).all()
 
 
-def test_the_team_superset_narrows_a_supervisors_caseload_without_changing_it(caseloads):
+def test_a_team_found_from_its_members_is_exactly_the_supervisors_caseload(caseloads):
+    # The lists of a supervisor's caseload start from the team and ask no rule of each patient:
+    # they show what the rule allows only because the two select the same patients.
+    checked = 0
     for user in caseloads:
         key = caseload_key(user)
-        team = team_patients(key[0])
-        if team is None:
-            continue
         params = caseload_params(user)
-        rule = sa.select(Patient.id).where(caseload_rule(*key))
-        assert set(db.session.scalars(rule.where(Patient.id.in_(team)), params)) == set(
-            db.session.scalars(rule, params)
-        )
-        assert set(db.session.scalars(rule, params)) <= set(db.session.scalars(team, params))
+        rule = set(db.session.scalars(sa.select(Patient.id).where(caseload_rule(*key)), params))
+        scope = set(db.session.scalars(sa.select(Patient.id).where(caseload_scope(*key)), params))
+        assert scope == rule, user.role
+        team = team_patients(*key)
+        if team is not None:
+            assert set(db.session.scalars(team, params)) == rule
+            checked += 1
+    assert checked  # the fixture has a supervisor
+
+
+def test_an_inactive_supervisors_team_is_empty(caseloads, team):
+    supervisor = team["supervisor"]
+    supervisor.active = False
+    key = caseload_key(supervisor)
+    assert key == (Role.SUPERVISOR, False)
+    assert not db.session.scalars(team_patients(*key), caseload_params(supervisor)).all()
 
 
 def test_postgresql_finds_a_teams_members_first_and_searches_the_clinician_indexes():
