@@ -51,6 +51,10 @@ class DosingSession(ClinicalRecord, db.Model):
     record_type = "dosing_session"
     record_label = "Dosing session"
     edit_endpoint = "sessions.live"
+    # The review queue's second way in (`review_due_sql`): records awaiting attestation.
+    __table_args__ = (
+        sa.Index("ix_dosing_sessions_attestation_state", "author_id", "status", "attestation_due"),
+    )
 
     # `occurred_at` is when the session was started: nothing in it can be earlier.
     facilitator_ids: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
@@ -107,9 +111,11 @@ class DosingSession(ClinicalRecord, db.Model):
         self.attestation_due = real
 
     @classmethod
-    def review_due_sql(cls, table) -> sa.ColumnElement[bool]:
+    def review_due_sql(cls, table) -> list[sa.ColumnElement[bool]]:
         """A dosing record waits for review when a trainee's (co-signature) or due for the
-        supervisor's attestation, and only once every facilitator who signs has signed."""
+        supervisor's attestation, and only once every facilitator who signs has signed. The
+        two ways apart, each searched by its index: records signed before attestations began
+        stay signed and never wait, and a clinic keeps years of them."""
         co_signed = (
             sa.select(Signature.id)
             .where(
@@ -119,10 +125,11 @@ class DosingSession(ClinicalRecord, db.Model):
             )
             .exists()
         )
-        return sa.and_(
-            sa.or_(table.c.needs_cosign.is_(True), table.c.attestation_due.is_(True)),
-            sa.or_(table.c.co_facilitator_signs.is_not(True), co_signed),
-        )
+        pair_done = sa.or_(table.c.co_facilitator_signs.is_not(True), co_signed)
+        return [
+            sa.and_(table.c.needs_cosign.is_(True), pair_done),
+            sa.and_(table.c.attestation_due.is_(True), table.c.needs_cosign.is_(False), pair_done),
+        ]
 
     def review_due(self) -> bool:
         return self.needs_cosign or self.attestation_due

@@ -159,9 +159,14 @@ class ClinicalRecord(RecordState):
     # --- supervisor review ---------------------------------------------------------------
 
     @classmethod
-    def review_due_sql(cls, table) -> sa.ColumnElement[bool]:
-        """The SQL twin of `review_due`, over this type's table (the review queue)."""
-        return sa.true() if needs_review(cls.record_type, False) else table.c.needs_cosign.is_(True)
+    def review_due_sql(cls, table) -> list[sa.ColumnElement[bool]]:
+        """The SQL twin of `review_due`, over this type's table (the review queue): each way a
+        signed record comes to await review, as its own condition. The queue asks them apart
+        and adds up what they find: an index searches each one, where their OR made the
+        database read every record the author ever signed."""
+        if needs_review(cls.record_type, False):
+            return [sa.true()]
+        return [table.c.needs_cosign.is_(True)]
 
     def review_due(self) -> bool:
         """Whether this signed record goes to the supervisor's review queue."""

@@ -165,19 +165,19 @@ def resubmit(record: ClinicalRecord, user: User, now: datetime | None = None) ->
 # --- the queue ------------------------------------------------------------------------------
 
 
-def _signed_awaiting(model, supervisor_id):
+def _signed_awaiting(model, supervisor_id) -> list[sa.Select]:
     """One record type's signed notes by this supervisor's supervisees that still need a
-    review, as (record_type, record_id, course_id). Table columns, not mapped attributes: the
-    queue builds eight of these per request and mapped attributes cost far more to build."""
+    review, as (record_type, record_id, course_id): a statement per way such a note comes to
+    wait (`review_due_sql`; they never overlap). Table columns, not mapped attributes: the
+    queue builds these for eight types per request and mapped attributes cost far more."""
     t = model.__table__
     authors = User.__table__
-    conditions = [
+    signed = [
         authors.c.supervisor_id == supervisor_id,
         t.c.status == RecordStatus.SIGNED,
         t.c.voided_at.is_(None),
     ]
-    conditions.append(model.review_due_sql(t))
-    return (
+    return [
         sa.select(
             sa.literal(model.record_type, sa.String(40)).label("record_type"),
             t.c.id.label("record_id"),
@@ -190,8 +190,9 @@ def _signed_awaiting(model, supervisor_id):
             # one's review-state index instead of every signature of the type.
             t.join(authors, authors.c.id == t.c.author_id)
         )
-        .where(*conditions)
-    )
+        .where(*signed, waits)
+        for waits in model.review_due_sql(t)
+    ]
 
 
 def _awaiting(supervisor: User):
@@ -210,7 +211,11 @@ def _awaiting_for(supervisor_id, caseload):
     """The record tables give only their candidate ids, and the signature, the open return
     and the caseload are checked once over their union, not once per table."""
     queued = sa.union_all(
-        *[_signed_awaiting(model, supervisor_id) for model in RECORD_TYPES.values()]
+        *[
+            awaiting
+            for model in RECORD_TYPES.values()
+            for awaiting in _signed_awaiting(model, supervisor_id)
+        ]
     ).subquery()
     open_return_exists = (
         sa.select(Review.id)

@@ -220,6 +220,23 @@ def test_a_practice_record_goes_to_the_supervisor_as_trainee_work_not_attestatio
     assert _queue(team["supervisor"]) == [("dosing_session", session.id)]
 
 
+def test_a_record_both_attested_and_co_signed_is_queued_once(db, team, patient):
+    # The queue asks the two ways a dosing record comes to wait apart: one record that waits
+    # both ways is still one line.
+    session = _session(team, patient, pair=False)
+    sign_record(session, team["clinician"], Meaning.AUTHORED)
+    db.session.commit()
+    db.session.execute(
+        dosing.DosingSession.__table__.update()
+        .where(dosing.DosingSession.__table__.c.id == session.id)
+        .values(needs_cosign=True, attestation_due=True)
+    )
+    stored.refresh(db.session.connection(), [session.course_id])  # as an upgrade's refresh
+    db.session.commit()
+    assert _queue(team["supervisor"]) == [("dosing_session", session.id)]
+    assert awaiting_review_page(team["supervisor"], 10, 0)[1] == 1
+
+
 def test_a_voided_record_leaves_the_queue(db, team, patient):
     from psiflow.models.records import void_record
 
