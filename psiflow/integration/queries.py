@@ -24,7 +24,7 @@ from psiflow.models.integration import (
 from psiflow.models.patients import (
     caseload_key,
     caseload_params,
-    caseload_scope,
+    caseload_patients,
     one_of,
 )
 from psiflow.models.reviews import awaiting_review_count, returned_to
@@ -87,7 +87,7 @@ def _due_items_statement(role, active: bool):
     execution."""
     now = sa.bindparam("now", required=True)
     # Practice patients never join a real caseload's list (the practice board has them).
-    scope = [caseload_scope(role, active), Patient.is_practice.is_(False)]
+    patients = caseload_patients(role, active, practice=sa.false())
     overdue_first = sa.case((CourseDueItem.overdue_at <= now, 0), else_=1)
     urgent = (
         sa.select(
@@ -104,7 +104,7 @@ def _due_items_statement(role, active: bool):
         .where(
             # The caseload's patients first, then their courses by the index that also holds
             # the course's moment: the items of a course with nothing due yet are never read.
-            one_of(Course.patient_id, sa.select(Patient.id).where(*scope).scalar_subquery()),
+            one_of(Course.patient_id, patients.scalar_subquery()),
             Course.phase.in_(SCHEDULED_PHASES),
             Course.attention_from <= now,
             CourseDueItem.due_from <= now,

@@ -17,7 +17,13 @@ from psiflow.models.users import Clinic, User
 
 class Patient(db.Model):
     __tablename__ = "patients"
-    __table_args__ = (sa.UniqueConstraint("clinic_id", "record_number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("clinic_id", "record_number"),
+        # A clinician's patients, real or practice, from the index alone: a supervisor's lists
+        # start from a thousand team patients and read none of their rows to keep to one kind.
+        sa.Index("ix_patients_lead_clinician_practice", "lead_clinician_id", "is_practice"),
+        sa.Index("ix_patients_co_facilitator_practice", "co_facilitator_id", "is_practice"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     clinic_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("clinics.id"), index=True)
@@ -26,10 +32,8 @@ class Patient(db.Model):
     record_number: so.Mapped[str] = so.mapped_column(sa.String(40))
     # Practice patients are fictional, for trainees; they never mix with real ones.
     is_practice: so.Mapped[bool] = so.mapped_column(default=False, index=True)
-    lead_clinician_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
-    co_facilitator_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("users.id"), index=True
-    )
+    lead_clinician_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    co_facilitator_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     # What the room needs at hand in an emergency, shown in the header of the patient page, the
@@ -92,14 +96,16 @@ def caseload_rule(role: access.Role, active: bool = True) -> sa.ColumnElement[bo
     return _caseload(role, active, CASELOAD_USER)
 
 
-def team_patients(role: access.Role, active: bool = True):
+def team_patients(role: access.Role, active: bool = True, practice=None):
     """For a role that sees its supervisees' patients: the ids of the caseload's patients
     (any user of the role, `CASELOAD_USER` bound at execution), found through the two
     clinician indexes from the team's members: those led or co-facilitated by the user or a
     supervisee, of the kinds the role sees. The same patients as `caseload_rule` (tested), in
     the shape a list starts from: the rule's four OR'ed terms are asked of a patient's row,
-    these find the rows. None for any other role. The one team-patient query: the boards,
-    the due-after-dosing list and the supervisor's outcome table use it."""
+    these find the rows. `practice` (a SQL boolean or parameter) keeps to practice or to real
+    patients, asked of the indexes too, which hold it: no patient's row is read. None for
+    any other role. The one team-patient query: the boards, the due-after-dosing list and the
+    supervisor's outcome table use it."""
     if not access.sees_supervisees_patients(role):
         return None
     if not active:
@@ -112,19 +118,26 @@ def team_patients(role: access.Role, active: bool = True):
     )
     found = Patient.__table__.alias("team_patients")
     of_kind = _kinds(role, found.c.is_practice)
+    if practice is not None:
+        of_kind.append(found.c.is_practice == practice)
     return sa.union_all(
         sa.select(found.c.id).where(one_of(found.c.lead_clinician_id, members), *of_kind),
         sa.select(found.c.id).where(one_of(found.c.co_facilitator_id, members), *of_kind),
     )
 
 
-def caseload_scope(role: access.Role, active: bool = True) -> sa.ColumnElement[bool]:
-    """`caseload_rule` for a statement that lists the caseload's patients or their courses:
-    for a supervisor, the team's patients found from its members (`team_patients`), so the
-    database starts from a thousand team patients, not the network's, and asks no rule of
-    each; for anyone else the rule, which their two clinician indexes already serve."""
-    team = team_patients(role, active)
-    return caseload_rule(role, active) if team is None else Patient.id.in_(team)
+def caseload_patients(role: access.Role, active: bool = True, practice=None):
+    """The ids of the caseload's patients, for a statement that lists them or their courses
+    (`practice` as for `team_patients`): for a supervisor the team's, found from its members,
+    so the database starts from a thousand team patients, not the network's, and asks no rule
+    of each; for anyone else by the rule, which their two clinician indexes already serve."""
+    team = team_patients(role, active, practice)
+    if team is not None:
+        return team
+    conditions = [caseload_rule(role, active)]
+    if practice is not None:
+        conditions.append(Patient.is_practice == practice)
+    return sa.select(Patient.id).where(*conditions)
 
 
 class one_of(sa.sql.functions.FunctionElement):

@@ -24,8 +24,8 @@ from psiflow.models import Course, Patient, PhaseTransition, User
 from psiflow.models.patients import (
     caseload_key,
     caseload_params,
+    caseload_patients,
     caseload_rule,
-    caseload_scope,
     one_of,
     team_patients,
 )
@@ -100,15 +100,16 @@ def _card(row, protocols) -> CourseCard:
 def _courses_in_scope(role, active: bool, by_clinician: bool):
     # The caseload's patients first, then their courses by ix_courses_patient_id: a join let
     # SQLite start from every course of the network in the phase and check each one's patient.
-    conditions = [caseload_scope(role, active), Patient.is_practice == sa.bindparam("practice")]
+    patients = caseload_patients(role, active, sa.bindparam("practice"))
     if by_clinician:
         clinician = sa.bindparam("clinician_id", type_=sa.Integer)
-        conditions.append(
-            sa.or_(Patient.lead_clinician_id == clinician, Patient.co_facilitator_id == clinician)
+        patients = sa.select(Patient.id).where(
+            Patient.id.in_(patients),
+            sa.or_(Patient.lead_clinician_id == clinician, Patient.co_facilitator_id == clinician),
         )
     # `one_of`: PostgreSQL finds the patients first and searches their courses by index, where
     # for `IN (subquery)` it read every course of the network and hash-joined them.
-    return one_of(Course.patient_id, sa.select(Patient.id).where(*conditions).scalar_subquery())
+    return one_of(Course.patient_id, patients.scalar_subquery())
 
 
 def _params(user, clinician_id: int | None, practice: bool, **more) -> dict:
@@ -204,17 +205,21 @@ def _without_course(patient_id):
 
 @functools.cache  # built once: building it and its cache key took 0.19 ms a visit
 def _unstarted_statement(role, active: bool):
-    conditions = [Patient.is_practice == sa.bindparam("practice")]
-    team = team_patients(role, active)
+    practice = sa.bindparam("practice")
+    team = team_patients(role, active, practice)
     if team is None:
-        conditions += [caseload_rule(role, active), _without_course(Patient.id)]
+        conditions = [
+            caseload_rule(role, active),
+            Patient.is_practice == practice,
+            _without_course(Patient.id),
+        ]
     else:
         # Asked of the team's patient ids, on two indexes, before any patient row is read:
         # twice as fast as reading each of a thousand team patients' rows to ask it.
         team_ids = team.subquery()
-        conditions.append(
+        conditions = [
             Patient.id.in_(sa.select(team_ids.c.id).where(_without_course(team_ids.c.id)))
-        )
+        ]
     return (
         sa.select(Patient.id, Patient.display_name)
         .where(*conditions)

@@ -102,8 +102,13 @@ def _course_scope(
 ):
     """The selected courses' ids, protocols and table order (never their rows: a page loads
     only its own), for any supervisor of this role: `_scope_params` fills in who and what."""
-    # Practice patients never enter outcome figures or their export.
-    of_patient = [Patient.id == Course.patient_id, Patient.is_practice.is_(False)]
+    # The team's patients (the caseload's user is the supervisor whose team this is): the
+    # database starts from them, not every course in these phases. Practice patients never
+    # enter outcome figures or their export.
+    team = team_patients(role, active, practice=sa.false())
+    of_patient = []
+    if team is None:
+        of_patient += [caseload_rule(role, active), Patient.is_practice.is_(False)]
     if by_clinician:
         clinician_id = sa.bindparam("clinician_id", type_=sa.Integer, required=True)
         of_patient.append(
@@ -112,18 +117,15 @@ def _course_scope(
                 Patient.co_facilitator_id == clinician_id,
             )
         )
-    # The team's patients (the caseload's user is the supervisor whose team this is): the
-    # database starts from them, not every course in these phases.
-    team = team_patients(role, active)
-    if team is None:
-        of_patient.append(caseload_rule(role, active))
-    conditions = [
-        Course.phase.in_(phases),
-        *([] if team is None else [Course.patient_id.in_(team)]),
+    conditions = [Course.phase.in_(phases)]
+    if team is not None:
+        conditions.append(Course.patient_id.in_(team))
+    if of_patient:
         # Asked of each course in the team's phases, not joined: joined, SQLite read every
         # team patient's row first, most of them with no course in these phases.
-        sa.select(Patient.id).where(*of_patient).exists(),
-    ]
+        conditions.append(
+            sa.select(Patient.id).where(Patient.id == Course.patient_id, *of_patient).exists()
+        )
     if by_protocol:
         conditions.append(Course.protocol_id == sa.bindparam("protocol_id", required=True))
     return (

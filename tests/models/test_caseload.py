@@ -11,8 +11,8 @@ from psiflow.models.patients import (
     caseload_filter,
     caseload_key,
     caseload_params,
+    caseload_patients,
     caseload_rule,
-    caseload_scope,
     team_patients,
 )
 from tests.factories import gen_patient, gen_user
@@ -59,8 +59,13 @@ def test_a_team_found_from_its_members_is_exactly_the_supervisors_caseload(casel
         key = caseload_key(user)
         params = caseload_params(user)
         rule = set(db.session.scalars(sa.select(Patient.id).where(caseload_rule(*key)), params))
-        scope = set(db.session.scalars(sa.select(Patient.id).where(caseload_scope(*key)), params))
-        assert scope == rule, user.role
+        assert set(db.session.scalars(caseload_patients(*key), params)) == rule, user.role
+        for practice in (sa.false(), sa.true()):
+            kind = rule & set(
+                db.session.scalars(sa.select(Patient.id).where(Patient.is_practice == practice))
+            )
+            of_kind = caseload_patients(*key, practice=practice)
+            assert set(db.session.scalars(of_kind, params)) == kind, user.role
         team = team_patients(*key)
         if team is not None:
             assert set(db.session.scalars(team, params)) == rule
