@@ -214,12 +214,10 @@ def _unstarted_statement(role, active: bool):
             _without_course(Patient.id),
         ]
     else:
-        # Asked of the team's patient ids, on two indexes, before any patient row is read:
-        # twice as fast as reading each of a thousand team patients' rows to ask it.
-        team_ids = team.subquery()
-        conditions = [
-            Patient.id.in_(sa.select(team_ids.c.id).where(_without_course(team_ids.c.id)))
-        ]
+        # The team's patients found first (`one_of`), then each one's courses searched: for
+        # the team's ids in a subquery of the anti-join, PostgreSQL read every course of the
+        # network to hash them (a cost that grew with the network, not the team).
+        conditions = [one_of(Patient.id, team.scalar_subquery()), _without_course(Patient.id)]
     return (
         sa.select(Patient.id, Patient.display_name)
         .where(*conditions)
