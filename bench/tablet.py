@@ -119,7 +119,8 @@ class Tablet:
         first = minute = self._rng.randrange(60)
         while True:
             due = start + (minute - first) * self._minute_seconds
-            if due >= deadline:
+            # Behind schedule (or with no pauses at all) the clock, not the schedule, ends it.
+            if due >= deadline or time.monotonic() >= deadline:
                 return
             pause = due - time.monotonic()
             if pause > 0:
