@@ -7,7 +7,7 @@ sends them, and goes to the endpoint the page's form names. A share of the entri
 again with the same key, as a tablet does when its connection drops: after the answer came
 (the answer was lost on the way back) or while the first send is still in flight (the tablet
 gave up waiting and sent it again on a new connection). A send that gets no answer at all is
-sent again with its key until one comes. Every send and its answer go into the tablet's
+sent again with its key, up to three times. Every send and its answer go into the tablet's
 ledger, which the rows in the database are counted against afterwards (bench/entry_count.py).
 """
 

@@ -6,7 +6,7 @@ several workers, and `--sessions` sessions are driven at once for `--seconds` (b
 pulse oximetry every session minute, vital signs every 15, notes and music changes, each
 minute lasting `--minute-seconds`). The bare baseline page is measured in the same server at
 the same time, so each kind of entry's latency is judged against it (a bedside write: 2x).
-Prints two tables and writes bench/last-writes.json; see bench/README.md.
+Prints the latencies and the counts and writes bench/last-writes.json; see bench/README.md.
 """
 
 from __future__ import annotations
