@@ -7,8 +7,11 @@ sends them, and goes to the endpoint the page's form names. A share of the entri
 again with the same key, as a tablet does when its connection drops: after the answer came
 (the answer was lost on the way back) or while the first send is still in flight (the tablet
 gave up waiting and sent it again on a new connection). A send that gets no answer at all is
-sent again with its key, up to three times. Every send and its answer go into the tablet's
-ledger, which the rows in the database are counted against afterwards (bench/entry_count.py).
+sent again with its key, up to three times. With `follow`, the tablet then opens the page the
+answer sends it to, as the script does (it renews the live page from it); that view of the
+patient's record is audited, so it appends to the chain too. Every send and its answer go
+into the tablet's ledger, which the rows in the database are counted against afterwards
+(bench/entry_count.py).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
-from bench.browser import Browser
+from bench.browser import Browser, Response
 from bench.live_sessions import LiveSession
 from bench.network import BENCH_PASSWORD
 from psiflow.domain.dosing import EventKind
@@ -87,6 +91,7 @@ class Tablet:
         seed: int,
         minute_seconds: float,
         resend_share: float,
+        follow: bool = False,
     ):
         self.session = session
         self._address = address
@@ -95,9 +100,11 @@ class Tablet:
         self._rng = random.Random(seed)
         self._minute_seconds = minute_seconds
         self._resend_share = resend_share
+        self._follow = follow
         self._resends = 0
         self._last_made_at: datetime | None = None
         self.ledger: list[Sent] = []
+        self.renewed: list[Response] = []  # the live page opened after each answer
         self.page_bytes = 0
 
     def open(self) -> None:
@@ -199,8 +206,17 @@ class Tablet:
                 )
             )
             if status:
+                if self._follow and status == 302 and answer.location:
+                    self.renewed.append(self._renew(browser, answer.location))
                 return
             resend = resend or NO_ANSWER
+
+    @staticmethod
+    def _renew(browser: Browser, location: str) -> Response:
+        # What fetch() follows: the path and query, never the #fragment.
+        parts = urlsplit(location)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return browser.request("GET", path, expect=200)
 
     def _fields(self, kind: EntryKind, minute: int) -> dict:
         """Readings inside every shipped protocol's limits: no flag, no alert to acknowledge."""

@@ -59,6 +59,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--resend", type=float, default=0.05, help="share of entries sent again with their key"
     )
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="open the live page after each answer, as the page's script does",
+    )
     parser.add_argument("--baseline-clients", type=int, default=2)
     parser.add_argument("--seed", type=int, default=20, help="the tablets' random readings")
     parser.add_argument(
@@ -88,7 +93,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.workers} gunicorn workers; tablets logging in..."
             )
             tablets = [
-                Tablet(address, s, args.seed * 1_000 + i, args.minute_seconds, args.resend)
+                Tablet(
+                    address,
+                    s,
+                    args.seed * 1_000 + i,
+                    args.minute_seconds,
+                    args.resend,
+                    args.follow,
+                )
                 for i, s in enumerate(sessions)
             ]
             try:
@@ -121,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             else len(sessions) * offered_per_minute() / args.minute_seconds
         ),
         ledger=ledger,
+        renewed=[page for tablet in tablets for page in tablet.renewed],
         baseline=drive.baseline,
         count=count,
         chain=chain,

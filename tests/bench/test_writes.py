@@ -1,7 +1,8 @@
 """The write scenario end to end on a tiny network: a few sessions under way send their entries
-at once, some twice with the same key, and every entry is stored exactly once under a chain
-that verifies. On the suite's database: SQLite, or PostgreSQL when PSIFLOW_TEST_DATABASE_URL
-names one (the scenario then gets a database of its own beside it, dropped afterwards)."""
+at once, some twice with the same key, each answer followed to the live page, and every entry
+is stored exactly once under a chain that verifies. On the suite's database: SQLite, or
+PostgreSQL when PSIFLOW_TEST_DATABASE_URL names one (the scenario then gets a database of its
+own beside it, dropped afterwards)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,8 @@ def test_concurrent_sessions_lose_and_duplicate_no_entry_and_the_chain_verifies(
         # Many entries sent again, after their answer and while in flight, so both happen.
         "--resend",
         "0.4",
+        # Each answer followed to the live page, as the page's script does.
+        "--follow",
         "--work-dir",
         str(tmp_path),
         "--json",
@@ -82,9 +85,15 @@ def test_concurrent_sessions_lose_and_duplicate_no_entry_and_the_chain_verifies(
     assert document["audit_chain"]["verified"]
     assert document["writes_per_second"] > 0
     posts = {row["page"]: row for row in document["posts"]}
-    assert {"baseline", "pulse oximetry", "vital signs", "note", "sent again (same key)"} <= set(
-        posts
-    )
+    assert {
+        "baseline",
+        "pulse oximetry",
+        "vital signs",
+        "note",
+        "sent again (same key)",
+        "live page after each",
+    } <= set(posts)
+    assert posts["live page after each"]["requests"] == entries["sends"]
     assert all(0 < row["p50_ms"] <= row["p95_ms"] for row in posts.values())
     table = capsys.readouterr().out
     assert "lost / duplicated       0 / 0" in table
