@@ -27,6 +27,8 @@ class Response:
     location: str | None
     queries: int | None
     seconds: float
+    # What else the server said in its headers (e.g. whether an entry was recorded or repeated).
+    headers: http.client.HTTPMessage | None = None
 
 
 class Browser:
@@ -75,6 +77,7 @@ class Browser:
             location=response.headers.get("Location"),
             queries=int(queries) if queries is not None else None,
             seconds=seconds,
+            headers=response.headers,
         )
         if expect is not None and result.status != expect:
             raise UnexpectedResponse(f"{method} {path} answered {result.status}, expected {expect}")

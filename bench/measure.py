@@ -79,7 +79,7 @@ class Crowd:
         self._samples: list[_Sample] = []
         self._seconds_left = deadline_seconds
         self.warm_sizes: list[int] = []
-        _in_parallel(clients, self._get_ready, warmup)
+        in_parallel(clients, self._get_ready, warmup)
 
     def _get_ready(self, i: int, warmup: int) -> None:
         if self.page.role is not None:
@@ -111,7 +111,7 @@ class Crowd:
                     return
                 self._samples.append(self._visit(i))
 
-        _in_parallel(clients, share)
+        in_parallel(clients, share)
         self._seconds_left -= time.monotonic() - start
 
     def result(self) -> PageResult:
@@ -134,7 +134,7 @@ class Crowd:
             browser.close()
 
 
-def _in_parallel(clients: int, work, *args) -> None:
+def in_parallel(clients: int, work, *args) -> None:
     """Run work(i, *args) on `clients` threads released together; re-raise the first error."""
     errors: list[BaseException] = []
     start = threading.Barrier(clients, timeout=120)
