@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from psiflow import access
 from psiflow.domain.phases import Phase
 from psiflow.domain.schedule import DueKind, DueStatus
-from psiflow.extensions import db
 from psiflow.models import Course, CourseDueItem, Patient, SafetyCheckIn
 from psiflow.models.due_items import ITEM_COLUMNS, item_from_row
 from psiflow.models.integration import (
@@ -28,6 +27,7 @@ from psiflow.models.patients import (
     one_of,
 )
 from psiflow.models.reviews import awaiting_review_count, returned_to
+from psiflow.models.statements import read_columns
 from psiflow.models.types import utcnow
 from psiflow.models.users import User
 
@@ -154,7 +154,7 @@ def dashboard(user) -> dict:
     }
     names = instrument_names()
     attention, total = [], 0
-    for row in db.session.execute(_due_items_statement(*caseload_key(user)), params):
+    for row in read_columns(_due_items_statement(*caseload_key(user)), params):
         item = item_from_row(row[4:-1], names)
         attention.append((DueCourse(*row[:4]), item, item.status(now)))
         total = row[-1]

@@ -23,7 +23,7 @@ from psiflow.models.patients import (
     caseload_params,
     caseload_rule,
 )
-from psiflow.models.statements import COURSE_IDS
+from psiflow.models.statements import COURSE_IDS, read_columns
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
 
@@ -184,7 +184,7 @@ def _open_critical_statement(role, active: bool):
 def open_alert_counts(supervisor, practice: bool = False) -> dict[Severity, int]:
     """Open alerts of the team by severity, every severity present (0 where none): of real
     patients, or with `practice` of the trainees' practice patients."""
-    rows = db.session.execute(
+    rows = read_columns(
         _open_counts_statement(*caseload_key(supervisor)),
         {**caseload_params(supervisor), "practice": practice},
     )

@@ -32,6 +32,7 @@ from psiflow.models.records import (
     Signature,
     sign_record,
 )
+from psiflow.models.statements import read_columns
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
 
@@ -315,7 +316,7 @@ def awaiting_review_page(supervisor: User, limit: int, offset: int) -> tuple[lis
     """Rows of the queue, oldest signature first, and how many notes wait in all (one
     statement; a page past the end counts the queue again)."""
     key = caseload_key(supervisor)
-    rows = db.session.execute(
+    rows = read_columns(
         _queue_statement(*key), _queue_params(supervisor, limit=limit, offset=offset)
     ).all()
     total = rows[0].total if rows else awaiting_review_count(supervisor)
@@ -325,7 +326,9 @@ def awaiting_review_page(supervisor: User, limit: int, offset: int) -> tuple[lis
 def awaiting_review_count(supervisor: User) -> int:
     """How many notes wait for the supervisor's review, as the queue counts them (one
     statement)."""
-    return db.session.scalar(_count_statement(*caseload_key(supervisor)), _queue_params(supervisor))
+    return read_columns(
+        _count_statement(*caseload_key(supervisor)), _queue_params(supervisor)
+    ).scalar_one()
 
 
 def awaiting_review_query(supervisor: User):
@@ -376,7 +379,7 @@ _RETURNED_TO = (
 
 def returned_to(author: User, limit: int) -> list[ReturnedNote]:
     """Notes returned to this author and not yet re-submitted, oldest first."""
-    rows = db.session.execute(_RETURNED_TO, {"author_id": author.id, "limit": limit})
+    rows = read_columns(_RETURNED_TO, {"author_id": author.id, "limit": limit})
     return [ReturnedNote(*row) for row in rows]
 
 

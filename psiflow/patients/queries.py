@@ -30,6 +30,7 @@ from psiflow.models.patients import (
     team_patients,
 )
 from psiflow.models.rems import earliest_form_due
+from psiflow.models.statements import read_columns
 from psiflow.web.paging import RowPage
 
 CLOSED_VIEW_PHASES = (Phase.ON_HOLD, Phase.COMPLETED, Phase.WITHDRAWN)
@@ -150,7 +151,7 @@ def _board_statement(role, active: bool, by_clinician: bool):
 def board_courses(user, phases, per_phase: int, clinician_id=None, practice=False):
     """Up to `per_phase` courses in each phase, longest in phase first, and how many courses
     each phase has (one query)."""
-    rows = db.session.execute(
+    rows = read_columns(
         _board_statement(*caseload_key(user), clinician_id is not None),
         _params(user, clinician_id, practice, phases=list(phases), per_phase=per_phase),
     )
@@ -183,7 +184,7 @@ def phase_page(user, phase: Phase, page: int, per_page: int, clinician_id=None, 
     page = max(page, 1)
     key = (*caseload_key(user), clinician_id is not None)
     params = _params(user, clinician_id, practice, phase=phase)
-    rows = db.session.execute(
+    rows = read_columns(
         _phase_page_statement(*key), {**params, "limit": per_page, "offset": (page - 1) * per_page}
     ).all()
     if rows:
@@ -228,7 +229,7 @@ def _unstarted_statement(role, active: bool):
 
 def patients_without_course(user, limit: int, practice=False):
     """The newest patients of the caseload who have no course yet (id, display_name)."""
-    return db.session.execute(
+    return read_columns(
         _unstarted_statement(*caseload_key(user)),
         {**caseload_params(user), "practice": practice, "limit": limit},
     ).all()
@@ -299,13 +300,20 @@ def _transitions_query():
     )
 
 
-def team_members(supervisor) -> list[User]:
-    """The supervisor and everyone they supervise, for the board's clinician filter."""
-    return db.session.scalars(
-        sa.select(User)
-        .where(sa.or_(User.id == supervisor.id, User.supervisor_id == supervisor.id))
+@functools.cache  # built once, as the board's other statements
+def _team_members_statement():
+    supervisor_id = sa.bindparam("supervisor_id", type_=sa.Integer, required=True)
+    return (
+        sa.select(User.id, User.name, User.role)
+        .where(sa.or_(User.id == supervisor_id, User.supervisor_id == supervisor_id))
         .order_by(User.name)
-    ).all()
+    )
+
+
+def team_members(supervisor) -> list[sa.Row]:
+    """The supervisor and everyone they supervise (id, name, role), for the board's clinician
+    filter: columns, not users with their accounts' state, which a filter never shows."""
+    return read_columns(_team_members_statement(), {"supervisor_id": supervisor.id}).all()
 
 
 __all__ = ["ACTIVE_PHASES", "CLOSED_VIEW_PHASES"]
