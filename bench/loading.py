@@ -33,7 +33,9 @@ class Sink(Protocol):
 
     def write_dicts(self, table: str, batch: list[dict]) -> None: ...
 
-    def write_with(self, write: Callable[[Sink, Iterator], int], items: Iterable) -> int: ...
+    def write_with(
+        self, write: Callable[[ConnectionSink, Iterator], int], items: Iterable
+    ) -> int: ...
 
 
 class ConnectionSink:
@@ -43,8 +45,11 @@ class ConnectionSink:
         self.conn = conn
         self.dialect = conn.dialect
         self._statements: dict[tuple[str, tuple[str, ...]], str] = {}
+        # Per table: the rows made in this process (`write_with`) number theirs on from it.
+        self.rows_written: dict[str, int] = {}
 
     def write(self, table: str, columns: tuple[str, ...], batch: list[tuple]) -> None:
+        self.rows_written[table] = self.rows_written.get(table, 0) + len(batch)
         if self.dialect.name == "postgresql":
             _copy_rows(self.conn, table, columns, batch)
             return
@@ -58,9 +63,10 @@ class ConnectionSink:
         self.conn.exec_driver_sql(sql, batch)
 
     def write_dicts(self, table: str, batch: list[dict]) -> None:
+        self.rows_written[table] = self.rows_written.get(table, 0) + len(batch)
         self.conn.execute(Clinic.metadata.tables[table].insert(), batch)
 
-    def write_with(self, write: Callable[[Sink, Iterator], int], items: Iterable) -> int:
+    def write_with(self, write: Callable[[ConnectionSink, Iterator], int], items: Iterable) -> int:
         """`write(sink, items)` turns `items` into rows and writes them; see `QueueSink`."""
         return write(self, iter(items))
 
