@@ -40,11 +40,13 @@ class SeedReport:
     """What a seed made and what it took, per seeder summed over the blocks: its rows, and its
     seconds as the writing process saw them through (the builder works ahead, so a seeder's
     seconds are those from the end of the one before to the end of its own). Then each
-    process's peak resident memory, in MiB."""
+    process's peak resident memory, in MiB, and its CPU seconds (on a shared machine, what
+    the seed cost when its wall-clock seconds say more about the other processes)."""
 
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_mib: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     def add(self, name: str, count: int, seconds: float) -> None:
         self.counts[name] = self.counts.get(name, 0) + count
@@ -54,6 +56,11 @@ class SeedReport:
 def peak_rss_mib() -> float:
     """This process's peak resident memory so far (a forked child's starts at its parent's)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 class BuilderFailed(RuntimeError):
@@ -108,11 +115,13 @@ def _reads_rows(seeder: Callable) -> bool:
 def seed_in_one_process(net, seeders, conn: sa.Connection) -> SeedReport:
     sink = ConnectionSink(conn)
     report = SeedReport()
+    cpu_before = cpu_seconds()
     for name, seeder in seeders:
         start = time.perf_counter()
         count = seeder(net, conn if _reads_rows(seeder) else sink)
         report.add(name, count, time.perf_counter() - start)
     report.peak_rss_mib["one process"] = peak_rss_mib()
+    report.cpu_seconds["one process"] = cpu_seconds() - cpu_before
     return report
 
 
@@ -125,6 +134,7 @@ def seed_in_two_processes(
     with engine.connect():
         pass
     engine.dispose()
+    cpu_before = cpu_seconds()
     context = multiprocessing.get_context("fork")
     queue = context.Queue(QUEUE_BATCHES)
     builder = context.Process(
@@ -137,6 +147,7 @@ def seed_in_two_processes(
             finish(conn)
         builder.join()
         report.peak_rss_mib["writer"] = peak_rss_mib()
+        report.cpu_seconds["writer"] = cpu_seconds() - cpu_before
         return report
     finally:
         if builder.is_alive():  # the writer failed: the builder may be blocked on a full queue
@@ -178,7 +189,7 @@ def _write(net, steps: dict, conn: sa.Connection, messages: Iterator[tuple]) -> 
         elif kind == "failed":
             raise BuilderFailed(f"Building the rows failed:\n{args[0]}")
         elif kind == "done":
-            report.peak_rss_mib["builder"] = args[0]
+            report.peak_rss_mib["builder"], report.cpu_seconds["builder"] = args
             return report
     raise AssertionError("unreachable")
 
@@ -208,6 +219,7 @@ def _messages(queue, builder) -> Iterator[tuple]:
 
 def _build(net, seeders, queue, dialect: sa.Dialect) -> None:
     """The child: every seeder in order, rows to the queue; a `reads_rows` step as a marker."""
+    cpu_before = cpu_seconds()
     sink = QueueSink(queue, dialect)
     try:
         for name, seeder in seeders:
@@ -215,7 +227,7 @@ def _build(net, seeders, queue, dialect: sa.Dialect) -> None:
                 queue.put(("step", name))
             else:
                 queue.put(("count", name, seeder(net, sink)))
-        queue.put(("done", peak_rss_mib()))
+        queue.put(("done", peak_rss_mib(), cpu_seconds() - cpu_before))
     except BaseException:
         queue.put(("failed", traceback.format_exc()))
     finally:

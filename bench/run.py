@@ -92,7 +92,8 @@ def seed(url: str, patients: int, patients_per_block: int = PATIENTS_PER_BLOCK) 
     for name, count in report.counts.items():
         log(f"  {count:>10,} {report.seconds[name]:7.1f} s  {name}")
     memory = ", ".join(f"{who} {mib:,.0f} MiB" for who, mib in report.peak_rss_mib.items())
-    log(f"Peak resident memory: {memory}")
+    cpu = ", ".join(f"{who} {sec:,.1f} s" for who, sec in report.cpu_seconds.items())
+    log(f"Peak resident memory: {memory}; CPU: {cpu}")
     verdict = "met" if seconds <= MAX_SEED_SECONDS else f"missed ({MAX_SEED_SECONDS:g} s)"
     log(f"Seeded in {seconds:.1f} s: target {verdict}")
     return seconds
