@@ -1,11 +1,11 @@
 """The seeded network's audit trail: what the app would have written, hash-chained.
 
-Every seeder notes its changes in `Network.audit`; once a block of patients is seeded, this
-adds its phase transitions, record views and registrations and sets the block's events aside
-in time order (`Network.audit_runs`, on disk). Last, with the staff's log-ins, it merges every
-block's events into one time order and chains them, each row hashed as the app's own
-`psiflow.audit.row_hash` hashes it, so `flask --app psiflow audit-verify` passes on the seeded
-database.
+Every seeder notes its changes in `Network.audit` (as `hashable` makes them); once a block of
+patients is seeded, this adds its phase transitions, record views and registrations and sets
+the block's events aside in time order (`Network.audit_runs`, on disk). Last, with the
+staff's log-ins, it merges every block's events into one time order and chains them, each row
+hashed as the app's own `psiflow.audit.row_hash` hashes it, so `flask --app psiflow
+audit-verify` passes on the seeded database.
 
 The chain is the seed's one serial step: each row's hash covers the one before. So what does
 not depend on its place in the chain (the canonical JSON `row_hash` hashes, up to the previous
@@ -50,17 +50,27 @@ def set_aside_block_events(net: Network, sink: Sink) -> int:
                 "by_id": [None, lead],
             }
             events.append(
-                (at, lead, "phase_transition", "PhaseTransition", "", course.patient_id, changes)
+                hashable(
+                    at, lead, "phase_transition", "PhaseTransition", "", course.patient_id, changes
+                )
             )
             for n in range(VIEWS_PER_TRANSITION):
                 when = at - timedelta(hours=n + 1)
                 events.append(
-                    (when, lead, "view", "Patient", str(course.patient_id), course.patient_id, None)
+                    hashable(
+                        when,
+                        lead,
+                        "view",
+                        "Patient",
+                        str(course.patient_id),
+                        course.patient_id,
+                        None,
+                    )
                 )
             previous = phase
     for patient in net.patients:
         events.append(
-            (
+            hashable(
                 patient["created_at"],
                 patient["created_by_id"],
                 "create",
@@ -72,7 +82,7 @@ def set_aside_block_events(net: Network, sink: Sink) -> int:
         )
     if net.audit_runs is None:
         net.audit_runs = SortedRuns(key=itemgetter(0))
-    net.audit_runs.add_run([hashable(*event) for event in events])
+    net.audit_runs.add_run(events)
     return len(events)
 
 
@@ -112,19 +122,29 @@ REMOTE_ADDR = "10.0.0.10"
 
 
 def hashable(at, actor_id, action, object_type, object_id, patient_id, changes) -> tuple:
-    """An event as the chain needs it: (its time as `row_hash` writes it, which also sorts as
-    the times do; the canonical JSON `row_hash` hashes, up to the previous row's hash; then
-    the row's values, its changes as JSON). With its keys sorted, what follows the previous
-    row's hash is the remote address, the request id and seq (`_chained`)."""
+    """An event as the chain needs it: its time as `row_hash` writes it (which also sorts as
+    the times do); the canonical JSON `row_hash` hashes, before its changes and after them up
+    to the previous row's hash; then the row's values, its changes as JSON. With the keys
+    sorted, what follows the previous row's hash is the remote address, the request id and
+    seq (`_chained`)."""
     at_text = at.astimezone(UTC).isoformat(timespec="microseconds")
-    changes_json = None if changes is None else _ENCODE(changes)
-    head = (
-        f'{{"action":{_ENCODE(action)},"actor_id":{_ENCODE(actor_id)},"at":"{at_text}",'
-        f'"changes":{changes_json or "null"},"context":"{CONTEXT}","detail":null,'
-        f'"object_id":{_ENCODE(object_id)},"object_type":{_ENCODE(object_type)},'
-        f'"patient_id":{_ENCODE(patient_id)},"prev_hash":"'
+    before = f'{{"action":{_ENCODE(action)},"actor_id":{_ENCODE(actor_id)},"at":"{at_text}",'
+    after = (
+        f'"context":"{CONTEXT}","detail":null,"object_id":{_ENCODE(object_id)},'
+        f'"object_type":{_ENCODE(object_type)},"patient_id":{_ENCODE(patient_id)},"prev_hash":"'
     )
-    return (at_text, head, actor_id, action, object_type, object_id, patient_id, changes_json)
+    changes_json = None if changes is None else _ENCODE(changes)
+    return (
+        at_text,
+        before,
+        after,
+        actor_id,
+        action,
+        object_type,
+        object_id,
+        patient_id,
+        changes_json,
+    )
 
 
 def _chained(net: Network, events: Iterable[tuple], head: dict) -> Iterator[tuple]:
@@ -134,7 +154,8 @@ def _chained(net: Network, events: Iterable[tuple], head: dict) -> Iterator[tupl
     sha256 = hashlib.sha256
     for (
         at_text,
-        hashed_head,
+        before,
+        after,
         actor_id,
         action,
         object_type,
@@ -145,7 +166,7 @@ def _chained(net: Network, events: Iterable[tuple], head: dict) -> Iterator[tupl
         seq += 1
         request_id = f"{seq:032x}"
         hashed = (
-            f'{hashed_head}{prev}","remote_addr":"{REMOTE_ADDR}",'
+            f'{before}"changes":{changes or "null"},{after}{prev}","remote_addr":"{REMOTE_ADDR}",'
             f'"request_id":"{request_id}","seq":{seq}}}'
         )
         row_hash = sha256(hashed.encode()).hexdigest()

@@ -131,9 +131,9 @@ class Network:
     vitals_plan: list[tuple] = field(default_factory=list)
     signatures: list[dict] = field(default_factory=list)
     alerts: list[dict] = field(default_factory=list)
-    # (at, actor_id, action, object_type, object_id, patient_id, changes): what the app would
-    # have written to the audit trail for each seeded change; each block's are sorted and set
-    # aside in `audit_runs` (bench/sorted_runs.py), and chained in time order last.
+    # What the app would have written to the audit trail for each seeded change, as the chain
+    # needs it (`bench.audit_trail.hashable`: text, not the changes' dicts); each block's are
+    # sorted and set aside in `audit_runs` (bench/sorted_runs.py), and chained last.
     audit: list[tuple] = field(default_factory=list)
     audit_runs: SortedRuns | None = None
     _ids: dict[str, int] = field(default_factory=dict)

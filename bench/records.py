@@ -26,6 +26,7 @@ from functools import cache, partial
 import sqlalchemy as sa
 from flask import Flask
 
+from bench.audit_trail import hashable
 from bench.loading import ConnectionSink, Sink, insert_rows, insert_tuples, reads_rows
 from bench.network import CoursePlan, Network, driver_time
 from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
@@ -188,7 +189,9 @@ def note_audit(
         changes = {
             k: [None, v if type(v) in plain else _plain(v)] for k, v in row.items() if v is not None
         }
-    net.audit.append((at, actor_id, action, object_type, str(object_id), patient_id, changes))
+    net.audit.append(
+        hashable(at, actor_id, action, object_type, str(object_id), patient_id, changes)
+    )
 
 
 def record_row(
