@@ -22,7 +22,9 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, timedelta
 from operator import itemgetter
 
-from bench.loading import Sink, insert_tuples
+import sqlalchemy as sa
+
+from bench.loading import Sink, build_indexes, insert_tuples, reads_rows
 from bench.network import Network
 from bench.sorted_runs import SortedRuns
 from psiflow.access import Role
@@ -84,6 +86,12 @@ def set_aside_block_events(net: Network, sink: Sink) -> int:
         net.audit_runs = SortedRuns(key=itemgetter(0))
     net.audit_runs.add_run(events)
     return len(events)
+
+
+@reads_rows
+def build_audit_indexes(net: Network, conn: sa.Connection) -> int:
+    """The audit trail's indexes, once its events are in (`drop_secondary_indexes`)."""
+    return build_indexes(net, conn, [AuditEvent.__tablename__])
 
 
 def seed_audit_trail(net: Network, sink: Sink) -> int:

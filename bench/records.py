@@ -27,7 +27,14 @@ import sqlalchemy as sa
 from flask import Flask
 
 from bench.audit_trail import hashable
-from bench.loading import ConnectionSink, Sink, insert_rows, insert_tuples, reads_rows
+from bench.loading import (
+    ConnectionSink,
+    Sink,
+    build_indexes,
+    insert_rows,
+    insert_tuples,
+    reads_rows,
+)
 from bench.network import CoursePlan, Network, driver_time
 from psiflow.domain.dosing import DoseKind, EventKind, Outcome, Relatedness
 from psiflow.domain.instruments import default_instrument_dir, load_instruments
@@ -1051,6 +1058,13 @@ def seed_signatures(net: Network, sink: Sink) -> int:
 
 def seed_alerts(net: Network, sink: Sink) -> int:
     return insert_rows(sink, Alert.__table__, net.alerts)
+
+
+@reads_rows
+def build_record_indexes(net: Network, conn: sa.Connection) -> int:
+    """Every table's indexes but the audit trail's, which is written last
+    (`bench.loading.drop_secondary_indexes`): the stored values below read through them."""
+    return build_indexes(net, conn, [t for t in list(net.dropped_indexes) if t != "audit_events"])
 
 
 @reads_rows

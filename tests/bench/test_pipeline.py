@@ -24,10 +24,14 @@ def _tables(url: str) -> dict[str, list]:
             names = conn.scalars(
                 sa.text("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             ).all()
-            return {
+            tables = {
                 name: conn.execute(sa.text(f"SELECT * FROM {name} ORDER BY rowid")).all()
                 for name in names
             }
+            tables["(indexes)"] = conn.execute(
+                sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
+            ).all()
+            return tables
     finally:
         engine.dispose()
 
@@ -54,6 +58,10 @@ def test_two_processes_seed_the_same_database_as_one(tmp_path):
     for name in tables_1:
         assert tables_2[name] == tables_1[name], name
     assert len(tables_1["audit_events"]) > 1000
+    # The indexes the seed dropped while it loaded are those the migrations made.
+    migrated = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+    database.upgrade(migrated, app_environment(migrated))
+    assert tables_1["(indexes)"] == _tables(migrated)["(indexes)"]
 
 
 def _clinics(n: int):
