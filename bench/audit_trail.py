@@ -24,7 +24,7 @@ from operator import itemgetter
 
 import sqlalchemy as sa
 
-from bench.loading import Sink, build_indexes, insert_tuples, reads_rows
+from bench.loading import Sink, build_after_the_load, insert_tuples, reads_rows
 from bench.network import Network
 from bench.sorted_runs import SortedRuns
 from psiflow.access import Role
@@ -90,8 +90,8 @@ def set_aside_block_events(net: Network, sink: Sink) -> int:
 
 @reads_rows
 def build_audit_indexes(net: Network, conn: sa.Connection) -> int:
-    """The audit trail's indexes, once its events are in (`drop_secondary_indexes`)."""
-    return build_indexes(net, conn, [AuditEvent.__tablename__])
+    """The audit trail's indexes, once its events are in (`drop_for_the_load`)."""
+    return build_after_the_load(net, conn, [AuditEvent.__tablename__])
 
 
 def seed_audit_trail(net: Network, sink: Sink) -> int:

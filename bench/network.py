@@ -136,8 +136,9 @@ class Network:
     # sorted and set aside in `audit_runs` (bench/sorted_runs.py), and chained last.
     audit: list[tuple] = field(default_factory=list)
     audit_runs: SortedRuns | None = None
-    # Per table, the indexes dropped while the rows go in (bench.loading.drop_secondary_indexes).
-    dropped_indexes: dict[str, list[str]] = field(default_factory=dict)
+    # Per table, the indexes (and PostgreSQL's foreign keys) dropped while the rows go in, as
+    # statements that build them again (bench.loading.drop_for_the_load).
+    dropped_for_load: dict[str, list[str]] = field(default_factory=dict)
     _ids: dict[str, int] = field(default_factory=dict)
     sqlite: bool = True
 

@@ -14,7 +14,7 @@ from bench.audit_trail import (
     seed_audit_trail,
     set_aside_block_events,
 )
-from bench.loading import drop_secondary_indexes
+from bench.loading import drop_for_the_load
 from bench.network import (
     Network,
     Seeder,
@@ -36,7 +36,7 @@ from psiflow.models.types import utcnow
 # The staff are seeded once, then the patients a block at a time with every record of their
 # courses (`BLOCK_SEEDERS` run once per block), then what reads the whole network.
 NETWORK_SEEDERS: tuple[tuple[str, Seeder], ...] = (
-    ("indexes dropped for the load (not rows)", drop_secondary_indexes),
+    ("indexes (and PostgreSQL's foreign keys) dropped for the load (not rows)", drop_for_the_load),
     ("clinics", seed_clinics),
     ("users", seed_users),
 )
@@ -58,12 +58,12 @@ BLOCK_SEEDERS: tuple[tuple[str, Seeder], ...] = (
     ("audit events set aside in time order (not rows yet)", set_aside_block_events),
 )
 CLOSING_SEEDERS: tuple[tuple[str, Seeder], ...] = (
-    ("indexes built but the audit trail's (not rows)", records.build_record_indexes),
+    ("indexes and keys built but the audit trail's (not rows)", records.build_record_indexes),
     ("courses' schedule attention (not rows)", records.seed_schedule_attention),
     ("courses' stored gate facts (not rows)", records.seed_stored_gate_facts),
     ("courses' outcome scores", records.seed_outcome_scores),
     ("audit events", seed_audit_trail),
-    ("audit events' indexes built (not rows)", build_audit_indexes),
+    ("audit events' indexes and keys built (not rows)", build_audit_indexes),
 )
 SEEDERS = NETWORK_SEEDERS + BLOCK_SEEDERS + CLOSING_SEEDERS
 
