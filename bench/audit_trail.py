@@ -1,21 +1,34 @@
 """The seeded network's audit trail: what the app would have written, hash-chained.
 
-Every seeder notes its changes in `Network.audit`; this adds the phase transitions, log-ins
-and record views, puts everything in time order and chains it with the app's own
-`psiflow.audit.row_hash`, so `flask --app psiflow audit-verify` passes on the seeded database.
+Every seeder notes its changes in `Network.audit` (as `hashable` makes them); once a block of
+patients is seeded, this adds its phase transitions, record views and registrations and sets
+the block's events aside in time order (`Network.audit_runs`, on disk). Last, with the
+staff's log-ins, it merges every block's events into one time order and chains them, each row
+hashed as the app's own `psiflow.audit.row_hash` hashes it, so `flask --app psiflow
+audit-verify` passes on the seeded database.
+
+The chain is the seed's one serial step: each row's hash covers the one before. So what does
+not depend on its place in the chain (the canonical JSON `row_hash` hashes, up to the previous
+row's hash) is made with the block, while the other process is still writing, and chaining is
+one SHA-256 per row (tests/bench/test_audit_trail.py holds it to `row_hash`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
-from datetime import timedelta
+from collections.abc import Iterable, Iterator
+from datetime import UTC, timedelta
 from operator import itemgetter
 
-from bench.loading import Sink, insert_tuples
+import sqlalchemy as sa
+
+from bench.loading import Sink, build_after_the_load, insert_tuples, reads_rows
 from bench.network import Network
+from bench.sorted_runs import SortedRuns
 from psiflow.access import Role
-from psiflow.audit import HASHED_FIELDS, row_hash
+from psiflow.audit import HASHED_FIELDS
 from psiflow.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent
 
 # Each clinician and supervisor logs in on most working days of the past year.
@@ -24,10 +37,10 @@ LOGIN_DAYS = 250
 VIEWS_PER_TRANSITION = 2
 
 
-def seed_audit_trail(net: Network, sink: Sink) -> int:
-    events = net.audit
-    rng = random.Random(net.shape.seed)
-    patients = {p["id"]: p for p in net.patients}
+def set_aside_block_events(net: Network, sink: Sink) -> int:
+    """The block's audit events, with its courses' phase transitions and record views and its
+    patients' registration, sorted by time and set aside until every block's are made."""
+    events, net.audit = net.audit, []
     for course in net.courses:
         lead = course.started_by_id
         previous = None
@@ -39,17 +52,27 @@ def seed_audit_trail(net: Network, sink: Sink) -> int:
                 "by_id": [None, lead],
             }
             events.append(
-                (at, lead, "phase_transition", "PhaseTransition", "", course.patient_id, changes)
+                hashable(
+                    at, lead, "phase_transition", "PhaseTransition", "", course.patient_id, changes
+                )
             )
             for n in range(VIEWS_PER_TRANSITION):
                 when = at - timedelta(hours=n + 1)
                 events.append(
-                    (when, lead, "view", "Patient", str(course.patient_id), course.patient_id, None)
+                    hashable(
+                        when,
+                        lead,
+                        "view",
+                        "Patient",
+                        str(course.patient_id),
+                        course.patient_id,
+                        None,
+                    )
                 )
             previous = phase
-    for patient in patients.values():
+    for patient in net.patients:
         events.append(
-            (
+            hashable(
                 patient["created_at"],
                 patient["created_by_id"],
                 "create",
@@ -59,15 +82,37 @@ def seed_audit_trail(net: Network, sink: Sink) -> int:
                 {"record_number": [None, patient["record_number"]]},
             )
         )
+    if net.audit_runs is None:
+        net.audit_runs = SortedRuns(key=itemgetter(0))
+    net.audit_runs.add_run(events)
+    return len(events)
+
+
+@reads_rows
+def build_audit_indexes(net: Network, conn: sa.Connection) -> int:
+    """The audit trail's indexes, once its events are in (`drop_for_the_load`)."""
+    return build_after_the_load(net, conn, [AuditEvent.__tablename__])
+
+
+def seed_audit_trail(net: Network, sink: Sink) -> int:
+    """Every block's events and the staff's log-ins, in one time order, hash-chained."""
+    rng = random.Random(net.shape.seed)
+    logins = []
     for member in net.staff:
         if member.role == Role.ADMIN:
             continue
         for day in range(LOGIN_DAYS):
             at = net.now - timedelta(days=day * 365 / LOGIN_DAYS, hours=rng.uniform(0, 3))
-            events.append((at, member.id, "login_success", "User", str(member.id), None, None))
-    events.sort(key=itemgetter(0))
-    head: dict = {}
-    count = insert_tuples(sink, AuditEvent.__table__, COLUMNS, _chained(net, events, head))
+            logins.append(
+                hashable(at, member.id, "login_success", "User", str(member.id), None, None)
+            )
+    with net.audit_runs or SortedRuns(key=itemgetter(0)) as runs:
+        runs.add_run(logins)
+        head: dict = {}
+        count = insert_tuples(
+            sink, AuditEvent.__table__, COLUMNS, _chained(net, runs.merged(), head)
+        )
+    net.audit_runs = None
     insert_tuples(
         sink, AuditChainHead.__table__, HEAD_COLUMNS, [(1, head["last_seq"], head["last_hash"])]
     )
@@ -78,42 +123,78 @@ COLUMNS = (*HASHED_FIELDS, "hash")
 HEAD_COLUMNS = ("id", "last_seq", "last_hash")
 
 
-def _chained(net: Network, events: list[tuple], head: dict):
-    """Rows in chain order, each hashed over the previous one by the app's own `row_hash`;
-    `head` gets the chain head's values once the last row is made."""
+# row_hash's canonical JSON: keys sorted, no spaces, text as it is.
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+CONTEXT = "web"
+REMOTE_ADDR = "10.0.0.10"
+
+
+def hashable(at, actor_id, action, object_type, object_id, patient_id, changes) -> tuple:
+    """An event as the chain needs it: its time as `row_hash` writes it (which also sorts as
+    the times do); the canonical JSON `row_hash` hashes, before its changes and after them up
+    to the previous row's hash; then the row's values, its changes as JSON. With the keys
+    sorted, what follows the previous row's hash is the remote address, the request id and
+    seq (`_chained`)."""
+    at_text = at.astimezone(UTC).isoformat(timespec="microseconds")
+    before = f'{{"action":{_ENCODE(action)},"actor_id":{_ENCODE(actor_id)},"at":"{at_text}",'
+    after = (
+        f'"context":"{CONTEXT}","detail":null,"object_id":{_ENCODE(object_id)},'
+        f'"object_type":{_ENCODE(object_type)},"patient_id":{_ENCODE(patient_id)},"prev_hash":"'
+    )
+    changes_json = None if changes is None else _ENCODE(changes)
+    return (
+        at_text,
+        before,
+        after,
+        actor_id,
+        action,
+        object_type,
+        object_id,
+        patient_id,
+        changes_json,
+    )
+
+
+def _chained(net: Network, events: Iterable[tuple], head: dict) -> Iterator[tuple]:
+    """Rows in chain order, each hashed over the previous one as `row_hash` hashes it; `head`
+    gets the chain head's values once the last row is made."""
     prev, seq = GENESIS_HASH, 0
-    for at, actor_id, action, object_type, object_id, patient_id, changes in events:
+    sha256 = hashlib.sha256
+    for (
+        at_text,
+        before,
+        after,
+        actor_id,
+        action,
+        object_type,
+        object_id,
+        patient_id,
+        changes,
+    ) in events:
         seq += 1
-        row = {
-            "seq": seq,
-            "at": at,
-            "actor_id": actor_id,
-            "context": "web",
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "patient_id": patient_id,
-            "changes": changes,
-            "detail": None,
-            "request_id": f"{seq:032x}",
-            "remote_addr": "10.0.0.10",
-            "prev_hash": prev,
-        }
-        prev = row_hash(row)
+        request_id = f"{seq:032x}"
+        hashed = (
+            f'{before}"changes":{changes or "null"},{after}{prev}","remote_addr":"{REMOTE_ADDR}",'
+            f'"request_id":"{request_id}","seq":{seq}}}'
+        )
+        row_hash = sha256(hashed.encode()).hexdigest()
+        # SQLite's text for a UTC time; PostgreSQL reads the ISO text with its offset.
+        at = f"{at_text[:10]} {at_text[11:26]}" if net.sqlite else at_text
         yield (
             seq,
-            net.db_time(at),
+            at,
             actor_id,
-            "web",
+            CONTEXT,
             action,
             object_type,
             object_id,
             patient_id,
-            None if changes is None else json.dumps(changes),
+            changes,
             None,
-            row["request_id"],
-            "10.0.0.10",
-            row["prev_hash"],
+            request_id,
+            REMOTE_ADDR,
             prev,
+            row_hash,
         )
+        prev = row_hash
     head.update(last_seq=seq, last_hash=prev)

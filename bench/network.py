@@ -2,7 +2,9 @@
 
 Each record type has one seeder in `SEEDERS`, run in order; a record type joins the table when
 its model lands. Seeders build plain dicts and hand them to `insert_rows` (bench/loading.py),
-which writes them in batches (executemany), never ORM object by object.
+which writes them in batches (executemany), never ORM object by object. The staff are seeded
+once; the patients a block at a time (`Network.begin_block`), each block with every record of
+its courses, so that what the seed holds does not grow with the network.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from bench.loading import Sink, insert_rows
+from bench.sorted_runs import SortedRuns
 from psiflow.access import Role
 from psiflow.demo import FIRST_NAMES, SURNAMES
 from psiflow.domain.phases import ACTIVE_PHASES, Phase
@@ -26,6 +29,10 @@ BENCH_PASSWORD = "psiflow-bench-passphrase"
 # under one supervisor, one team per clinic. 10,000 patients: 50 clinicians, 10 supervisors.
 PATIENTS_PER_CLINICIAN = 200
 TEAM_SIZE = 5
+
+# Patients seeded at a time, with every record of their courses: what the seed holds grows
+# with the block, not with the network (about 100 MB of rows and audit events for 1,000).
+PATIENTS_PER_BLOCK = 1000
 
 # Where the current course of a patient stands: a clinic a few years old has most courses in
 # integration, follow-up or completed, a few on hold and some withdrawn.
@@ -60,6 +67,7 @@ class Shape:
 
     patients: int
     seed: int = 7
+    patients_per_block: int = PATIENTS_PER_BLOCK
 
     @property
     def clinicians(self) -> int:
@@ -68,6 +76,10 @@ class Shape:
     @property
     def supervisors(self) -> int:
         return math.ceil(self.clinicians / TEAM_SIZE)
+
+    @property
+    def blocks(self) -> int:
+        return math.ceil(self.patients / self.patients_per_block)
 
 
 @dataclass
@@ -102,21 +114,31 @@ class Network:
     rng: random.Random
     protocols: list[Protocol]
     password_hash: str
+    # The whole network's: its staff, and per clinician what is spread over its caseload.
     clinic_ids: list[int] = field(default_factory=list)
     staff: list[StaffMember] = field(default_factory=list)
+    staff_rows: list[dict] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+    drafts_by_lead: dict[int, int] = field(default_factory=dict)  # notes being written
+    leads_with_live_session: set[int] = field(default_factory=set)
+    blocks_begun: int = 0
+    # The block of patients being seeded (`begin_block`): its patients and courses, and what
+    # the record seeders (bench/records.py) leave for the ones after them.
     patients: list[dict] = field(default_factory=list)
     courses: list[CoursePlan] = field(default_factory=list)
-    staff_rows: list[dict] = field(default_factory=list)
-    # Filled by the record seeders (bench/records.py) for the ones after them.
     timelines: dict = field(default_factory=dict)
-    names: dict[int, str] = field(default_factory=dict)
     session_times: dict[int, list[datetime]] = field(default_factory=dict)
     vitals_plan: list[tuple] = field(default_factory=list)
     signatures: list[dict] = field(default_factory=list)
     alerts: list[dict] = field(default_factory=list)
-    # (at, actor_id, action, object_type, object_id, patient_id, changes): what the app would
-    # have written to the audit trail for each seeded change, chained last.
+    # What the app would have written to the audit trail for each seeded change, as the chain
+    # needs it (`bench.audit_trail.hashable`: text, not the changes' dicts); each block's are
+    # sorted and set aside in `audit_runs` (bench/sorted_runs.py), and chained last.
     audit: list[tuple] = field(default_factory=list)
+    audit_runs: SortedRuns | None = None
+    # Per table, the indexes (and PostgreSQL's foreign keys) dropped while the rows go in, as
+    # statements that build them again (bench.loading.drop_for_the_load).
+    dropped_for_load: dict[str, list[str]] = field(default_factory=dict)
     _ids: dict[str, int] = field(default_factory=dict)
     sqlite: bool = True
 
@@ -131,6 +153,18 @@ class Network:
 
     def members(self, role: Role) -> list[StaffMember]:
         return [s for s in self.staff if s.role == role]
+
+    def begin_block(self) -> range:
+        """The ids of the next block of patients. What the seeders kept of the block before is
+        dropped: its rows are written and its audit events set aside."""
+        if self.audit:
+            raise RuntimeError("the block before left audit events that were not set aside")
+        size = self.shape.patients_per_block
+        first = self.blocks_begun * size + 1
+        self.blocks_begun += 1
+        self.patients, self.courses, self.timelines, self.session_times = [], [], {}, {}
+        self.vitals_plan, self.signatures, self.alerts = [], [], []
+        return range(first, min(first + size, self.shape.patients + 1))
 
 
 Seeder = Callable[[Network, Sink], int]
@@ -195,6 +229,7 @@ def seed_users(net: Network, sink: Sink) -> int:
         team = n // TEAM_SIZE
         add(Role.CLINICIAN, n + 1, net.clinic_ids[team], supervisors[team])
     net.staff_rows = rows
+    net.names = {row["id"]: row["name"] for row in rows}
     return insert_rows(sink, User.__table__, rows)
 
 
@@ -203,13 +238,15 @@ def bench_email(role: Role, n: int) -> str:
 
 
 def seed_patients(net: Network, sink: Sink) -> int:
+    """The next block of patients (`Network.begin_block`), each led by a clinician in turn."""
+    ids = net.begin_block()
     clinicians = net.members(Role.CLINICIAN)
     supervisor_of = {s.clinic_id: s.id for s in net.members(Role.SUPERVISOR)}
     team_of: dict[int, list[StaffMember]] = {}
     for c in clinicians:
         team_of.setdefault(c.clinic_id, []).append(c)
     rng = net.rng
-    for pid in range(1, net.shape.patients + 1):
+    for pid in ids:
         lead = clinicians[(pid - 1) % len(clinicians)]
         mates = [c for c in team_of[lead.clinic_id] if c.id != lead.id]
         # Who co-facilitates is settled when the protocol is chosen (a pair for MDMA).
@@ -281,7 +318,6 @@ def _timed(rng: random.Random, path: list[Phase], end: datetime) -> list[tuple[P
 def seed_courses(net: Network, sink: Sink) -> int:
     rng = net.rng
     phases, weights = list(PHASE_MIX), list(PHASE_MIX.values())
-    next_id = iter(range(1, 10**9))
     for patient in net.patients:
         if rng.random() < PATIENTS_WITHOUT_COURSE:
             continue
@@ -297,7 +333,7 @@ def seed_courses(net: Network, sink: Sink) -> int:
             old_path = course_path(rng, earlier, protocol.dosing_sessions)
             net.courses.append(
                 CoursePlan(
-                    next(next_id),
+                    net.next_id("courses"),
                     patient["id"],
                     protocol,
                     patient["lead_clinician_id"],
@@ -305,7 +341,13 @@ def seed_courses(net: Network, sink: Sink) -> int:
                 )
             )
         net.courses.append(
-            CoursePlan(next(next_id), patient["id"], protocol, patient["lead_clinician_id"], steps)
+            CoursePlan(
+                net.next_id("courses"),
+                patient["id"],
+                protocol,
+                patient["lead_clinician_id"],
+                steps,
+            )
         )
     return insert_rows(
         sink,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from bench import database
 from bench.cast import read_cast
 from bench.measure import Crowd
-from bench.network import BENCH_PASSWORD, Shape
+from bench.network import BENCH_PASSWORD, PATIENTS_PER_BLOCK, Shape
 from bench.pages import PAGES, baseline_page
 from bench.report import MAX_SEED_SECONDS, table, write_json
 from bench.seed import seed_network
@@ -41,6 +41,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--page", action="append", dest="only", help="measure only this page (repeatable)"
+    )
+    parser.add_argument(
+        "--seed-only",
+        action="store_true",
+        help="seed, report each seeder's rows and seconds and each process's peak memory, stop",
     )
     parser.add_argument(
         "--reuse",
@@ -69,7 +74,7 @@ def bench_password_hash() -> str:
     return user.password_hash
 
 
-def seed(url: str, patients: int) -> float:
+def seed(url: str, patients: int, patients_per_block: int = PATIENTS_PER_BLOCK) -> float:
     log(f"Creating the database ({database.dialect(url)}) with flask db upgrade...")
     database.recreate(url)
     database.upgrade(url, app_environment(url))
@@ -77,13 +82,18 @@ def seed(url: str, patients: int) -> float:
     try:
         log(f"Seeding {patients:,} patients...")
         start = time.perf_counter()
-        counts = seed_network(engine, Shape(patients), bench_password_hash())
+        report = seed_network(
+            engine, Shape(patients, patients_per_block=patients_per_block), bench_password_hash()
+        )
         database.analyze(engine)
         seconds = time.perf_counter() - start
     finally:
         engine.dispose()
-    for name, count in counts.items():
-        log(f"  {count:>9,} {name}")
+    for name, count in report.counts.items():
+        log(f"  {count:>10,} {report.seconds[name]:7.1f} s  {name}")
+    memory = ", ".join(f"{who} {mib:,.0f} MiB" for who, mib in report.peak_rss_mib.items())
+    cpu = ", ".join(f"{who} {sec:,.1f} s" for who, sec in report.cpu_seconds.items())
+    log(f"Peak resident memory: {memory}; CPU: {cpu}")
     verdict = "met" if seconds <= MAX_SEED_SECONDS else f"missed ({MAX_SEED_SECONDS:g} s)"
     log(f"Seeded in {seconds:.1f} s: target {verdict}")
     return seconds
@@ -100,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     url = database.database_url(args.work_dir)
     seed_seconds = None if args.reuse else seed(url, args.patients)
+    if args.seed_only:
+        return 0
     engine = database.engine_for(url)
     try:
         cast = read_cast(engine)

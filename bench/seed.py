@@ -9,7 +9,12 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from bench import records
-from bench.audit_trail import seed_audit_trail
+from bench.audit_trail import (
+    build_audit_indexes,
+    seed_audit_trail,
+    set_aside_block_events,
+)
+from bench.loading import drop_for_the_load
 from bench.network import (
     Network,
     Seeder,
@@ -20,7 +25,7 @@ from bench.network import (
     seed_phase_transitions,
     seed_users,
 )
-from bench.pipeline import seed_in_one_process, seed_in_two_processes
+from bench.pipeline import SeedReport, seed_in_one_process, seed_in_two_processes
 from psiflow.domain.protocols import default_protocol_dir, load_protocols
 from psiflow.models import Clinic
 from psiflow.models.types import utcnow
@@ -28,9 +33,14 @@ from psiflow.models.types import utcnow
 # One seeder per record type, in dependency order (a seeder reads what those before it made).
 # Add a line when a record type lands. A seeder hands its rows to a sink (`insert_rows`); one
 # that reads the rows already written is marked `@reads_rows` and gets the connection.
-SEEDERS: tuple[tuple[str, Seeder], ...] = (
+# The staff are seeded once, then the patients a block at a time with every record of their
+# courses (`BLOCK_SEEDERS` run once per block), then what reads the whole network.
+NETWORK_SEEDERS: tuple[tuple[str, Seeder], ...] = (
+    ("indexes (and PostgreSQL's foreign keys) dropped for the load (not rows)", drop_for_the_load),
     ("clinics", seed_clinics),
     ("users", seed_users),
+)
+BLOCK_SEEDERS: tuple[tuple[str, Seeder], ...] = (
     ("patients", seed_patients),
     ("courses", seed_courses),
     ("phase transitions", seed_phase_transitions),
@@ -45,11 +55,22 @@ SEEDERS: tuple[tuple[str, Seeder], ...] = (
     ("integration notes, check-ins, action items, reviews", records.seed_integration),
     ("signatures", records.seed_signatures),
     ("alerts", records.seed_alerts),
+    ("audit events set aside in time order (not rows yet)", set_aside_block_events),
+)
+CLOSING_SEEDERS: tuple[tuple[str, Seeder], ...] = (
+    ("indexes and keys built but the audit trail's (not rows)", records.build_record_indexes),
     ("courses' schedule attention (not rows)", records.seed_schedule_attention),
     ("courses' stored gate facts (not rows)", records.seed_stored_gate_facts),
     ("courses' outcome scores", records.seed_outcome_scores),
     ("audit events", seed_audit_trail),
+    ("audit events' indexes and keys built (not rows)", build_audit_indexes),
 )
+SEEDERS = NETWORK_SEEDERS + BLOCK_SEEDERS + CLOSING_SEEDERS
+
+
+def seeding_order(shape: Shape) -> list[tuple[str, Seeder]]:
+    """Every seeder in the order it runs: the block seeders once per block of patients."""
+    return [*NETWORK_SEEDERS, *BLOCK_SEEDERS * shape.blocks, *CLOSING_SEEDERS]
 
 
 def seed_network(
@@ -58,8 +79,9 @@ def seed_network(
     password_hash: str,
     now: datetime | None = None,
     processes: int | None = None,
-) -> dict[str, int]:
-    """Seed an empty, migrated database in one transaction; returns rows per record type.
+) -> SeedReport:
+    """Seed an empty, migrated database in one transaction; reports rows and seconds per
+    seeder and each process's peak memory.
 
     With two processes (the default where there are two cores) one builds the rows while the
     other writes them (bench/pipeline.py); the database ends the same either way."""
@@ -74,12 +96,13 @@ def seed_network(
     )
     if processes is None:
         processes = 2 if (os.cpu_count() or 1) > 1 else 1
+    order = seeding_order(shape)
     if processes > 1:
-        return seed_in_two_processes(net, SEEDERS, engine, _finish)
+        return seed_in_two_processes(net, order, engine, _finish)
     with engine.begin() as conn:
-        counts = seed_in_one_process(net, SEEDERS, conn)
+        report = seed_in_one_process(net, order, conn)
         _finish(conn)
-    return counts
+    return report
 
 
 def _finish(conn: sa.Connection) -> None:

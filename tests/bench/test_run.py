@@ -89,7 +89,7 @@ def test_the_seeded_courses_have_a_consistent_phase_history(tmp_path, monkeypatc
 def test_the_seeded_audit_trail_verifies_and_the_gates_agree_with_the_phases(tmp_path, monkeypatch):
     monkeypatch.delenv("PSIFLOW_BENCH_DATABASE_URL", raising=False)
     url = run.database.database_url(tmp_path)
-    run.seed(url, 60)
+    run.seed(url, 60, patients_per_block=25)  # three blocks, merged into one chain
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         report = verify_chain(conn)
