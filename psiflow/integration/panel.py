@@ -23,7 +23,6 @@ from psiflow.domain.schedule import (
     schedule_numbers,
 )
 from psiflow.domain.signing import RecordStatus
-from psiflow.extensions import db
 from psiflow.integration.queries import CallLine
 from psiflow.models import Course, IntegrationSession, SafetyCheckIn
 from psiflow.models.courses import group_by_course
@@ -38,7 +37,7 @@ from psiflow.models.integration import (
 )
 from psiflow.models.measures import MeasureResponse, timepoint_label
 from psiflow.models.records import record_counts, record_lines
-from psiflow.models.statements import COURSE_IDS
+from psiflow.models.statements import COURSE_IDS, read_columns
 from psiflow.models.types import utcnow
 from psiflow.web.presentation import local_date_writer
 
@@ -85,8 +84,8 @@ class PanelLines(NamedTuple):
 def panel_lines(ids) -> PanelLines:
     notes = record_lines([IntegrationSession], ids, newest_first=True, author=True)
     params = {"course_ids": list(ids)}
-    check_ins = [CallLine(*row) for row in db.session.execute(_check_ins_query(), params)]
-    given = db.session.execute(_given_query(), params).all()
+    check_ins = [CallLine(*row) for row in read_columns(_check_ins_query(), params)]
+    given = read_columns(_given_query(), params).all()
     return PanelLines(notes, check_ins, given)
 
 
@@ -149,7 +148,7 @@ def _open_items_query():
 
 
 def open_items(ids) -> list[OpenItem]:
-    return [OpenItem(*row) for row in db.session.execute(_open_items_query(), {"course_ids": ids})]
+    return [OpenItem(*row) for row in read_columns(_open_items_query(), {"course_ids": ids})]
 
 
 def schedule_done_from(ids, lines: PanelLines) -> dict[int, Done]:

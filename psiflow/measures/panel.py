@@ -10,10 +10,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from psiflow import catalog
-from psiflow.extensions import db
 from psiflow.models.courses import group_by_course
 from psiflow.models.measures import MeasureResponse, timepoint_label
-from psiflow.models.statements import COURSE_IDS
+from psiflow.models.statements import COURSE_IDS, read_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +54,7 @@ def panel_context(courses) -> dict[int, dict]:
     instruments that may be given and whether the protocol wants a baseline."""
     ids = [c.id for c in courses]
     measures = group_by_course(
-        (MeasureLine(*row) for row in db.session.execute(_measures_query(), {"course_ids": ids})),
+        (MeasureLine(*row) for row in read_columns(_measures_query(), {"course_ids": ids})),
         ids,
     )
     names = catalog.instruments()

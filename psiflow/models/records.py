@@ -27,7 +27,7 @@ from psiflow.domain.signing import (
     signing_problems,
 )
 from psiflow.extensions import db
-from psiflow.models.statements import COURSE_IDS
+from psiflow.models.statements import COURSE_IDS, read_columns
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
 
@@ -372,7 +372,7 @@ def record_lines(models, course_ids, *, newest_first=False, author=False) -> lis
     """The record lines of several record types for these courses in one query, ordered by
     when they occurred (ties by id), oldest first unless `newest_first`."""
     query = _record_lines_query(tuple(models), newest_first, author)
-    return [RecordLine(*row) for row in db.session.execute(query, {"course_ids": list(course_ids)})]
+    return [RecordLine(*row) for row in read_columns(query, {"course_ids": list(course_ids)})]
 
 
 @functools.cache  # built once: building it and its cache key took 0.32 ms a visit

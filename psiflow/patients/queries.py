@@ -273,7 +273,7 @@ def phase_histories(patient_id: int, courses: list[Course]) -> dict[int, CourseH
     through the ORM took three quarters of the time of the page's loading of its courses.
     """
     lines: dict[int, list[TransitionLine]] = {c.id: [] for c in courses}
-    for row in db.session.execute(_transitions_query(), {"patient_id": patient_id}):
+    for row in read_columns(_transitions_query(), {"patient_id": patient_id}):
         line = TransitionLine(*row)
         lines[line.course_id].append(line)
     return {c.id: CourseHistory(c.phase, lines[c.id]) for c in courses}

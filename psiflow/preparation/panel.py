@@ -10,7 +10,6 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from psiflow.domain.phases import Phase
-from psiflow.extensions import db
 from psiflow.models import (
     Consent,
     PreparationSession,
@@ -23,7 +22,7 @@ from psiflow.models import (
 from psiflow.models.courses import group_by_course
 from psiflow.models.preparation import TouchChange
 from psiflow.models.records import record_lines
-from psiflow.models.statements import COURSE_IDS
+from psiflow.models.statements import COURSE_IDS, read_columns
 from psiflow.preparation.forms import TouchConsentForm, planned_dosing_form
 
 
@@ -86,7 +85,7 @@ def panel_context(courses) -> dict[int, dict]:
     ids = [c.id for c in courses]
 
     def rows(query, line):
-        found = db.session.execute(query, {"course_ids": ids})
+        found = read_columns(query, {"course_ids": ids})
         return group_by_course((line(*row) for row in found), ids)
 
     # One query for the four record lists, which show a line per record, never its content.

@@ -26,7 +26,7 @@ from psiflow.models.dosing import (
 )
 from psiflow.models.preparation import SetIntake, current_touch_consent
 from psiflow.models.records import RecordLine
-from psiflow.models.statements import COURSE_IDS
+from psiflow.models.statements import COURSE_IDS, read_columns
 from psiflow.models.training import session_now
 from psiflow.web.presentation import clinic_zone
 
@@ -310,7 +310,7 @@ def courses_sessions(courses) -> dict[int, CourseSessions]:
     """Each course's dosing sessions as lines, for all of a patient's courses in one query:
     whether the second facilitator signed is read with each line."""
     ids = [c.id for c in courses]
-    rows = db.session.execute(_courses_sessions_query(), {"course_ids": ids})
+    rows = read_columns(_courses_sessions_query(), {"course_ids": ids})
     required = {c.id: c.protocol.facilitators_required for c in courses}
     grouped: dict[int, list[RecordLine]] = {cid: [] for cid in ids}
     signed: set[int] = set()
