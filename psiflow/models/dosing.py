@@ -28,7 +28,7 @@ from psiflow.models.alerts import AlertKind, raise_alert
 from psiflow.models.courses import Course, PhaseTransition, change_phase, fact_source
 from psiflow.models.preparation import PreparationSession
 from psiflow.models.records import ClinicalRecord, RecordLocked, Signature, record_counts
-from psiflow.models.statements import COURSE_IDS
+from psiflow.models.statements import COURSE_IDS, fixed
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
 
@@ -119,9 +119,9 @@ class DosingSession(ClinicalRecord, db.Model):
         co_signed = (
             sa.select(Signature.id)
             .where(
-                Signature.record_type == cls.record_type,
+                Signature.record_type == fixed(Signature.record_type, cls.record_type),
                 Signature.record_id == table.c.id,
-                Signature.meaning == Meaning.CO_FACILITATED,
+                Signature.meaning == fixed(Signature.meaning, Meaning.CO_FACILITATED),
             )
             .exists()
         )

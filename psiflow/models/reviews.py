@@ -32,7 +32,7 @@ from psiflow.models.records import (
     Signature,
     sign_record,
 )
-from psiflow.models.statements import read_columns
+from psiflow.models.statements import fixed, read_columns
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
 
@@ -175,12 +175,12 @@ def _signed_awaiting(model, supervisor_id) -> list[sa.Select]:
     authors = User.__table__
     signed = [
         authors.c.supervisor_id == supervisor_id,
-        t.c.status == RecordStatus.SIGNED,
+        t.c.status == fixed(t.c.status, RecordStatus.SIGNED),
         t.c.voided_at.is_(None),
     ]
     return [
         sa.select(
-            sa.literal(model.record_type, sa.String(40)).label("record_type"),
+            sa.literal(model.record_type, sa.String(40), literal_execute=True).label("record_type"),
             t.c.id.label("record_id"),
             t.c.course_id.label("course_id"),
             t.c.needs_cosign.label("needs_cosign"),
@@ -223,7 +223,7 @@ def _awaiting_for(supervisor_id, caseload):
         .where(
             Review.record_type == queued.c.record_type,
             Review.record_id == queued.c.record_id,
-            Review.decision == Decision.RETURNED,
+            Review.decision == fixed(Review.decision, Decision.RETURNED),
             Review.resubmitted_at.is_(None),
         )
         .exists()
@@ -254,7 +254,7 @@ def _awaiting_for(supervisor_id, caseload):
             sa.and_(
                 Signature.record_type == queued.c.record_type,
                 Signature.record_id == queued.c.record_id,
-                Signature.meaning == Meaning.AUTHORED,
+                Signature.meaning == fixed(Signature.meaning, Meaning.AUTHORED),
             ),
         )
         .join(course, course.id == queued.c.course_id)
