@@ -24,6 +24,15 @@ def _queue(supervisor):
     return [(t, i) for t, i, _ in _db.session.execute(awaiting_review_query(supervisor))]
 
 
+def _set_workflow(session, **values):
+    """Write a signed session's workflow columns behind the app's back (as an older version
+    left them), then work out its course's stored values again, as an upgrade's refresh does."""
+    table = dosing.DosingSession.__table__
+    _db.session.execute(table.update().where(table.c.id == session.id).values(**values))
+    stored.refresh(_db.session.connection(), [session.course_id])
+    _db.session.commit()
+
+
 @pytest.fixture
 def patient(db, team):
     return gen_patient(team["clinician"], co_facilitator=team["clinician2"])
@@ -130,13 +139,7 @@ def test_a_session_signed_before_the_rule_keeps_the_protocol_pair_rule(db, team,
     sign_record(session, team["clinician"], Meaning.AUTHORED)
     db.session.commit()
     # As a session signed before the rule was: the decision was never stored.
-    db.session.execute(
-        dosing.DosingSession.__table__.update()
-        .where(dosing.DosingSession.__table__.c.id == session.id)
-        .values(co_facilitator_signs=None, attestation_due=False)
-    )
-    stored.refresh(db.session.connection(), [session.course_id])  # as an upgrade's refresh
-    db.session.commit()
+    _set_workflow(session, co_facilitator_signs=None, attestation_due=False)
     db.session.expire_all()
     legacy = db.session.get(dosing.DosingSession, session.id)
     assert not legacy.pair_signing  # psilocybin runs one facilitator
@@ -226,13 +229,7 @@ def test_a_record_both_attested_and_co_signed_is_queued_once(db, team, patient):
     session = _session(team, patient, pair=False)
     sign_record(session, team["clinician"], Meaning.AUTHORED)
     db.session.commit()
-    db.session.execute(
-        dosing.DosingSession.__table__.update()
-        .where(dosing.DosingSession.__table__.c.id == session.id)
-        .values(needs_cosign=True, attestation_due=True)
-    )
-    stored.refresh(db.session.connection(), [session.course_id])  # as an upgrade's refresh
-    db.session.commit()
+    _set_workflow(session, needs_cosign=True, attestation_due=True)
     assert _queue(team["supervisor"]) == [("dosing_session", session.id)]
     assert awaiting_review_page(team["supervisor"], 10, 0)[1] == 1
 
