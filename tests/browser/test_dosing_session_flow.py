@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from psiflow.domain.phases import Phase
 from psiflow.models import DosingSession
 from psiflow.models.types import utcnow
+from tests.browser.scenario_steps import tick
 from tests.factories import TEST_PASSWORD, gen_course, gen_patient
 
 MDMA = "mdma-three-session@1.0"
@@ -41,11 +42,8 @@ def test_a_whole_session_from_checklist_to_both_signatures(
 
     page.goto(f"/dosing-sessions/{session_id}")
     assert_accessible(page)
-    for item in protocol.checklist:
-        page.get_by_role("button", name=item.label, exact=True).click()
-        page.wait_for_load_state()
-    # Ticks are sent without reloading the page (room.js): wait for the last answer.
-    expect(page.locator(".check-item.done")).to_have_count(len(protocol.checklist), timeout=30_000)
+    tick(page, protocol.checklist)
+    expect(page.locator(".check-item.done")).to_have_count(len(protocol.checklist))
 
     page.get_by_label(co.name).check()
     page.get_by_label("Session notes").fill("Arrived calm; intention read aloud.")

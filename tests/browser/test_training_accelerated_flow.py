@@ -22,7 +22,7 @@ from psiflow.domain.clock import minute_of
 from psiflow.models import ScenarioRun, TrainingClock
 from psiflow.models.training import clock_for
 from psiflow.models.types import utcnow
-from tests.browser.scenario_steps import close_and_sign, record_adverse_event
+from tests.browser.scenario_steps import close_and_sign, record_adverse_event, tick
 from tests.factories import TEST_PASSWORD
 
 SCENARIO_TITLE = "Psilocybin: anxiety at the peak, high blood pressure and a disclosure"
@@ -92,10 +92,8 @@ def test_a_scenario_runs_end_to_end_on_the_accelerated_clock_trainee_then_superv
     expect(page.get_by_text("Training clock")).to_be_visible()
     assert_accessible(page)
     before = [item for item in protocol.checklist if item.when == "before"]
-    for item in before:
-        page.get_by_role("button", name=item.label, exact=True).click()
-        page.wait_for_load_state()
-    expect(page.locator(".check-item.done")).to_have_count(len(before), timeout=30_000)
+    tick(page, before)
+    expect(page.locator(".check-item.done")).to_have_count(len(before))
     vitals(**normal)
     page.get_by_label("Amount").fill("25")
     page.get_by_label("Lot number").fill("PRACTICE-25")

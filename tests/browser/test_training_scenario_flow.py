@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from psiflow.models import ScenarioRun, VitalSign
-from tests.browser.scenario_steps import close_and_sign, record_adverse_event
+from tests.browser.scenario_steps import close_and_sign, record_adverse_event, tick
 from tests.factories import TEST_PASSWORD
 
 SCENARIO_TITLE = "Esketamine: a falling SpO2 and a wish to leave early"
@@ -41,11 +41,8 @@ def test_a_scenario_run_end_to_end_trainee_then_supervisor(
     expect(page.get_by_text("Training clock")).to_be_visible()
     assert_accessible(page)
     before = [item for item in protocol.checklist if item.when == "before"]
-    for item in before:
-        page.get_by_role("button", name=item.label, exact=True).click()
-        page.wait_for_load_state()
-    # Ticks are sent without reloading the page (room.js): wait for the last answer.
-    expect(page.locator(".check-item.done")).to_have_count(len(before), timeout=30_000)
+    tick(page, before)
+    expect(page.locator(".check-item.done")).to_have_count(len(before))
 
     def vitals(**values):
         for label, value in values.items():
