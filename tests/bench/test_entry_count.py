@@ -7,6 +7,8 @@ import dataclasses
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from bench.entry_count import count_entries, take_marks
 from bench.tablet import AFTER_ANSWER, RECORDED, REPEATED, Sent
 from psiflow.domain.phases import Phase
@@ -48,11 +50,18 @@ def _store(db, session, clinician, sent: Sent, receipt: bool = True) -> None:
         )
 
 
-def test_the_count_names_lost_duplicated_and_unknown_entries(db):
+@pytest.fixture
+def room(db):
+    """A dosing session under way an hour, and its clinician."""
     clinician = gen_user()
     course = gen_course(gen_patient(clinician), Phase.DOSING)
     session = gen_dosing_session(course, clinician, complete=False, hours_ago=1)
     db.session.commit()
+    return session, clinician
+
+
+def test_the_count_names_lost_duplicated_and_unknown_entries(db, room):
+    session, clinician = room
     marks = take_marks(db.engine)
     at = utcnow() - timedelta(minutes=30)
     once, twice, lost, failed = (_sent(session, at + timedelta(minutes=n)) for n in range(4))
@@ -72,11 +81,8 @@ def test_the_count_names_lost_duplicated_and_unknown_entries(db):
     assert not count.clean
 
 
-def test_entries_stored_once_with_their_receipt_and_audit_event_count_clean(db):
-    clinician = gen_user()
-    course = gen_course(gen_patient(clinician), Phase.DOSING)
-    session = gen_dosing_session(course, clinician, complete=False, hours_ago=1)
-    db.session.commit()
+def test_entries_stored_once_with_their_receipt_and_audit_event_count_clean(db, room):
+    session, clinician = room
     marks = take_marks(db.engine)
     at = utcnow() - timedelta(minutes=30)
     ledger = [_sent(session, at + timedelta(seconds=n)) for n in range(3)]
