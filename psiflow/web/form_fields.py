@@ -163,6 +163,9 @@ class VersionField(IntegerField):
 
     def process_formdata(self, valuelist):
         if not valuelist or not valuelist[0]:
+            # Not the record's own: a form built on the record (`obj=`) holds its stored
+            # version until here, and a post without one would have saved as if current.
+            self.data = None
             return
         text = valuelist[0]
         # As the page writes it: ASCII digits only (Python's int() would also read "١" or

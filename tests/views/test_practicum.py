@@ -258,6 +258,25 @@ def test_a_draft_saved_elsewhere_meanwhile_is_not_overwritten(client, login_as, 
     assert entry.duration_minutes == 60
 
 
+@pytest.mark.parametrize("version", [None, ""])
+def test_a_draft_saved_without_the_version_the_page_showed_is_refused(
+    client, login_as, team, db, version
+):
+    # The form is built on the entry, which holds its stored version: a post that carries
+    # none must not borrow it and save as if it were current.
+    trainee = team["trainee"]
+    entry = gen_entry(trainee)
+    before = entry.duration_minutes
+    login_as(trainee)
+    data = _new_entry_form(kind="supervision", hours="1", minutes="0")
+    if version is not None:
+        data["version"] = version
+    response = client.post(f"{BASE}/entries/{entry.id}/edit", data=data)
+    assert response.status_code == 200
+    db.session.refresh(entry)
+    assert entry.duration_minutes == before and entry.version == 1
+
+
 # --- the signed log, to keep ----------------------------------------------------------------
 
 
