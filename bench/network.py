@@ -22,6 +22,7 @@ from psiflow.demo import FIRST_NAMES, SURNAMES
 from psiflow.domain.phases import ACTIVE_PHASES, Phase
 from psiflow.domain.protocols import Protocol
 from psiflow.models import Clinic, Course, Patient, PhaseTransition, User
+from psiflow.models.stored.care_team import CARE_TEAM
 
 BENCH_PASSWORD = "psiflow-bench-passphrase"
 
@@ -349,6 +350,7 @@ def seed_courses(net: Network, sink: Sink) -> int:
                 steps,
             )
         )
+    patients = {patient["id"]: patient for patient in net.patients}
     return insert_rows(
         sink,
         Course.__table__,
@@ -356,6 +358,8 @@ def seed_courses(net: Network, sink: Sink) -> int:
             {
                 "id": c.id,
                 "patient_id": c.patient_id,
+                # The patient's care team, as `psiflow.models.stored.care_team` copies it.
+                **{key: patients[c.patient_id][key] for key in CARE_TEAM},
                 "protocol_id": c.protocol.id,
                 "protocol_version": c.protocol.version,
                 "phase": c.phase,

@@ -13,19 +13,15 @@ import sqlalchemy as sa
 from psiflow import access
 from psiflow.domain.phases import Phase
 from psiflow.domain.schedule import DueKind, DueStatus
-from psiflow.models import Course, CourseDueItem, Patient, SafetyCheckIn
+from psiflow.models import CourseDueItem, Patient, SafetyCheckIn
+from psiflow.models.courses import caseload_courses
 from psiflow.models.due_items import ITEM_COLUMNS, item_from_row
 from psiflow.models.integration import (
     CheckInContext,
     Sleep,
     instrument_names,
 )
-from psiflow.models.patients import (
-    caseload_key,
-    caseload_params,
-    caseload_patients,
-    one_of,
-)
+from psiflow.models.patients import caseload_key, caseload_params
 from psiflow.models.reviews import awaiting_review_count, returned_to
 from psiflow.models.statements import read_columns
 from psiflow.models.types import utcnow
@@ -86,34 +82,34 @@ def _due_items_statement(role, active: bool):
     Built once per kind of caseload; the user, the clock and the cap are bound at each
     execution."""
     now = sa.bindparam("now", required=True)
-    # Practice patients never join a real caseload's list (the practice board has them).
-    patients = caseload_patients(role, active, practice=sa.false())
+    # Practice patients never join a real caseload's list (the practice board has them). The
+    # caseload's courses whose attention has come, from the care-team indexes alone: the items
+    # of a course with nothing due yet are never read.
+    courses = caseload_courses(
+        role,
+        active,
+        practice=sa.false(),
+        where=lambda c: [c.c.phase.in_(SCHEDULED_PHASES), c.c.attention_from <= now],
+    )
     overdue_first = sa.case((CourseDueItem.overdue_at <= now, 0), else_=1)
     urgent = (
         sa.select(
-            Course.id,
-            Course.patient_id,
+            courses.c.id,
+            courses.c.patient_id,
             *(getattr(CourseDueItem, column) for column in ITEM_COLUMNS),
             sa.func.count().over().label("total"),
             overdue_first.label("overdue_first"),
-            Course.phase_entered_at,
+            courses.c.phase_entered_at,
             CourseDueItem.item,
         )
-        .select_from(CourseDueItem)
-        .join(Course, Course.id == CourseDueItem.course_id)
-        .where(
-            # The caseload's patients first, then their courses by the index that also holds
-            # the course's moment: the items of a course with nothing due yet are never read.
-            one_of(Course.patient_id, patients.scalar_subquery()),
-            Course.phase.in_(SCHEDULED_PHASES),
-            Course.attention_from <= now,
-            CourseDueItem.due_from <= now,
-        )
+        .select_from(courses)
+        .join(CourseDueItem, CourseDueItem.course_id == courses.c.id)
+        .where(CourseDueItem.due_from <= now)
         .order_by(
             overdue_first,
             CourseDueItem.overdue_at,
-            Course.phase_entered_at,
-            Course.id,
+            courses.c.phase_entered_at,
+            courses.c.id,
             CourseDueItem.item,
         )
         .limit(sa.bindparam("limit", type_=sa.Integer, required=True))

@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from psiflow import access
 from psiflow.domain.phases import (
     GATE_FACTS,
     GATED_FROM,
@@ -23,7 +24,7 @@ from psiflow.domain.phases import (
     unmet_requirements,
 )
 from psiflow.extensions import db
-from psiflow.models.patients import Patient
+from psiflow.models.patients import CASELOAD_USER, Patient, kinds_seen, one_of, team_members
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
 
@@ -51,6 +52,18 @@ class PinnedProtocol:
         return catalog.protocol(self.protocol_key)
 
 
+# What a caseload's courses are ranked and filtered by, after the clinician in each index.
+CASELOAD_INDEXED = (
+    "is_practice",
+    "phase",
+    "phase_entered_at",
+    "attention_from",
+    "protocol_id",
+    "patient_id",
+    "id",
+)
+
+
 class Course(PinnedProtocol, db.Model):
     __tablename__ = "courses"
 
@@ -75,6 +88,15 @@ class Course(PinnedProtocol, db.Model):
     # hundred courses' gates read no records (NULL: worked out from the records when read).
     # Phase changes ask the records themselves.
     stored_facts: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
+    # The patient's care team and kind, copied here by `psiflow.models.stored.care_team` on
+    # every write that changes them, so a caseload's courses are found from one range of an
+    # index per clinician (`caseload_courses`), not searched patient by patient. The
+    # patient's columns stay the truth: access asks them. NULL: not copied yet (a row written
+    # around the app); `stored-values refresh` copies them. No foreign keys: the patient's
+    # columns hold them, and adding one would have made SQLite copy this table to migrate.
+    lead_clinician_id: so.Mapped[int | None]
+    co_facilitator_id: so.Mapped[int | None]
+    is_practice: so.Mapped[bool | None]
     version: so.Mapped[int] = so.mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -87,6 +109,13 @@ class Course(PinnedProtocol, db.Model):
             "phase",
             "phase_entered_at",
             "attention_from",
+        ),
+        # A caseload's courses by care team (`caseload_courses`): each clinician's courses of
+        # one kind are one range, in phase and then in phase order, holding every column the
+        # boards and the due list rank by, so neither database reads a course row to rank.
+        *(
+            sa.Index(f"ix_courses_{role}_caseload", column, *CASELOAD_INDEXED)
+            for role, column in (("lead", "lead_clinician_id"), ("co", "co_facilitator_id"))
         ),
     )
 
@@ -123,6 +152,52 @@ class Course(PinnedProtocol, db.Model):
         if facts is None:
             facts = gate_facts([self])[self.id]
         return forward_gates(self.phase, numbers, facts)
+
+
+def caseload_courses(role: access.Role, active: bool = True, practice=None, where=None):
+    """The caseload's courses (any user of the role, `CASELOAD_USER` bound at execution), as a
+    subquery of their id, patient, phase, moment in phase, `attention_from` and protocol:
+    those whose patient the user leads or co-facilitates, and for a role that sees its
+    supervisees' patients, those a supervisee does, of the kinds the role sees (`practice`,
+    a SQL boolean or parameter, keeps to one kind).
+
+    The same courses as the caseload rule asked of each course's patient (tested), found from
+    the care team each course carries: one range of `ix_courses_lead_caseload` and of
+    `ix_courses_co_caseload` per clinician, read from the index alone, where starting from the
+    team's thousand patients searched the courses once for each (3-5 ms a statement on
+    PostgreSQL). `where(courses)` adds conditions on each branch's course table (a phase, an
+    attention date), so each range is cut in the index. An inactive user's, or a role's
+    without a caseload, is empty."""
+    team = access.sees_supervisees_patients(role)
+    branches = []
+    for column in ("lead_clinician_id", "co_facilitator_id"):
+        courses = Course.__table__.alias(f"caseload_by_{column}")
+        if not active or not access.has_caseload(role):
+            member = sa.false()
+        elif team:
+            member = one_of(courses.c[column], team_members())
+        else:
+            member = courses.c[column] == CASELOAD_USER
+        conditions = [member, *kinds_seen(role, courses.c.is_practice)]
+        if practice is not None:
+            conditions.append(courses.c.is_practice == practice)
+        if where is not None:
+            conditions += where(courses)
+        branches.append(
+            sa.select(*(courses.c[name] for name in _CASELOAD_COLUMNS)).where(*conditions)
+        )
+    # UNION, not UNION ALL: a course its lead and co-facilitator both bring is listed once.
+    return sa.union(*branches).subquery("caseload_courses")
+
+
+_CASELOAD_COLUMNS = (
+    "id",
+    "patient_id",
+    "phase",
+    "phase_entered_at",
+    "attention_from",
+    "protocol_id",
+)
 
 
 # Each record type contributes the facts it knows, for many courses at once (a fixed number of

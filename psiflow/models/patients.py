@@ -21,8 +21,10 @@ class Patient(db.Model):
         sa.UniqueConstraint("clinic_id", "record_number"),
         # A clinician's patients, real or practice, from the index alone: a supervisor's lists
         # start from a thousand team patients and read none of their rows to keep to one kind.
-        sa.Index("ix_patients_lead_clinician_practice", "lead_clinician_id", "is_practice"),
-        sa.Index("ix_patients_co_facilitator_practice", "co_facilitator_id", "is_practice"),
+        # The id too, which PostgreSQL's indexes hold only when asked (SQLite's always do):
+        # without it each team patient's row was read for its id.
+        sa.Index("ix_patients_lead_clinician_practice", "lead_clinician_id", "is_practice", "id"),
+        sa.Index("ix_patients_co_facilitator_practice", "co_facilitator_id", "is_practice", "id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -110,19 +112,25 @@ def team_patients(role: access.Role, active: bool = True, practice=None):
         return None
     if not active:
         return sa.select(Patient.id).where(sa.false())
-    members = (
-        sa.select(User.id)
-        .where(sa.or_(User.id == CASELOAD_USER, User.supervisor_id == CASELOAD_USER))
-        .scalar_subquery()
-        .correlate(None)
-    )
+    members = team_members()
     found = Patient.__table__.alias("team_patients")
-    of_kind = _kinds(role, found.c.is_practice)
+    of_kind = kinds_seen(role, found.c.is_practice)
     if practice is not None:
         of_kind.append(found.c.is_practice == practice)
     return sa.union_all(
         sa.select(found.c.id).where(one_of(found.c.lead_clinician_id, members), *of_kind),
         sa.select(found.c.id).where(one_of(found.c.co_facilitator_id, members), *of_kind),
+    )
+
+
+def team_members():
+    """The ids of the caseload user (`CASELOAD_USER`) and their supervisees, as a subquery
+    for `one_of`: whose patients a supervisor's caseload holds."""
+    return (
+        sa.select(User.id)
+        .where(sa.or_(User.id == CASELOAD_USER, User.supervisor_id == CASELOAD_USER))
+        .scalar_subquery()
+        .correlate(None)
     )
 
 
@@ -189,10 +197,10 @@ def _caseload(role: access.Role, active: bool, user_id) -> sa.ColumnElement[bool
             .correlate(None)
         )
         scope += [one_of(Patient.lead_clinician_id, team), one_of(Patient.co_facilitator_id, team)]
-    return sa.and_(sa.or_(*scope), *_kinds(role, Patient.is_practice))
+    return sa.and_(sa.or_(*scope), *kinds_seen(role, Patient.is_practice))
 
 
-def _kinds(role: access.Role, is_practice) -> list[sa.ColumnElement[bool]]:
+def kinds_seen(role: access.Role, is_practice) -> list[sa.ColumnElement[bool]]:
     """The condition that keeps to real patients, or to practice patients, as the role sees
     them; none for a role that sees both, so a team's patients are found from the clinician
     indexes without reading their rows."""

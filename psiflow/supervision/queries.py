@@ -35,15 +35,10 @@ from psiflow.models import (
 )
 from psiflow.models.alerts import SEVERITY_RANK as _SEVERITY_RANK
 from psiflow.models.alerts import of_team
-from psiflow.models.courses import PinnedProtocol
+from psiflow.models.courses import PinnedProtocol, caseload_courses
 from psiflow.models.due_items import ITEM_COLUMNS, item_from_row
 from psiflow.models.integration import instrument_names
-from psiflow.models.patients import (
-    caseload_key,
-    caseload_params,
-    caseload_rule,
-    team_patients,
-)
+from psiflow.models.patients import caseload_key, caseload_params
 from psiflow.models.reviews import awaiting_review_page, oldest_waiting_by_course
 from psiflow.web.paging import RowPage
 
@@ -102,37 +97,31 @@ def _course_scope(
 ):
     """The selected courses' ids, protocols and table order (never their rows: a page loads
     only its own), for any supervisor of this role: `_scope_params` fills in who and what."""
-    # The team's patients (the caseload's user is the supervisor whose team this is): the
-    # database starts from them, not every course in these phases. Practice patients never
-    # enter outcome figures or their export.
-    team = team_patients(role, active, practice=sa.false())
-    of_patient = []
-    if team is None:
-        of_patient += [caseload_rule(role, active), Patient.is_practice.is_(False)]
-    if by_clinician:
-        clinician_id = sa.bindparam("clinician_id", type_=sa.Integer, required=True)
-        of_patient.append(
-            sa.or_(
-                Patient.lead_clinician_id == clinician_id,
-                Patient.co_facilitator_id == clinician_id,
+    # The team's courses (the caseload's user is the supervisor whose team this is), from the
+    # care-team indexes alone, not every course in these phases searched or each team patient's
+    # courses. Practice patients never enter outcome figures or their export.
+
+    def where(courses):
+        conditions = [courses.c.phase.in_(phases)]
+        if by_clinician:
+            clinician_id = sa.bindparam("clinician_id", type_=sa.Integer, required=True)
+            conditions.append(
+                sa.or_(
+                    courses.c.lead_clinician_id == clinician_id,
+                    courses.c.co_facilitator_id == clinician_id,
+                )
             )
-        )
-    conditions = [Course.phase.in_(phases)]
-    if team is not None:
-        conditions.append(Course.patient_id.in_(team))
-    if of_patient:
-        # Asked of each course in the team's phases, not joined: joined, SQLite read every
-        # team patient's row first, most of them with no course in these phases.
-        conditions.append(
-            sa.select(Patient.id).where(Patient.id == Course.patient_id, *of_patient).exists()
-        )
-    if by_protocol:
-        conditions.append(Course.protocol_id == sa.bindparam("protocol_id", required=True))
-    return (
-        sa.select(Course.id, Course.protocol_id, Course.phase_entered_at)
-        .where(*conditions)
-        .cte("scope")
-    )
+        if by_protocol:
+            protocol_id = sa.bindparam("protocol_id", required=True)
+            conditions.append(courses.c.protocol_id == protocol_id)
+        return conditions
+
+    courses = caseload_courses(role, active, practice=sa.false(), where=where)
+    return sa.select(
+        courses.c.id.label("id"),
+        courses.c.protocol_id.label("protocol_id"),
+        courses.c.phase_entered_at.label("phase_entered_at"),
+    ).cte("scope")
 
 
 def _scope_params(supervisor, filters: OutcomeFilters) -> dict:

@@ -177,30 +177,34 @@ def test_stored_values_verify_names_a_value_changed_in_the_database_and_refresh_
         connection.execute(
             sa.update(Course.__table__)
             .where(Course.__table__.c.id == course.id)
-            .values(attention_from=wrong, stored_facts={})
+            .values(attention_from=wrong, stored_facts={}, lead_clinician_id=None)
         )
         connection.execute(sa.update(CourseOutcomeScore.__table__).values(latest=99))
         connection.execute(CourseDueItem.__table__.delete())
     verify = runner.invoke(args=["stored-values", "verify"])
     assert verify.exit_code == 1
     lines = verify.output.splitlines()
-    assert [line.split(" stored ")[0] for line in lines[:4]] == [
+    assert [line.split(" stored ")[0] for line in lines[:5]] == [
         f"course {course.id}: attention_from",
+        f"course {course.id}: care_team",
         f"course {course.id}: due_items",
         f"course {course.id}: outcome_scores.phq9",
         f"course {course.id}: stored_facts",
     ]
     assert f"stored {wrong.isoformat()}, computed " in lines[0]
-    assert "due_items stored [], computed [(<DueKind." in lines[1]
-    assert "stored (20.0, 99.0, 'integration'," in lines[2]
-    assert "4 stored value(s) disagree" in lines[4]
+    assert (
+        f"care_team stored (None, None, False), computed ({clinician.id}, None, False)" in lines[1]
+    )
+    assert "due_items stored [], computed [(<DueKind." in lines[2]
+    assert "stored (20.0, 99.0, 'integration'," in lines[3]
+    assert "5 stored value(s) disagree" in lines[5]
     assert f"course {untouched.id}:" not in verify.output
 
     refresh = runner.invoke(args=["stored-values", "refresh"])
     assert refresh.exit_code == 0, refresh.output
     assert "of 2 course(s)" in refresh.output
-    assert "attention_from 1, stored_facts 1, outcome_scores 1" in refresh.output
+    assert "attention_from 1, stored_facts 1, outcome_scores 1, care_team 1" in refresh.output
     assert runner.invoke(args=["stored-values", "verify"]).exit_code == 0
     assert runner.invoke(args=["stored-values", "refresh"]).output.endswith(
-        "attention_from 0, stored_facts 0, outcome_scores 0.\n"
+        "attention_from 0, stored_facts 0, outcome_scores 0, care_team 0.\n"
     )

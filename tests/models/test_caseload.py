@@ -5,8 +5,10 @@ import pytest
 import sqlalchemy as sa
 
 from psiflow.access import Role
+from psiflow.domain.phases import Phase
 from psiflow.extensions import db
-from psiflow.models import Patient
+from psiflow.models import Course, Patient
+from psiflow.models.courses import caseload_courses
 from psiflow.models.patients import (
     caseload_filter,
     caseload_key,
@@ -15,7 +17,7 @@ from psiflow.models.patients import (
     caseload_rule,
     team_patients,
 )
-from tests.factories import gen_patient, gen_user
+from tests.factories import gen_course, gen_patient, gen_user
 
 
 @pytest.fixture
@@ -96,3 +98,67 @@ def test_postgresql_finds_a_teams_members_first_and_searches_the_clinician_index
     assert on_sqlite.count(" IN (SELECT users.id") == 4 and "ANY" not in on_sqlite
     # A comparison, not a value compared with true: `IN (...) = 1` made SQLite scan the index.
     assert "= 1" not in on_sqlite and "= true" not in on_postgresql.lower()
+
+
+def test_a_caseloads_courses_found_by_care_team_are_exactly_the_courses_of_its_patients(
+    caseloads, team
+):
+    # Every list of a caseload's courses reads the care team each course carries, never the
+    # patient: they show what the rule allows only because the copy selects the same courses.
+    for patient in db.session.scalars(sa.select(Patient)).all():
+        gen_course(patient, Phase.COMPLETED)
+        gen_course(patient, Phase.PREPARATION)
+    # A patient whose lead and co-facilitator are both of the supervisor's team: once.
+    both = gen_patient(team["clinician"], co_facilitator=team["clinician2"])
+    gen_course(both, Phase.SCREENING)
+    db.session.commit()
+    checked = 0
+    for user in caseloads:
+        key, params = caseload_key(user), caseload_params(user)
+        for practice in (None, sa.false(), sa.true()):
+            rule = [caseload_rule(*key)]
+            if practice is not None:
+                rule.append(Patient.is_practice == practice)
+            expected = sorted(
+                db.session.scalars(sa.select(Course.id).join(Course.patient).where(*rule), params)
+            )
+            courses = caseload_courses(*key, practice=practice)
+            found = db.session.scalars(sa.select(courses.c.id), params).all()
+            assert sorted(found) == expected, (user.role, practice)
+            checked += bool(expected)
+        in_preparation = caseload_courses(*key, where=lambda c: [c.c.phase == Phase.PREPARATION])
+        phases = set(db.session.scalars(sa.select(in_preparation.c.phase), params))
+        assert phases <= {Phase.PREPARATION}
+    assert checked
+
+
+def test_a_caseloads_courses_follow_a_patient_handed_to_another_clinician(team):
+    # The copy is kept by the stored-values watch: a reassignment moves every course of the
+    # patient, within the transaction that reassigns it.
+    clinician, clinician2 = team["clinician"], team["clinician2"]
+    patient = gen_patient(clinician)
+    first, second = gen_course(patient, Phase.COMPLETED), gen_course(patient, Phase.PREPARATION)
+    courses = caseload_courses(Role.CLINICIAN)
+
+    def caseload_of(user):
+        return set(db.session.scalars(sa.select(courses.c.id), caseload_params(user)))
+
+    # A new course carries it from its insert: listed in the transaction that started it.
+    assert {first.id, second.id} <= caseload_of(clinician)
+    db.session.commit()
+    patient.lead_clinician_id = clinician2.id
+    patient.co_facilitator_id = clinician.id
+    db.session.commit()
+    assert (second.lead_clinician_id, second.co_facilitator_id) == (clinician2.id, clinician.id)
+    assert {first.id, second.id} <= caseload_of(clinician2)
+    patient.co_facilitator_id = None
+    db.session.commit()
+    assert not {first.id, second.id} & caseload_of(clinician)
+
+
+def test_an_inactive_users_caseload_has_no_courses(caseloads, team):
+    supervisor = team["supervisor"]
+    gen_course(gen_patient(team["clinician"]))
+    db.session.commit()
+    courses = caseload_courses(Role.SUPERVISOR, active=False)
+    assert not db.session.scalars(sa.select(courses.c.id), caseload_params(supervisor)).all()

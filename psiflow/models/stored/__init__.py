@@ -13,6 +13,10 @@ so that a page listing a hundred courses reads one column instead of every recor
 - `outcome_scores` (`outcomes.py`): `CourseOutcomeScore` rows, the baseline and latest score
   per outcome instrument (`domain.outcomes.course_outcomes`, picked in SQL); read by the team
   outcome table.
+- `care_team` (`care_team.py`): `Course.lead_clinician_id`, `co_facilitator_id` and
+  `is_practice`, a copy of the patient's; read by every list of a caseload's courses
+  (`models.courses.caseload_courses`). A patient is not a course's record but its owner: a
+  write to one touches all its courses (`StoredValue.owners`).
 
 Each rule reads the record and never the clock, so the value only changes when the record
 does. The record stays the truth: a phase change asks the records, not the stored copy.
@@ -50,7 +54,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from psiflow.models.stored import attention, gates, outcomes
+from psiflow.models.stored import attention, care_team, gates, outcomes
 from psiflow.models.stored.watch import Disagreement, StoredValue, every_course
 
 __all__ = [
@@ -63,7 +67,7 @@ __all__ = [
     "verify",
 ]
 
-VALUES: tuple[StoredValue, ...] = (attention.VALUE, gates.VALUE, outcomes.VALUE)
+VALUES: tuple[StoredValue, ...] = (attention.VALUE, gates.VALUE, outcomes.VALUE, care_team.VALUE)
 
 
 def verify(connection, course_ids: Iterable[int] | None = None) -> list[Disagreement]:

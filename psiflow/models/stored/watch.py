@@ -36,8 +36,9 @@ class StoredValue:
     """One value stored for each course, the rule it is kept equal to, and what that rule reads."""
 
     name: str
-    # The course attribute holding the value, or None for values kept in a table of their own.
-    attribute: str | None
+    # The course attribute holding the value, or None for values kept in a table of their own;
+    # for a value of several columns, their names, and the value a tuple of them.
+    attribute: str | tuple[str, ...] | None
     # Per class, the columns the rule reads. An insert or delete counts whole.
     feeds: Mapping[type, tuple[str, ...]]
     # refresh(connection, course ids) works the value out again and returns the courses whose
@@ -52,6 +53,9 @@ class StoredValue:
     # Classes without a course: the attribute naming their parent row, and the parent class
     # (whose `course_id` is the course).
     through: Mapping[type, tuple[str, type]] = field(default_factory=dict)
+    # Classes that courses belong to (a patient): the course column naming their row. A write
+    # to one touches every course it has.
+    owners: Mapping[type, str] = field(default_factory=dict)
 
     @property
     def _courses(self) -> str:
@@ -65,8 +69,12 @@ class StoredValue:
     def _records(self) -> str:  # (class, id) whose course is unknown
         return f"psiflow.models.stored.{self.name}.records"
 
-    def _keys(self) -> tuple[str, str, str]:
-        return self._courses, self._parents, self._records
+    @property
+    def _owners(self) -> str:  # {owner class: ids}
+        return f"psiflow.models.stored.{self.name}.owners"
+
+    def _keys(self) -> tuple[str, str, str, str]:
+        return self._courses, self._parents, self._records, self._owners
 
     def notice(self, session) -> None:
         # After the flush, new rows have their ids and foreign keys; "new", "dirty", "deleted"
@@ -94,6 +102,9 @@ class StoredValue:
         courses = session.info.setdefault(self._courses, set())
         if cls is Course:
             courses.add(_row_id(state))
+            return
+        if cls in self.owners:
+            session.info.setdefault(self._owners, {}).setdefault(cls, set()).add(_row_id(state))
             return
         if cls in self.through:
             key, parent_cls = self.through[cls]
@@ -123,7 +134,13 @@ class StoredValue:
         courses = session.info.pop(self._courses, set())
         parents = session.info.pop(self._parents, {})
         records = session.info.pop(self._records, set())
+        owners = session.info.pop(self._owners, {})
         connection = session.connection()
+        for owner_cls, ids in owners.items():
+            column = Course.__table__.c[self.owners[owner_cls]]
+            courses.update(
+                connection.execute(sa.select(Course.id).where(column.in_(ids))).scalars()
+            )
         for parent_cls, ids in parents.items():
             courses.update(
                 connection.execute(
@@ -148,7 +165,12 @@ class StoredValue:
         # A course this session holds would show the old value until it is next loaded.
         for course_id, value in changed.items():
             course = session.identity_map.get(so.util.identity_key(Course, course_id))
-            if course is not None:
+            if course is None:
+                continue
+            if isinstance(self.attribute, tuple):
+                for attribute, part in zip(self.attribute, value, strict=True):
+                    so.attributes.set_committed_value(course, attribute, part)
+            else:
                 so.attributes.set_committed_value(course, self.attribute, value)
 
     def forget(self, session) -> None:
