@@ -44,9 +44,10 @@ def register_extensions(app: Flask) -> None:
     from psiflow.extensions import csrf, db, limiter, login_manager, migrate
     from psiflow.models import stored
     from psiflow.models.engine import configure_engine
-    from psiflow.web import alert_mail
+    from psiflow.web import alert_mail, read_only_requests
 
     db.init_app(app)
+    read_only_requests.init_app(app)
     audit.init_app(app)
     alert_mail.init_app(app)
     stored.init_app(app)

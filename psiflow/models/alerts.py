@@ -23,7 +23,7 @@ from psiflow.models.patients import (
     caseload_params,
     caseload_rule,
 )
-from psiflow.models.statements import COURSE_IDS, read_columns
+from psiflow.models.statements import COURSE_IDS, fixed, read_columns
 from psiflow.models.types import UTCDateTime, enum_column, utcnow
 from psiflow.models.users import User
 
@@ -174,7 +174,12 @@ def _open_counts_statement(role, active: bool):
 def _open_critical_statement(role, active: bool):
     return (
         _of_team_rule(sa.select(Alert), role, active)
-        .where(Alert.acknowledged_at.is_(None), Alert.severity == Severity.CRITICAL)
+        # Written into the statement (`fixed`): sent as a parameter, PostgreSQL's shared plan
+        # walked every alert of the network newest first looking for a critical one.
+        .where(
+            Alert.acknowledged_at.is_(None),
+            Alert.severity == fixed(Alert.severity, Severity.CRITICAL),
+        )
         .options(so.contains_eager(Alert.course).contains_eager(Course.patient))
         .order_by(Alert.raised_at.desc(), Alert.id.desc())
         .limit(sa.bindparam("limit", type_=sa.Integer))
