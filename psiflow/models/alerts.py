@@ -15,7 +15,7 @@ import sqlalchemy.orm as so
 
 from psiflow.domain.safety import AlertKind, Resolution, Severity, resolution_errors
 from psiflow.extensions import db
-from psiflow.models.courses import Course, fact_source
+from psiflow.models.courses import Course, caseload_courses, fact_source
 from psiflow.models.patients import (
     Patient,
     caseload_filter,
@@ -40,6 +40,16 @@ class AlertRefused(ValueError):
 
 class Alert(db.Model):
     __tablename__ = "alerts"
+    __table_args__ = (
+        # A course's open alerts by severity: a team's counts ask each of its courses.
+        sa.Index(
+            "ix_alerts_open_course",
+            "course_id",
+            "severity",
+            sqlite_where=sa.text("acknowledged_at IS NULL"),
+            postgresql_where=sa.text("acknowledged_at IS NULL"),
+        ),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("courses.id"), index=True)
@@ -163,8 +173,15 @@ def _of_team_rule(statement, role, active: bool):
 # much as SQLite running it).
 @functools.cache
 def _open_counts_statement(role, active: bool):
+    # From the team's courses, found by their care team (`caseload_courses`), each asked for
+    # its open alerts (`ix_alerts_open_course`). Starting from the open alerts of the whole
+    # network and asking the rule of each one's patient, the count grew with the network: 756
+    # open alerts at 100,000 patients, 5-10 ms of every supervisor page on PostgreSQL.
+    courses = caseload_courses(role, active, practice=sa.bindparam("practice"))
     return (
-        _of_team_rule(sa.select(Alert.severity, sa.func.count(Alert.id)), role, active)
+        sa.select(Alert.severity, sa.func.count(Alert.id))
+        .select_from(courses)
+        .join(Alert, Alert.course_id == courses.c.id)
         .where(Alert.acknowledged_at.is_(None))
         .group_by(Alert.severity)
     )

@@ -162,3 +162,49 @@ def test_an_inactive_users_caseload_has_no_courses(caseloads, team):
     db.session.commit()
     courses = caseload_courses(Role.SUPERVISOR, active=False)
     assert not db.session.scalars(sa.select(courses.c.id), caseload_params(supervisor)).all()
+
+
+def test_a_supervisors_open_alert_counts_are_their_teams_open_alerts_only(team):
+    # Counted from the team's courses by their care team: another team's alerts, a closed
+    # alert and a practice patient's alert (counted on the practice side) stay out.
+    from psiflow.domain.safety import AlertKind, Severity
+    from psiflow.models import Alert
+    from psiflow.models.alerts import open_alert_counts
+    from psiflow.models.types import utcnow
+
+    def alert(lead, severity, kind, closed=False, **patient):
+        course = gen_course(gen_patient(lead, **patient), Phase.INTEGRATION)
+        db.session.add(
+            Alert(
+                course=course,
+                kind=kind,
+                severity=severity,
+                message="test",
+                acknowledged_at=utcnow() if closed else None,
+            )
+        )
+
+    alert(team["clinician"], Severity.CRITICAL, AlertKind.SUICIDE_RISK)
+    alert(team["clinician2"], Severity.WARNING, AlertKind.SAFETY_CHECK_IN)
+    alert(
+        team["outsider"],
+        Severity.WARNING,
+        AlertKind.SAFETY_CHECK_IN,
+        co_facilitator=team["clinician"],
+    )
+    alert(team["clinician"], Severity.WARNING, AlertKind.SAFETY_CHECK_IN, closed=True)
+    alert(team["outsider"], Severity.CRITICAL, AlertKind.VITALS)  # another team's
+    alert(team["trainee"], Severity.INFORMATION, AlertKind.SCREENING_FLAG)  # practice
+    db.session.commit()
+    supervisor = team["supervisor"]
+    assert open_alert_counts(supervisor) == {
+        Severity.CRITICAL: 1,
+        Severity.WARNING: 2,
+        Severity.INFORMATION: 0,
+    }
+    assert open_alert_counts(supervisor, practice=True) == {
+        Severity.CRITICAL: 0,
+        Severity.WARNING: 0,
+        Severity.INFORMATION: 1,
+    }
+    assert open_alert_counts(team["other_supervisor"]) == dict.fromkeys(Severity, 0)
