@@ -39,7 +39,12 @@ def init_app(app) -> None:
             return
         if session.new or session.dirty or session.deleted:
             return  # changes a view chose not to save: the close rolls them back
-        session.commit()
+        try:
+            session.commit()
+        except sa.exc.SQLAlchemyError:
+            # Nothing was written, so nothing is lost: the page already answered, and a
+            # connection lost now is the pool's to replace, not a reason to fail it.
+            session.rollback()
 
 
 def _note_flush(session, _flush_context) -> None:

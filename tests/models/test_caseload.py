@@ -208,3 +208,23 @@ def test_a_supervisors_open_alert_counts_are_their_teams_open_alerts_only(team):
         Severity.INFORMATION: 1,
     }
     assert open_alert_counts(team["other_supervisor"]) == dict.fromkeys(Severity, 0)
+
+
+def test_a_new_course_takes_its_patients_care_team_whatever_it_was_given(team):
+    patient = gen_patient(team["clinician"], co_facilitator=team["clinician2"])
+    course = gen_course(patient)
+    db.session.commit()
+    stray = Course(
+        patient=patient,
+        protocol_id=course.protocol_id,
+        protocol_version=course.protocol_version,
+        phase=Phase.COMPLETED,
+        phase_entered_at=course.phase_entered_at,
+        started_by_id=team["clinician"].id,
+        lead_clinician_id=team["outsider"].id,
+        is_practice=True,
+    )
+    db.session.add(stray)
+    db.session.flush()
+    team_ids = (team["clinician"].id, team["clinician2"].id, False)
+    assert (stray.lead_clinician_id, stray.co_facilitator_id, stray.is_practice) == team_ids

@@ -5,6 +5,7 @@ import contextvars
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from psiflow.models import Patient
 from tests.factories import gen_patient
@@ -93,3 +94,20 @@ def test_postgresql_keeps_a_pages_statements_prepared_from_one_visit_to_the_next
     prepared = connection.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0]
     connection.rollback()
     assert prepared > 0
+
+
+def test_a_read_only_request_whose_commit_fails_still_answers(client, login_as, team, db):
+    # Nothing was written, so a commit lost with the connection loses nothing: the page the
+    # user already has must not turn into a server error.
+    login_as(team["clinician"])
+    tests_own = db.session()  # committed before each request: not the request's
+
+    def lost(session):
+        if session is not tests_own:
+            raise sa.exc.OperationalError("COMMIT", {}, Exception("connection lost"))
+
+    sa.event.listen(so.Session, "before_commit", lost)
+    try:
+        assert client.get("/").status_code == 200
+    finally:
+        sa.event.remove(so.Session, "before_commit", lost)

@@ -92,9 +92,8 @@ def stale(connection, course_ids: Iterable[int]) -> list[Disagreement]:
 @sa.event.listens_for(Course, "before_insert")
 def _copy_on_insert(_mapper, connection, course) -> None:
     """A new course carries its care team from its first flush, so a list in the same
-    transaction finds it (a later change is the watch's, at commit)."""
-    if course.lead_clinician_id is not None:
-        return
+    transaction finds it (a later change is the watch's, at commit). Always the patient's,
+    whatever the course was given: the watch takes a new course's copy as right."""
     patient = sa.inspect(course).dict.get("patient")  # in hand when the course was made with it
     if patient is not None and patient.id == course.patient_id:
         team = tuple(getattr(patient, key) for key in CARE_TEAM)
