@@ -36,6 +36,7 @@ from flask import g, has_request_context, request
 
 from psiflow.extensions import db
 from psiflow.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent, AuditTrailIsAppendOnly
+from psiflow.models.session_events import listen_on_every_session
 from psiflow.models.types import utcnow
 from psiflow.web import outages
 
@@ -88,16 +89,14 @@ _CLAIMED = "psiflow.audit.claimed"
 
 
 def init_app(app) -> None:
-    # Listeners on the base Session class cover every session, including ones a worker thread
-    # or a command opens itself.
-    for name, listener in (
-        ("before_flush", _before_flush),
-        ("after_flush", _after_flush),
-        ("after_transaction_end", _after_transaction_end),
-        ("do_orm_execute", _refuse_bulk_change_of_audit),
-    ):
-        if not sa.event.contains(so.Session, name, listener):
-            sa.event.listen(so.Session, name, listener)
+    listen_on_every_session(
+        (
+            ("before_flush", _before_flush),
+            ("after_flush", _after_flush),
+            ("after_transaction_end", _after_transaction_end),
+            ("do_orm_execute", _refuse_bulk_change_of_audit),
+        )
+    )
 
 
 # --- Recording -----------------------------------------------------------------------------

@@ -159,8 +159,10 @@ def of_team(statement, supervisor, practice: bool = False):
 
 def _of_team_rule(statement, role, active: bool):
     """`of_team` for any supervisor of this role, their id bound at execution
-    (`caseload_params`). Open alerts are few in the whole network: the statement starts from
-    them, not from the team's patients (`team_patients` made the count twice as slow)."""
+    (`caseload_params`), for the board's newest critical alerts. It starts from the open
+    alerts of the whole network, a cost that grows with it (0.3-1.4 ms at 100,000 patients):
+    joined to the team's courses like the counts, SQLite walked every alert of the network
+    newest first looking for five."""
     return (
         statement.join(Alert.course)
         .join(Course.patient)

@@ -13,7 +13,8 @@ unflushed, or failed still ends as before: the session's close rolls it back.
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
+
+from psiflow.models.session_events import listen_on_every_session
 
 _WROTE = "psiflow.read_only_requests.wrote"
 
@@ -21,13 +22,13 @@ _WROTE = "psiflow.read_only_requests.wrote"
 def init_app(app) -> None:
     from psiflow.extensions import db
 
-    for name, listener in (
-        ("after_flush", _note_flush),
-        ("do_orm_execute", _note_statement),
-        ("after_transaction_end", _forget),
-    ):
-        if not sa.event.contains(so.Session, name, listener):
-            sa.event.listen(so.Session, name, listener)
+    listen_on_every_session(
+        (
+            ("after_flush", _note_flush),
+            ("do_orm_execute", _note_statement),
+            ("after_transaction_end", _forget),
+        )
+    )
 
     # Registered after the extension's own teardown, so it runs before the session's removal.
     @app.teardown_appcontext

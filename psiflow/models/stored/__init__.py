@@ -51,9 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import sqlalchemy as sa
-import sqlalchemy.orm as so
-
+from psiflow.models.session_events import listen_on_every_session
 from psiflow.models.stored import attention, care_team, gates, outcomes
 from psiflow.models.stored.watch import Disagreement, StoredValue, every_course
 
@@ -91,14 +89,13 @@ def refresh(connection, course_ids: Iterable[int]) -> dict[str, int]:
 
 
 def init_app(app) -> None:
-    # On the base Session class, like the audit trail: every session, whoever opened it.
-    for name, listener in (
-        ("after_flush", _after_flush),
-        ("before_commit", _before_commit),
-        ("after_transaction_end", _after_transaction_end),
-    ):
-        if not sa.event.contains(so.Session, name, listener):
-            sa.event.listen(so.Session, name, listener)
+    listen_on_every_session(
+        (
+            ("after_flush", _after_flush),
+            ("before_commit", _before_commit),
+            ("after_transaction_end", _after_transaction_end),
+        )
+    )
 
 
 def _after_flush(session, _flush_context) -> None:
