@@ -56,67 +56,50 @@ def _picks_statement():
     """The two scores of every outcome instrument of some courses, picked in SQL so a batch of
     courses is one statement. Ties in time go to the lower id for the baseline and the higher
     id for the latest, as a stable sort of the measures in id order does in `course_outcomes`.
+
+    Each (course, instrument)'s scores are ranked twice in one pass, baselines first and the
+    latest of the rest first: the statement costs a sort of the batch's scores. (It was
+    anti-joins of the scores with themselves, which PostgreSQL ran as nested loops over the
+    batch: 0.6 s for 500 courses, 85 s of the seed at 100,000 patients.)
     """
     m = MeasureResponse
-    scored = (
-        sa.select(m.id, m.course_id, m.instrument_id, m.timepoint, m.occurred_at, m.total)
+    key = (m.course_id, m.instrument_id)
+    is_baseline = m.timepoint == BASELINE
+    baselines_first = {"partition_by": key, "order_by": (~is_baseline, m.occurred_at, m.id)}
+    picks = (
+        sa.select(
+            m.course_id,
+            m.instrument_id,
+            m.timepoint,
+            m.occurred_at,
+            m.total,
+            sa.func.first_value(m.timepoint).over(**baselines_first).label("base_timepoint"),
+            sa.func.first_value(m.occurred_at).over(**baselines_first).label("base_at"),
+            sa.func.first_value(m.total).over(**baselines_first).label("base_total"),
+            sa.func.row_number()
+            .over(partition_by=key, order_by=(is_baseline, m.occurred_at.desc(), m.id.desc()))
+            .label("latest_rank"),
+        )
         .where(
             m.course_id.in_(sa.bindparam("course_ids", expanding=True, required=True)),
             m.instrument_id.in_(OUTCOME_INSTRUMENTS),
             m.counting(),
         )
-        .cte("scored")
+        .subquery("picks")
     )
-    # Each pick is "no other counting score comes before (or after) it": anti-joins, which
-    # SQLite answers through the index on the scores.
-    other = scored.alias("other")
-    same_instrument = sa.and_(
-        other.c.course_id == scored.c.course_id, other.c.instrument_id == scored.c.instrument_id
-    )
-    baselines = (
-        sa.select(scored.c.course_id, scored.c.instrument_id, scored.c.occurred_at, scored.c.total)
-        .where(
-            scored.c.timepoint == BASELINE,
-            ~sa.exists().where(
-                same_instrument,
-                other.c.timepoint == BASELINE,
-                sa.or_(
-                    other.c.occurred_at < scored.c.occurred_at,
-                    sa.and_(other.c.occurred_at == scored.c.occurred_at, other.c.id < scored.c.id),
-                ),
-            ),
-        )
-        .subquery()
-    )
-    return (
-        sa.select(
-            scored.c.course_id,
-            scored.c.instrument_id,
-            baselines.c.total,
-            scored.c.total,
-            scored.c.timepoint,
-            scored.c.occurred_at,
-        )
-        .join(
-            baselines,
-            sa.and_(
-                baselines.c.course_id == scored.c.course_id,
-                baselines.c.instrument_id == scored.c.instrument_id,
-                scored.c.occurred_at > baselines.c.occurred_at,
-            ),
-        )
-        .where(
-            scored.c.timepoint != BASELINE,
-            # A later score than this one is after the baseline too.
-            ~sa.exists().where(
-                same_instrument,
-                other.c.timepoint != BASELINE,
-                sa.or_(
-                    other.c.occurred_at > scored.c.occurred_at,
-                    sa.and_(other.c.occurred_at == scored.c.occurred_at, other.c.id > scored.c.id),
-                ),
-            ),
-        )
+    # The latest score that is not a baseline, where the first score is a baseline before it.
+    return sa.select(
+        picks.c.course_id,
+        picks.c.instrument_id,
+        picks.c.base_total,
+        picks.c.total,
+        picks.c.timepoint,
+        picks.c.occurred_at,
+    ).where(
+        picks.c.latest_rank == 1,
+        picks.c.timepoint != BASELINE,
+        picks.c.base_timepoint == BASELINE,
+        picks.c.occurred_at > picks.c.base_at,
     )
 
 
