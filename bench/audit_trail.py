@@ -125,6 +125,22 @@ HEAD_COLUMNS = ("id", "last_seq", "last_hash")
 
 # row_hash's canonical JSON: keys sorted, no spaces, text as it is.
 _ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+# What that encoder writes for a text (with ensure_ascii off), called directly.
+_ENCODE_TEXT = json.encoder.encode_basestring
+
+
+def _scalar(value) -> str:
+    """`_ENCODE` of a text, a whole number or None without the encoder's Python-level call:
+    five per event, they were a tenth of the building process's time."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return _ENCODE_TEXT(value)
+    if type(value) is int:
+        return int.__repr__(value)
+    return _ENCODE(value)
+
+
 CONTEXT = "web"
 REMOTE_ADDR = "10.0.0.10"
 
@@ -136,10 +152,10 @@ def hashable(at, actor_id, action, object_type, object_id, patient_id, changes) 
     sorted, what follows the previous row's hash is the remote address, the request id and
     seq (`_chained`)."""
     at_text = at.astimezone(UTC).isoformat(timespec="microseconds")
-    before = f'{{"action":{_ENCODE(action)},"actor_id":{_ENCODE(actor_id)},"at":"{at_text}",'
+    before = f'{{"action":{_scalar(action)},"actor_id":{_scalar(actor_id)},"at":"{at_text}",'
     after = (
-        f'"context":"{CONTEXT}","detail":null,"object_id":{_ENCODE(object_id)},'
-        f'"object_type":{_ENCODE(object_type)},"patient_id":{_ENCODE(patient_id)},"prev_hash":"'
+        f'"context":"{CONTEXT}","detail":null,"object_id":{_scalar(object_id)},'
+        f'"object_type":{_scalar(object_type)},"patient_id":{_scalar(patient_id)},"prev_hash":"'
     )
     changes_json = None if changes is None else _ENCODE(changes)
     return (

@@ -105,6 +105,10 @@ def loading_engine(url: str) -> sa.Engine:
             # page cache and the sorter that builds each index after the load both sized by it.
             cursor.execute("PRAGMA cache_size=-262144")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # The indexes are built after the load, while the other process has nothing left
+            # to do: SQLite's sorter may use a second thread (the audit trail's five indexes
+            # at 10,000 patients: 4.3 s, then 3.4 s).
+            cursor.execute("PRAGMA threads=2")
             cursor.close()
 
     return engine

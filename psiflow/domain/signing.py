@@ -74,10 +74,15 @@ def _canonical(value):
         return str(value)
     if isinstance(value, enum.Enum):
         return value.value
+    # Plain values are taken as they are without a call: a signature's content is mostly them.
+    plain = _PLAIN_TYPES
     if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
+        return {
+            k if type(k) is str else str(k): v if type(v) in plain else _canonical(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
+        return [v if type(v) in plain else _canonical(v) for v in value]
     return value
 
 
