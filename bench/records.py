@@ -132,6 +132,7 @@ class CourseContext:
     patient_id: int
     lead_id: int
     co_id: int | None
+    is_practice: bool
     supervisor_id: int
     rng: random.Random
 
@@ -154,6 +155,7 @@ def contexts(net: Network) -> Iterator[CourseContext]:
             patient_id=plan.patient_id,
             lead_id=lead,
             co_id=patient["co_facilitator_id"],
+            is_practice=patient["is_practice"],
             supervisor_id=supervisor_of[lead],
             rng=random.Random(net.shape.seed * 1_000_003 + plan.id),
         )
@@ -345,6 +347,10 @@ def alert(net, ctx, kind, message, source_type, source_id, at, acknowledged) -> 
         "acknowledged_by_id": ctx.supervisor_id if acknowledged else None,
         "acknowledgement": "Discussed with the clinician; plan agreed." if acknowledged else None,
         "resolution": Resolution.ACKNOWLEDGED if acknowledged else None,
+        # The patient's care team, as `psiflow.models.stored.care_team` copies it.
+        "lead_clinician_id": ctx.lead_id,
+        "co_facilitator_id": ctx.co_id,
+        "is_practice": ctx.is_practice,
     }
     net.alerts.append(row)
     note_audit(net, at, ctx.lead_id, "create", "Alert", row["id"], ctx.patient_id, row)

@@ -168,19 +168,10 @@ def caseload_courses(role: access.Role, active: bool = True, practice=None, wher
     PostgreSQL). `where(courses)` adds conditions on each branch's course table (a phase, an
     attention date), so each range is cut in the index. An inactive user's, or a role's
     without a caseload, is empty."""
-    team = access.sees_supervisees_patients(role)
     branches = []
-    for column in ("lead_clinician_id", "co_facilitator_id"):
+    for column in CARE_TEAM_MEMBERS:
         courses = Course.__table__.alias(f"caseload_by_{column}")
-        if not active or not access.has_caseload(role):
-            member = sa.false()
-        elif team:
-            member = one_of(courses.c[column], team_members())
-        else:
-            member = courses.c[column] == CASELOAD_USER
-        conditions = [member, *kinds_seen(role, courses.c.is_practice)]
-        if practice is not None:
-            conditions.append(courses.c.is_practice == practice)
+        conditions = care_team_conditions(courses, column, role, active, practice)
         if where is not None:
             conditions += where(courses)
         branches.append(
@@ -188,6 +179,27 @@ def caseload_courses(role: access.Role, active: bool = True, practice=None, wher
         )
     # UNION, not UNION ALL: a course its lead and co-facilitator both bring is listed once.
     return sa.union(*branches).subquery("caseload_courses")
+
+
+# The columns of a copy of the care team (`models.stored.care_team`) that name a clinician.
+CARE_TEAM_MEMBERS = ("lead_clinician_id", "co_facilitator_id")
+
+
+def care_team_conditions(table, column: str, role: access.Role, active: bool, practice=None):
+    """The conditions keeping rows of `table`, which carries a copy of the care team, to the
+    caseload (any user of the role, `CASELOAD_USER` bound at execution) through one of its
+    members (`column`), of the kinds the role sees (`practice` keeps to one kind). An inactive
+    user's, or a role's without a caseload, keep nothing."""
+    if not active or not access.has_caseload(role):
+        member = sa.false()
+    elif access.sees_supervisees_patients(role):
+        member = one_of(table.c[column], team_members())
+    else:
+        member = table.c[column] == CASELOAD_USER
+    conditions = [member, *kinds_seen(role, table.c.is_practice)]
+    if practice is not None:
+        conditions.append(table.c.is_practice == practice)
+    return conditions
 
 
 _CASELOAD_COLUMNS = (

@@ -14,6 +14,7 @@ rarely (a command, a migration check) needs none.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 
 from psiflow.extensions import db
 
@@ -26,6 +27,44 @@ def fixed(column, value) -> sa.BindParameter:
     review queue's nine-table union again on each execution (~2 ms of a supervisor's board,
     against ~0.1 ms to run the shared plan)."""
     return sa.bindparam(None, value, type_=column.type, literal_execute=True)
+
+
+class _Likely(sa.sql.expression.ColumnElement):
+    """A condition with how often it holds, for SQLite's planner (`likely`)."""
+
+    inherit_cache = True
+    type = sa.Boolean()
+    _is_implicitly_boolean = True  # a condition as it is, not compared with true
+
+    def __init__(self, condition, probability: float):
+        self.condition = condition
+        self.probability = probability
+        # Part of the cache key: the probability is written into the SQL.
+        self._probability_key = str(probability)
+
+    _traverse_internals = [
+        ("condition", sa.sql.visitors.InternalTraversal.dp_clauseelement),
+        ("_probability_key", sa.sql.visitors.InternalTraversal.dp_string),
+    ]
+
+
+@compiles(_Likely)
+def _likely_as_is(element, compiler, **kw):
+    return compiler.process(element.condition, **kw)
+
+
+@compiles(_Likely, "sqlite")
+def _likely_on_sqlite(element, compiler, **kw):
+    return f"likelihood({compiler.process(element.condition, **kw)}, {element.probability})"
+
+
+def likely(condition, probability: float):
+    """`condition`, telling SQLite's planner it holds for about `probability` of the rows
+    (`likelihood()`; other databases read their own statistics). A column's statistics give
+    the rows per value, so SQLite took `acknowledged_at IS NULL`, true of every open alert,
+    for one row and searched the network's open alerts by it instead of a team's range of a
+    partial index of them (3.7 ms, then 0.07 ms, at 100,000 patients)."""
+    return _Likely(condition, probability)
 
 
 # The courses a statement is for: `db.session.execute(statement, {"course_ids": [...]})`.

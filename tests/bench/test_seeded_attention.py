@@ -1,6 +1,6 @@
 """The benchmark's seed fills each course's stored values by the app's own rules: its schedule
 after dosing (`attention_from` and its due items) by the schedule rule, `stored_facts` by the
-gate fact sources."""
+gate fact sources; each course and each alert carries its patient's care team."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from bench import run
 from psiflow import create_app
 from psiflow.extensions import db
-from psiflow.models import Course, CourseDueItem
-from psiflow.models.stored import attention, gates
+from psiflow.models import Alert, Course, CourseDueItem
+from psiflow.models.stored import attention, care_team, gates
 
 
 @pytest.mark.bench
@@ -26,9 +26,12 @@ def test_the_seeded_courses_store_the_schedule_rule_and_their_gate_facts(tmp_pat
         items = db.session.scalar(sa.select(sa.func.count()).select_from(CourseDueItem))
         stale_schedules = attention.stale(db.session.connection(), ids)
         stale_gates = gates.stale(db.session.connection(), ids)
+        stale_care_teams = care_team.stale(db.session.connection(), ids)
+        alerts = db.session.scalar(sa.select(sa.func.count()).select_from(Alert))
         facts = db.session.scalars(sa.select(Course.stored_facts)).all()
         db.session.remove()
         db.engine.dispose()
     assert not stale_schedules
     assert any(at is not None for at in moments) and items
     assert not stale_gates and None not in facts and any(facts)
+    assert not stale_care_teams and alerts

@@ -229,3 +229,64 @@ def test_a_new_course_takes_its_patients_care_team_whatever_it_was_given(team):
     db.session.flush()
     team_ids = (team["clinician"].id, team["clinician2"].id, False)
     assert (stray.lead_clinician_id, stray.co_facilitator_id, stray.is_practice) == team_ids
+
+
+def test_a_teams_open_alerts_follow_a_patient_handed_to_another_team(team):
+    # Each alert carries its patient's care team from its insert, whatever it was given, and
+    # the stored-values watch moves it with the patient: the counts and the board's critical
+    # alerts are the new team's within the transaction that hands the patient over.
+    from psiflow.domain.safety import AlertKind, Severity
+    from psiflow.models import Alert
+    from psiflow.models.alerts import open_alert_counts, open_critical_alerts
+    from psiflow.models.stored import care_team
+
+    supervisor, other = team["supervisor"], team["other_supervisor"]
+    team["outsider"].supervisor_id = other.id
+    patient = gen_patient(team["clinician"])
+    course = gen_course(patient, Phase.INTEGRATION)
+    alert = Alert(
+        course=course,
+        kind=AlertKind.SUICIDE_RISK,
+        severity=Severity.CRITICAL,
+        message="test",
+        lead_clinician_id=team["outsider"].id,
+        is_practice=True,
+    )
+    db.session.add(alert)
+    db.session.flush()
+    assert (alert.lead_clinician_id, alert.co_facilitator_id, alert.is_practice) == (
+        team["clinician"].id,
+        None,
+        False,
+    )
+    assert open_alert_counts(supervisor)[Severity.CRITICAL] == 1
+    assert open_critical_alerts(supervisor, 5) == [alert]
+    assert open_alert_counts(other)[Severity.CRITICAL] == 0
+    db.session.commit()
+
+    patient.lead_clinician_id = team["outsider"].id
+    db.session.commit()
+    assert alert.lead_clinician_id == team["outsider"].id
+    assert open_alert_counts(supervisor)[Severity.CRITICAL] == 0
+    assert open_critical_alerts(supervisor, 5) == []
+    assert open_alert_counts(other)[Severity.CRITICAL] == 1
+    assert open_critical_alerts(other, 5) == [alert]
+    # Co-facilitated by a member of the team: the team's again, counted once.
+    patient.co_facilitator_id = team["clinician2"].id
+    db.session.commit()
+    assert open_alert_counts(supervisor)[Severity.CRITICAL] == 1
+    assert open_alert_counts(other)[Severity.CRITICAL] == 1
+
+    # A copy changed past the application is found by the check, and put right by refresh.
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.update(Alert.__table__)
+            .where(Alert.__table__.c.id == alert.id)
+            .values(lead_clinician_id=None)
+        )
+    with db.engine.begin() as connection:
+        assert [d.value for d in care_team.stale(connection, [course.id])] == [
+            f"care_team of alert {alert.id}"
+        ]
+        care_team.refresh(connection, [course.id])
+        assert care_team.stale(connection, [course.id]) == []
