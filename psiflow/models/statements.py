@@ -36,16 +36,15 @@ class _Likely(sa.sql.expression.ColumnElement):
     type = sa.Boolean()
     _is_implicitly_boolean = True  # a condition as it is, not compared with true
 
+    # Both in the cache key: the probability is written into the SQL.
+    _traverse_internals = [
+        ("condition", sa.sql.visitors.InternalTraversal.dp_clauseelement),
+        ("probability", sa.sql.visitors.InternalTraversal.dp_plain_obj),
+    ]
+
     def __init__(self, condition, probability: float):
         self.condition = condition
         self.probability = probability
-        # Part of the cache key: the probability is written into the SQL.
-        self._probability_key = str(probability)
-
-    _traverse_internals = [
-        ("condition", sa.sql.visitors.InternalTraversal.dp_clauseelement),
-        ("_probability_key", sa.sql.visitors.InternalTraversal.dp_string),
-    ]
 
 
 @compiles(_Likely)

@@ -33,43 +33,32 @@ NAME = "care_team"
 BATCH = 500
 
 
-def _rows(connection, ids: list[int], lock: bool = False):
-    """(course id, its stored care team, its patient's) for these courses."""
+# The tables that carry a copy, each row read with its course's patient.
+_COPIES = (Course.__table__, Alert.__table__)
+
+
+def _rows(connection, table, course_ids: list[int], lock: bool = False):
+    """(row id, course id, its stored care team, its patient's) for the rows of `table` (the
+    courses, or their alerts) of these courses."""
     courses, patients = Course.__table__, Patient.__table__
+    course_id = courses.c.id if table is courses else table.c.course_id
+    query = sa.select(
+        table.c.id,
+        course_id,
+        *(table.c[key] for key in CARE_TEAM),
+        *(patients.c[key] for key in CARE_TEAM),
+    ).select_from(table)
+    if table is not courses:
+        query = query.join(courses, courses.c.id == course_id)
     query = (
-        sa.select(
-            courses.c.id,
-            *(courses.c[key] for key in CARE_TEAM),
-            *(patients.c[key] for key in CARE_TEAM),
-        )
-        .join(patients, patients.c.id == courses.c.patient_id)
-        .where(courses.c.id.in_(ids))
-        .order_by(courses.c.id)
+        query.join(patients, patients.c.id == courses.c.patient_id)
+        .where(course_id.in_(course_ids))
+        .order_by(table.c.id)
     )
     if lock:
         # The course rows, as the other values lock them: the patient's row is the truth and
         # is not written here.
         query = query.with_for_update(of=courses)
-    width = len(CARE_TEAM)
-    for row in connection.execute(query):
-        yield row[0], tuple(row[1 : 1 + width]), tuple(row[1 + width :])
-
-
-def _alert_rows(connection, course_ids: list[int]):
-    """(alert id, course id, its stored care team, its patient's) for these courses' alerts."""
-    alerts, courses, patients = Alert.__table__, Course.__table__, Patient.__table__
-    query = (
-        sa.select(
-            alerts.c.id,
-            alerts.c.course_id,
-            *(alerts.c[key] for key in CARE_TEAM),
-            *(patients.c[key] for key in CARE_TEAM),
-        )
-        .join(courses, courses.c.id == alerts.c.course_id)
-        .join(patients, patients.c.id == courses.c.patient_id)
-        .where(alerts.c.course_id.in_(course_ids))
-        .order_by(alerts.c.id)
-    )
     width = len(CARE_TEAM)
     for row in connection.execute(query):
         yield row[0], row[1], tuple(row[2 : 2 + width]), tuple(row[2 + width :])
@@ -78,22 +67,18 @@ def _alert_rows(connection, course_ids: list[int]):
 def refresh(connection, course_ids: Iterable[int]) -> dict[int, tuple]:
     """Copy each course's patient's care team where it differs, onto the course and onto its
     alerts; returns the courses whose copies changed."""
-    courses_changed: dict[int, tuple] = {}
-    alerts_changed: dict[int, tuple[int, tuple]] = {}
+    courses = Course.__table__
+    copied: dict = {table: {} for table in _COPIES}
+    changed: dict[int, tuple] = {}
     for ids in batches(course_ids, BATCH):
-        courses_changed.update(
-            (cid, team) for cid, stored, team in _rows(connection, ids, lock=True) if stored != team
-        )
-        alerts_changed.update(
-            (alert_id, (cid, team))
-            for alert_id, cid, stored, team in _alert_rows(connection, ids)
-            if stored != team
-        )
-    if courses_changed:
-        _copy(connection, Course.__table__, courses_changed)
-    if alerts_changed:
-        _copy(connection, Alert.__table__, {aid: team for aid, (_, team) in alerts_changed.items()})
-    return {**dict(alerts_changed.values()), **courses_changed}
+        for table in _COPIES:
+            for row_id, cid, stored, team in _rows(connection, table, ids, lock=table is courses):
+                if stored != team:
+                    copied[table][row_id] = changed[cid] = team
+    for table, teams in copied.items():
+        if teams:
+            _copy(connection, table, teams)
+    return changed
 
 
 def _copy(connection, table, teams: dict[int, tuple]) -> None:
@@ -117,19 +102,14 @@ def refresh_all(connection) -> int:
 def stale(connection, course_ids: Iterable[int]) -> list[Disagreement]:
     """Courses whose copy of the care team, or one of whose alerts' copies, is not their
     patient's (none copied counts)."""
-    found = []
-    for ids in batches(course_ids, BATCH):
-        found += [
-            Disagreement(cid, NAME, stored, team)
-            for cid, stored, team in _rows(connection, ids)
-            if stored != team
-        ]
-        found += [
-            Disagreement(cid, f"{NAME} of alert {alert_id}", stored, team)
-            for alert_id, cid, stored, team in _alert_rows(connection, ids)
-            if stored != team
-        ]
-    return found
+    courses = Course.__table__
+    return [
+        Disagreement(cid, NAME if table is courses else f"{NAME} of alert {row_id}", stored, team)
+        for ids in batches(course_ids, BATCH)
+        for table in _COPIES
+        for row_id, cid, stored, team in _rows(connection, table, ids)
+        if stored != team
+    ]
 
 
 @sa.event.listens_for(Course, "before_insert")
